@@ -1,0 +1,48 @@
+# make run: start the app; make test: set everything up and run the tests. Nothing else is needed
+# on a fresh machine than python3 (3.11 or newer) with pip.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Extra pip arguments, e.g. PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu" to get
+# the CPU build of torch from PyPI's mirror of it instead of the much larger CUDA build.
+PIP_ARGS ?=
+PIP := $(PY) -m pip install -q $(PIP_ARGS)
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: venv run test lint clean distclean
+
+venv: $(VENV)/.stamp-run
+
+# Some distributions ship python3 without ensurepip: borrow the system's pip in that case.
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "SGCond Studio needs Python 3.11 or newer; set PYTHON=..." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); $(PYTHON) -m venv --without-pip --system-site-packages $(VENV); }
+
+# Stamps make a second `make run` or `make test` start at once; they are redone when the
+# requirements change.
+$(VENV)/.stamp-run: requirements.txt | $(PY)
+	$(PIP) -r requirements.txt
+	@touch $@
+
+$(VENV)/.stamp-test: requirements-dev.txt $(VENV)/.stamp-run
+	$(PIP) -r requirements-dev.txt
+	@touch $@
+
+run: venv
+	$(PY) app.py
+
+test: $(VENV)/.stamp-test
+	$(PY) -m pytest -q
+
+lint: $(VENV)/.stamp-test
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf .pytest_cache .ruff_cache .gradio test-artifacts
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,211 @@
+"""Parsers: sg2im JSON (one graph or a list) and text triples, both into `SceneGraph`.
+
+Text format: one triple or one object per line, or `;`-separated: `red car below sky; dog left of
+car; tree`. Leading colour/size words are attributes. Mentions of the same label refer to the
+same object unless their colours differ (`red car left of blue car`) or their `#k` tags differ
+(`sheep#1 near sheep#2`; an untagged mention and a tagged one are different objects). Lines starting with `#` are comments.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from ..errors import BadInput
+from . import vocab
+from .scene_graph import MAX_OBJECTS, SceneGraph, SGObject, normalise_word
+
+MAX_FILE_BYTES = 2_000_000
+MAX_GRAPHS = 1000
+
+# Every predicate phrase the text parser recognises, longest first so `in front of` beats `in`.
+_PREDICATE_PHRASES = sorted(
+    set(vocab.PREDICATES) | set(vocab.PREDICATE_ALIASES) | set(vocab.SEMANTIC_PREDICATES),
+    key=lambda p: (-len(p.split()), p),
+)
+
+
+# --- sg2im JSON ---------------------------------------------------------------------------------
+
+
+def _graph_from_dict(d: object, where: str) -> SceneGraph:
+    if not isinstance(d, dict):
+        raise BadInput(f"{where}: expected an object with \"objects\" and \"relationships\"")
+    unknown = set(d) - {"objects", "relationships", "relations", "attributes", "instances", "image_id"}
+    if "objects" not in d:
+        raise BadInput(f"{where}: no \"objects\" list")
+    raw_objs = d["objects"]
+    if not isinstance(raw_objs, list):
+        raise BadInput(f"{where}: \"objects\" must be a list")
+    if len(raw_objs) > MAX_OBJECTS:
+        raise BadInput(f"{where}: the graph has {len(raw_objs)} objects; at most {MAX_OBJECTS} are allowed")
+    objects: list[tuple[str, list[str]]] = []
+    for i, o in enumerate(raw_objs):
+        if isinstance(o, str):
+            objects.append((o, []))
+        elif isinstance(o, dict) and isinstance(o.get("label", o.get("name")), str):
+            attrs = o.get("attributes", [])
+            if isinstance(attrs, str):
+                attrs = [attrs]
+            if not isinstance(attrs, list):
+                raise BadInput(f"{where}: object {i}: \"attributes\" must be a list of strings")
+            objects.append((o.get("label", o.get("name")), attrs))
+        else:
+            raise BadInput(f"{where}: object {i} must be a label string or {{\"label\": ..., \"attributes\": [...]}}")
+    # sg2im keeps attributes apart as [[object, attribute], ...]; merge them in.
+    extra = d.get("attributes", [])
+    if isinstance(extra, list):
+        for item in extra:
+            if (isinstance(item, list) and len(item) == 2 and isinstance(item[0], int)
+                    and isinstance(item[1], str) and 0 <= item[0] < len(objects)):
+                objects[item[0]][1].append(item[1])
+    rels = d.get("relationships", d.get("relations", []))
+    if not isinstance(rels, list):
+        raise BadInput(f"{where}: \"relationships\" must be a list of [subject, predicate, object]")
+    triples = []
+    for k, r in enumerate(rels):
+        if isinstance(r, dict):
+            r = [r.get("subject"), r.get("predicate"), r.get("object")]
+        if not isinstance(r, list) or len(r) != 3:
+            raise BadInput(f"{where}: relationship {k} must be [subject index, predicate, object index]")
+        triples.append(tuple(r))
+    try:
+        graph = SceneGraph.build(objects, triples)
+    except BadInput as e:
+        raise BadInput(f"{where}: {e}") from None
+    if unknown:
+        graph = SceneGraph(graph.objects, graph.relations,
+                           graph.notes + (f"ignored keys: {', '.join(sorted(unknown))}",))
+    return graph
+
+
+def parse_json(text: str) -> list[SceneGraph]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise BadInput(f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    if isinstance(data, dict):
+        return [_graph_from_dict(data, "graph")]
+    if isinstance(data, list):
+        if not data:
+            raise BadInput("the file holds an empty list of graphs")
+        if len(data) > MAX_GRAPHS:
+            raise BadInput(f"the file holds {len(data)} graphs; at most {MAX_GRAPHS} are allowed")
+        return [_graph_from_dict(d, f"graph {i}") for i, d in enumerate(data)]
+    raise BadInput("the JSON must be a graph object or a list of graphs")
+
+
+# --- text triples ------------------------------------------------------------------------------
+
+
+def _mention(words: list[str], where: str) -> tuple[str, tuple[str, ...], str | None]:
+    """`red small car#2` -> ("car", ("red", "small"), "2")."""
+    attrs: list[str] = []
+    i = 0
+    while i < len(words) - 1 and words[i] in vocab.ATTRIBUTES:
+        attrs.append(words[i])
+        i += 1
+    label = " ".join(words[i:])
+    tag = None
+    m = re.fullmatch(r"(.*?)\s*#\s*(\w+)", label)
+    if m:
+        label, tag = m.group(1), m.group(2)
+    if not label:
+        raise BadInput(f"{where}: an object has no label")
+    return label, tuple(attrs), tag
+
+
+def _find_predicate(words: list[str]) -> tuple[int, int] | None:
+    """Token span (i, j) of the longest known predicate phrase with words on both sides."""
+    for phrase in _PREDICATE_PHRASES:
+        p = phrase.split()
+        for i in range(1, len(words) - len(p)):
+            if words[i:i + len(p)] == p:
+                return i, i + len(p)
+    return None
+
+
+def parse_text(text: str) -> SceneGraph:
+    clauses = [c.strip() for line in text.splitlines() for c in line.split(";")]
+    clauses = [c for c in clauses if c and not c.startswith("#")]
+    if not clauses:
+        raise BadInput("the graph text is empty")
+    objects: list[list] = []  # [label, attrs, tag]
+    triples: list[tuple[int, str, int]] = []
+
+    def resolve(label: str, attrs: tuple[str, ...], tag: str | None) -> int:
+        for i, (lab, known, t) in enumerate(objects):
+            if lab != label or t != tag:
+                continue
+            colours = {x for x in attrs if x in vocab.COLOURS}
+            had = {x for x in known if x in vocab.COLOURS}
+            if colours and had and colours != had:
+                continue  # "red car" and "blue car" are two cars
+            objects[i][1] = (*known, *(x for x in attrs if x not in known))
+            return i
+        if len(objects) >= MAX_OBJECTS:
+            raise BadInput(f"the graph has more than {MAX_OBJECTS} objects; at most {MAX_OBJECTS} are allowed")
+        objects.append([label, attrs, tag])
+        return len(objects) - 1
+
+    for n, clause in enumerate(clauses):
+        where = f"line/clause {n + 1} ('{clause[:40]}')"
+        words = normalise_word(clause).split()
+        span = _find_predicate(words)
+        if span is None and len(words) >= 3 and not all(w in vocab.ATTRIBUTES for w in words[:-1]):
+            # Unknown predicate: attributes and one word for each side, the rest is the predicate.
+            i = 0
+            while i < len(words) - 2 and words[i] in vocab.ATTRIBUTES:
+                i += 1
+            j = len(words) - 1
+            while j > i + 1 and words[j - 1] in vocab.ATTRIBUTES:
+                j -= 1
+            if j - (i + 1) >= 1:
+                span = (i + 1, j)
+        if span is None:
+            resolve(*_mention(words, where))
+            continue
+        i, j = span
+        s = resolve(*_mention(words[:i], where))
+        o = resolve(*_mention(words[j:], where))
+        triples.append((s, " ".join(words[i:j]), o))
+    return SceneGraph.build([(lab, attrs) for lab, attrs, _ in objects], triples)
+
+
+# --- entry points ------------------------------------------------------------------------------
+
+
+def parse_graph_text(text: str) -> list[SceneGraph]:
+    """JSON (starts with `{` or `[`) or text triples -> one or more graphs."""
+    if len(text) > MAX_FILE_BYTES:
+        raise BadInput(f"the graph text is {len(text)} characters; at most {MAX_FILE_BYTES} are allowed")
+    stripped = text.strip()
+    if not stripped:
+        raise BadInput("the graph is empty")
+    if stripped[0] in "{[":
+        return parse_json(stripped)
+    return [parse_text(stripped)]
+
+
+def load_graphs(path: str | Path) -> list[SceneGraph]:
+    """Read a graph file (.json or text). Raises BadInput for anything a person can get wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInput(f"{path}: no such file")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise BadInput(f"{path}: {size} bytes; graph files are at most {MAX_FILE_BYTES} bytes")
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise BadInput(f"{path}: the file is empty")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: not a text file (it is not valid UTF-8)") from None
+    if "\x00" in text:
+        raise BadInput(f"{path}: not a text file (it contains NUL bytes)")
+    try:
+        return parse_graph_text(text)
+    except BadInput as e:
+        raise BadInput(f"{path.name}: {e}") from None

@@ -1,0 +1,187 @@
+"""The page as it stands: a "Tiny world" tab that shows rendered samples with their conditions and
+graph, and a "Parse a graph" tab that shows how a typed graph is understood.
+
+Handlers are plain functions (callable without a browser, and exposed as API endpoints `sample` and
+`parse`); errors a person can cause become `gr.Error`, so the page keeps what it shows.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+
+from ..errors import BadInput
+from ..graph import vocab
+from ..graph.draw import draw_graph
+from ..graph.mapping import MappedGraph, map_graph
+from ..graph.parse import parse_graph_text
+from ..graph.scene_graph import SceneGraph, SGObject
+from ..world import render_sample
+
+SIZES = (64, 128, 256)
+DEFAULT_SIZE = 128
+MAX_SEED = 2**31 - 1
+GRAPH_SIZE = (640, 420)
+
+WORD_HEADERS = ["where", "kind", "you wrote", "understood as", "score", "how"]
+
+PARSE_EXAMPLES = [
+    "red car left of tree; dog near car",
+    "large house behind white sheep\nsheep on grass\nsun above house\nroad below house",
+    '{"objects": ["boy", "kite", "sky", "field"],\n'
+    ' "relationships": [[1, "above", 0], [0, "standing on", 3], [1, "in", 2]]}',
+]
+
+# Magma-like anchors from far (0) to near (1): near things come out bright and warm.
+_DEPTH_ANCHORS = np.array(
+    [(0, 0, 4), (59, 15, 112), (140, 41, 129), (222, 73, 104), (254, 159, 109), (252, 253, 191)],
+    dtype=np.float64,
+)
+_DEPTH_LUT = np.stack(
+    [np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_DEPTH_ANCHORS)), _DEPTH_ANCHORS[:, c])
+     for c in range(3)],
+    axis=1,
+).round().astype(np.uint8)
+
+
+def depth_to_rgb(depth: np.ndarray) -> np.ndarray:
+    """(H, W) float depth in [0, 1], near = 1 -> (H, W, 3) uint8 through a colour map."""
+    idx = np.clip(np.nan_to_num(depth, nan=0.0) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return _DEPTH_LUT[idx]
+
+
+def _gray_to_rgb(image: np.ndarray) -> np.ndarray:
+    return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
+
+
+def _check_seed(seed: float | int | None) -> int:
+    if seed is None:
+        raise BadInput("enter a seed (a whole number)")
+    if float(seed) != int(seed):
+        raise BadInput(f"the seed must be a whole number, not {seed}")
+    value = int(seed)
+    if not 0 <= value <= MAX_SEED:
+        raise BadInput(f"the seed must be between 0 and {MAX_SEED}, not {value}")
+    return value
+
+
+def _check_size(size: int | str | None) -> int:
+    try:
+        value = int(size) if size is not None else DEFAULT_SIZE
+    except (TypeError, ValueError):
+        raise BadInput(f"the size must be one of {', '.join(map(str, SIZES))}, not {size!r}") from None
+    if value not in SIZES:
+        raise BadInput(f"the size must be one of {', '.join(map(str, SIZES))}, not {value}")
+    return value
+
+
+# --- handlers ----------------------------------------------------------------------------------------
+
+
+def show_sample(seed: float | int | None, size: int | str | None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
+    """One tiny-world sample: image, segmentation, depth, sketch, the graph drawn and as text."""
+    try:
+        sample = render_sample(_check_seed(seed), _check_size(size))
+    except BadInput as e:
+        raise gr.Error(str(e)) from e
+    return (
+        sample.image,
+        vocab.colorize(sample.segmentation),
+        depth_to_rgb(sample.depth),
+        _gray_to_rgb(sample.sketch),
+        np.asarray(draw_graph(sample.graph, GRAPH_SIZE)),
+        sample.graph.to_text(),
+    )
+
+
+def _display_graph(mapped: MappedGraph) -> tuple[SceneGraph, dict[int, bool | None]]:
+    """The graph as the tiny world understands it, plus the dropped objects (drawn dashed, red)."""
+    labels = [w for w in mapped.words if w.kind == "label"]  # one per source object, in order
+    dropped = [o for o, w in zip(mapped.source.objects, labels, strict=False) if w.mapped is None]
+    kept = mapped.graph
+    objects = (kept.objects if kept is not None else ()) + tuple(SGObject(o.label, o.attributes)
+                                                                 for o in dropped)
+    relations = kept.relations if kept is not None else ()
+    first_dropped = len(objects) - len(dropped)
+    status: dict[int, bool | None] = {i: False for i in range(first_dropped, len(objects))}
+    return SceneGraph(objects, relations), status
+
+
+def parse_graph(text: str | None) -> tuple[np.ndarray, list[list[str]], str]:
+    """A typed graph (text triples or sg2im JSON) -> its drawing, the word table and notes."""
+    try:
+        graphs = parse_graph_text(text or "")
+        mapped = map_graph(graphs[0])
+    except BadInput as e:
+        raise gr.Error(str(e)) from e
+    graph, status = _display_graph(mapped)
+    image = np.asarray(draw_graph(graph, GRAPH_SIZE, object_status=status))
+    rows = [[w.where, w.kind, w.original, w.mapped if w.mapped is not None else "(dropped)",
+             f"{w.score:.2f}", w.method] for w in mapped.words]
+
+    notes: list[str] = []
+    if len(graphs) > 1:
+        notes.append(f"The text holds {len(graphs)} graphs; the first is shown.")
+    notes += mapped.lines()
+    md = "\n".join(f"- {line}" for line in notes) if notes else "Every word is known to the tiny world."
+    if mapped.graph is not None:
+        md += "\n\n**Understood as**\n\n```\n" + mapped.graph.to_text() + "\n```"
+    return image, rows, md
+
+
+# --- the page ----------------------------------------------------------------------------------------
+
+
+def _tiny_world_tab(demo: gr.Blocks) -> None:
+    gr.Markdown("A procedurally rendered scene of the tiny world, with the conditions the chain "
+                "samples before the image (segmentation, depth, sketch) and the scene graph it obeys. "
+                "The same seed always gives the same scene.")
+    with gr.Row():
+        seed = gr.Number(label="Seed", value=0, precision=0, minimum=0, maximum=MAX_SEED)
+        size = gr.Dropdown(label="Size (pixels)", choices=list(SIZES), value=DEFAULT_SIZE)
+        show = gr.Button("Show sample", variant="primary")
+    with gr.Row():
+        image = gr.Image(label="Image", format="png", interactive=False)
+        seg = gr.Image(label="Segmentation", format="png", interactive=False)
+        depth = gr.Image(label="Depth (bright = near)", format="png", interactive=False)
+        sketch = gr.Image(label="Sketch", format="png", interactive=False)
+    with gr.Row():
+        drawing = gr.Image(label="Scene graph", format="png", interactive=False, scale=3)
+        text = gr.Textbox(label="Scene graph as text", lines=12, max_lines=30, scale=2,
+                          interactive=False)
+    outputs = [image, seg, depth, sketch, drawing, text]
+    show.click(show_sample, [seed, size], outputs, api_name="sample")
+    # The page opens with a sample and follows every change; these triggers stay out of the API,
+    # where `sample` already serves.
+    gr.on([demo.load, seed.change, size.change], show_sample, [seed, size], outputs,
+          api_visibility="private")
+
+
+def _parse_tab() -> None:
+    gr.Markdown("Type a scene graph as triples (`red car left of tree; dog near car`, one per line "
+                "or separated by `;`) or paste sg2im JSON. The drawing shows the graph in the tiny "
+                "world's words; objects it does not know are dashed and red.")
+    with gr.Row():
+        with gr.Column(scale=2):
+            text = gr.Textbox(label="Scene graph", value=PARSE_EXAMPLES[0], lines=8, max_lines=30)
+            parse = gr.Button("Parse", variant="primary")
+            gr.Examples(examples=[[e] for e in PARSE_EXAMPLES], inputs=[text])
+        with gr.Column(scale=3):
+            drawing = gr.Image(label="As understood", format="png", interactive=False)
+    words = gr.Dataframe(label="How each word was understood", headers=WORD_HEADERS,
+                         datatype="str", interactive=False, wrap=True)
+    notes = gr.Markdown()
+    parse.click(parse_graph, [text], [drawing, words, notes], api_name="parse")
+    text.submit(parse_graph, [text], [drawing, words, notes], api_visibility="private")
+
+
+def create_demo() -> gr.Blocks:
+    """The whole page; the caller queues and launches it."""
+    with gr.Blocks(title="SGCond Studio") as demo:
+        gr.Markdown("# SGCond Studio\nScene graphs to images through a chain of conditions.")
+        with gr.Tab("Tiny world"):
+            _tiny_world_tab(demo)
+        with gr.Tab("Parse a graph"):
+            _parse_tab()
+    return demo

@@ -1,0 +1,90 @@
+"""The page through its API, as `gradio_client` sees it: samples, parsing, and clean errors."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from sgcond_app.graph import vocab
+from sgcond_app.ui import create_demo
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    demo = create_demo()
+    demo.queue(default_concurrency_limit=2)
+    port = _free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield Client(f"http://127.0.0.1:{port}/", verbose=False,
+                     download_files=str(tmp_path_factory.mktemp("downloads")))
+    finally:
+        demo.close()
+
+
+def _png(path: str) -> np.ndarray:
+    with Image.open(path) as img:
+        assert img.format == "PNG"
+        return np.asarray(img.convert("RGB"))
+
+
+def test_sample_returns_png_conditions_and_graph(client: Client) -> None:
+    image, seg, depth, sketch, drawing, text = client.predict(3, 64, api_name="/sample")
+    for path in (image, seg, depth, sketch):
+        assert Path(path).is_file()
+        assert _png(path).shape == (64, 64, 3)
+    assert _png(drawing).shape[2] == 3
+    # Every colour in the segmentation is a class colour of the palette.
+    colours = np.unique(_png(seg).reshape(-1, 3), axis=0)
+    palette = {tuple(c) for c in vocab.PALETTE.tolist()}
+    assert {tuple(c) for c in colours.tolist()} <= palette
+    assert isinstance(text, str) and text.strip()
+
+
+def test_sample_depends_on_seed_only(client: Client) -> None:
+    seg3 = _png(client.predict(3, 64, api_name="/sample")[1])
+    seg3_again = _png(client.predict(3, 64, api_name="/sample")[1])
+    seg4 = _png(client.predict(4, 64, api_name="/sample")[1])
+    assert np.array_equal(seg3, seg3_again)
+    assert not np.array_equal(seg3, seg4)
+
+
+def test_parse_shows_each_word(client: Client) -> None:
+    drawing, table, notes = client.predict("red car left of tree; dog near car", api_name="/parse")
+    assert _png(drawing).std() > 5
+    rows = table["data"]
+    wrote = {row[2] for row in rows}
+    understood = {row[3] for row in rows}
+    assert {"car", "tree", "dog", "red", "left of", "near"} <= wrote
+    assert {"car", "tree", "dog"} <= understood
+    for word in ("car", "tree", "dog"):
+        assert word in notes
+
+
+def test_broken_json_is_a_clean_error_and_the_app_keeps_running(client: Client) -> None:
+    with pytest.raises(AppError) as info:
+        client.predict("{broken json", api_name="/parse")
+    assert "json" in str(info.value).lower()
+    assert "Traceback" not in str(info.value)
+    # The next request is served as usual.
+    drawing, table, _ = client.predict("dog near tree", api_name="/parse")
+    assert {"dog", "tree"} <= {row[2] for row in table["data"]}
+
+
+def test_bad_sample_size_is_a_clean_error(client: Client) -> None:
+    with pytest.raises(AppError) as info:
+        client.predict(3, 100, api_name="/sample")
+    assert "size" in str(info.value).lower()
