@@ -4,14 +4,13 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# Extra pip arguments, e.g. PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu" to get
-# the CPU build of torch from PyPI's mirror of it instead of the much larger CUDA build.
+# Extra pip arguments (an index, a cache folder) for machines that need them.
 PIP_ARGS ?=
 PIP := $(PY) -m pip install -q $(PIP_ARGS)
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv run test lint clean distclean
+.PHONY: venv test-deps run test lint clean distclean
 
 venv: $(VENV)/.stamp-run
 
@@ -34,10 +33,12 @@ $(VENV)/.stamp-test: requirements-dev.txt $(VENV)/.stamp-run
 run: venv
 	$(PY) app.py
 
-test: $(VENV)/.stamp-test
+test-deps: $(VENV)/.stamp-test
+
+test: test-deps
 	$(PY) -m pytest -q
 
-lint: $(VENV)/.stamp-test
+lint: test-deps
 	$(PY) -m ruff check .
 
 clean:

@@ -73,6 +73,11 @@ class MappedGraph:
     # where several stuff objects were merged into one)
     words: tuple[WordMapping, ...]
     notes: tuple[str, ...] = ()  # what validation and mapping changed besides single words
+    # source relation k -> (subject, predicate, object) in `graph`, or None where it was dropped
+    relation_map: tuple[tuple[int, str, int] | None, ...] = ()
+
+    # source object i -> its index in `graph` (merged stuff shares one), or None where dropped
+    source_to_graph: tuple[int | None, ...] = ()
 
     def lines(self) -> list[str]:
         out = [w.line() for w in self.words if w.method != "exact"]
@@ -236,6 +241,7 @@ def map_graph(graph: SceneGraph) -> MappedGraph:
         keep[i] = len(objects)
         objects.append(SGObject(m.mapped, tuple(attrs)))
     relations: list[tuple[int, str, int]] = []
+    relation_map: list[tuple[int, str, int] | None] = []
     for k, r in enumerate(graph.relations):
         where = f"relation {k} ({graph.objects[r.subject].label} {r.predicate} {graph.objects[r.object].label})"
         m = map_predicate(r.predicate, where)
@@ -243,9 +249,14 @@ def map_graph(graph: SceneGraph) -> MappedGraph:
             raise BadInput(f"{where}: predicate '{r.predicate}' is not known "
                            f"(nearest: '{m.best}', similarity {m.score:.2f})")
         words.append(m)
-        if r.subject in keep and r.object in keep:
+        if r.subject in keep and r.object in keep and keep[r.subject] != keep[r.object]:
             relations.append((keep[r.subject], m.mapped, keep[r.object]))
+            relation_map.append(relations[-1])
+        elif r.subject in keep and r.object in keep:
+            relation_map.append(None)
+            notes.append(f"{where}: both ends are the same merged region, dropped")
         else:
+            relation_map.append(None)
             notes.append(f"{where}: dropped with its unknown object")
     mapped = None
     if objects:
@@ -254,4 +265,6 @@ def map_graph(graph: SceneGraph) -> MappedGraph:
         notes += [f"after mapping: {n}" for n in mapped.notes]
         mapped = SceneGraph(mapped.objects, mapped.relations)
     index = tuple(min(k for k, v in keep.items() if v == j) for j in range(len(objects)))
-    return MappedGraph(graph, mapped, index, tuple(words), tuple(notes))
+    source_to_graph = tuple(keep.get(i) for i in range(len(graph.objects)))
+    return MappedGraph(graph, mapped, index, tuple(words), tuple(notes), tuple(relation_map),
+                       source_to_graph)

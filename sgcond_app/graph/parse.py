@@ -3,7 +3,8 @@
 Text format: one triple or one object per line, or `;`-separated: `red car below sky; dog left of
 car; tree`. Leading colour/size words are attributes. Mentions of the same label refer to the
 same object unless their colours differ (`red car left of blue car`) or their `#k` tags differ
-(`sheep#1 near sheep#2`; an untagged mention and a tagged one are different objects). Lines starting with `#` are comments.
+(`sheep#1 near sheep#2`; an untagged mention and a tagged one are different objects).
+Lines starting with `#` are comments.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from ..errors import BadInput
 from . import vocab
-from .scene_graph import MAX_OBJECTS, SceneGraph, SGObject, normalise_word
+from .scene_graph import MAX_OBJECTS, SceneGraph, normalise_word
 
 MAX_FILE_BYTES = 2_000_000
 MAX_GRAPHS = 1000

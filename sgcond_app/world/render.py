@@ -225,8 +225,9 @@ def _draw_background(c: _Canvas, scene: Scene, rng: np.random.Generator) -> None
     sky = Y <= h
     # Sky: deeper blue at the top, paler at the horizon, warmer at dusk.
     tt = np.clip(Y / max(h, 1e-3), 0, 1)[..., None]
-    top = np.array([60, 120, 210], np.float32) * (1 - scene.sky_tone) + np.array([90, 90, 160], np.float32) * scene.sky_tone
-    low = np.array([175, 210, 240], np.float32) * (1 - scene.sky_tone) + np.array([245, 170, 110], np.float32) * scene.sky_tone
+    dusk = scene.sky_tone
+    top = np.array([60, 120, 210], np.float32) * (1 - dusk) + np.array([90, 90, 160], np.float32) * dusk
+    low = np.array([175, 210, 240], np.float32) * (1 - dusk) + np.array([245, 170, 110], np.float32) * dusk
     c.rgb[:] = top * (1 - tt) + low * tt
     sky_id = c.new_instance("sky")
     c.seg[sky] = vocab.CLASS_ID["sky"]

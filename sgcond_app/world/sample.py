@@ -96,7 +96,7 @@ def sky_thing(label: str, scene: Scene, rng: np.random.Generator, x: float | Non
               y: float | None = None, size: str | None = None) -> Thing:
     h = scene.horizon
     height = {"sun": rng.uniform(0.07, 0.12), "cloud": rng.uniform(0.06, 0.11),
-              "bird": rng.uniform(0.035, 0.06), "kite": rng.uniform(0.07, 0.12)}[label]
+              "bird": rng.uniform(0.06, 0.09), "kite": rng.uniform(0.07, 0.12)}[label]
     height *= vocab.SIZES.get(size, 1.0) if size else 1.0
     if x is None:
         x = rng.uniform(0.1, 0.9)

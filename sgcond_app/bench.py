@@ -1,0 +1,84 @@
+"""Benchmarks: functions that measure and return numbers (`python -m sgcond_app bench WHAT`)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .graph import judge
+from .graph.judge_reference import reference_relations
+from .world import render_sample
+
+DEFAULT_GRAPHS = Path(__file__).resolve().parent.parent / "assets" / "graphs" / "people.json"
+
+
+def bench_render(n: int = 500, size: int = 64) -> dict:
+    """Samples a second, rendering and deriving the graph in memory, on one core."""
+    try:
+        from threadpoolctl import threadpool_limits
+        limit = threadpool_limits(1)
+    except ImportError:  # numpy's element-wise work is single-threaded anyway
+        limit = None
+    render_sample(0, size)  # warm caches
+    start = time.perf_counter()
+    for seed in range(n):
+        render_sample(seed, size)
+    seconds = time.perf_counter() - start
+    if limit is not None:
+        limit.unregister()
+    return {"samples_per_second": n / seconds, "seconds": seconds, "n": n, "size": size}
+
+
+def bench_judge(n: int = 120, size: int = 64) -> dict:
+    """The judge on the tiny world's own samples, and its agreement with the reference rules."""
+    recalls, held, judged, agree, compared = [], 0, 0, 0, 0
+    for seed in range(n):
+        s = render_sample(seed, size)
+        v = judge.judge(s.graph.labels, s.graph.triples(), s.segmentation, s.depth)
+        recalls.append(v.object_recall)
+        verdicts = [r.holds for r in v.relations]
+        held += sum(1 for h in verdicts if h)
+        judged += sum(1 for h in verdicts if h is not None)
+        ref = reference_relations(s.graph.triples(), s.object_instances, s.instances, s.depth)
+        for a, b in zip(verdicts, ref):
+            compared += 1
+            agree += a == b
+    return {"object_recall": float(np.mean(recalls)), "relation_accuracy": held / max(judged, 1),
+            "reference_agreement": agree / max(compared, 1), "relations": compared, "n": n, "size": size}
+
+
+def bench_layout(graphs: str | None = None, size: int = 64) -> dict:
+    """`synth --graph` on graphs written by people: are their relations obeyed?"""
+    from .graph.mapping import map_graph
+    from .graph.parse import load_graphs
+    from .world.layout import render_graph
+
+    mapped = [map_graph(g).graph for g in load_graphs(graphs or DEFAULT_GRAPHS)]
+    mapped = [g for g in mapped if g is not None]
+    held = judged = all_present = 0
+    recalls, tries = [], []
+    start = time.perf_counter()
+    for k, g in enumerate(mapped):
+        r = render_graph(g, seed=k, size=size)
+        recalls.append(r.verdict.object_recall)
+        all_present += r.verdict.object_recall == 1.0
+        tries.append(r.tries)
+        verdicts = [x.holds for x in r.verdict.relations if x.holds is not None]
+        held += sum(verdicts)
+        judged += len(verdicts)
+    return {"relation_accuracy": held / max(judged, 1), "object_recall": float(np.mean(recalls)),
+            "all_objects_present": all_present / len(mapped), "mean_tries": float(np.mean(tries)),
+            "seconds_per_graph": (time.perf_counter() - start) / len(mapped), "n": len(mapped),
+            "size": size}
+
+
+def run(what: str, n: int | None = None, size: int = 64, graphs: str | None = None) -> dict:
+    if what == "render":
+        return bench_render(n or 500, size)
+    if what == "judge":
+        return bench_judge(n or 120, size)
+    if what == "layout":
+        return bench_layout(graphs, size)
+    raise ValueError(what)

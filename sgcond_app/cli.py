@@ -1,0 +1,207 @@
+"""`python -m sgcond_app`: the command line (a contract that tests and benchmarks call).
+
+Exit codes: 0 done, 2 bad input (one line on stderr, no traceback), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .errors import BadInput
+
+log = logging.getLogger("sgcond_app")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise BadInput(f"{self.prog}: {message} (see --help)")
+
+
+def _size(text: str) -> int:
+    value = int(text)
+    if not 32 <= value <= 256:
+        raise argparse.ArgumentTypeError("the size must be between 32 and 256 pixels")
+    return value
+
+
+def _count(limit: int):
+    def parse(text: str) -> int:
+        value = int(text)
+        if not 1 <= value <= limit:
+            raise argparse.ArgumentTypeError(f"must be between 1 and {limit}")
+        return value
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m sgcond_app", description="SGCond Studio command line")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    c = sub.add_parser("parse", help="the graph as understood, with the word mapping")
+    c.add_argument("graph", help="a .json (sg2im) or text graph file")
+    c.add_argument("--json", action="store_true", help="print JSON")
+
+    c = sub.add_parser("synth", help="tiny-world samples, or a render that obeys a given graph")
+    c.add_argument("--n", type=_count(1_000_000), default=1, help="number of random samples")
+    c.add_argument("--graph", help="render this graph (file) instead of random scenes")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--size", type=_size, default=64)
+    c.add_argument("--out", required=True, help="output folder (one sub-folder per sample)")
+    c.add_argument("--tries", type=_count(1000), default=60, help="layouts tried per given graph")
+
+    c = sub.add_parser("check", help="which objects and relations a segmentation shows")
+    c.add_argument("graph")
+    c.add_argument("segmentation")
+    c.add_argument("--depth", help="depth PNG (near = bright), for in front of / behind")
+    c.add_argument("--json", action="store_true")
+
+    c = sub.add_parser("palette", help="class colours of segmentation maps")
+    c.add_argument("--json", action="store_true")
+
+    c = sub.add_parser("bench", help="measurements that print numbers")
+    c.add_argument("what", choices=["render", "judge", "layout"])
+    c.add_argument("--n", type=_count(100_000), default=None)
+    c.add_argument("--size", type=_size, default=64)
+    c.add_argument("--graphs", default=None, help="graph file for `layout`")
+    c.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
+    return p
+
+
+def _mapped_graphs(path: str) -> list:
+    """Load and map every graph of a file; errors name the file."""
+    from .graph.mapping import map_graph
+    from .graph.parse import load_graphs
+
+    graphs = load_graphs(path)
+    out = []
+    for k, g in enumerate(graphs):
+        try:
+            out.append(map_graph(g))
+        except BadInput as e:
+            where = f"graph {k}: " if len(graphs) > 1 else ""
+            raise BadInput(f"{Path(path).name}: {where}{e}") from None
+    return out
+
+
+def cmd_parse(args: argparse.Namespace) -> None:
+    mapped = _mapped_graphs(args.graph)
+    if args.json:
+        print(json.dumps({"graphs": [m.to_json() for m in mapped]}, indent=1))
+        return
+    for k, m in enumerate(mapped):
+        if len(mapped) > 1:
+            print(f"== graph {k}")
+        print(m.graph.to_text() if m.graph is not None else "(nothing the tiny world can draw)")
+        for line in m.lines():
+            print(f"  - {line}")
+
+
+def cmd_synth(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    from .world import io, render_sample
+
+    out = Path(args.out)
+    if args.graph:
+        from .graph.compliance import check
+        from .world.layout import render_graph
+
+        mapped = _mapped_graphs(args.graph)
+        if len(mapped) == 1 and mapped[0].graph is None:
+            raise BadInput(f"{args.graph}: no object of the graph is known to the tiny world")
+        for k, m in enumerate(tqdm(mapped, desc="synth --graph", unit="graph", disable=len(mapped) < 4)):
+            folder = out / f"{k:05d}"
+            folder.mkdir(parents=True, exist_ok=True)
+            if m.graph is None:
+                io.write_json(folder / "report.json", {"skipped": "no object is known to the tiny world",
+                                                       "mapping": m.to_json()})
+                print(f"graph {k}: skipped, no object is known to the tiny world", file=sys.stderr)
+                continue
+            r = render_graph(m.graph, seed=args.seed + k, size=args.size, tries=args.tries)
+            io.save_maps(folder, r.maps.image, r.maps.segmentation, r.maps.depth, r.maps.sketch,
+                         r.maps.instances)
+            io.write_json(folder / "graph.json", {**m.graph.to_sg2im(), "instances": r.object_instances})
+            report = check(m, r.maps.segmentation, r.maps.depth)
+            io.write_json(folder / "report.json", {"mapping": m.to_json(), "tries": r.tries, **report})
+        return
+    for k in tqdm(range(args.n), desc="synth", unit="sample", disable=args.n < 20):
+        s = render_sample(args.seed + k, args.size)
+        folder = out / f"{k:05d}"
+        io.save_maps(folder, s.image, s.segmentation, s.depth, s.sketch, s.instances)
+        io.write_json(folder / "graph.json", {**s.graph.to_sg2im(), "instances": s.object_instances,
+                                              "seed": args.seed + k})
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    from .graph.compliance import check
+    from .world import io
+
+    mapped = _mapped_graphs(args.graph)
+    if len(mapped) != 1:
+        raise BadInput(f"{args.graph}: holds {len(mapped)} graphs; check takes one")
+    mapped = mapped[0]
+    seg = io.read_segmentation(args.segmentation)
+    depth = io.read_depth(args.depth, seg.shape) if args.depth else None
+    result = check(mapped, seg, depth)
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return
+    for o in result["objects"]:
+        state = {True: "present", False: "MISSING", None: "not known"}[o["present"]]
+        print(f"object {o['index']} {o['label']}: {state}")
+    for r in result["relations"]:
+        state = {True: "holds", False: "FAILS", None: "not judged"}[r["holds"]]
+        src = mapped.source.objects
+        why = f" ({r['reason']})" if r.get("reason") else ""
+        print(f"{src[r['subject']].label} {r['predicate']} {src[r['object']].label}: {state}{why}")
+    fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+    print(f"object recall {fmt(result['object_recall'])}, relation accuracy {fmt(result['relation_accuracy'])}")
+
+
+def cmd_palette(args: argparse.Namespace) -> None:
+    from .graph import vocab
+
+    if args.json:
+        print(json.dumps(vocab.palette_json()))
+        return
+    for c in vocab.CLASSES:
+        print(f"{c.id:3d} {c.name:10s} {c.rgb[0]:3d} {c.rgb[1]:3d} {c.rgb[2]:3d}  {'stuff' if c.stuff else 'thing'}")
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    from . import bench
+
+    result = bench.run(args.what, n=args.n, size=args.size, graphs=args.graphs)
+    for key, value in result.items():
+        print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(result, indent=1) + "\n")
+
+
+COMMANDS = {"parse": cmd_parse, "synth": cmd_synth, "check": cmd_check, "palette": cmd_palette,
+            "bench": cmd_bench}
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        args = build_parser().parse_args(argv)
+        COMMANDS[args.command](args)
+    except BadInput as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception:
+        log.exception("internal error while running %s", " ".join(argv if argv is not None else sys.argv[1:]))
+        return 1
+    return 0

@@ -1,0 +1,84 @@
+"""SceneGraph, the parsers and the validation policy."""
+
+import json
+
+import pytest
+
+from sgcond_app.errors import BadInput
+from sgcond_app.graph.parse import parse_graph_text, parse_json, parse_text
+from sgcond_app.graph.scene_graph import SceneGraph
+
+
+def test_sg2im_json_with_attributes_round_trips():
+    text = json.dumps({"objects": ["sky", {"label": "Car", "attributes": ["red", "small"]}],
+                       "relationships": [[1, "below", 0]]})
+    (g,) = parse_json(text)
+    assert g.labels == ["sky", "car"]
+    assert g.objects[1].attributes == ("red", "small")
+    assert g.triples() == [(1, "below", 0)]
+    assert parse_json(g.to_json()) == [g]
+
+
+def test_list_of_graphs_and_sg2im_attribute_pairs():
+    gs = parse_json(json.dumps([{"objects": ["dog"], "relationships": []},
+                                {"objects": ["car", "road"], "relationships": [[0, "on", 1]],
+                                 "attributes": [[0, "blue"]]}]))
+    assert len(gs) == 2
+    assert gs[1].objects[0].attributes == ("blue",)
+
+
+def test_text_triples_share_objects_and_split_by_colour_and_tag():
+    g = parse_text("red car below sky; dog left of car\nblue car right of red car; sheep#1 near sheep#2; tree")
+    assert g.labels == ["car", "sky", "dog", "car", "sheep", "sheep", "tree"]
+    assert g.objects[0].attributes == ("red",)
+    assert (2, "left of", 0) in g.triples()
+    assert (3, "right of", 0) in g.triples()
+    assert (4, "near", 5) in g.triples()
+
+
+def test_text_prefers_the_longest_predicate():
+    g = parse_text("tree in front of house")
+    assert g.triples() == [(0, "in front of", 1)]
+    assert parse_text("boat in water").triples() == [(0, "in", 1)]
+
+
+def test_text_round_trip_keeps_the_graph():
+    g = parse_text("red car left of blue car; sheep#1 near sheep#2; sun")
+    assert parse_text(g.to_text()) == g
+
+
+def test_self_loops_and_duplicates_are_dropped_and_reported():
+    g = SceneGraph.build([("building", []), ("bus", [])],
+                         [(0, "next to", 0), (1, "near", 0), (1, "near", 0)])
+    assert g.triples() == [(1, "near", 0)]
+    assert any("self-loop" in n for n in g.notes)
+    assert any("repeats" in n for n in g.notes)
+
+
+@pytest.mark.parametrize("objects, relations, message", [
+    ([], [], "no objects"),
+    ([("car", [])] * 25, [], "at most 24"),
+    ([("x" * 49, [])], [], "at most 48"),
+    ([("car", [])], [(0, "near", 1)], "out of range"),
+    ([("car", []), ("dog", [])], [(0, "", 1)], "predicate"),
+    ([("car", []), ("dog", [])], [("0", "near", 1)], "object index"),
+])
+def test_refusals_say_what_is_wrong(objects, relations, message):
+    with pytest.raises(BadInput, match=message):
+        SceneGraph.build(objects, relations)
+
+
+def test_bad_json_is_bad_input():
+    with pytest.raises(BadInput, match="invalid JSON"):
+        parse_graph_text('{"objects": [')
+    with pytest.raises(BadInput):
+        parse_graph_text("[]")
+    with pytest.raises(BadInput):
+        parse_graph_text("   ")
+
+
+def test_networkx_view():
+    g = parse_text("dog left of car; car on road")
+    nxg = g.to_networkx()
+    assert nxg.number_of_nodes() == 3
+    assert [d["predicate"] for _, _, d in nxg.edges(data=True)] == ["left of", "on"]
