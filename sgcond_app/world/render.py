@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..graph import vocab
-from .shapes import ROLE_COLOURS, shape
+from .shapes import ASPECT, ROLE_COLOURS, shape
 
-SKY_DEPTH = {"sun": 0.0, "cloud": 0.004}
 MOUNTAIN_DEPTH = 0.012
 
 
@@ -41,8 +40,6 @@ class Thing:
 
     def box(self) -> tuple[float, float, float, float]:
         """Approximate (x0, y0, x1, y1) in image fractions."""
-        from .shapes import ASPECT
-
         w = ASPECT[self.label] * self.height * (self.width if self.label == "fence" else 1.0) / 2
         if self.in_sky:
             return self.x - w, self.base - self.height / 2, self.x + w, self.base + self.height / 2

@@ -14,7 +14,7 @@ import numpy as np
 from ..graph import judge, vocab
 from ..graph.scene_graph import SceneGraph
 from .render import Ground, Maps, Scene, Thing, ground_label_at, rasterize
-from .shapes import ASPECT, REAL_HEIGHT
+from .shapes import REAL_HEIGHT
 
 MIN_OBJECTS, MAX_OBJECTS = 3, 8
 # A thing enters a derived graph when it shows at least this share of the image.
@@ -299,4 +299,4 @@ def render_sample(seed: int, size: int = 64) -> Sample:
     raise RuntimeError(f"no scene with {MIN_OBJECTS} to {MAX_OBJECTS} objects for seed {seed}")
 
 
-__all__ = ["Sample", "render_sample", "sample_scene", "derive_graph", "ASPECT"]
+__all__ = ["Sample", "render_sample", "sample_scene", "derive_graph"]
