@@ -97,8 +97,7 @@ def show_sample(seed: float | int | None, size: int | str | None
 
 def _display_graph(mapped: MappedGraph) -> tuple[SceneGraph, dict[int, bool | None]]:
     """The graph as the tiny world understands it, plus the dropped objects (drawn dashed, red)."""
-    labels = [w for w in mapped.words if w.kind == "label"]  # one per source object, in order
-    dropped = [o for o, w in zip(mapped.source.objects, labels, strict=False) if w.mapped is None]
+    dropped = [o for o, j in zip(mapped.source.objects, mapped.source_to_graph) if j is None]
     kept = mapped.graph
     objects = (kept.objects if kept is not None else ()) + tuple(SGObject(o.label, o.attributes)
                                                                  for o in dropped)
