@@ -69,8 +69,6 @@ class WordMapping:
 class MappedGraph:
     source: SceneGraph
     graph: SceneGraph | None  # in the tiny world's words; None when no object could be mapped
-    object_index: tuple[int, ...]  # graph object i came from source object object_index[i] (the first,
-    # where several stuff objects were merged into one)
     words: tuple[WordMapping, ...]
     notes: tuple[str, ...] = ()  # what validation and mapping changed besides single words
     # source relation k -> (subject, predicate, object) in `graph`, or None where it was dropped
@@ -78,6 +76,12 @@ class MappedGraph:
 
     # source object i -> its index in `graph` (merged stuff shares one), or None where dropped
     source_to_graph: tuple[int | None, ...] = ()
+
+    @property
+    def object_index(self) -> tuple[int, ...]:
+        """Graph object j came from source object object_index[j] (the first, where stuff merged)."""
+        n = len(self.graph.objects) if self.graph is not None else 0
+        return tuple(self.source_to_graph.index(j) for j in range(n))
 
     def lines(self) -> list[str]:
         out = [w.line() for w in self.words if w.method != "exact"]
@@ -264,7 +268,5 @@ def map_graph(graph: SceneGraph) -> MappedGraph:
         # Two aliases can map onto a relation already there (`on` and `standing on`).
         notes += [f"after mapping: {n}" for n in mapped.notes]
         mapped = SceneGraph(mapped.objects, mapped.relations)
-    index = tuple(min(k for k, v in keep.items() if v == j) for j in range(len(objects)))
     source_to_graph = tuple(keep.get(i) for i in range(len(graph.objects)))
-    return MappedGraph(graph, mapped, index, tuple(words), tuple(notes), tuple(relation_map),
-                       source_to_graph)
+    return MappedGraph(graph, mapped, tuple(words), tuple(notes), tuple(relation_map), source_to_graph)
