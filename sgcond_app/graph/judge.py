@@ -88,10 +88,9 @@ def extract_regions(seg: np.ndarray, depth: np.ndarray | None = None,
             regions.append(make_region(name, mask, depth))
             continue
         if instances is not None:
-            ids = np.unique(instances[mask])
-            pieces = [(instances == i) & mask for i in ids if i != 0]
-            for i, piece in zip([i for i in ids if i != 0], pieces):
-                if piece.sum() >= threshold:
+            for i in np.unique(instances[mask]):
+                piece = (instances == i) & mask
+                if i != 0 and piece.sum() >= threshold:
                     regions.append(make_region(name, piece, depth, int(i)))
             continue
         labels, n = ndimage.label(mask, structure=_EIGHT)
