@@ -49,7 +49,7 @@ def bench_judge(n: int = 120, size: int = 64) -> dict:
             "reference_agreement": agree / max(compared, 1), "relations": compared, "n": n, "size": size}
 
 
-def bench_layout(graphs: str | None = None, size: int = 64) -> dict:
+def bench_placement(graphs: str | None = None, size: int = 64) -> dict:
     """`synth --graph` on graphs written by people: are their relations obeyed?"""
     from .graph.mapping import map_graph
     from .graph.parse import load_graphs
@@ -74,11 +74,57 @@ def bench_layout(graphs: str | None = None, size: int = 64) -> dict:
             "size": size}
 
 
-def run(what: str, n: int | None = None, size: int = 64, graphs: str | None = None) -> dict:
+def bench_retrieval(n: int = 1000, size: int = 64, weights: str | None = None) -> dict:
+    """Graph->image and image->graph retrieval, hard negatives and held-out synonyms (encoder)."""
+    from .evaluation import retrieval
+    from .models.shipped import load_encoder
+
+    model, words = load_encoder(weights)
+    start = time.perf_counter()
+    result = retrieval(model, words, n=n, size=size)
+    return {**result, "seconds": time.perf_counter() - start}
+
+
+def bench_encoder_layout(n: int = 500, size: int = 64, graphs: str | None = None,
+                         weights: str | None = None) -> dict:
+    """The encoder's predicted boxes drawn as a segmentation and judged against the graph: on
+    held-out renders' graphs, or on a graph file (mapped onto the tiny world first)."""
+    from .evaluation import layout
+    from .models.shipped import load_encoder
+
+    model, words = load_encoder(weights)
+    given = None
+    if graphs:
+        from .graph.mapping import map_graph
+        from .graph.parse import load_graphs
+
+        given = [g for g in (map_graph(x).graph for x in load_graphs(graphs)) if g is not None]
+    return layout(model, words, graphs=given, n=n, size=size)
+
+
+def bench_segmenter(n: int = 500, size: int = 64, weights: str | None = None) -> dict:
+    from .evaluation import segmenter_miou
+    from .models.shipped import load_segmenter
+
+    start = time.perf_counter()
+    model = load_segmenter(weights)
+    load_seconds = time.perf_counter() - start
+    result = segmenter_miou(model, n=n, size=size)
+    return {**result, "load_seconds": load_seconds}
+
+
+def run(what: str, n: int | None = None, size: int = 64, graphs: str | None = None,
+        weights: str | None = None) -> dict:
     if what == "render":
         return bench_render(n or 500, size)
     if what == "judge":
         return bench_judge(n or 120, size)
+    if what == "placement":
+        return bench_placement(graphs, size)
+    if what == "retrieval":
+        return bench_retrieval(n or 1000, size, weights)
     if what == "layout":
-        return bench_layout(graphs, size)
+        return bench_encoder_layout(n or 500, size, graphs, weights)
+    if what == "segmenter":
+        return bench_segmenter(n or 500, size, weights)
     raise ValueError(what)

@@ -65,11 +65,39 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true")
 
     c = sub.add_parser("bench", help="measurements that print numbers")
-    c.add_argument("what", choices=["render", "judge", "layout"])
+    c.add_argument("what", choices=["render", "judge", "placement", "retrieval", "layout", "segmenter"],
+                   help="render: renderer speed; judge: the judge on renders; placement: `synth --graph` "
+                        "on graphs; retrieval: graph<->image retrieval with the encoder; layout: the "
+                        "encoder's boxes judged against the graph; segmenter: mIoU on held-out renders")
     c.add_argument("--n", type=_count(100_000), default=None)
     c.add_argument("--size", type=_size, default=64)
-    c.add_argument("--graphs", default=None, help="graph file for `layout`")
+    c.add_argument("--graphs", default=None, help="graph file for `placement` and `layout`")
+    c.add_argument("--weights", default=None, help="model folder (default: the shipped one in weights/)")
     c.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
+
+    c = sub.add_parser("train", help="train a model of the tiny backend (resumes from --out)")
+    c.add_argument("what", choices=["encoder", "segmenter"])
+    c.add_argument("--out", required=True, help="run folder: checkpoints, log; training resumes from it")
+    c.add_argument("--steps", type=_count(10_000_000), default=4000, help="total steps (all runs together)")
+    c.add_argument("--batch", type=_count(4096), default=64)
+    c.add_argument("--lr", type=float, default=1e-3)
+    c.add_argument("--warmup", type=int, default=200)
+    c.add_argument("--workers", type=int, default=1, help="DataLoader processes rendering the tiny world")
+    c.add_argument("--reuse", type=_count(64), default=1, help="training items drawn per render (with new "
+                   "augmentation); raise it where rendering is the bottleneck")
+    c.add_argument("--minutes", type=float, default=None,
+                   help="wall-time budget in minutes (all runs of --out together): the learning-rate "
+                        "schedule ends with it, and --steps becomes an upper bound")
+    c.add_argument("--checkpoint-every", type=_count(1_000_000), default=500)
+    c.add_argument("--log-every", type=_count(1_000_000), default=50)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--size", type=_size, default=64, help="render size (segmenter)")
+    c.add_argument("--dim", type=int, default=None, help="encoder width (a new run only)")
+    c.add_argument("--tiny", action="store_true", help="a tiny model (tests of the loop)")
+    c.add_argument("--words", default=None, help="word table (default: the shipped one, else built)")
+    c.add_argument("--export", default=None, help="when training is finished, write weights, config, "
+                   "and a model card with metrics to this folder (e.g. weights/encoder)")
+    c.add_argument("--eval-n", type=_count(100_000), default=1000, help="held-out samples for the card")
     return p
 
 
@@ -177,15 +205,33 @@ def cmd_palette(args: argparse.Namespace) -> None:
 def cmd_bench(args: argparse.Namespace) -> None:
     from . import bench
 
-    result = bench.run(args.what, n=args.n, size=args.size, graphs=args.graphs)
-    for key, value in result.items():
-        print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
+    result = bench.run(args.what, n=args.n, size=args.size, graphs=args.graphs, weights=args.weights)
+    _print_figures(result)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(result, indent=1) + "\n")
 
 
+def _print_figures(result: dict, indent: str = "") -> None:
+    for key, value in result.items():
+        if isinstance(value, dict):
+            print(f"{indent}{key}:")
+            _print_figures(value, indent + "  ")
+        else:
+            print(f"{indent}{key}: {value:.4f}" if isinstance(value, float) else f"{indent}{key}: {value}")
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from .training import commands
+
+    if args.what == "encoder":
+        result = commands.train_encoder(args)
+    else:
+        result = commands.train_segmenter(args)
+    _print_figures(result)
+
+
 COMMANDS = {"parse": cmd_parse, "synth": cmd_synth, "check": cmd_check, "palette": cmd_palette,
-            "bench": cmd_bench}
+            "bench": cmd_bench, "train": cmd_train}
 
 
 def main(argv: list[str] | None = None) -> int:

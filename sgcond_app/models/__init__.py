@@ -1,0 +1,1 @@
+"""Torch modules of the tiny backend: graph encoder, segmenter (and, later, the factor denoisers)."""

@@ -1,0 +1,157 @@
+"""`python -m sgcond_app train encoder|segmenter`: build or resume a run, train, export with a card."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+from pathlib import Path
+
+from ..errors import BadInput
+from ..models.pretrained import parameter_count, save_pretrained
+from ..models.words import TABLE_FILE, WordTable
+from .loop import TrainConfig, command_line, train, write_card
+
+log = logging.getLogger(__name__)
+
+ENCODER_CARD = """
+The scene-graph encoder of SGCond Studio's tiny backend, pretrained together with a small image
+tower and a masked-reconstruction decoder (all three are in these weights; the chain uses `graph`).
+
+- Input: a scene graph in any words. Labels and predicates are all-MiniLM-L6-v2 vectors
+  (`words.safetensors` caches those of every word the tiny world knows; other words are embedded
+  on the fly) through a learned projection; attributes (10 colours, 2 sizes) have learned
+  embeddings.
+- Graph network: {graph_layers} triple-convolution layers (torch-geometric `MessagePassing`), width
+  {dim}, with a per-graph image node; attention pooling for the global embedding.
+- Outputs: per-object embeddings ({dim}-d), a global embedding, a layout (a box and a disparity per
+  object).
+- Losses: InfoNCE between graph and image embeddings with hard negatives (one relation reversed,
+  two objects' attributes swapped), masked reconstruction of an object's image cells from the
+  graph's object embeddings, L1 box and disparity regression. The held-out synonyms used by the
+  retrieval bench ({synonyms}) never appear in training.
+- Parameters: {params:,} ({graph_params:,} in the graph encoder). Stored as float16.
+"""
+
+SEGMENTER_CARD = """
+The segmenter of SGCond Studio's tiny backend: an RGB image to a class map over the tiny world's
+{classes} classes, at the image's resolution (any size; padded to a multiple of 8 inside).
+
+- A UNet with residual blocks and channels {channels}; {params:,} parameters, stored as float16.
+- Loss: cross-entropy plus soft Dice; inputs sometimes blurred, noised or brightness-shifted so that
+  generated images are read too.
+"""
+
+
+def _config_for_run(run: Path, cls, overrides: dict):
+    path = run / "model_config.json"
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        if overrides and any(saved.get(k) != v for k, v in overrides.items()):
+            log.warning("run %s was started with %s; keeping that config", run, saved)
+        return cls.Config(**saved)
+    config = cls.Config(**overrides)
+    run.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dataclasses.asdict(config), indent=2))
+    return config
+
+
+def _words(path: str | None, run: Path) -> Path:
+    """The word table: --words, else the run's copy, else the shipped one, else built with MiniLM."""
+    from ..models.shipped import ENCODER_DIR
+
+    for candidate in (Path(path) if path else None, run / TABLE_FILE, ENCODER_DIR / TABLE_FILE):
+        if candidate is not None and candidate.is_file():
+            if candidate != run / TABLE_FILE:
+                run.mkdir(parents=True, exist_ok=True)
+                shutil.copy(candidate, run / TABLE_FILE)
+                shutil.copy(candidate.with_suffix(".txt"), (run / TABLE_FILE).with_suffix(".txt"))
+            return run / TABLE_FILE
+    if path:
+        raise BadInput(f"--words {path}: no such file")
+    log.info("building the word table with all-MiniLM-L6-v2")
+    run.mkdir(parents=True, exist_ok=True)
+    WordTable.build().save(run / TABLE_FILE)
+    return run / TABLE_FILE
+
+
+def _train_config(args) -> TrainConfig:
+    return TrainConfig(out=Path(args.out), steps=args.steps, batch=args.batch, lr=args.lr,
+                       warmup=min(args.warmup, max(1, args.steps // 5)), workers=args.workers,
+                       minutes=args.minutes, checkpoint_every=args.checkpoint_every, log_every=args.log_every,
+                       seed=args.seed)
+
+
+def _keep_log(run: Path, out: Path) -> None:
+    if (run / "log.jsonl").is_file():
+        shutil.copy(run / "log.jsonl", out / "training_log.jsonl")
+
+
+def _unwrap(objective):
+    return getattr(objective, "module", objective).model
+
+
+def train_encoder(args) -> dict:
+    from ..evaluation import layout, retrieval
+    from ..models.graph_encoder import SceneGraphEncoder
+    from ..models.words import HELD_OUT_SYNONYMS
+    from .encoder import EncoderCollate, EncoderObjective, make_dataset_factory, to_inputs
+
+    run = Path(args.out)
+    overrides = {"dim": args.dim} if args.dim else {}
+    if args.tiny:
+        overrides = {"dim": 32, "graph_layers": 2, "image_channels": (8, 16, 16), "image_layers": 1,
+                     "decoder_layers": 1, "heads": 2}
+    config = _config_for_run(run, SceneGraphEncoder, overrides)
+    words_path = _words(args.words, run)
+    model = SceneGraphEncoder(config)
+    objective = EncoderObjective(model)
+    result = train(objective, make_dataset_factory(config.image_size, args.reuse),
+                   EncoderCollate(words_path, config.grid), to_inputs, _train_config(args))
+    result["batch"] = args.batch
+    model = _unwrap(objective).float().eval()
+    if args.export and result["finished"]:
+        words = WordTable.load(words_path)
+        metrics = retrieval(model, words, n=args.eval_n)
+        metrics["layout_relation_accuracy"] = layout(model, words, n=min(args.eval_n, 500))["relation_accuracy"]
+        out = save_pretrained(model, args.export, {"training": result})
+        shutil.copy(words_path, out / TABLE_FILE)
+        shutil.copy(words_path.with_suffix(".txt"), (out / TABLE_FILE).with_suffix(".txt"))
+        body = ENCODER_CARD.format(graph_layers=config.graph_layers, dim=config.dim, params=parameter_count(model),
+                                   graph_params=parameter_count(model.graph),
+                                   synonyms=", ".join(HELD_OUT_SYNONYMS.values()))
+        _keep_log(run, out)
+        write_card(out, "Graph encoder (tiny backend)", body, result, metrics, command_line())
+        result["metrics"] = metrics
+        result["exported"] = str(out)
+    return result
+
+
+def train_segmenter(args) -> dict:
+    from ..evaluation import segmenter_miou
+    from ..graph import vocab
+    from ..models.segmenter import Segmenter
+    from .data import collate
+    from .segmenter import SegmenterObjective, make_dataset_factory, to_inputs
+
+    run = Path(args.out)
+    overrides = {"channels": (8, 16, 16, 16)} if args.tiny else {}
+    config = _config_for_run(run, Segmenter, overrides)
+    model = Segmenter(config)
+    objective = SegmenterObjective(model)
+    result = train(objective, make_dataset_factory(args.size, args.reuse), collate, to_inputs, _train_config(args))
+    result["batch"] = args.batch
+    model = _unwrap(objective).float().eval()
+    if args.export and result["finished"]:
+        metrics = segmenter_miou(model, n=min(args.eval_n, 500), size=64)
+        per_class = metrics.pop("per_class_iou")
+        out = save_pretrained(model, args.export, {"training": result})
+        body = SEGMENTER_CARD.format(classes=vocab.NUM_CLASSES, channels=tuple(config.channels),
+                                     params=parameter_count(model))
+        body += "\nPer-class IoU on the held-out renders: " + ", ".join(f"{k} {v:.2f}" for k, v in per_class.items())
+        _keep_log(run, out)
+        write_card(out, "Segmenter (tiny backend)", body, result, metrics, command_line())
+        result["metrics"] = metrics
+        result["exported"] = str(out)
+    return result

@@ -1,0 +1,162 @@
+"""Training data: an endless stream of tiny-world renders, seeds split between DataLoader workers.
+
+Seeds below `HELD_OUT_SEED` are for training; every bench draws its samples from `HELD_OUT_SEED`
+on, so no benchmark ever sees a training render.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import IterableDataset, get_worker_info
+
+from ..graph import vocab
+from ..graph.scene_graph import Relation, SceneGraph, SGObject
+from ..world import Sample, render_sample
+
+HELD_OUT_SEED = 1_000_000_000
+ASYMMETRIC = tuple(p for p in vocab.PREDICATES if vocab.INVERSE.get(p) != p)  # all but "near"
+
+
+def held_out_samples(n: int, size: int = 64, start: int = 0) -> list[Sample]:
+    return [render_sample(HELD_OUT_SEED + start + i, size) for i in range(n)]
+
+
+def object_boxes(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
+    """Per graph object: its instance's bounding box (x0, y0, x1, y1 as fractions) and median
+    disparity (near is 1)."""
+    h, w = sample.instances.shape
+    boxes = np.zeros((len(sample.object_instances), 4), np.float32)
+    disp = np.zeros(len(sample.object_instances), np.float32)
+    for k, iid in enumerate(sample.object_instances):
+        ys, xs = np.nonzero(sample.instances == iid)
+        boxes[k] = (xs.min() / w, ys.min() / h, (xs.max() + 1) / w, (ys.max() + 1) / h)
+        disp[k] = float(np.median(sample.depth[ys, xs]))
+    return boxes, disp
+
+
+# --- hard negatives (Structure-CLIP): the same graph with one fact made false ------------------
+
+
+def reversed_twin(g: SceneGraph, rng: np.random.Generator) -> SceneGraph | None:
+    """One asymmetric relation made false: its predicate replaced by the inverse (left of -> right
+    of, above -> below, ...), or, for a predicate without one ("on"), subject and object exchanged."""
+    choices = [k for k, r in enumerate(g.relations) if r.predicate in ASYMMETRIC]
+    if not choices:
+        return None
+    k = int(rng.choice(choices))
+    rels = list(g.relations)
+    r = rels[k]
+    inverse = vocab.INVERSE.get(r.predicate)
+    flipped = Relation(r.subject, inverse, r.object) if inverse else Relation(r.object, r.predicate, r.subject)
+    if flipped in rels:
+        return None
+    rels[k] = flipped
+    return SceneGraph(g.objects, tuple(rels))
+
+
+def swapped_twin(g: SceneGraph, rng: np.random.Generator) -> SceneGraph | None:
+    """Two objects of different classes and different attributes exchange their attributes."""
+    pairs = [(a, b) for a in range(len(g.objects)) for b in range(a + 1, len(g.objects))
+             if g.objects[a].label != g.objects[b].label
+             and set(g.objects[a].attributes) != set(g.objects[b].attributes)]
+    if not pairs:
+        return None
+    a, b = pairs[int(rng.integers(len(pairs)))]
+    objs = list(g.objects)
+    objs[a], objs[b] = (SGObject(objs[a].label, g.objects[b].attributes),
+                        SGObject(objs[b].label, g.objects[a].attributes))
+    return SceneGraph(tuple(objs), g.relations)
+
+
+def with_aliases(g: SceneGraph, labels: dict[str, list[str]], predicates: dict[str, list[str]],
+                 p: float, rng: np.random.Generator) -> SceneGraph:
+    """Each label and predicate replaced, with probability p, by one of its (training) aliases."""
+    def swap(word: str, table: dict[str, list[str]]) -> str:
+        options = table.get(word) or []
+        return options[int(rng.integers(len(options)))] if options and rng.random() < p else word
+
+    objs = tuple(SGObject(swap(o.label, labels), o.attributes) for o in g.objects)
+    rels = tuple(Relation(r.subject, swap(r.predicate, predicates), r.object) for r in g.relations)
+    return SceneGraph(objs, rels)
+
+
+def flip_horizontal(sample: Sample) -> Sample:
+    """The mirror image, with left of / right of exchanged in the graph."""
+    swap = {"left of": "right of", "right of": "left of"}
+    rels = tuple(Relation(r.subject, swap.get(r.predicate, r.predicate), r.object) for r in sample.graph.relations)
+    return Sample(sample.image[:, ::-1].copy(), sample.segmentation[:, ::-1].copy(),
+                  sample.instances[:, ::-1].copy(), sample.depth[:, ::-1].copy(),
+                  sample.sketch[:, ::-1].copy(), SceneGraph(sample.graph.objects, rels),
+                  sample.object_instances, sample.scene)
+
+
+# --- the stream --------------------------------------------------------------------------------
+
+
+@dataclass
+class Item:
+    image: np.ndarray  # (H, W, 3) uint8
+    segmentation: np.ndarray  # (H, W) uint8
+    graph: SceneGraph  # possibly in alias words
+    labels: list[str]  # the objects' classes in the tiny world's words
+    twins: list[SceneGraph]
+    boxes: np.ndarray  # (O, 4)
+    disparity: np.ndarray  # (O,)
+
+
+class RenderStream(IterableDataset):
+    """Endless training items. Process `rank` of `world`, worker w of W, renders seeds
+    start + (rank * W + w), then every (world * W)-th after it. Each render enters a small pool and
+    `reuse` items are drawn from the pool per render, each with fresh augmentation (a horizontal
+    flip; words replaced by aliases; new hard negatives): on a GPU the renderer is the bottleneck."""
+
+    def __init__(self, size: int = 64, start: int = 0, graphs: bool = True, alias_p: float = 0.15,
+                 flip: bool = True, reuse: int = 1, pool: int = 256, rank: int = 0, world: int = 1) -> None:
+        super().__init__()
+        self.size, self.start, self.graphs, self.alias_p, self.flip = size, start, graphs, alias_p, flip
+        self.reuse, self.pool, self.rank, self.world = max(1, reuse), pool, rank, world
+
+    def __iter__(self):
+        from ..models.words import training_aliases
+
+        info = get_worker_info()
+        wid, nw = (info.id, info.num_workers) if info is not None else (0, 1)
+        labels, predicates = training_aliases()
+        stride = nw * self.world
+        seed = self.start + self.rank * nw + wid
+        rng = np.random.default_rng([self.start, self.rank, wid, 17])
+        pool: list[tuple[Sample, np.ndarray, np.ndarray]] = []
+        while True:
+            s = render_sample(seed % HELD_OUT_SEED, self.size)
+            seed += stride
+            entry = (s, *object_boxes(s)) if self.graphs else (s, np.zeros((0, 4), np.float32), np.zeros(0, np.float32))
+            if len(pool) < self.pool:
+                pool.append(entry)
+            else:
+                pool[int(rng.integers(len(pool)))] = entry
+            picks = [entry] + [pool[int(rng.integers(len(pool)))] for _ in range(self.reuse - 1)]
+            for s, boxes, disp in picks:
+                if self.flip and rng.random() < 0.5:
+                    s = flip_horizontal(s)
+                    boxes = np.stack([1 - boxes[:, 2], boxes[:, 1], 1 - boxes[:, 0], boxes[:, 3]], axis=1)
+                if not self.graphs:
+                    yield Item(s.image, s.segmentation, s.graph, s.graph.labels, [], boxes, disp)
+                    continue
+                g = with_aliases(s.graph, labels, predicates, self.alias_p, rng)
+                twins = [t for t in (reversed_twin(g, rng), swapped_twin(g, rng)) if t is not None]
+                yield Item(s.image, s.segmentation, g, s.graph.labels, twins, boxes, disp)
+
+
+def collate(items: list[Item]) -> dict:
+    """Tensors that need no word table; graphs stay Python values (the main process embeds them)."""
+    return {
+        "image": torch.from_numpy(np.stack([it.image for it in items])),
+        "segmentation": torch.from_numpy(np.stack([it.segmentation for it in items])).long(),
+        "graphs": [it.graph for it in items],
+        "twins": [(k, t) for k, it in enumerate(items) for t in it.twins],
+        "boxes": torch.from_numpy(np.concatenate([it.boxes for it in items])),
+        "disparity": torch.from_numpy(np.concatenate([it.disparity for it in items])),
+    }

@@ -1,0 +1,173 @@
+"""One training loop for every model: accelerate (CPU, one GPU or several), resumable checkpoints,
+a wall-clock budget, a progress bar, and an export to `weights/<name>/` with a model card."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import platform
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, IterableDataset
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    out: Path  # run folder: checkpoint/, state.json, log.jsonl
+    steps: int
+    batch: int
+    lr: float = 1e-3
+    warmup: int = 200
+    weight_decay: float = 0.01
+    workers: int = 2
+    minutes: float | None = None  # a wall-time budget for all runs together: the schedule ends with it
+    checkpoint_every: int = 500
+    log_every: int = 50
+    seed: int = 0
+
+
+def hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} ({torch.cuda.device_count()} GPU)"
+    return f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
+
+
+def progress(cfg: TrainConfig, step: int, seconds: float) -> float:
+    """How far training is, 0..1: by steps, or by wall time where a budget is set (whichever is
+    further), so that the learning rate has decayed when the budget runs out."""
+    p = step / cfg.steps
+    if cfg.minutes:
+        p = max(p, seconds / (60 * cfg.minutes))
+    return min(1.0, p)
+
+
+def lr_factor(cfg: TrainConfig, step: int, p: float) -> float:
+    """Linear warm-up over cfg.warmup steps, then cosine decay to 5% as progress goes to 1."""
+    if step < cfg.warmup:
+        return (step + 1) / cfg.warmup
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p))
+
+
+def train(objective: torch.nn.Module, make_dataset: Callable[[int, int, int], IterableDataset],
+          collate: Callable, to_inputs: Callable[[dict, torch.device], dict], cfg: TrainConfig) -> dict:
+    """Train `objective` (a module whose forward(**inputs) returns (loss, logs)) until cfg.steps.
+
+    make_dataset(start, rank, world) builds this process's stream; to_inputs moves a collated batch
+    onto the device. Returns {"step", "seconds" (all runs together), "finished", "hardware"}."""
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from tqdm import tqdm
+
+    acc = Accelerator(mixed_precision="bf16" if torch.cuda.is_available() else "no")
+    set_seed(cfg.seed + acc.process_index)
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    state_path, ckpt = cfg.out / "state.json", cfg.out / "checkpoint"
+    state = {"step": 0, "seconds": 0.0}
+    if state_path.is_file() and ckpt.is_dir():
+        state = json.loads(state_path.read_text())
+    params = [p for p in objective.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.99))
+    model, opt = acc.prepare(objective, opt)
+    if state["step"] > 0:
+        acc.load_state(str(ckpt))
+        acc.print(f"resumed from {ckpt} at step {state['step']}")
+    step = state["step"]
+    if progress(cfg, step, state["seconds"]) >= 1:
+        return {**state, "finished": True, "hardware": hardware(acc.device)}
+
+    dataset = make_dataset(step * cfg.batch * acc.num_processes, acc.process_index, acc.num_processes)
+    loader = DataLoader(dataset, batch_size=cfg.batch, num_workers=cfg.workers, collate_fn=collate,
+                        persistent_workers=cfg.workers > 0, prefetch_factor=4 if cfg.workers > 0 else None,
+                        pin_memory=acc.device.type == "cuda")
+
+    def save() -> None:
+        acc.wait_for_everyone()
+        acc.save_state(str(ckpt))
+        if acc.is_main_process:
+            state_path.write_text(json.dumps({"step": step, "seconds": round(seconds, 1)}))
+
+    start = time.perf_counter()
+    seconds = state["seconds"]
+    bar = tqdm(total=cfg.steps, initial=step, disable=not acc.is_local_main_process, unit="step",
+               dynamic_ncols=True, file=sys.stderr)
+    logf = (cfg.out / "log.jsonl").open("a") if acc.is_main_process else None
+    model.train()
+    finished = False
+    for batch in loader:
+        lr = cfg.lr * lr_factor(cfg, step, progress(cfg, step, seconds))
+        for group in opt.param_groups:
+            group["lr"] = lr
+        inputs = to_inputs(batch, acc.device)
+        with acc.autocast():
+            loss, logs = model(**inputs)
+        acc.backward(loss)
+        acc.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        step += 1
+        seconds = state["seconds"] + time.perf_counter() - start
+        bar.update(1)
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            row = {"step": step, "seconds": round(seconds, 1), "lr": lr,
+                   **{k: round(float(v), 4) for k, v in logs.items()}}
+            bar.set_postfix({k: v for k, v in row.items() if k not in ("step", "seconds", "lr")})
+            if logf:
+                logf.write(json.dumps(row) + "\n")
+                logf.flush()
+        finished = progress(cfg, step, seconds) >= 1
+        if acc.num_processes > 1:  # every process must stop at the same step
+            finished = bool(acc.reduce(torch.tensor(float(finished), device=acc.device), "max").item())
+        if finished or step % cfg.checkpoint_every == 0:
+            save()
+        if finished:
+            break
+    bar.close()
+    if logf:
+        logf.close()
+    return {"step": step, "seconds": round(seconds, 1), "finished": finished, "hardware": hardware(acc.device)}
+
+
+def command_line() -> str:
+    return "python -m sgcond_app " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def write_card(directory: Path, title: str, body: str, run: dict, metrics: dict, command: str) -> None:
+    """The model card: what the model is, the data, the exact command, steps, time, hardware, metrics."""
+    hours, rest = divmod(int(run["seconds"]), 3600)
+    wall = f"{hours} h {rest // 60} min" if hours else f"{rest // 60} min {rest % 60} s"
+    metric_lines = "\n".join(f"| `{k}` | {v:.4f} |" if isinstance(v, float) else f"| `{k}` | {v} |"
+                             for k, v in metrics.items())
+    text = f"""# {title}
+
+{body.strip()}
+
+## Training
+
+- Data: tiny-world renders drawn on the fly (seeds below 1,000,000,000; every benchmark uses
+  seeds from 1,000,000,000 on, so no benchmark sample was seen in training).
+- Command: `{command}`
+- Steps: {run['step']} (batch {run.get('batch', '?')}), wall time {wall} in all runs together.
+- Hardware: {run['hardware']}.
+
+## Metrics after training
+
+| metric | value |
+| --- | --- |
+{metric_lines}
+
+Reproduce the metrics with the bench command given in `docs/benchmarks.md`.
+"""
+    (directory / "README.md").write_text(text)

@@ -1,0 +1,36 @@
+"""A layout (one box and one disparity per object) drawn as a segmentation, instance map and depth.
+
+Stuff is painted first, largest box first (so a road lies on the grass), then things from far to
+near (so the nearer one occludes). Used to judge the encoder's layouts and as a spatial condition.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph import vocab
+
+
+def paint_order(labels: list[str], boxes: np.ndarray, disparity: np.ndarray) -> list[int]:
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    stuff = sorted((i for i, lab in enumerate(labels) if vocab.is_stuff(lab)), key=lambda i: -area[i])
+    things = sorted((i for i, lab in enumerate(labels) if not vocab.is_stuff(lab)), key=lambda i: disparity[i])
+    return stuff + things
+
+
+def draw_layout(labels: list[str], boxes: np.ndarray, disparity: np.ndarray, size: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """-> (class ids (H, W) uint8, instance ids (H, W) uint8 where object i is i + 1, depth (H, W)
+    float32). Pixels no box covers are `vocab.VOID` in the segmentation and 0 elsewhere, so that
+    nothing the layout did not put there can satisfy a relation."""
+    seg = np.full((size, size), vocab.VOID, np.uint8)
+    inst = np.zeros((size, size), np.uint8)
+    depth = np.zeros((size, size), np.float32)
+    for i in paint_order(labels, boxes, disparity):
+        x0, y0, x1, y1 = np.clip(np.asarray(boxes[i], dtype=np.float64), 0, 1) * size
+        c0, r0 = int(np.floor(x0)), int(np.floor(y0))
+        c1, r1 = max(int(np.ceil(x1)), c0 + 1), max(int(np.ceil(y1)), r0 + 1)
+        seg[r0:r1, c0:c1] = vocab.CLASS_ID[labels[i]]
+        inst[r0:r1, c0:c1] = i + 1
+        depth[r0:r1, c0:c1] = float(disparity[i])
+    return seg, inst, np.round(depth * 255) / 255

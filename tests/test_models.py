@@ -1,0 +1,188 @@
+"""The encoder and the segmenter: shipped weights work, save/load round-trips, the training loop
+trains and resumes (tiny random configs; CI never trains a real model)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sgcond_app.evaluation import embed_graphs, embed_images, layout, segmenter_miou
+from sgcond_app.graph import judge, vocab
+from sgcond_app.graph.scene_graph import SceneGraph
+from sgcond_app.models.graph_encoder import SceneGraphEncoder, pad_objects, tensorize
+from sgcond_app.models.pretrained import from_pretrained, save_pretrained
+from sgcond_app.models.segmenter import Segmenter
+from sgcond_app.models.shipped import shipped_encoder, shipped_segmenter
+from sgcond_app.training.data import held_out_samples, reversed_twin, swapped_twin
+from sgcond_app.world.boxes import draw_layout
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {"dim": 32, "graph_layers": 2, "image_channels": (8, 16, 16), "image_layers": 1,
+        "decoder_layers": 1, "heads": 2}
+
+
+@pytest.fixture(scope="module")
+def samples():
+    return held_out_samples(48)
+
+
+def test_shipped_weights_are_small_and_carded():
+    total = sum(p.stat().st_size for p in (ROOT / "weights").rglob("*") if p.is_file())
+    assert total < 20e6
+    for name in ("encoder", "segmenter"):
+        card = (ROOT / "weights" / name / "README.md").read_text()
+        assert "python -m sgcond_app train " + name in card and "Metrics after training" in card
+        assert json.loads((ROOT / "weights" / name / "config.json").read_text())["training"]["finished"]
+
+
+def test_shipped_encoder_retrieves_and_rejects_hard_negatives(samples):
+    model, words = shipped_encoder()
+    g = embed_graphs(model, words, [s.graph for s in samples])
+    im = embed_images(model, np.stack([s.image for s in samples]))
+    scores = g @ im.T
+    assert (scores.argmax(1) == torch.arange(len(samples))).float().mean() >= 0.8
+    rng = np.random.default_rng(1)
+    twins = [(k, reversed_twin(s.graph, rng)) for k, s in enumerate(samples)]
+    twins = [(k, t) for k, t in twins if t is not None]
+    t = embed_graphs(model, words, [t for _, t in twins])
+    idx = torch.tensor([k for k, _ in twins])
+    assert ((t * im[idx]).sum(1) < scores[idx, idx]).float().mean() >= 0.85
+
+
+def test_unseen_synonyms_land_near_their_words():
+    model, words = shipped_encoder()
+    plain = SceneGraph.build([("sky", ()), ("road", ()), ("dog", ()), ("person", ())],
+                             [(2, "left of", 3), (2, "on", 1)])
+    synonyms = SceneGraph.build([("sky", ()), ("street", ()), ("puppy", ()), ("man", ())],
+                                [(2, "left of", 3), (2, "on", 1)])
+    other = SceneGraph.build([("sky", ()), ("water", ()), ("boat", ()), ("bird", ())],
+                             [(2, "left of", 3), (2, "on", 1)])
+    e = embed_graphs(model, words, [plain, synonyms, other])
+    assert e[0] @ e[1] > e[0] @ e[2] + 0.2
+
+
+def test_graph_encoder_ignores_object_order():
+    model, words = shipped_encoder()
+    a = SceneGraph.build([("sky", ()), ("grass", ()), ("red car", ()), ("tree", ())],
+                         [(2, "left of", 3), (3, "below", 0)])
+    b = SceneGraph.build([("tree", ()), ("red car", ()), ("grass", ()), ("sky", ())],
+                         [(1, "left of", 0), (0, "below", 3)])
+    out_a = model.graph(tensorize([a], words))
+    out_b = model.graph(tensorize([b], words))
+    assert torch.allclose(out_a.global_, out_b.global_, atol=1e-4)
+    assert torch.allclose(out_a.boxes[2], out_b.boxes[1], atol=1e-4)
+
+
+def test_encoder_layout_obeys_relations(samples):
+    model, words = shipped_encoder()
+    result = layout(model, words, graphs=[s.graph for s in samples])
+    assert result["relation_accuracy"] >= 0.9 and result["object_recall"] >= 0.9
+
+
+def test_shipped_segmenter_reads_renders(samples):
+    assert segmenter_miou(shipped_segmenter(), n=16)["miou"] >= 0.85
+    # any size, not only the training size
+    s = held_out_samples(1, size=80)[0]
+    pred = shipped_segmenter().segment(s.image)
+    assert pred.shape == (80, 80) and (pred == s.segmentation).mean() > 0.9
+
+
+def test_save_and_load_round_trip(tmp_path):
+    torch.manual_seed(0)
+    seg = Segmenter(Segmenter.Config(channels=(8, 16, 16, 16))).eval()
+    save_pretrained(seg, tmp_path / "seg")
+    back = from_pretrained(tmp_path / "seg", Segmenter)
+    x = torch.randn(2, 3, 32, 40)
+    with torch.no_grad():
+        assert torch.allclose(seg(x), back(x), atol=2e-2)
+    with pytest.raises(Exception, match="not a SceneGraphEncoder"):
+        from_pretrained(tmp_path / "seg", SceneGraphEncoder)
+
+
+def test_hard_negatives_make_one_fact_false(samples):
+    rng = np.random.default_rng(0)
+    checked = 0
+    for s in samples:
+        twin = reversed_twin(s.graph, rng)
+        if twin is None:
+            continue
+        changed = [k for k, (a, b) in enumerate(zip(s.graph.relations, twin.relations)) if a != b]
+        assert len(changed) == 1
+        v = judge.judge(twin.labels, twin.triples(), s.segmentation, s.depth)
+        assert v.relations[changed[0]].holds is False
+        checked += 1
+    assert checked > 30
+    pairs = [(s.graph, swapped_twin(s.graph, rng)) for s in samples]
+    pairs = [(g, t) for g, t in pairs if t is not None]
+    assert pairs
+    for g, t in pairs:
+        assert g.labels == t.labels and g.relations == t.relations
+        assert sorted(o.attributes for o in g.objects) == sorted(o.attributes for o in t.objects)
+        assert sum(a.attributes != b.attributes for a, b in zip(g.objects, t.objects)) == 2
+
+
+def test_draw_layout_paints_near_over_far():
+    labels = ["grass", "tree", "car"]
+    boxes = np.array([[0, 0.5, 1, 1], [0.2, 0.2, 0.6, 0.8], [0.4, 0.5, 0.8, 0.9]], np.float32)
+    seg, inst, depth = draw_layout(labels, boxes, np.array([0.3, 0.4, 0.8]), 32)
+    assert seg[0, 0] == vocab.VOID and inst[0, 0] == 0
+    assert seg[22, 16] == vocab.CLASS_ID["car"] and inst[22, 16] == 3  # the car is nearer
+    assert seg[22, 8] == vocab.CLASS_ID["tree"] and seg[30, 2] == vocab.CLASS_ID["grass"]
+
+
+def test_pad_objects():
+    objects = torch.arange(10, dtype=torch.float32).reshape(5, 2)
+    out, pad = pad_objects(objects, torch.tensor([0, 0, 0, 1, 1]), 2)
+    assert out.shape == (2, 3, 2) and pad.tolist() == [[False] * 3, [False, False, True]]
+    assert out[1, 1].tolist() == [8.0, 9.0]
+
+
+def _train(tmp_path, what, steps, *extra):
+    cmd = [sys.executable, "-m", "sgcond_app", "train", what, "--out", str(tmp_path / what), "--steps", str(steps),
+           "--batch", "4", "--tiny", "--workers", "0", "--warmup", "1", "--log-every", "1", *extra]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("what", ["encoder", "segmenter"])
+def test_training_resumes_and_exports(tmp_path, what):
+    r = _train(tmp_path, what, 2)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / what / "state.json").read_text())["step"] == 2
+    r = _train(tmp_path, what, 4, "--export", str(tmp_path / "w"), "--eval-n", "8")
+    assert r.returncode == 0, r.stderr
+    assert "resumed from" in r.stdout + r.stderr
+    log = [json.loads(x) for x in (tmp_path / what / "log.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in log] == [1, 2, 3, 4]
+    assert all(np.isfinite(row["loss"]) for row in log)
+    cls = SceneGraphEncoder if what == "encoder" else Segmenter
+    model = from_pretrained(tmp_path / "w", cls)
+    assert isinstance(model, cls)
+    assert "Steps: 4" in (tmp_path / "w" / "README.md").read_text()
+
+
+def test_training_step_lowers_the_loss():
+    """A few steps on one fixed batch: the objective is wired to the parameters."""
+    from sgcond_app.models.words import WordTable
+    from sgcond_app.training.data import RenderStream
+    from sgcond_app.training.encoder import EncoderCollate, EncoderObjective, to_inputs
+
+    torch.manual_seed(0)
+    stream = iter(RenderStream(start=5, reuse=1))
+    items = [next(stream) for _ in range(6)]
+    batch = EncoderCollate(ROOT / "weights" / "encoder" / "words.safetensors", 8)(items)
+    assert isinstance(WordTable.load(ROOT / "weights" / "encoder"), WordTable)
+    objective = EncoderObjective(SceneGraphEncoder(SceneGraphEncoder.Config(**TINY)))
+    opt = torch.optim.Adam(objective.parameters(), 3e-3)
+    inputs = to_inputs(batch, torch.device("cpu"))
+    losses = []
+    for _ in range(15):
+        loss, _ = objective(**inputs)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    assert losses[-1] < 0.8 * losses[0]
