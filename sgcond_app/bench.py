@@ -113,6 +113,24 @@ def bench_segmenter(n: int = 500, size: int = 64, weights: str | None = None) ->
     return {**result, "load_seconds": load_seconds}
 
 
+def bench_load(weights_encoder: str | None = None) -> dict:
+    """Seconds to import torch, to import the model code (torch-geometric with it) and to load both
+    shipped models. Meaningful as a fresh process (the command line is one)."""
+    start = time.perf_counter()
+    import torch  # noqa: F401
+
+    torch_done = time.perf_counter()
+    from .models import graph_encoder, segmenter  # noqa: F401
+    from .models.shipped import load_encoder, load_segmenter
+
+    code_done = time.perf_counter()
+    load_encoder(weights_encoder)
+    load_segmenter()
+    end = time.perf_counter()
+    return {"import_torch_seconds": torch_done - start, "import_models_seconds": code_done - torch_done,
+            "load_both_models_seconds": end - code_done}
+
+
 def run(what: str, n: int | None = None, size: int = 64, graphs: str | None = None,
         weights: str | None = None) -> dict:
     if what == "render":
@@ -127,4 +145,6 @@ def run(what: str, n: int | None = None, size: int = 64, graphs: str | None = No
         return bench_encoder_layout(n or 500, size, graphs, weights)
     if what == "segmenter":
         return bench_segmenter(n or 500, size, weights)
+    if what == "load":
+        return bench_load(weights)
     raise ValueError(what)

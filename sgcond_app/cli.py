@@ -65,10 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true")
 
     c = sub.add_parser("bench", help="measurements that print numbers")
-    c.add_argument("what", choices=["render", "judge", "placement", "retrieval", "layout", "segmenter"],
+    c.add_argument("what", choices=["render", "judge", "placement", "retrieval", "layout", "segmenter",
+                                     "load"],
                    help="render: renderer speed; judge: the judge on renders; placement: `synth --graph` "
                         "on graphs; retrieval: graph<->image retrieval with the encoder; layout: the "
-                        "encoder's boxes judged against the graph; segmenter: mIoU on held-out renders")
+                        "encoder's boxes judged against the graph; segmenter: mIoU on held-out renders; "
+                        "load: seconds to import and load the models")
     c.add_argument("--n", type=_count(100_000), default=None)
     c.add_argument("--size", type=_size, default=64)
     c.add_argument("--graphs", default=None, help="graph file for `placement` and `layout`")
