@@ -83,6 +83,7 @@ def retrieval(model: SceneGraphEncoder, words: WordTable, n: int = 1000, size: i
         "synonym_agreement": float((top_syn == top_canon).float().mean()),
         "synonym_graph_to_image_r1": float((top_syn == idx).float().mean()),
         "synonym_graphs": len(syn),
+        "distinct_graphs": len({g.to_json() for g in graphs}),
         "n": n,
     }
 
