@@ -131,8 +131,24 @@ def bench_load(weights_encoder: str | None = None) -> dict:
             "load_both_models_seconds": end - code_done}
 
 
+def bench_factors(n: int = 200, weights: str | None = None) -> dict:
+    """Each factor sampled from the true conditions of held-out renders (guidance 1; the figures in
+    the factors' model cards)."""
+    from .evaluation import factor_metrics
+    from .fgdm.factors import FACTORS
+    from .models.denoiser import FactorDenoiser
+    from .models.pretrained import from_pretrained
+    from .models.shipped import WEIGHTS
+
+    root = Path(weights) if weights else WEIGHTS / "factors"
+    return factor_metrics({f: from_pretrained(root / f, FactorDenoiser) for f in FACTORS}, n=n)
+
+
+CHAIN_BENCHES = ("compliance", "sbpc", "fidelity", "diversity", "latency")
+
+
 def run(what: str, n: int | None = None, size: int = 64, graphs: str | None = None,
-        weights: str | None = None) -> dict:
+        weights: str | None = None, samples: int = 8) -> dict:
     if what == "render":
         return bench_render(n or 500, size)
     if what == "judge":
@@ -147,4 +163,12 @@ def run(what: str, n: int | None = None, size: int = 64, graphs: str | None = No
         return bench_segmenter(n or 500, size, weights)
     if what == "load":
         return bench_load(weights)
+    if what == "factors":
+        return bench_factors(n or 200, weights)
+    if what in CHAIN_BENCHES:
+        from . import bench_chain
+
+        if what == "latency":
+            return bench_chain.latency(graphs)
+        return getattr(bench_chain, what)(graphs, samples, n)
     raise ValueError(what)

@@ -64,21 +64,48 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("palette", help="class colours of segmentation maps")
     c.add_argument("--json", action="store_true")
 
+    c = sub.add_parser("generate", help="segmentation, depth, sketch and image for a graph (the chain)")
+    c.add_argument("graph", help="a .json (sg2im, one graph or a list) or text graph file")
+    c.add_argument("--out", required=True, help="output folder (one sub-folder per graph of a list)")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--samples", type=_count(32), default=8, help="SBPC: segmentations sampled, best kept")
+    c.add_argument("--steps", type=_count(100), default=None, help="sampling steps of every factor "
+                   "(default: segmentation 8, depth 8, sketch 10, image 16)")
+    c.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale of every "
+                   "factor (default: 1, and 2 for the image)")
+    c.add_argument("--factor-steps", default=None, metavar="F=K,...",
+                   help="steps per factor, e.g. segmentation=12,image=20 (after --steps)")
+    c.add_argument("--factor-guidance", default=None, metavar="F=G,...",
+                   help="guidance per factor, e.g. image=1.5 (after --guidance)")
+    c.add_argument("--scheduler", choices=["ddim", "dpm"], default="ddim")
+    c.add_argument("--backend", choices=["tiny"], default="tiny", help="only the tiny backend exists so far")
+
+    c = sub.add_parser("sheet", help="a contact sheet PNG: graphs, their generated maps and images")
+    c.add_argument("--graphs", default=None, help="graph file (default: assets/graphs/people.json)")
+    c.add_argument("--n", type=_count(64), default=12, help="how many graphs (rows)")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--samples", type=_count(32), default=8)
+    c.add_argument("--out", required=True, help="the PNG to write")
+
     c = sub.add_parser("bench", help="measurements that print numbers")
     c.add_argument("what", choices=["render", "judge", "placement", "retrieval", "layout", "segmenter",
-                                     "load"],
+                                     "load", "factors", "compliance", "sbpc", "fidelity", "diversity", "latency"],
                    help="render: renderer speed; judge: the judge on renders; placement: `synth --graph` "
                         "on graphs; retrieval: graph<->image retrieval with the encoder; layout: the "
                         "encoder's boxes judged against the graph; segmenter: mIoU on held-out renders; "
-                        "load: seconds to import and load the models")
+                        "load: seconds to import and load the models; factors: each factor from true "
+                        "conditions of held-out renders; compliance, sbpc, fidelity, diversity, "
+                        "latency: the chain on a graph file (--graphs, default assets/graphs/people.json; "
+                        "--n limits the number of graphs)")
     c.add_argument("--n", type=_count(100_000), default=None)
     c.add_argument("--size", type=_size, default=64)
     c.add_argument("--graphs", default=None, help="graph file for `placement` and `layout`")
     c.add_argument("--weights", default=None, help="model folder (default: the shipped one in weights/)")
+    c.add_argument("--samples", type=_count(32), default=8, help="SBPC candidates N for the chain benches")
     c.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
 
     c = sub.add_parser("train", help="train a model of the tiny backend (resumes from --out)")
-    c.add_argument("what", choices=["encoder", "segmenter"])
+    c.add_argument("what", choices=["encoder", "segmenter", "factors"])
     c.add_argument("--out", required=True, help="run folder: checkpoints, log; training resumes from it")
     c.add_argument("--steps", type=_count(10_000_000), default=4000, help="total steps (all runs together)")
     c.add_argument("--batch", type=_count(4096), default=64)
@@ -98,7 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--tiny", action="store_true", help="a tiny model (tests of the loop)")
     c.add_argument("--words", default=None, help="word table (default: the shipped one, else built)")
     c.add_argument("--export", default=None, help="when training is finished, write weights, config, "
-                   "and a model card with metrics to this folder (e.g. weights/encoder)")
+                   "and a model card with metrics to this folder (e.g. weights/encoder; for factors, "
+                   "one sub-folder per factor: weights/factors)")
+    c.add_argument("--only", default=None, help="factors: a comma-separated subset of "
+                   "segmentation,depth,sketch,image (trained together in one process)")
+    c.add_argument("--encoder", default=None, help="factors: the graph encoder's folder (default: shipped)")
     c.add_argument("--eval-n", type=_count(100_000), default=1000, help="held-out samples for the card")
     return p
 
@@ -168,6 +199,80 @@ def cmd_synth(args: argparse.Namespace) -> None:
                                               "seed": args.seed + k})
 
 
+def _per_factor(text: str | None, kind, flag: str) -> dict:
+    """'segmentation=12,image=20' -> {"segmentation": 12, "image": 20}."""
+    from .fgdm.factors import FACTORS
+
+    out = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if name not in FACTORS:
+            raise BadInput(f"{flag}: unknown factor {name!r} (factors: {', '.join(FACTORS)})")
+        try:
+            out[name] = kind(value)
+        except ValueError:
+            raise BadInput(f"{flag}: {part.strip()!r} is not FACTOR=NUMBER") from None
+    return out
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    from .fgdm.chain import Chain, Settings, report
+    from .fgdm.factors import FACTORS
+    from .world import io
+
+    mapped = _mapped_graphs(args.graph)
+    if len(mapped) == 1 and mapped[0].graph is None:
+        raise BadInput(f"{args.graph}: no object of the graph is known to the tiny world")
+    settings = Settings(samples=args.samples, scheduler=args.scheduler)
+    if args.steps:
+        settings.steps = {f: args.steps for f in FACTORS}
+    if args.guidance is not None:
+        settings.guidance = {f: args.guidance for f in FACTORS}
+    settings.steps.update(_per_factor(args.factor_steps, int, "--factor-steps"))
+    settings.guidance.update(_per_factor(args.factor_guidance, float, "--factor-guidance"))
+    settings.check()
+    chain = Chain()
+    out = Path(args.out)
+    for k, m in enumerate(tqdm(mapped, desc="generate", unit="graph", disable=len(mapped) < 2)):
+        folder = out / f"{k:05d}" if len(mapped) > 1 else out
+        folder.mkdir(parents=True, exist_ok=True)
+        if m.graph is None:
+            io.write_json(folder / "report.json", {"skipped": "no object is known to the tiny world",
+                                                   "mapping": m.to_json()})
+            print(f"graph {k}: skipped, no object is known to the tiny world", file=sys.stderr)
+            continue
+        r = chain.generate(m.graph, seed=args.seed + k, settings=settings)
+        io.save_maps(folder, r.image, r.segmentation, r.depth, r.sketch)
+        cands = folder / "candidates"
+        cands.mkdir(exist_ok=True)
+        for j, c in enumerate(r.candidates):
+            io.save_segmentation(cands / f"{j:02d}_segmentation.png", c.segmentation)
+        io.write_json(folder / "report.json", report(r, m))
+        if len(mapped) == 1:
+            print(f"object recall {r.verdict.object_recall:.2f}, relation accuracy "
+                  f"{r.verdict.relation_accuracy if r.verdict.relation_accuracy is not None else 'n/a'}, "
+                  f"{r.seconds['total']:.2f} s; wrote {folder}")
+
+
+def cmd_sheet(args: argparse.Namespace) -> None:
+    from .bench import DEFAULT_GRAPHS
+    from .fgdm.chain import Chain, Settings
+    from .fgdm.sheet import contact_sheet
+
+    mapped = [m for m in _mapped_graphs(args.graphs or str(DEFAULT_GRAPHS)) if m.graph is not None][: args.n]
+    chain = Chain()
+    rows = [(m.graph.to_text(), chain.generate(m.graph, seed=args.seed + k, settings=Settings(samples=args.samples)))
+            for k, m in enumerate(mapped)]
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    contact_sheet(rows).save(args.out)
+    print(f"wrote {args.out} ({len(rows)} graphs)")
+
+
 def cmd_check(args: argparse.Namespace) -> None:
     from .graph.compliance import check
     from .world import io
@@ -207,7 +312,8 @@ def cmd_palette(args: argparse.Namespace) -> None:
 def cmd_bench(args: argparse.Namespace) -> None:
     from . import bench
 
-    result = bench.run(args.what, n=args.n, size=args.size, graphs=args.graphs, weights=args.weights)
+    result = bench.run(args.what, n=args.n, size=args.size, graphs=args.graphs, weights=args.weights,
+                       samples=args.samples)
     _print_figures(result)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(result, indent=1) + "\n")
@@ -227,13 +333,16 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     if args.what == "encoder":
         result = commands.train_encoder(args)
-    else:
+    elif args.what == "segmenter":
         result = commands.train_segmenter(args)
+    else:
+        result = commands.train_factors(args)
     _print_figures(result)
 
 
 COMMANDS = {"parse": cmd_parse, "synth": cmd_synth, "check": cmd_check, "palette": cmd_palette,
-            "bench": cmd_bench, "train": cmd_train}
+            "bench": cmd_bench, "train": cmd_train, "generate": cmd_generate,
+            "sheet": cmd_sheet}
 
 
 def main(argv: list[str] | None = None) -> int:

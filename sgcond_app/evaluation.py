@@ -141,3 +141,93 @@ def segmenter_miou(model, n: int = 500, size: int = 64) -> dict:
     per_class = {vocab.CLASS_NAMES[k]: round(float(v), 4) for k, v in zip(np.nonzero(present)[0], iou)}
     return {"miou": float(iou.mean()), "pixel_accuracy": float(inter.sum() / conf.sum()),
             "per_class_iou": per_class, "n": n, "size": size}
+
+
+# --- the chain's factors, each from its true conditions --------------------------------------
+
+
+def _pad_tokens(parts: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(t.size(1) for t, _ in parts)
+    tokens = torch.zeros(len(parts), width, parts[0][0].size(-1))
+    pad = torch.ones(len(parts), width, dtype=torch.bool)
+    for k, (t, p) in enumerate(parts):
+        tokens[k, : t.size(1)] = t[0]
+        pad[k, : p.size(1)] = p[0]
+    return tokens, pad
+
+
+def miou(pred: np.ndarray, truth: np.ndarray) -> float:
+    from .graph import vocab
+
+    c = vocab.NUM_CLASSES
+    valid = truth < c
+    conf = np.bincount(truth[valid].astype(np.int64) * c + np.minimum(pred[valid], c - 1),
+                       minlength=c * c).reshape(c, c)
+    inter = np.diag(conf).astype(np.float64)
+    union = conf.sum(0) + conf.sum(1) - inter
+    present = conf.sum(1) > 0
+    return float((inter[present] / union[present]).mean())
+
+
+@torch.no_grad()
+def factor_metrics(factors: dict, n: int = 200, chunk: int = 50) -> dict:
+    """Each factor sampled from the true conditions of n held-out renders (one seed each); the
+    segmentation factor from the graph. `factors` maps names to models (any subset)."""
+    from .fgdm import stages
+    from .fgdm.factors import DEPTH_SIZE, depth_tensor
+    from .models.shipped import shipped_encoder, shipped_segmenter
+
+    samples = held_out_samples(n)
+    seeds = list(range(n))
+    seg64 = torch.from_numpy(np.stack([s.segmentation for s in samples])).long()
+    depth32 = (depth_tensor(torch.from_numpy(np.stack([s.depth for s in samples])), DEPTH_SIZE).squeeze(1) + 1) / 2
+    sketch64 = torch.from_numpy(np.stack([s.sketch for s in samples]))
+    result: dict = {"n": n}
+    for a in range(0, n, chunk):
+        sl = slice(a, a + chunk)
+        part = seeds[sl]
+        if "segmentation" in factors:
+            encoder, words = shipped_encoder()
+            conds = [stages.graph_conditions(encoder, words, s.graph, [k]) for s, k in zip(samples[sl], part)]
+            tokens, pad = _pad_tokens([(c[0], c[1]) for c in conds])
+            layouts = torch.cat([c[2] for c in conds])
+            seg = stages.segmentation(factors["segmentation"], tokens, pad, layouts, part)
+            for s, m in zip(samples[sl], seg.numpy()):
+                v = judge.judge(s.graph.labels, s.graph.triples(), m)
+                result.setdefault("_recall", []).append(v.object_recall)
+                result.setdefault("_held", []).extend(r.holds for r in v.relations if r.holds is not None)
+        if "depth" in factors:
+            d = stages.depth(factors["depth"], seg64[sl], part)
+            result.setdefault("_depth_err", []).append(float((d - depth32[sl]).abs().mean()) * len(part))
+        if "sketch" in factors:
+            e = stages.sketch(factors["sketch"], seg64[sl], depth32[sl], part) > 0
+            t = sketch64[sl] > 0
+            near_t = torch.nn.functional.max_pool2d(t[:, None].float(), 3, 1, 1)[:, 0] > 0
+            near_e = torch.nn.functional.max_pool2d(e[:, None].float(), 3, 1, 1)[:, 0] > 0
+            result.setdefault("_edge", []).append(((e & near_t).sum().item(), e.sum().item(),
+                                                   (t & near_e).sum().item(), t.sum().item()))
+        if "image" in factors:
+            x = stages.image(factors["image"], seg64[sl], depth32[sl], sketch64[sl], part)
+            from .fgdm.factors import image_from_tensor
+
+            rgb = image_from_tensor(x)
+            read = shipped_segmenter().segment(rgb)
+            result.setdefault("_fid", []).append((read, seg64[sl].numpy()))
+            result.setdefault("_pix", []).append(
+                float(np.abs(rgb.astype(np.float32) - np.stack([s.image for s in samples[sl]])).mean()) * len(part))
+    if "_recall" in result:
+        result["segmentation_object_recall"] = float(np.mean(result.pop("_recall")))
+        held = result.pop("_held")
+        result["segmentation_relation_accuracy"] = float(np.mean(held)) if held else float("nan")
+    if "_depth_err" in result:
+        result["depth_mean_abs_error"] = sum(result.pop("_depth_err")) / n
+    if "_edge" in result:
+        tp_e, n_e, tp_t, n_t = np.sum(result.pop("_edge"), axis=0)
+        precision, recall = tp_e / max(n_e, 1), tp_t / max(n_t, 1)
+        result["sketch_edge_f1"] = float(2 * precision * recall / max(precision + recall, 1e-9))
+    if "_fid" in result:
+        pairs = result.pop("_fid")
+        result["image_fidelity_miou"] = miou(np.concatenate([p for p, _ in pairs]),
+                                             np.concatenate([t for _, t in pairs]))
+        result["image_mean_abs_error"] = sum(result.pop("_pix")) / n
+    return result

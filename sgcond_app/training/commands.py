@@ -155,3 +155,69 @@ def train_segmenter(args) -> dict:
         result["metrics"] = metrics
         result["exported"] = str(out)
     return result
+
+
+FACTOR_CARD = """
+The **{name}** factor of SGCond Studio's tiny backend: {what}
+
+- A UNet denoiser (`FactorDenoiser`, channels {channels}) with a time embedding; spatial
+  conditions are concatenated to its input, each with a presence plane; {tokens}
+- It samples at {size}x{size} and predicts the clean sample ({prediction}); sampled with
+  diffusers' DDIM (trailing spacing, cosine schedule over 1,000 training steps) or DPM-Solver++.
+- Trained with condition dropout (each condition hidden with probability 0.15, all of them with
+  0.1), so classifier-free guidance works and any subset of conditions can be null.
+- {params:,} parameters, stored as float16.
+"""
+
+FACTOR_REPRODUCE = """Each factor sampled from the true conditions of 200 held-out renders (the segmentation from the
+graph), one seed each, guidance 1: `python -m sgcond_app bench factors --n 200`. The whole chain's
+figures are in `docs/benchmarks.md`."""
+
+FACTOR_WHAT = {
+    "segmentation": ("a class map sampled from a scene graph: the graph encoder's object embeddings "
+                     "through cross-attention, and its layout (boxes jittered per seed) drawn as a spatial input.",
+                     "cross-attention to the graph encoder's object embeddings at the two lower levels.",
+                     "logits of the 27 classes; loss: cross-entropy"),
+    "depth": ("disparity (near is bright) from a segmentation.", "no tokens.", "L1 + MSE"),
+    "sketch": ("an edge map from a segmentation and a depth map (both upsampled from 32 px).", "no tokens.",
+               "an edge logit; loss: binary cross-entropy"),
+    "image": ("the RGB image from a segmentation, a depth map and a sketch.", "no tokens.", "MSE + L1"),
+}
+
+
+def train_factors(args) -> dict:
+    from ..evaluation import factor_metrics
+    from ..fgdm.factors import FACTORS, default_config, tiny_config
+    from ..models.denoiser import FactorDenoiser
+    from ..models.shipped import ENCODER_DIR
+    from .factors import FactorCollate, FactorsObjective, make_dataset_factory, to_inputs
+
+    names = [n.strip() for n in (args.only or ",".join(FACTORS)).split(",") if n.strip()]
+    unknown = [n for n in names if n not in FACTORS]
+    if unknown:
+        raise BadInput(f"--only: unknown factor(s) {unknown}; choose from {', '.join(FACTORS)}")
+    run = Path(args.out)
+    models = {}
+    for name in names:
+        base = tiny_config(name) if args.tiny else default_config(name)
+        config = _config_for_run(run / name, FactorDenoiser, dataclasses.asdict(base))
+        models[name] = FactorDenoiser(config)
+    objective = FactorsObjective(models)
+    result = train(objective, make_dataset_factory(args.reuse), FactorCollate(args.encoder or ENCODER_DIR),
+                   to_inputs, _train_config(args))
+    result["batch"] = args.batch
+    trained = {k: m.float().eval() for k, m in getattr(objective, "module", objective).models.items()}
+    if args.export and result["finished"]:
+        metrics = factor_metrics(trained, n=min(args.eval_n, 200))
+        result["metrics"] = metrics
+        for name, model in trained.items():
+            out = save_pretrained(model, Path(args.export) / name, {"training": result})
+            _keep_log(run, out)
+            what, tokens, prediction = FACTOR_WHAT[name]
+            c = model.config
+            body = FACTOR_CARD.format(name=name, what=what, channels=tuple(c.channels), tokens=tokens, size=c.size,
+                                      prediction=prediction, params=parameter_count(model))
+            mine = {k: v for k, v in metrics.items() if k.startswith(name) or k == "n"}
+            write_card(out, f"Factor: {name} (tiny backend)", body, result, mine, command_line(), FACTOR_REPRODUCE)
+        result["exported"] = str(args.export)
+    return result

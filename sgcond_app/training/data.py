@@ -105,6 +105,8 @@ class Item:
     twins: list[SceneGraph]
     boxes: np.ndarray  # (O, 4)
     disparity: np.ndarray  # (O,)
+    depth: np.ndarray | None = None  # (H, W) float32
+    sketch: np.ndarray | None = None  # (H, W) uint8
 
 
 class RenderStream(IterableDataset):
@@ -143,11 +145,11 @@ class RenderStream(IterableDataset):
                     s = flip_horizontal(s)
                     boxes = np.stack([1 - boxes[:, 2], boxes[:, 1], 1 - boxes[:, 0], boxes[:, 3]], axis=1)
                 if not self.graphs:
-                    yield Item(s.image, s.segmentation, s.graph, s.graph.labels, [], boxes, disp)
+                    yield Item(s.image, s.segmentation, s.graph, s.graph.labels, [], boxes, disp, s.depth, s.sketch)
                     continue
                 g = with_aliases(s.graph, labels, predicates, self.alias_p, rng)
                 twins = [t for t in (reversed_twin(g, rng), swapped_twin(g, rng)) if t is not None]
-                yield Item(s.image, s.segmentation, g, s.graph.labels, twins, boxes, disp)
+                yield Item(s.image, s.segmentation, g, s.graph.labels, twins, boxes, disp, s.depth, s.sketch)
 
 
 def collate(items: list[Item]) -> dict:

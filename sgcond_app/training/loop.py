@@ -144,7 +144,11 @@ def command_line() -> str:
     return "python -m sgcond_app " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
-def write_card(directory: Path, title: str, body: str, run: dict, metrics: dict, command: str) -> None:
+REPRODUCE = "Reproduce the metrics with the bench command given in `docs/benchmarks.md`."
+
+
+def write_card(directory: Path, title: str, body: str, run: dict, metrics: dict, command: str,
+               reproduce: str = REPRODUCE) -> None:
     """The model card: what the model is, the data, the exact command, steps, time, hardware, metrics."""
     hours, rest = divmod(int(run["seconds"]), 3600)
     wall = f"{hours} h {rest // 60} min" if hours else f"{rest // 60} min {rest % 60} s"
@@ -168,6 +172,6 @@ def write_card(directory: Path, title: str, body: str, run: dict, metrics: dict,
 | --- | --- |
 {metric_lines}
 
-Reproduce the metrics with the bench command given in `docs/benchmarks.md`.
+{reproduce}
 """
     (directory / "README.md").write_text(text)

@@ -34,3 +34,12 @@ def draw_layout(labels: list[str], boxes: np.ndarray, disparity: np.ndarray, siz
         inst[r0:r1, c0:c1] = i + 1
         depth[r0:r1, c0:c1] = float(disparity[i])
     return seg, inst, np.round(depth * 255) / 255
+
+
+def jitter_boxes(boxes: np.ndarray, rng: np.random.Generator, shift: float = 0.04, scale: float = 0.15) -> np.ndarray:
+    """Each box moved by N(0, shift) of the image and scaled by exp(N(0, scale)) about its centre:
+    a layout is a suggestion, and seeds should not all draw the same one."""
+    boxes = np.asarray(boxes, dtype=np.float32)
+    centre = (boxes[:, :2] + boxes[:, 2:]) / 2 + rng.normal(0, shift, (len(boxes), 2))
+    half = (boxes[:, 2:] - boxes[:, :2]) / 2 * np.exp(rng.normal(0, scale, (len(boxes), 1)))
+    return np.clip(np.concatenate([centre - half, centre + half], axis=1), 0, 1).astype(np.float32)

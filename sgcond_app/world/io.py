@@ -19,11 +19,15 @@ def save_maps(folder: str | Path, image: np.ndarray, segmentation: np.ndarray, d
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     Image.fromarray(image).save(folder / "image.png")
-    Image.fromarray(vocab.colorize(segmentation)).save(folder / "segmentation.png")
+    save_segmentation(folder / "segmentation.png", segmentation)
     Image.fromarray((np.clip(depth, 0, 1) * 255).round().astype(np.uint8)).save(folder / "depth.png")
     Image.fromarray(sketch).save(folder / "sketch.png")
     if instances is not None:
         Image.fromarray(instances.astype(np.uint8)).save(folder / "instances.png")
+
+
+def save_segmentation(path: str | Path, segmentation: np.ndarray) -> None:
+    Image.fromarray(vocab.colorize(segmentation)).save(path)
 
 
 def write_json(path: str | Path, data: object) -> None:

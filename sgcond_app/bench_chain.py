@@ -1,0 +1,166 @@
+"""Benchmarks of the chain (`python -m sgcond_app bench compliance|sbpc|fidelity|diversity|latency`).
+
+All of them run on graphs from a file (default: assets/graphs/people.json, written by people, not
+derived from renders), mapped onto the tiny world first. "On the image" means: the segmenter reads
+the generated image and the judge checks that reading (depth relations with the chain's depth).
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+import time
+
+import numpy as np
+
+from .bench import DEFAULT_GRAPHS
+from .evaluation import miou
+from .fgdm.chain import Chain, Result, Settings
+from .graph import judge
+from .graph.scene_graph import SceneGraph
+
+
+def _graphs(path: str | None, limit: int | None = None) -> list[SceneGraph]:
+    from .graph.mapping import map_graph
+    from .graph.parse import load_graphs
+
+    graphs = [g for g in (map_graph(x).graph for x in load_graphs(path or DEFAULT_GRAPHS)) if g is not None]
+    return graphs[:limit] if limit else graphs
+
+
+def image_verdict(chain: Chain, graph: SceneGraph, image: np.ndarray, depth: np.ndarray) -> judge.Verdict:
+    return judge.judge(graph.labels, graph.triples(), chain.segmenter.segment(image), depth)
+
+
+def _accuracy(verdicts: list[judge.Verdict]) -> float:
+    held = [r.holds for v in verdicts for r in v.relations if r.holds is not None]
+    return float(np.mean(held)) if held else float("nan")
+
+
+def compliance(path: str | None = None, samples: int = 8, limit: int | None = None) -> dict:
+    chain = Chain()
+    graphs = _graphs(path, limit)
+    seg_v, img_v = [], []
+    start = time.perf_counter()
+    for k, g in enumerate(graphs):
+        r = chain.generate(g, seed=k, settings=Settings(samples=samples))
+        seg_v.append(r.verdict)
+        img_v.append(image_verdict(chain, g, r.image, r.depth))
+    return {"object_recall": float(np.mean([v.object_recall for v in seg_v])),
+            "relation_accuracy": _accuracy(seg_v),
+            "image_object_recall": float(np.mean([v.object_recall for v in img_v])),
+            "image_relation_accuracy": _accuracy(img_v),
+            "all_objects_present": float(np.mean([v.object_recall == 1.0 for v in seg_v])),
+            "samples": samples, "seconds_per_graph": (time.perf_counter() - start) / len(graphs), "n": len(graphs)}
+
+
+def _baseline(chain: Chain, graph: SceneGraph, seed: int, samples: int) -> tuple[judge.Verdict, float]:
+    """The whole chain once per seed; the N final images judged through the segmenter; best kept."""
+    start = time.perf_counter()
+    verdicts = []
+    for k in range(samples):
+        r = chain.generate(graph, seed=seed + k, settings=Settings(samples=1))
+        verdicts.append(image_verdict(chain, graph, r.image, r.depth))
+    best = max(verdicts, key=lambda v: (v.object_recall or 0, v.relation_accuracy or 0))
+    return best, time.perf_counter() - start
+
+
+def _baseline_batched(chain: Chain, graph: SceneGraph, seed: int, samples: int) -> float:
+    """The same N full chains, but each factor run on the N samples as one batch: wall time only."""
+    import torch
+
+    from .fgdm import stages
+
+    s = Settings(samples=samples)
+    seeds = [seed + k for k in range(samples)]
+    start = time.perf_counter()
+    tokens, pad, layouts, _ = stages.graph_conditions(chain.encoder, chain.words, graph, seeds, s.jitter)
+    seg = stages.segmentation(chain.factors["segmentation"], tokens, pad, layouts, seeds, s.steps["segmentation"])
+    disp = stages.depth(chain.factors["depth"], seg, seeds, s.steps["depth"])
+    edges = stages.sketch(chain.factors["sketch"], seg, disp, seeds, s.steps["sketch"])
+    with torch.no_grad():
+        x = stages.image(chain.factors["image"], seg, disp, edges, seeds, s.steps["image"])
+    from .fgdm.factors import image_from_tensor
+
+    chain.segmenter.segment(image_from_tensor(x))
+    return time.perf_counter() - start
+
+
+def sbpc(path: str | None = None, samples: int = 8, limit: int | None = None) -> dict:
+    chain = Chain()
+    graphs = _graphs(path, limit)
+    chain.generate(graphs[0], seed=0)  # warm-up
+    fg_t, base_t, batch_t, fg_v, base_v = [], [], [], [], []
+    for k, g in enumerate(graphs):
+        start = time.perf_counter()
+        r = chain.generate(g, seed=1000 * k, settings=Settings(samples=samples))
+        fg_v.append(image_verdict(chain, g, r.image, r.depth))
+        fg_t.append(time.perf_counter() - start)
+        v, t = _baseline(chain, g, 1000 * k, samples)
+        base_v.append(v)
+        base_t.append(t)
+        batch_t.append(_baseline_batched(chain, g, 1000 * k, samples))
+    fgdm_seconds, baseline_seconds = float(np.mean(fg_t)), float(np.mean(base_t))
+    return {"fgdm_seconds": fgdm_seconds, "baseline_seconds": baseline_seconds,
+            "speedup": baseline_seconds / fgdm_seconds,
+            "fgdm_recall": float(np.mean([v.object_recall for v in fg_v])),
+            "baseline_recall": float(np.mean([v.object_recall for v in base_v])),
+            "fgdm_relation_accuracy": _accuracy(fg_v), "baseline_relation_accuracy": _accuracy(base_v),
+            "baseline_batched_seconds": float(np.mean(batch_t)),
+            "speedup_vs_batched_baseline": float(np.mean(batch_t)) / fgdm_seconds,
+            "samples": samples, "n": len(graphs)}
+
+
+def fidelity(path: str | None = None, samples: int = 8, limit: int | None = None) -> dict:
+    """mIoU between the segmenter's reading of each generated image and the segmentation it was
+    conditioned on, over all the graphs' results together."""
+    chain = Chain()
+    read, cond = [], []
+    for k, g in enumerate(_graphs(path, limit)):
+        r = chain.generate(g, seed=k, settings=Settings(samples=samples))
+        read.append(chain.segmenter.segment(r.image))
+        cond.append(r.segmentation)
+    return {"miou": miou(np.stack(read), np.stack(cond)),
+            "pixel_agreement": float(np.mean(np.stack(read) == np.stack(cond))), "n": len(read)}
+
+
+def _pair_iou(a: np.ndarray, b: np.ndarray) -> float:
+    classes = np.union1d(np.unique(a), np.unique(b))
+    return float(np.mean([((a == c) & (b == c)).sum() / ((a == c) | (b == c)).sum() for c in classes]))
+
+
+def diversity(path: str | None = None, samples: int = 8, limit: int | None = 8) -> dict:
+    """For each graph: its N seeds' segmentations (pairwise IoU of class maps) and images (mean
+    pairwise absolute pixel difference, 0..255), each seed a whole chain; averaged over graphs."""
+    chain = Chain()
+    seg_iou, pix = [], []
+    per_graph = []
+    for k, g in enumerate(_graphs(path, limit)):
+        results: list[Result] = [chain.generate(g, seed=100 * k + j, settings=Settings(samples=1))
+                                 for j in range(samples)]
+        ious = [_pair_iou(a.segmentation, b.segmentation) for a, b in itertools.combinations(results, 2)]
+        dists = [float(np.abs(a.image.astype(np.float32) - b.image.astype(np.float32)).mean())
+                 for a, b in itertools.combinations(results, 2)]
+        seg_iou.append(np.mean(ious))
+        pix.append(np.mean(dists))
+        per_graph.append(round(float(np.mean(ious)), 3))
+    return {"mean_pairwise_seg_iou": float(np.mean(seg_iou)), "mean_pairwise_pixel_distance": float(np.mean(pix)),
+            "per_graph_seg_iou": per_graph, "samples": samples, "n": len(seg_iou)}
+
+
+def latency(path: str | None = None, repeats: int = 5) -> dict:
+    """Median seconds of the whole chain (and of each factor) at N=1 and N=8 on one graph."""
+    chain = Chain()
+    g = _graphs(path, 1)[0]
+    out: dict = {}
+    for n in (1, 8):
+        chain.generate(g, seed=0, settings=Settings(samples=n))  # warm-up
+        runs = [chain.generate(g, seed=r, settings=Settings(samples=n)).seconds for r in range(repeats)]
+        out[f"chain_n{n}_seconds"] = statistics.median(r["total"] for r in runs)
+        for f in ("segmentation", "depth", "sketch", "image"):
+            out[f"n{n}_{f}_seconds"] = statistics.median(r[f] for r in runs)
+    import torch
+
+    out["torch_threads"] = torch.get_num_threads()
+    out["repeats"] = repeats
+    return out

@@ -1,0 +1,1 @@
+"""The factor-graph diffusion chain: segmentation | graph -> depth -> sketch -> image, with SBPC."""

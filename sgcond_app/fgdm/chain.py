@@ -1,0 +1,252 @@
+"""The chain: graph -> N segmentations -> SBPC -> depth, sketch, image; and reruns after an edit.
+
+Sampling-based prompt compliance (FG-DM): N segmentations (one per seed) are sampled together
+with their depth maps (at 32 px, cheap), each is judged against the graph (object recall first, then
+relation accuracy), and only the best goes through the sketch and image factors. Every candidate
+and its score stay in the result. A result also keeps the seeds and the low-resolution maps, so
+`rerun` can take an edited map and run only the factors after it with the same noise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import BadInput
+from ..graph import judge
+from ..graph.scene_graph import SceneGraph
+from ..models.denoiser import FactorDenoiser
+from ..models.pretrained import from_pretrained
+from ..models.shipped import WEIGHTS, load_encoder, load_segmenter
+from . import stages
+from .factors import DEPTH_SIZE, FACTORS, IMAGE_SIZE, SEG_SIZE, image_from_tensor
+
+MAX_SAMPLES = 32
+LEGIBLE_AREA = 40  # pixels of a 64x64 map
+MAX_STEPS = 100
+
+
+@dataclass
+class Settings:
+    samples: int = 8
+    steps: dict[str, int] = field(default_factory=lambda: dict(stages.DEFAULT_STEPS))
+    # Guidance 2 on the image factor: the segmenter's reading of the image agreed with the map it
+    # was conditioned on at 0.67 mIoU without guidance and 0.74 with it (docs/benchmarks.md).
+    guidance: dict[str, float] = field(default_factory=lambda: {**{f: 1.0 for f in FACTORS}, "image": 2.0})
+    scheduler: str = "ddim"
+    jitter: float = 1.0  # how much each seed moves the encoder's boxes (0: all seeds share them)
+    clean_pixels: int = 8  # islands of a sampled segmentation smaller than this are filled
+
+    def check(self) -> None:
+        if not 1 <= self.samples <= MAX_SAMPLES:
+            raise BadInput(f"samples must be between 1 and {MAX_SAMPLES}")
+        for f, k in self.steps.items():
+            if f not in FACTORS or not 1 <= int(k) <= MAX_STEPS:
+                raise BadInput(f"steps for {f}: must be a factor name and 1..{MAX_STEPS}")
+        for f, g in self.guidance.items():
+            if f not in FACTORS or not 0.0 <= float(g) <= 20.0:
+                raise BadInput(f"guidance for {f}: must be a factor name and 0..20")
+        if self.scheduler not in ("ddim", "dpm"):
+            raise BadInput("scheduler must be ddim or dpm")
+
+
+@dataclass
+class Candidate:
+    seed: int
+    segmentation: np.ndarray  # (64, 64) class ids
+    depth: np.ndarray  # (64, 64) disparity (upsampled from 32)
+    verdict: judge.Verdict
+    boxes: np.ndarray  # the jittered layout this seed drew
+
+    @property
+    def legibility(self) -> int:
+        """The area in pixels of the smallest object found, capped at LEGIBLE_AREA: among equally
+        compliant candidates, one whose objects are all large enough to be drawn clearly is safer."""
+        areas = [self.verdict.regions[o.region].area for o in self.verdict.objects if o.region is not None]
+        return min([LEGIBLE_AREA, *areas])
+
+    @property
+    def score(self) -> tuple[float, float, int]:
+        return (self.verdict.object_recall or 0.0, self.verdict.relation_accuracy or 0.0, self.legibility)
+
+    def to_json(self) -> dict:
+        return {"seed": self.seed, "object_recall": self.verdict.object_recall,
+                "relation_accuracy": self.verdict.relation_accuracy, "smallest_object_pixels": self.legibility}
+
+
+@dataclass
+class Result:
+    graph: SceneGraph  # in the tiny world's words
+    seed: int
+    settings: Settings
+    candidates: list[Candidate]
+    chosen: int
+    depth32: torch.Tensor  # (32, 32) the depth factor's output, which the later factors saw
+    segmentation: np.ndarray  # (64, 64) class ids
+    depth: np.ndarray  # (64, 64) disparity in [0, 1]
+    sketch: np.ndarray  # (64, 64) uint8
+    image: np.ndarray  # (64, 64, 3) uint8
+    verdict: judge.Verdict  # of the chosen segmentation with its depth
+    seconds: dict[str, float]
+
+    @property
+    def factor_seed(self) -> int:
+        return self.candidates[self.chosen].seed
+
+
+Progress = Callable[[str, int, int], None]  # (factor, step, steps)
+
+
+class Chain:
+    """The tiny backend's chain. Loads the encoder, the four factors and the segmenter once."""
+
+    def __init__(self, weights: str | Path | None = None, device: str = "cpu") -> None:
+        root = Path(weights) if weights else WEIGHTS
+        self.device = device
+        self.encoder, self.words = load_encoder(root / "encoder", device)
+        self.segmenter = load_segmenter(root / "segmenter", device)
+        self.factors: dict[str, FactorDenoiser] = {}
+        for name in FACTORS:
+            path = root / "factors" / name
+            if not (path / "config.json").is_file():
+                raise BadInput(f"no weights for the {name} factor in {path}: train them with "
+                               f"`python -m sgcond_app train factors --export {root / 'factors'}`")
+            self.factors[name] = from_pretrained(path, FactorDenoiser, device)
+
+    # --- the stages, timed ---------------------------------------------------------------------
+
+    def _progress(self, on_step: Progress | None, name: str):
+        return (lambda i, n: on_step(name, i, n)) if on_step else None
+
+    def candidates(self, graph: SceneGraph, seed: int, s: Settings, seconds: dict,
+                   on_step: Progress | None = None) -> tuple[list[Candidate], torch.Tensor, torch.Tensor]:
+        seeds = [seed + k for k in range(s.samples)]
+        start = time.perf_counter()
+        tokens, pad, layouts, boxes = stages.graph_conditions(self.encoder, self.words, graph, seeds, s.jitter)
+        seg = stages.segmentation(self.factors["segmentation"], tokens, pad, layouts, seeds,
+                                  s.steps["segmentation"], s.guidance["segmentation"], s.scheduler,
+                                  self._progress(on_step, "segmentation"))
+        if s.clean_pixels > 1:
+            seg = torch.from_numpy(np.stack([stages.clean_segmentation(m, s.clean_pixels) for m in seg.numpy()]))
+        seconds["segmentation"] = time.perf_counter() - start
+        start = time.perf_counter()
+        disp = stages.depth(self.factors["depth"], seg, seeds, s.steps["depth"], s.guidance["depth"], s.scheduler,
+                            self._progress(on_step, "depth"))
+        seconds["depth"] = time.perf_counter() - start
+        start = time.perf_counter()
+        seg64, depth64 = stages.to_image_size(seg, disp)
+        cands = [Candidate(sd, seg64[k], depth64[k], judge.judge(graph.labels, graph.triples(), seg64[k], depth64[k]),
+                           boxes[k]) for k, sd in enumerate(seeds)]
+        seconds["judge"] = time.perf_counter() - start
+        return cands, seg, disp
+
+    def finish(self, graph: SceneGraph, seed: int, s: Settings, cands: list[Candidate], chosen: int,
+               seg64: torch.Tensor, depth32: torch.Tensor, seconds: dict, on_step: Progress | None = None,
+               sketch: np.ndarray | None = None) -> Result:
+        """Sketch (unless given) and image for one segmentation (64, 64) and depth (32, 32)."""
+        fseed = [cands[chosen].seed]
+        seg, disp = seg64.long().unsqueeze(0), depth32.unsqueeze(0)
+        if sketch is None:
+            start = time.perf_counter()
+            edges = stages.sketch(self.factors["sketch"], seg, disp, fseed, s.steps["sketch"], s.guidance["sketch"],
+                                  s.scheduler, self._progress(on_step, "sketch"))
+            seconds["sketch"] = time.perf_counter() - start
+        else:
+            edges = torch.from_numpy(np.asarray(sketch, dtype=np.uint8)).unsqueeze(0)
+            seconds["sketch"] = 0.0
+        start = time.perf_counter()
+        x = stages.image(self.factors["image"], seg, disp, edges, fseed, s.steps["image"], s.guidance["image"],
+                         s.scheduler, self._progress(on_step, "image"))
+        seconds["image"] = time.perf_counter() - start
+        seg_map, depth_map = stages.to_image_size(seg, disp)
+        verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0])
+        return Result(graph, seed, s, cands, chosen, depth32, seg_map[0], depth_map[0], edges[0].numpy(),
+                      image_from_tensor(x)[0], verdict, seconds)
+
+    def generate(self, graph: SceneGraph, seed: int = 0, settings: Settings | None = None,
+                 on_step: Progress | None = None) -> Result:
+        s = settings or Settings()
+        s.check()
+        seconds: dict[str, float] = {}
+        start = time.perf_counter()
+        cands, seg, disp = self.candidates(graph, seed, s, seconds, on_step)
+        chosen = best_candidate(cands)
+        result = self.finish(graph, seed, s, cands, chosen, seg[chosen], disp[chosen], seconds, on_step)
+        seconds["total"] = time.perf_counter() - start
+        return result
+
+    def choose(self, result: Result, index: int, on_step: Progress | None = None) -> Result:
+        """Another SBPC candidate: its segmentation and depth, then sketch and image with its seed."""
+        if not 0 <= index < len(result.candidates):
+            raise BadInput(f"candidate {index} does not exist (0..{len(result.candidates) - 1})")
+        c = result.candidates[index]
+        seg = torch.from_numpy(c.segmentation.astype(np.int64))
+        seeds = [c.seed]
+        seconds: dict[str, float] = {}
+        start = time.perf_counter()
+        disp = stages.depth(self.factors["depth"], seg.unsqueeze(0), seeds, result.settings.steps["depth"],
+                            result.settings.guidance["depth"], result.settings.scheduler)[0]
+        out = self.finish(result.graph, result.seed, result.settings, result.candidates, index, seg, disp, seconds,
+                          on_step)
+        seconds["total"] = time.perf_counter() - start
+        return out
+
+    def rerun(self, result: Result, segmentation: np.ndarray | None = None, what: str = "depth",
+              on_step: Progress | None = None) -> Result:
+        """Run the factors after an edit, with the result's seed and so its noise. `segmentation`: an
+        edited (64, 64) class map (default: the result's). what: "depth" reruns depth, sketch and
+        image; "sketch" keeps the depth; "image" keeps depth and sketch and reruns the image alone."""
+        if what not in ("depth", "sketch", "image"):
+            raise BadInput("rerun: what must be depth, sketch or image")
+        seg_np = result.segmentation if segmentation is None else np.asarray(segmentation)
+        if seg_np.shape != (SEG_SIZE, SEG_SIZE):
+            raise BadInput(f"an edited segmentation must be {SEG_SIZE}x{SEG_SIZE}, not {seg_np.shape}")
+        seg = torch.from_numpy(seg_np.astype(np.int64))
+        s = result.settings
+        seconds: dict[str, float] = {}
+        start = time.perf_counter()
+        disp = result.depth32
+        if what == "depth":
+            disp = stages.depth(self.factors["depth"], seg.unsqueeze(0), [result.factor_seed], s.steps["depth"],
+                                s.guidance["depth"], s.scheduler, self._progress(on_step, "depth"))[0]
+            seconds["depth"] = time.perf_counter() - start
+        sketch = result.sketch if what == "image" else None
+        out = self.finish(result.graph, result.seed, s, result.candidates, result.chosen, seg, disp, seconds,
+                          on_step, sketch)
+        seconds["total"] = time.perf_counter() - start
+        return out
+
+
+def best_candidate(cands: list[Candidate]) -> int:
+    """SBPC: the highest object recall, then the highest relation accuracy, then the largest smallest
+    object (up to LEGIBLE_AREA); the first seed on ties."""
+    return max(range(len(cands)), key=lambda k: (cands[k].score, -k))
+
+
+def report(result: Result, mapped=None) -> dict:
+    """report.json: the graph as understood, mapping, verdicts, scores, seconds, seeds, candidates."""
+    from ..graph.compliance import check
+
+    out: dict = {
+        "graph": result.graph.to_sg2im(),
+        "seed": result.seed,
+        "factor_seed": result.factor_seed,
+        "settings": dataclasses.asdict(result.settings),
+        "resolution": {"segmentation": SEG_SIZE, "depth": DEPTH_SIZE, "sketch": IMAGE_SIZE, "image": IMAGE_SIZE},
+        "object_recall": result.verdict.object_recall,
+        "relation_accuracy": result.verdict.relation_accuracy,
+        "verdict": result.verdict.to_json(),
+        "seconds": {k: round(v, 4) for k, v in result.seconds.items()},
+        "chosen_candidate": result.chosen,
+        "candidates": [c.to_json() for c in result.candidates],
+    }
+    if mapped is not None:
+        out["mapping"] = mapped.to_json()
+        out["source_verdict"] = check(mapped, result.segmentation, result.depth)
+    return out

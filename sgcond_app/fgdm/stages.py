@@ -1,0 +1,113 @@
+"""The chain's four stages as functions on tensors, shared by the chain, the benches and training
+evaluation. Every stage takes the seeds of its samples and draws its own initial noise from them."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..graph.scene_graph import SceneGraph
+from ..models.denoiser import FactorDenoiser
+from ..models.graph_encoder import SceneGraphEncoder, pad_objects, tensorize
+from ..models.words import WordTable
+from ..world.boxes import draw_layout, jitter_boxes
+from .factors import DEPTH_SIZE, FACTORS, IMAGE_SIZE, SEG_SIZE, depth_tensor, downsample_classes, onehot, sketch_tensor
+from .sampler import sample, seeded_noise
+
+SALT = {name: k + 1 for k, name in enumerate(FACTORS)}
+DEFAULT_STEPS = {"segmentation": 8, "depth": 8, "sketch": 10, "image": 16}
+
+
+@torch.no_grad()
+def graph_conditions(encoder: SceneGraphEncoder, words: WordTable, graph: SceneGraph, seeds: list[int],
+                     jitter: float = 1.0):
+    """For one graph and each seed: the object tokens (shared), and a layout drawn at SEG_SIZE from
+    the encoder's boxes, jittered by the seed (jitter 0 = the boxes as predicted).
+    -> tokens (N, O, D), pad (N, O), layouts (N, S, S) class ids, boxes (N, O, 4)."""
+    batch = tensorize([graph], words)
+    out = encoder.graph(batch)
+    tokens, pad = pad_objects(out.objects.float(), batch.obj_graph, 1)
+    boxes, disp = out.boxes.float().numpy(), out.disparity.float().numpy()
+    layouts, all_boxes = [], []
+    for s in seeds:
+        b = jitter_boxes(boxes, np.random.default_rng([int(s), 7]), 0.04 * jitter, 0.15 * jitter) if jitter else boxes
+        layouts.append(draw_layout(graph.labels, b, disp, SEG_SIZE)[0])
+        all_boxes.append(b)
+    n = len(seeds)
+    return (tokens.expand(n, -1, -1), pad.expand(n, -1), torch.from_numpy(np.stack(layouts)).long(),
+            np.stack(all_boxes))
+
+
+def segmentation(model: FactorDenoiser, tokens, pad, layouts: torch.Tensor, seeds: list[int], steps: int = 10,
+                 guidance: float = 1.0, scheduler: str = "ddim", on_step=None) -> torch.Tensor:
+    """-> class ids (N, SEG_SIZE, SEG_SIZE)."""
+    noise = seeded_noise(seeds, (model.config.out_channels, SEG_SIZE, SEG_SIZE), SALT["segmentation"])
+    logits = sample(model, noise, [onehot(layouts)], tokens, pad, steps, guidance, scheduler, on_step)
+    return logits.argmax(1).cpu()
+
+
+def depth(model: FactorDenoiser, seg: torch.Tensor, seeds: list[int], steps: int = 8, guidance: float = 1.0,
+          scheduler: str = "ddim", on_step=None) -> torch.Tensor:
+    """seg (N, 64, 64) class ids -> disparity (N, 32, 32) in [0, 1]."""
+    noise = seeded_noise(seeds, (1, DEPTH_SIZE, DEPTH_SIZE), SALT["depth"])
+    small = downsample_classes(seg, SEG_SIZE // DEPTH_SIZE)
+    out = sample(model, noise, [onehot(small)], steps=steps, guidance=guidance, scheduler=scheduler, on_step=on_step)
+    return ((out.clamp(-1, 1) + 1) / 2).squeeze(1).cpu()
+
+
+def upsampled(seg: torch.Tensor, disparity: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The conditions at the image's size: one-hot segmentation and depth (bilinear); None stays
+    None (a null condition)."""
+    return onehot(seg), depth_tensor(disparity, IMAGE_SIZE) if disparity is not None else None
+
+
+def sketch(model: FactorDenoiser, seg: torch.Tensor, disparity: torch.Tensor | None, seeds: list[int], steps: int = 10,
+           guidance: float = 1.0, scheduler: str = "ddim", on_step=None) -> torch.Tensor:
+    """-> uint8 (N, 64, 64), 255 on edges."""
+    seg64, depth64 = upsampled(seg, disparity)
+    noise = seeded_noise(seeds, (1, IMAGE_SIZE, IMAGE_SIZE), SALT["sketch"])
+    out = sample(model, noise, [seg64, depth64], steps=steps, guidance=guidance, scheduler=scheduler,
+                 on_step=on_step)
+    return ((out > 0).squeeze(1) * 255).to(torch.uint8).cpu()
+
+
+def image(model: FactorDenoiser, seg: torch.Tensor, disparity: torch.Tensor | None, edges: torch.Tensor | None,
+          seeds: list[int], steps: int = 16, guidance: float = 1.0, scheduler: str = "ddim",
+          on_step=None) -> torch.Tensor:
+    """-> (N, 3, 64, 64) in [-1, 1]. A depth or sketch of None is a null condition (the factor was
+    trained with them dropped): an image from the segmentation alone."""
+    seg64, depth64 = upsampled(seg, disparity)
+    noise = seeded_noise(seeds, (3, IMAGE_SIZE, IMAGE_SIZE), SALT["image"])
+    sk = sketch_tensor(edges) if edges is not None else None
+    return sample(model, noise, [seg64, depth64, sk], steps=steps, guidance=guidance, scheduler=scheduler,
+                  on_step=on_step).cpu()
+
+
+def to_image_size(seg: torch.Tensor, disparity: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Maps at the image's size for output and judging: class ids and disparity (bilinear)."""
+    seg64 = seg.to(torch.uint8).numpy()
+    d = F.interpolate(disparity.unsqueeze(1).float(), size=IMAGE_SIZE, mode="bilinear", align_corners=False)
+    return seg64, (d.squeeze(1).clamp(0, 1).numpy() * 255).round().astype(np.float32) / 255
+
+
+def clean_segmentation(seg: np.ndarray, min_pixels: int = 6) -> np.ndarray:
+    """Islands smaller than min_pixels (8-connected, per class) take the most common class around
+    them: sampling leaves a few stray pixels that no judge counts and no image factor draws."""
+    from scipy import ndimage
+
+    out = np.array(seg, copy=True)
+    eight = np.ones((3, 3), bool)
+    for cid in np.unique(out):
+        labels, n = ndimage.label(out == cid, structure=eight)
+        if n == 0:
+            continue
+        sizes = np.bincount(labels.ravel())
+        for comp in np.nonzero(sizes[1:] < min_pixels)[0] + 1:
+            mask = labels == comp
+            ring = ndimage.binary_dilation(mask, structure=eight) & ~mask
+            around = out[ring]
+            around = around[around != cid]
+            if around.size:
+                out[mask] = np.bincount(around).argmax()
+    return out

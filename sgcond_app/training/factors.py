@@ -1,0 +1,129 @@
+"""Training the chain's four factors (`python -m sgcond_app train factors`).
+
+Each factor is trained on tiny-world renders with its conditions taken from the same render (the
+segmentation factor's from the graph: the frozen encoder's object embeddings, and a layout drawn
+from boxes that are half the time the encoder's prediction and half the time the render's own,
+both jittered). Condition dropout: each condition is hidden from a sample with probability 0.15
+and all of them with probability 0.1, so classifier-free guidance works and any subset of
+conditions can be null.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..fgdm.factors import (
+    DEPTH_SIZE,
+    IMAGE_SIZE,
+    SEG_SIZE,
+    alphas_cumprod,
+    depth_tensor,
+    downsample_classes,
+    factor_loss,
+    onehot,
+    sketch_tensor,
+)
+from ..models.denoiser import FactorDenoiser
+from ..models.graph_encoder import image_tensor, pad_objects, tensorize
+from ..world.boxes import draw_layout, jitter_boxes
+from .data import Item, RenderStream
+
+P_DROP = 0.15
+P_NULL = 0.10
+P_PREDICTED_BOXES = 0.5
+
+
+class FactorCollate:
+    """Runs in the DataLoader workers: the frozen encoder embeds the graphs and predicts layouts."""
+
+    def __init__(self, encoder_dir: str | Path) -> None:
+        self.encoder_dir = str(encoder_dir)
+        self._encoder = None
+        self._rng = np.random.default_rng()
+
+    def __call__(self, items: list[Item]) -> dict:
+        from ..models.shipped import load_encoder
+
+        if self._encoder is None:
+            self._encoder = load_encoder(self.encoder_dir)
+            self._rng = np.random.default_rng(torch.initial_seed() % 2 ** 32)
+        encoder, words = self._encoder
+        batch = tensorize([it.graph for it in items], words)
+        with torch.no_grad():
+            out = encoder.graph(batch)
+        tokens, pad = pad_objects(out.objects, batch.obj_graph, batch.num_graphs)
+        pred_boxes = out.boxes.split(batch.counts)
+        pred_disp = out.disparity.split(batch.counts)
+        layouts = []
+        for k, it in enumerate(items):
+            if self._rng.random() < P_PREDICTED_BOXES:
+                boxes, disp = pred_boxes[k].numpy(), pred_disp[k].numpy()
+            else:
+                boxes, disp = it.boxes, it.disparity
+            layouts.append(draw_layout(it.labels, jitter_boxes(boxes, self._rng), disp, SEG_SIZE)[0])
+        return {
+            "image": torch.from_numpy(np.stack([it.image for it in items])),
+            "segmentation": torch.from_numpy(np.stack([it.segmentation for it in items])).long(),
+            "depth": torch.from_numpy(np.stack([it.depth for it in items])),
+            "sketch": torch.from_numpy(np.stack([it.sketch for it in items])),
+            "layout": torch.from_numpy(np.stack(layouts)).long(),
+            "tokens": tokens, "token_pad": pad,
+        }
+
+
+def to_inputs(batch: dict, device: torch.device) -> dict:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+class FactorsObjective(nn.Module):
+    """The denoising losses of the chosen factors, summed (their parameters are disjoint)."""
+
+    def __init__(self, models: dict[str, FactorDenoiser]) -> None:
+        super().__init__()
+        self.models = nn.ModuleDict(models)
+        self.register_buffer("alphas_cumprod", alphas_cumprod(), persistent=False)
+
+    def forward(self, image, segmentation, depth, sketch, layout, tokens, token_pad):
+        b = image.size(0)
+        seg_cond64 = onehot(segmentation)
+        seg_cond32 = onehot(downsample_classes(segmentation, IMAGE_SIZE // DEPTH_SIZE))
+        depth32 = depth_tensor(depth, DEPTH_SIZE)
+        depth_up = depth_tensor((depth32.squeeze(1) + 1) / 2, IMAGE_SIZE)
+        edges = sketch_tensor(sketch)
+        rgb = image_tensor(image)
+        setups = {
+            "segmentation": (seg_cond64, segmentation, [onehot(layout)], tokens),
+            "depth": (depth32, depth32, [seg_cond32], None),
+            "sketch": (edges, edges, [seg_cond64, depth_up], None),
+            "image": (rgb, rgb, [seg_cond64, depth_up, edges], None),
+        }
+        total = 0.0
+        logs = {}
+        for name, model in self.models.items():
+            x0, target, conds, toks = setups[name]
+            t = torch.randint(0, self.alphas_cumprod.numel(), (b,), device=image.device)
+            ab = self.alphas_cumprod[t].view(b, 1, 1, 1)
+            x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * torch.randn_like(x0)
+            null = torch.rand(b, device=image.device) < P_NULL
+            keep = [(torch.rand(b, device=image.device) >= P_DROP) & ~null for _ in conds]
+            pad = None
+            if toks is not None:
+                keep_tokens = (torch.rand(b, device=image.device) >= P_DROP) & ~null
+                pad = token_pad | ~keep_tokens.unsqueeze(1)
+            out = model(x_t, t, conds, toks, pad, keep)
+            loss = factor_loss(name, out, target)
+            total = total + loss
+            logs[name[:5]] = loss.detach()
+        logs["loss"] = total.detach()
+        return total, logs
+
+
+def make_dataset_factory(reuse: int):
+    def make(start: int, rank: int, world: int) -> RenderStream:
+        return RenderStream(size=IMAGE_SIZE, start=start, graphs=True, alias_p=0.0, reuse=reuse, rank=rank,
+                            world=world)
+    return make

@@ -1,0 +1,190 @@
+"""The chain: it runs the trained networks (one call per step per factor), is deterministic,
+SBPC keeps the best candidate, reruns reuse the noise, and `generate` honours its contract."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sgcond_app.fgdm import stages
+from sgcond_app.fgdm.chain import Chain, Settings, best_candidate
+from sgcond_app.fgdm.factors import FACTORS, alphas_cumprod, make_scheduler
+from sgcond_app.graph import vocab
+from sgcond_app.graph.scene_graph import SceneGraph
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = {"segmentation": 4, "depth": 3, "sketch": 3, "image": 4}
+
+
+@pytest.fixture(scope="module")
+def chain():
+    return Chain()
+
+
+def graph():
+    return SceneGraph.build([("sky", ()), ("grass", ()), ("car", ("red",)), ("tree", ())],
+                            [(2, "left of", 3), (2, "on", 1), (0, "above", 1)])
+
+
+def fast(samples=3, **kw):
+    return Settings(samples=samples, steps=dict(FAST), **kw)
+
+
+def test_same_graph_and_seed_give_the_same_pixels(chain):
+    a = chain.generate(graph(), seed=5, settings=fast())
+    b = chain.generate(graph(), seed=5, settings=fast())
+    c = chain.generate(graph(), seed=6, settings=fast())
+    assert np.array_equal(a.image, b.image) and np.array_equal(a.segmentation, b.segmentation)
+    assert not np.array_equal(a.image, c.image)
+
+
+def test_one_network_call_per_step_per_factor(chain, monkeypatch):
+    calls = {f: 0 for f in FACTORS}
+    for name, model in chain.factors.items():
+        original = model.forward
+
+        def counted(*args, _name=name, _original=original, **kw):
+            calls[_name] += 1
+            return _original(*args, **kw)
+
+        monkeypatch.setattr(model, "forward", counted)
+    r = chain.generate(graph(), seed=1, settings=fast(samples=4))  # image guidance 2: still one call
+    assert calls == FAST
+    assert len(r.candidates) == 4
+
+
+def test_perturbing_a_weight_changes_the_image(chain):
+    r = chain.generate(graph(), seed=2, settings=fast())
+    weight = chain.factors["image"].head[-1].weight
+    saved = weight.detach().clone()
+    try:
+        with torch.no_grad():
+            weight.add_(torch.randn_like(weight) * 0.05)
+        r2 = chain.rerun(r, what="image")
+    finally:
+        with torch.no_grad():
+            weight.copy_(saved)
+    assert np.abs(r2.image.astype(int) - r.image).mean() > 1.0
+    assert np.array_equal(chain.rerun(r, what="image").image, r.image)
+
+
+def test_sbpc_keeps_the_best_candidate_and_all_scores(chain):
+    r = chain.generate(graph(), seed=3, settings=fast(samples=5))
+    assert len(r.candidates) == 5 and r.chosen == best_candidate(r.candidates)
+    best = max(c.score for c in r.candidates)
+    assert r.candidates[r.chosen].score == best
+    other = (r.chosen + 1) % 5
+    r2 = chain.choose(r, other)
+    assert r2.chosen == other and np.array_equal(r2.segmentation, r.candidates[other].segmentation)
+
+
+def test_rerun_after_a_move_changes_the_image_where_the_object_moved(chain):
+    r = chain.generate(graph(), seed=4, settings=fast())
+    seg = r.segmentation.copy()
+    car = seg == vocab.CLASS_ID["car"]
+    assert car.any()
+    below = np.where(car, vocab.CLASS_ID["grass"], seg)
+    moved = np.roll(car, 8, axis=1)
+    edited = np.where(moved, vocab.CLASS_ID["car"], below)
+    r2 = chain.rerun(r, edited, what="sketch")
+    diff = np.abs(r2.image.astype(int) - r.image).mean(axis=2)
+    from scipy import ndimage
+
+    near = ndimage.binary_dilation(car | moved, iterations=3)
+    assert diff[near].mean() > 2 * diff[~near].mean()
+
+
+def test_cleaning_fills_islands():
+    seg = np.zeros((16, 16), np.uint8)
+    seg[8:, :] = 4
+    seg[2, 2] = 9  # a stray pixel
+    seg[10:14, 10:14] = 12  # a real object (16 px)
+    out = stages.clean_segmentation(seg, 8)
+    assert out[2, 2] == 0 and (out[10:14, 10:14] == 12).all()
+
+
+def test_schedulers_share_one_noise_schedule():
+    assert torch.allclose(make_scheduler("dpm").alphas_cumprod.float(), alphas_cumprod())
+    s = make_scheduler("ddim")
+    s.set_timesteps(10)
+    assert int(s.timesteps[0]) == 999  # trailing spacing starts from pure noise
+
+
+def test_shipped_chain_obeys_a_graph(chain):
+    r = chain.generate(graph(), seed=0, settings=Settings(samples=4))
+    assert r.verdict.object_recall >= 0.75
+    read = chain.segmenter.segment(r.image)
+    assert (read == r.segmentation).mean() > 0.8  # the image follows its segmentation
+
+
+def test_settings_are_checked():
+    from sgcond_app.errors import BadInput
+
+    with pytest.raises(BadInput):
+        Settings(samples=0).check()
+    with pytest.raises(BadInput):
+        Settings(steps={"image": 1000}).check()
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "sgcond_app", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_generate_command_writes_maps_and_report(tmp_path):
+    g = tmp_path / "g.txt"
+    g.write_text("red car left of tree; car on grass; sky above grass; broccoli near tree")
+    r = cli("generate", g, "--out", tmp_path / "out", "--samples", 3, "--steps", 4, "--seed", 7)
+    assert r.returncode == 0, r.stderr
+    files = {p.name for p in (tmp_path / "out").iterdir()}
+    assert {"segmentation.png", "depth.png", "sketch.png", "image.png", "report.json", "candidates"} <= files
+    rep = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert len(rep["candidates"]) == 3 and rep["seed"] == 7
+    assert set(rep["seconds"]) >= {"segmentation", "depth", "sketch", "image", "total"}
+    assert any(w["original"] == "broccoli" and w["mapped"] is None for w in rep["mapping"]["words"])
+    broccoli = [o for o in rep["source_verdict"]["objects"] if o["label"] == "broccoli"]
+    assert len(broccoli) == 1 and broccoli[0]["present"] is None  # not known: not judged
+    assert rep["verdict"]["object_recall"] == rep["object_recall"]
+    r2 = cli("generate", g, "--out", tmp_path / "out2", "--samples", 3, "--steps", 4, "--seed", 7)
+    from PIL import Image
+
+    a = np.asarray(Image.open(tmp_path / "out" / "image.png"))
+    b = np.asarray(Image.open(tmp_path / "out2" / "image.png"))
+    assert r2.returncode == 0 and np.array_equal(a, b)
+
+
+def test_generate_refuses_bad_input(tmp_path):
+    g = tmp_path / "g.txt"
+    g.write_text("broccoli near spaceship")
+    r = cli("generate", g, "--out", tmp_path / "out")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    r = cli("generate", g, "--out", tmp_path / "out", "--samples", 0)
+    assert r.returncode == 2
+
+
+def test_an_image_from_the_segmentation_alone(chain):
+    """Condition dropout in training: depth and sketch may be null."""
+    from sgcond_app.fgdm.factors import image_from_tensor
+
+    r = chain.generate(graph(), seed=8, settings=fast())
+    seg = torch.from_numpy(r.segmentation.astype(np.int64))[None]
+    alone = image_from_tensor(stages.image(chain.factors["image"], seg, None, None, [r.factor_seed], 8, 2.0))[0]
+    assert (chain.segmenter.segment(alone) == r.segmentation).mean() > 0.7
+    assert not np.array_equal(alone, r.image)
+
+
+def test_generate_per_factor_settings(tmp_path):
+    g = tmp_path / "g.txt"
+    g.write_text("dog left of tree")
+    r = cli("generate", g, "--out", tmp_path / "o", "--samples", 2, "--steps", 3, "--factor-steps", "image=5",
+            "--factor-guidance", "image=1.5", "--scheduler", "dpm")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert rep["settings"]["steps"] == {"segmentation": 3, "depth": 3, "sketch": 3, "image": 5}
+    assert rep["settings"]["guidance"]["image"] == 1.5 and rep["settings"]["scheduler"] == "dpm"
+    r = cli("generate", g, "--out", tmp_path / "o", "--factor-steps", "colour=5")
+    assert r.returncode == 2 and "unknown factor" in r.stderr
