@@ -1,0 +1,183 @@
+"""Mask operations: pure functions on a segmentation (class ids) and an instance map.
+
+Every operation returns a new `Masks` and leaves its input untouched, so an editor can keep the
+states for undo and redo. A generated segmentation has no instance map: `Masks.from_segmentation`
+reads one off it the way the judge does (stuff: one region per class; things: 8-connected
+components). Things can be picked, moved, flipped, resized, deleted and pasted; the hole a thing
+leaves is filled with the stuff nearest to each of its pixels (what is behind it: sky above the
+horizon, the ground below), never with another thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from ..errors import BadInput
+from ..graph import vocab
+
+_EIGHT = np.ones((3, 3), bool)
+MAX_SCALE = 4.0
+
+
+@dataclass(frozen=True)
+class Masks:
+    segmentation: np.ndarray  # (H, W) uint8 class ids
+    instances: np.ndarray  # (H, W) int32, 1.. for every region (stuff and things)
+
+    @classmethod
+    def from_segmentation(cls, seg: np.ndarray) -> Masks:
+        seg = np.asarray(seg, dtype=np.uint8)
+        inst = np.zeros(seg.shape, np.int32)
+        next_id = 1
+        for cid in np.unique(seg):
+            mask = seg == cid
+            if cid in vocab.STUFF_IDS or cid >= vocab.NUM_CLASSES:
+                inst[mask] = next_id
+                next_id += 1
+                continue
+            labels, n = ndimage.label(mask, structure=_EIGHT)
+            inst[mask] = labels[mask] + next_id - 1
+            next_id += n
+        return cls(seg, inst)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.segmentation.shape
+
+    def label_of(self, iid: int) -> str:
+        cid = int(self.segmentation[self.instances == iid][0])
+        return vocab.CLASS_NAMES[cid] if cid < vocab.NUM_CLASSES else "void"
+
+    def things(self) -> list[int]:
+        """Instance ids of things, largest first."""
+        ids, counts = np.unique(self.instances, return_counts=True)
+        out = [(int(c), int(i)) for i, c in zip(ids, counts) if i and not self._is_stuff(int(i))]
+        return [i for _, i in sorted(out, reverse=True)]
+
+    def _is_stuff(self, iid: int) -> bool:
+        cid = int(self.segmentation[self.instances == iid][0])
+        return cid in vocab.STUFF_IDS or cid >= vocab.NUM_CLASSES
+
+    def mask(self, iid: int) -> np.ndarray:
+        m = self.instances == iid
+        if not m.any():
+            raise BadInput(f"object {iid} is not in this segmentation")
+        return m
+
+
+def pick(masks: Masks, x: int, y: int) -> int:
+    """The thing under pixel (x, y). A click on stuff or outside the map is a person's mistake."""
+    h, w = masks.shape
+    if not (0 <= x < w and 0 <= y < h):
+        raise BadInput(f"({x}, {y}) is outside the {w}x{h} segmentation")
+    iid = int(masks.instances[y, x])
+    if masks._is_stuff(iid):
+        raise BadInput(f"({x}, {y}) is on {masks.label_of(iid)}, not on an object: click a thing to edit it")
+    return iid
+
+
+def _fill(seg: np.ndarray, inst: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels of `hole` take the class and instance of the nearest stuff pixel outside it."""
+    stuff = np.isin(seg, list(vocab.STUFF_IDS)) & ~hole
+    if not stuff.any():
+        stuff = ~hole
+    if not stuff.any():
+        return seg, inst
+    _, (iy, ix) = ndimage.distance_transform_edt(~stuff, return_indices=True)
+    seg, inst = seg.copy(), inst.copy()
+    seg[hole] = seg[iy[hole], ix[hole]]
+    inst[hole] = inst[iy[hole], ix[hole]]
+    return seg, inst
+
+
+def _place(masks: Masks, iid: int, shape_mask: np.ndarray, cid: int) -> Masks:
+    """Remove instance iid (filling its hole), then draw `shape_mask` as instance iid of class cid."""
+    seg, inst = _fill(masks.segmentation, masks.instances, masks.instances == iid)
+    seg[shape_mask] = cid
+    inst[shape_mask] = iid
+    return Masks(seg, inst)
+
+
+def _shift(mask: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    out = np.zeros_like(mask)
+    h, w = mask.shape
+    ys, xs = np.nonzero(mask)
+    ys, xs = ys + dy, xs + dx
+    keep = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
+    out[ys[keep], xs[keep]] = True
+    return out
+
+
+def _class(masks: Masks, iid: int) -> int:
+    return int(masks.segmentation[masks.mask(iid)][0])
+
+
+def move(masks: Masks, iid: int, dx: int, dy: int) -> Masks:
+    """Move a thing by (dx, dy) pixels; what leaves the map is cut off."""
+    moved = _shift(masks.mask(iid), int(dx), int(dy))
+    if not moved.any():
+        raise BadInput("that move would take the object out of the picture")
+    return _place(masks, iid, moved, _class(masks, iid))
+
+
+def flip(masks: Masks, iid: int, axis: str = "horizontal") -> Masks:
+    """Mirror a thing within its bounding box (horizontal: left-right; vertical: upside down)."""
+    if axis not in ("horizontal", "vertical"):
+        raise BadInput("flip: axis must be horizontal or vertical")
+    m = masks.mask(iid)
+    ys, xs = np.nonzero(m)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    out = np.zeros_like(m)
+    box = m[y0:y1, x0:x1]
+    out[y0:y1, x0:x1] = box[:, ::-1] if axis == "horizontal" else box[::-1, :]
+    return _place(masks, iid, out, _class(masks, iid))
+
+
+def resize(masks: Masks, iid: int, scale: float) -> Masks:
+    """Scale a thing about the middle of its bottom edge (where it stands), nearest neighbour."""
+    if not 1 / MAX_SCALE <= scale <= MAX_SCALE:
+        raise BadInput(f"resize: the scale must be between {1 / MAX_SCALE:g} and {MAX_SCALE:g}")
+    m = masks.mask(iid)
+    h, w = m.shape
+    ys, xs = np.nonzero(m)
+    ax, ay = (xs.min() + xs.max() + 1) / 2, ys.max() + 1
+    gy, gx = np.mgrid[0:h, 0:w]
+    sy = np.floor((gy + 0.5 - ay) / scale + ay).astype(int)
+    sx = np.floor((gx + 0.5 - ax) / scale + ax).astype(int)
+    inside = (sy >= 0) & (sy < h) & (sx >= 0) & (sx < w)
+    out = np.zeros_like(m)
+    out[inside] = m[sy[inside], sx[inside]]
+    if not out.any():
+        raise BadInput("resize: the object would vanish at that scale")
+    return _place(masks, iid, out, _class(masks, iid))
+
+
+def delete(masks: Masks, iid: int) -> Masks:
+    """Remove a thing; its pixels become the stuff behind it."""
+    seg, inst = _fill(masks.segmentation, masks.instances, masks.mask(iid))
+    return Masks(seg, inst)
+
+
+def paste(masks: Masks, source: Masks, source_iid: int, dx: int = 0, dy: int = 0) -> Masks:
+    """Copy a thing from another map (a candidate, an earlier result) into this one, shifted by
+    (dx, dy); it becomes a new instance drawn over what is there."""
+    if source.shape != masks.shape:
+        raise BadInput(f"paste: the source map is {source.shape}, this one {masks.shape}")
+    if source._is_stuff(source_iid):
+        raise BadInput("paste: only objects can be pasted, not stuff")
+    shape_mask = _shift(source.mask(source_iid), int(dx), int(dy))
+    if not shape_mask.any():
+        raise BadInput("paste: the object would land outside the picture")
+    seg, inst = masks.segmentation.copy(), masks.instances.copy()
+    new = int(inst.max()) + 1
+    seg[shape_mask] = int(source.segmentation[source.mask(source_iid)][0])
+    inst[shape_mask] = new
+    return Masks(seg, inst)
+
+
+def centroid(masks: Masks, iid: int) -> tuple[float, float]:
+    ys, xs = np.nonzero(masks.mask(iid))
+    return float(xs.mean()), float(ys.mean())
