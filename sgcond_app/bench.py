@@ -144,7 +144,7 @@ def bench_factors(n: int = 200, weights: str | None = None) -> dict:
     return factor_metrics({f: from_pretrained(root / f, FactorDenoiser) for f in FACTORS}, n=n)
 
 
-CHAIN_BENCHES = ("compliance", "sbpc", "fidelity", "diversity", "latency")
+CHAIN_BENCHES = ("compliance", "sbpc", "fidelity", "diversity", "latency", "edit")
 
 
 def run(what: str, n: int | None = None, size: int = 64, graphs: str | None = None,

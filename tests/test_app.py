@@ -89,3 +89,54 @@ def test_bad_sample_size_is_a_clean_error(client: Client) -> None:
         client.predict(3, 100, api_name="/sample")
     # The message names the value given and the ones allowed.
     assert "100" in str(info.value) and "64" in str(info.value)
+
+
+# --- the Generate tab: generate, edit_mask, rerun ------------------------------------------------
+
+
+def _thing_pixel(seg_rgb: np.ndarray) -> tuple[int, int, np.ndarray]:
+    """A pixel of the largest object in a colour segmentation, and that object's mask."""
+    from sgcond_app.editing.masks import Masks
+
+    m = Masks.from_segmentation(vocab.decolorize(seg_rgb))
+    assert m.things(), "no object in the segmentation"
+    mask = m.mask(m.things()[0])
+    ys, xs = np.nonzero(mask)
+    k = len(xs) // 2
+    return int(xs[k]), int(ys[k]), mask
+
+
+def test_generate_edit_and_rerun(client: Client) -> None:
+    with pytest.raises(AppError, match="generate a scene first"):
+        client.predict("move_right", 10, 10, 8, api_name="/edit_mask")
+    seg, depth, sketch, image, report, relations = client.predict(
+        "sky above grass; red car on grass; tree left of red car", 3, 4, api_name="/generate")
+    for path in (seg, depth, sketch, image):
+        assert _png(path).shape == (64, 64, 3)
+    assert len(report["candidates"]) == 4 and report["object_recall"] is not None
+    before_seg, before_image = _png(seg), _png(image)
+    x, y, obj = _thing_pixel(before_seg)
+    with pytest.raises(AppError, match="not on an object"):
+        client.predict("move_right", 0, 0, 8, api_name="/edit_mask")  # the sky
+    edited, rel = client.predict("move_right", x, y, 8, api_name="/edit_mask")
+    from sgcond_app.editing.masks import Masks
+
+    after = Masks.from_segmentation(vocab.decolorize(_png(edited)))
+    moved = after.mask(int(after.instances[y, min(x + 8, 63)]))
+    assert 6 <= np.nonzero(moved)[1].mean() - np.nonzero(obj)[1].mean() <= 10
+    seg2, _, _, image2, report2, _ = client.predict("image", api_name="/rerun")
+    assert np.array_equal(_png(seg2), _png(edited))
+    from scipy import ndimage
+
+    near = ndimage.binary_dilation(obj | moved, iterations=4)
+    diff = np.abs(_png(image2).astype(float) - before_image).mean(axis=2)
+    assert diff[~near].mean() < 8 and diff[near].mean() > diff[~near].mean()
+    undone, _ = client.predict("undo", 0, 0, 0, api_name="/edit_mask")
+    assert np.array_equal(_png(undone), before_seg)  # the edit before the rerun is undone
+
+
+def test_generate_refuses_bad_graphs(client: Client) -> None:
+    with pytest.raises(AppError, match="empty"):
+        client.predict("", 0, 4, api_name="/generate")
+    with pytest.raises(AppError, match="no object"):
+        client.predict("broccoli near spaceship", 0, 4, api_name="/generate")

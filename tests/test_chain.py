@@ -13,7 +13,6 @@ import torch
 from sgcond_app.fgdm import stages
 from sgcond_app.fgdm.chain import Chain, Settings, best_candidate
 from sgcond_app.fgdm.factors import FACTORS, alphas_cumprod, make_scheduler
-from sgcond_app.graph import vocab
 from sgcond_app.graph.scene_graph import SceneGraph
 
 ROOT = Path(__file__).resolve().parents[1]
