@@ -140,3 +140,24 @@ def test_generate_refuses_bad_graphs(client: Client) -> None:
         client.predict("", 0, 4, api_name="/generate")
     with pytest.raises(AppError, match="no object"):
         client.predict("broccoli near spaceship", 0, 4, api_name="/generate")
+
+
+def test_twenty_clients_at_once_each_get_their_own_scene(client: Client, tmp_path: Path) -> None:
+    """20 sessions generate at once (the queue serves 2 at a time): all finish, none errors, and
+    each report holds its own graph."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    labels = ["car", "bus", "truck", "house", "tree", "dog", "sheep", "cow", "horse", "boat"]
+
+    def one(k: int):
+        c = Client(client.src, verbose=False, download_files=str(tmp_path / f"c{k}"))
+        label = labels[k % len(labels)]
+        ground = "water" if label == "boat" else "grass"
+        *_, report, _ = c.predict(f"sky above {ground}; {label} on {ground}", k, 2, api_name="/generate")
+        return label, report
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(one, range(20)))
+    assert len(results) == 20
+    for label, report in results:
+        assert label in report["graph"]["objects"]

@@ -17,6 +17,7 @@ reading of its images agreed with the map it was given at only 0.57 mIoU. Maps i
 from __future__ import annotations
 
 import functools
+import threading
 
 import numpy as np
 import torch
@@ -59,8 +60,12 @@ def scheduler_config() -> dict:
             "clip_sample": False, "timestep_spacing": "trailing", "set_alpha_to_one": True}
 
 
+_IMPORT_LOCK = threading.Lock()
+
+
 def make_scheduler(kind: str = "ddim"):
-    from diffusers import DDIMScheduler, DPMSolverMultistepScheduler
+    with _IMPORT_LOCK:  # diffusers' lazy first import is not thread-safe (seen with concurrent requests)
+        from diffusers import DDIMScheduler, DPMSolverMultistepScheduler
 
     if kind == "ddim":
         return DDIMScheduler(**scheduler_config())
