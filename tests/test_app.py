@@ -161,3 +161,29 @@ def test_twenty_clients_at_once_each_get_their_own_scene(client: Client, tmp_pat
     assert len(results) == 20
     for label, report in results:
         assert label in report["graph"]["objects"]
+
+
+def test_choose_undo_redo_and_download(client: Client, tmp_path: Path) -> None:
+    import json
+    import zipfile
+
+    *_, report, _ = client.predict("sky above grass; dog on grass; tree right of dog", 11, 3, api_name="/generate")
+    other = (report["chosen_candidate"] + 1) % 3
+    seg, _, _, _, report2, _ = client.predict(other, api_name="/choose")
+    assert report2["chosen_candidate"] == other
+    with pytest.raises(AppError, match="does not exist"):
+        client.predict(7, api_name="/choose")
+    with pytest.raises(AppError, match="nothing to redo"):
+        client.predict("redo", 0, 0, 0, api_name="/edit_mask")
+    x, y, _ = _thing_pixel(_png(seg))
+    edited, _ = client.predict("flip_horizontal", x, y, 0, api_name="/edit_mask")
+    undone, _ = client.predict("undo", 0, 0, 0, api_name="/edit_mask")
+    redone, _ = client.predict("redo", 0, 0, 0, api_name="/edit_mask")
+    assert np.array_equal(_png(undone), _png(seg)) and np.array_equal(_png(redone), _png(edited))
+    path = client.predict(api_name="/download")
+    with zipfile.ZipFile(path) as z:
+        assert set(z.namelist()) == {"graph.json", "report.json", "segmentation.png", "image.png", "depth.png",
+                                     "sketch.png"}
+        assert "dog" in json.loads(z.read("graph.json"))["objects"]
+        z.extract("segmentation.png", tmp_path)
+    assert np.array_equal(_png(str(tmp_path / "segmentation.png")), _png(edited))

@@ -7,7 +7,9 @@ Three API endpoints, so that a script can do what a person does:
   `resize` (amount: scale), `delete`, `undo`; the object is the one under (x, y) of the 64x64
   segmentation. Returns the edited segmentation and the relations judged again;
 - `rerun(what)`: `depth` (depth, sketch and image), `sketch` (sketch and image) or `image`, from
-  the edited segmentation with the same seed.
+  the edited segmentation with the same seed;
+- `choose(index)`: another SBPC candidate (0..N-1), with depth, sketch and image rerun for it;
+- `download()`: a zip of graph.json, the four maps (the segmentation as edited) and report.json.
 
 A session's result and edits live in a `gr.State`; an error a person causes is one message and
 changes nothing. torch is imported on the first request, not with the page.
@@ -28,7 +30,7 @@ from ..graph.parse import parse_graph_text
 
 EXAMPLE = "sky above grass\nred car on grass\ntree left of red car\nhouse behind tree"
 OPERATIONS = ("move_right", "move_left", "move_up", "move_down", "flip_horizontal", "flip_vertical", "resize",
-              "delete", "undo")
+              "delete", "undo", "redo")
 RERUNS = ("depth", "sketch", "image")
 RELATION_HEADERS = ["subject", "predicate", "object", "holds"]
 MAX_SAMPLES = 16
@@ -53,6 +55,7 @@ class Session:
     result: object  # fgdm.chain.Result, of the last (re)run
     history: list = field(default_factory=list)  # segmentations before each edit, for undo
     segmentation: np.ndarray | None = None  # the edited one (None: the result's)
+    future: list = field(default_factory=list)  # segmentations undone, for redo
 
     @property
     def current(self) -> np.ndarray:
@@ -117,8 +120,13 @@ def edit_mask(operation: str, x: float | int | None, y: float | int | None, amou
         if operation == "undo":
             if not session.history:
                 raise BadInput("nothing to undo")
-            seg = session.history[-1]
-            session = replace(session, history=session.history[:-1], segmentation=seg)
+            session = replace(session, history=session.history[:-1], segmentation=session.history[-1],
+                              future=[*session.future, session.current])
+        elif operation == "redo":
+            if not session.future:
+                raise BadInput("nothing to redo")
+            session = replace(session, history=[*session.history, session.current],
+                              segmentation=session.future[-1], future=session.future[:-1])
         else:
             m = ed.Masks.from_segmentation(session.current)
             obj = ed.pick(m, int(x if x is not None else -1), int(y if y is not None else -1))
@@ -134,7 +142,7 @@ def edit_mask(operation: str, x: float | int | None, y: float | int | None, amou
             else:
                 out = ed.delete(m, obj)
             session = replace(session, history=[*session.history, session.current],
-                              segmentation=out.segmentation)
+                              segmentation=out.segmentation, future=[])
     except BadInput as e:
         raise gr.Error(str(e)) from e
     return vocab.colorize(session.current), _relations(session, session.current), session
@@ -152,6 +160,61 @@ def rerun(what: str, session: Session | None):
         raise gr.Error(str(e)) from e
     new = Session(session.mapped, result, session.history, None)
     return (*_maps(result), report(result, session.mapped), _relations(new, result.segmentation), new)
+
+
+def candidates(session: Session | None) -> list[tuple[np.ndarray, str]]:
+    if session is None:
+        return []
+    out = []
+    for k, c in enumerate(session.result.candidates):
+        rel = c.verdict.relation_accuracy
+        out.append((vocab.colorize(c.segmentation),
+                    f"#{k} seed {c.seed}: recall {c.verdict.object_recall:.2f}, relations "
+                    f"{'n/a' if rel is None else f'{rel:.2f}'}{' (chosen)' if k == session.result.chosen else ''}"))
+    return out
+
+
+def choose(index: float | int | None, session: Session | None):
+    from ..fgdm.chain import report
+
+    session = _need(session)
+    try:
+        result = chain().choose(session.result, int(index if index is not None else -1))
+    except BadInput as e:
+        raise gr.Error(str(e)) from e
+    new = Session(session.mapped, result)
+    return (*_maps(result), report(result, session.mapped), _relations(new, result.segmentation), new)
+
+
+def download(session: Session | None) -> str:
+    """A zip of graph.json, the maps (the segmentation as edited) and report.json; returns its path."""
+    import io
+    import json
+    import tempfile
+    import zipfile
+
+    from PIL import Image
+
+    from ..fgdm.chain import report
+
+    session = _need(session)
+    r = session.result
+    files = {"segmentation.png": vocab.colorize(session.current), "image.png": r.image,
+             "depth.png": (np.clip(r.depth, 0, 1) * 255).round().astype(np.uint8), "sketch.png": r.sketch}
+    folder = tempfile.mkdtemp(prefix="sgcond-")
+    path = f"{folder}/sgcond_result.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("graph.json", json.dumps(session.mapped.source.to_sg2im(), indent=1))
+        z.writestr("report.json", json.dumps(report(r, session.mapped), indent=1))
+        for name, array in files.items():
+            buf = io.BytesIO()
+            Image.fromarray(array).save(buf, format="PNG")
+            z.writestr(name, buf.getvalue())
+    return path
+
+
+def _choose_selected(evt: gr.SelectData, session: Session | None):
+    return choose(evt.index, session)
 
 
 def pick_point(evt: gr.SelectData) -> tuple[int, int]:
@@ -187,9 +250,21 @@ def generate_tab() -> None:
         apply = gr.Button("Apply edit")
         what = gr.Dropdown(list(RERUNS), value="depth", label="Rerun from")
         again = gr.Button("Rerun", variant="primary")
+    gallery = gr.Gallery(label="SBPC candidates (click one to continue from it)", columns=8, height=180,
+                         allow_preview=False)
+    with gr.Row():
+        index = gr.Number(label="Candidate", value=0, precision=0, visible=False)
+        choose_btn = gr.Button("Use candidate", visible=False)
+        zip_btn = gr.Button("Download zip")
+        zip_file = gr.File(label="Result")
     report = gr.JSON(label="report.json")
     maps = [seg, depth, sketch, image]
-    go.click(generate, [text, seed, samples, session], [*maps, report, relations, session], api_name="generate")
+    result_outputs = [*maps, report, relations, session]
+    go.click(generate, [text, seed, samples, session], result_outputs, api_name="generate").then(
+        candidates, [session], [gallery], api_visibility="private")
     apply.click(edit_mask, [operation, x, y, amount, session], [seg, relations, session], api_name="edit_mask")
-    again.click(rerun, [what, session], [*maps, report, relations, session], api_name="rerun")
+    again.click(rerun, [what, session], result_outputs, api_name="rerun")
+    choose_btn.click(choose, [index, session], result_outputs, api_name="choose")
+    gallery.select(_choose_selected, [session], result_outputs, api_visibility="private")
+    zip_btn.click(download, [session], [zip_file], api_name="download")
     seg.select(pick_point, None, [x, y], api_visibility="private")
