@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="steps per factor, e.g. segmentation=12,image=20 (after --steps)")
     c.add_argument("--factor-guidance", default=None, metavar="F=G,...",
                    help="guidance per factor, e.g. image=1.5 (after --guidance)")
+    c.add_argument("--factor-seeds", default=None, metavar="F=K,...",
+                   help="per factor, an offset added to the seed its noise is drawn from, e.g. image=1 "
+                        "(the same maps, another image)")
     c.add_argument("--scheduler", choices=["ddim", "dpm"], default="ddim")
     c.add_argument("--backend", choices=["tiny"], default="tiny", help="only the tiny backend exists so far")
 
@@ -236,6 +239,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
         settings.guidance = {f: args.guidance for f in FACTORS}
     settings.steps.update(_per_factor(args.factor_steps, int, "--factor-steps"))
     settings.guidance.update(_per_factor(args.factor_guidance, float, "--factor-guidance"))
+    settings.seed_offsets.update(_per_factor(args.factor_seeds, int, "--factor-seeds"))
     settings.check()
     chain = Chain()
     out = Path(args.out)

@@ -189,3 +189,12 @@ def test_generate_per_factor_settings(tmp_path):
     assert rep["settings"]["guidance"]["image"] == 1.5 and rep["settings"]["scheduler"] == "dpm"
     r = cli("generate", g, "--out", tmp_path / "o", "--factor-steps", "colour=5")
     assert r.returncode == 2 and "unknown factor" in r.stderr
+
+
+def test_a_seed_per_factor(chain):
+    a = chain.generate(graph(), seed=9, settings=fast())
+    b = chain.generate(graph(), seed=9, settings=fast(seed_offsets={"image": 5}))
+    assert np.array_equal(a.segmentation, b.segmentation) and np.array_equal(a.sketch, b.sketch)
+    assert not np.array_equal(a.image, b.image)
+    c = chain.rerun(a, what="image", settings=fast(seed_offsets={"image": 5}))
+    assert np.array_equal(c.image, b.image)

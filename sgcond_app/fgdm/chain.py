@@ -42,6 +42,11 @@ class Settings:
     scheduler: str = "ddim"
     jitter: float = 1.0  # how much each seed moves the encoder's boxes (0: all seeds share them)
     clean_pixels: int = 8  # islands of a sampled segmentation smaller than this are filled
+    # Per factor, added to the seed its noise is drawn from: another image for the same maps, say.
+    seed_offsets: dict[str, int] = field(default_factory=lambda: {f: 0 for f in FACTORS})
+
+    def seeds(self, factor: str, seeds: list[int]) -> list[int]:
+        return [s + int(self.seed_offsets.get(factor, 0)) for s in seeds]
 
     def check(self) -> None:
         if not 1 <= self.samples <= MAX_SAMPLES:
@@ -52,6 +57,8 @@ class Settings:
         for f, g in self.guidance.items():
             if f not in FACTORS or not 0.0 <= float(g) <= 20.0:
                 raise BadInput(f"guidance for {f}: must be a factor name and 0..20")
+        if any(f not in FACTORS for f in self.seed_offsets):
+            raise BadInput(f"seed offsets: factors are {', '.join(FACTORS)}")
         if self.scheduler not in ("ddim", "dpm"):
             raise BadInput("scheduler must be ddim or dpm")
 
@@ -128,15 +135,17 @@ class Chain:
                    on_step: Progress | None = None) -> tuple[list[Candidate], torch.Tensor, torch.Tensor]:
         seeds = [seed + k for k in range(s.samples)]
         start = time.perf_counter()
-        tokens, pad, layouts, boxes = stages.graph_conditions(self.encoder, self.words, graph, seeds, s.jitter)
-        seg = stages.segmentation(self.factors["segmentation"], tokens, pad, layouts, seeds,
+        seg_seeds = s.seeds("segmentation", seeds)
+        tokens, pad, layouts, boxes = stages.graph_conditions(self.encoder, self.words, graph, seg_seeds, s.jitter)
+        seg = stages.segmentation(self.factors["segmentation"], tokens, pad, layouts, seg_seeds,
                                   s.steps["segmentation"], s.guidance["segmentation"], s.scheduler,
                                   self._progress(on_step, "segmentation"))
         if s.clean_pixels > 1:
             seg = torch.from_numpy(np.stack([stages.clean_segmentation(m, s.clean_pixels) for m in seg.numpy()]))
         seconds["segmentation"] = time.perf_counter() - start
         start = time.perf_counter()
-        disp = stages.depth(self.factors["depth"], seg, seeds, s.steps["depth"], s.guidance["depth"], s.scheduler,
+        disp = stages.depth(self.factors["depth"], seg, s.seeds("depth", seeds), s.steps["depth"], s.guidance["depth"],
+                            s.scheduler,
                             self._progress(on_step, "depth"))
         seconds["depth"] = time.perf_counter() - start
         start = time.perf_counter()
@@ -154,14 +163,16 @@ class Chain:
         seg, disp = seg64.long().unsqueeze(0), depth32.unsqueeze(0)
         if sketch is None:
             start = time.perf_counter()
-            edges = stages.sketch(self.factors["sketch"], seg, disp, fseed, s.steps["sketch"], s.guidance["sketch"],
+            edges = stages.sketch(self.factors["sketch"], seg, disp, s.seeds("sketch", fseed), s.steps["sketch"],
+                                  s.guidance["sketch"],
                                   s.scheduler, self._progress(on_step, "sketch"))
             seconds["sketch"] = time.perf_counter() - start
         else:
             edges = torch.from_numpy(np.asarray(sketch, dtype=np.uint8)).unsqueeze(0)
             seconds["sketch"] = 0.0
         start = time.perf_counter()
-        x = stages.image(self.factors["image"], seg, disp, edges, fseed, s.steps["image"], s.guidance["image"],
+        x = stages.image(self.factors["image"], seg, disp, edges, s.seeds("image", fseed), s.steps["image"],
+                         s.guidance["image"],
                          s.scheduler, self._progress(on_step, "image"))
         seconds["image"] = time.perf_counter() - start
         seg_map, depth_map = stages.to_image_size(seg, disp)
@@ -187,7 +198,7 @@ class Chain:
             raise BadInput(f"candidate {index} does not exist (0..{len(result.candidates) - 1})")
         c = result.candidates[index]
         seg = torch.from_numpy(c.segmentation.astype(np.int64))
-        seeds = [c.seed]
+        seeds = result.settings.seeds("depth", [c.seed])
         seconds: dict[str, float] = {}
         start = time.perf_counter()
         disp = stages.depth(self.factors["depth"], seg.unsqueeze(0), seeds, result.settings.steps["depth"],
@@ -198,22 +209,25 @@ class Chain:
         return out
 
     def rerun(self, result: Result, segmentation: np.ndarray | None = None, what: str = "depth",
-              on_step: Progress | None = None) -> Result:
+              on_step: Progress | None = None, settings: Settings | None = None) -> Result:
         """Run the factors after an edit, with the result's seed and so its noise. `segmentation`: an
         edited (64, 64) class map (default: the result's). what: "depth" reruns depth, sketch and
-        image; "sketch" keeps the depth; "image" keeps depth and sketch and reruns the image alone."""
+        image; "sketch" keeps the depth; "image" keeps depth and sketch and reruns the image alone.
+        `settings` replaces the result's (other steps, guidance or seed offsets for what reruns)."""
         if what not in ("depth", "sketch", "image"):
             raise BadInput("rerun: what must be depth, sketch or image")
         seg_np = result.segmentation if segmentation is None else np.asarray(segmentation)
         if seg_np.shape != (SEG_SIZE, SEG_SIZE):
             raise BadInput(f"an edited segmentation must be {SEG_SIZE}x{SEG_SIZE}, not {seg_np.shape}")
         seg = torch.from_numpy(seg_np.astype(np.int64))
-        s = result.settings
+        s = settings or result.settings
+        s.check()
         seconds: dict[str, float] = {}
         start = time.perf_counter()
         disp = result.depth32
         if what == "depth":
-            disp = stages.depth(self.factors["depth"], seg.unsqueeze(0), [result.factor_seed], s.steps["depth"],
+            disp = stages.depth(self.factors["depth"], seg.unsqueeze(0), s.seeds("depth", [result.factor_seed]),
+                                s.steps["depth"],
                                 s.guidance["depth"], s.scheduler, self._progress(on_step, "depth"))[0]
             seconds["depth"] = time.perf_counter() - start
         sketch = result.sketch if what == "image" else None
