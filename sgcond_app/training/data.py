@@ -153,7 +153,7 @@ class RenderStream(IterableDataset):
 
 
 def collate(items: list[Item]) -> dict:
-    """Tensors that need no word table; graphs stay Python values (the main process embeds them)."""
+    """Tensors that need no word table; graphs stay Python values (a collate built on this embeds them)."""
     return {
         "image": torch.from_numpy(np.stack([it.image for it in items])),
         "segmentation": torch.from_numpy(np.stack([it.segmentation for it in items])).long(),
