@@ -167,6 +167,19 @@ def cmd_parse(args: argparse.Namespace) -> None:
             print(f"  - {line}")
 
 
+def _skip_unmapped(folder: Path, k: int, mapped) -> bool:
+    """Make graph k's output folder; for a graph with no known object, write why and say so."""
+    from .world import io
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if mapped.graph is not None:
+        return False
+    io.write_json(folder / "report.json", {"skipped": "no object is known to the tiny world",
+                                           "mapping": mapped.to_json()})
+    print(f"graph {k}: skipped, no object is known to the tiny world", file=sys.stderr)
+    return True
+
+
 def cmd_synth(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
@@ -182,11 +195,7 @@ def cmd_synth(args: argparse.Namespace) -> None:
             raise BadInput(f"{args.graph}: no object of the graph is known to the tiny world")
         for k, m in enumerate(tqdm(mapped, desc="synth --graph", unit="graph", disable=len(mapped) < 4)):
             folder = out / f"{k:05d}"
-            folder.mkdir(parents=True, exist_ok=True)
-            if m.graph is None:
-                io.write_json(folder / "report.json", {"skipped": "no object is known to the tiny world",
-                                                       "mapping": m.to_json()})
-                print(f"graph {k}: skipped, no object is known to the tiny world", file=sys.stderr)
+            if _skip_unmapped(folder, k, m):
                 continue
             r = render_graph(m.graph, seed=args.seed + k, size=args.size, tries=args.tries)
             io.save_maps(folder, r.maps.image, r.maps.segmentation, r.maps.depth, r.maps.sketch,
@@ -245,11 +254,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
     out = Path(args.out)
     for k, m in enumerate(tqdm(mapped, desc="generate", unit="graph", disable=len(mapped) < 2)):
         folder = out / f"{k:05d}" if len(mapped) > 1 else out
-        folder.mkdir(parents=True, exist_ok=True)
-        if m.graph is None:
-            io.write_json(folder / "report.json", {"skipped": "no object is known to the tiny world",
-                                                   "mapping": m.to_json()})
-            print(f"graph {k}: skipped, no object is known to the tiny world", file=sys.stderr)
+        if _skip_unmapped(folder, k, m):
             continue
         r = chain.generate(m.graph, seed=args.seed + k, settings=settings)
         io.save_maps(folder, r.image, r.segmentation, r.depth, r.sketch)
