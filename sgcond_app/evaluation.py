@@ -132,12 +132,8 @@ def segmenter_miou(model, n: int = 500, size: int = 64) -> dict:
     samples = held_out_samples(n, size)
     pred = model.segment(np.stack([s.image for s in samples]))
     truth = np.stack([s.segmentation for s in samples])
-    c = vocab.NUM_CLASSES
-    conf = np.bincount(truth.ravel().astype(np.int64) * c + pred.ravel(), minlength=c * c).reshape(c, c)
-    inter = np.diag(conf).astype(np.float64)
-    union = conf.sum(0) + conf.sum(1) - inter
-    present = conf.sum(1) > 0
-    iou = inter[present] / union[present]
+    conf, iou, present = _class_iou(pred, truth)
+    inter = np.diag(conf)
     per_class = {vocab.CLASS_NAMES[k]: round(float(v), 4) for k, v in zip(np.nonzero(present)[0], iou)}
     return {"miou": float(iou.mean()), "pixel_accuracy": float(inter.sum() / conf.sum()),
             "per_class_iou": per_class, "n": n, "size": size}
@@ -156,7 +152,9 @@ def _pad_tokens(parts: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.T
     return tokens, pad
 
 
-def miou(pred: np.ndarray, truth: np.ndarray) -> float:
+def _class_iou(pred: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(confusion matrix, IoU of each class present in the truth, which classes are present).
+    VOID pixels of the truth are left out."""
     from .graph import vocab
 
     c = vocab.NUM_CLASSES
@@ -166,7 +164,11 @@ def miou(pred: np.ndarray, truth: np.ndarray) -> float:
     inter = np.diag(conf).astype(np.float64)
     union = conf.sum(0) + conf.sum(1) - inter
     present = conf.sum(1) > 0
-    return float((inter[present] / union[present]).mean())
+    return conf, inter[present] / union[present], present
+
+
+def miou(pred: np.ndarray, truth: np.ndarray) -> float:
+    return float(_class_iou(pred, truth)[1].mean())
 
 
 @torch.no_grad()
