@@ -69,11 +69,12 @@ def _maps(result) -> tuple:
             np.repeat(result.sketch[..., None], 3, axis=2), result.image)
 
 
-def _relations(session: Session, seg: np.ndarray) -> list[list[str]]:
+def _relations(session: Session, seg: np.ndarray | None = None) -> list[list[str]]:
+    """One row per relation of the graph: judged on `seg`, or, without one, the result's own verdict."""
     from ..graph import judge
 
     g = session.mapped.graph
-    v = judge.judge(g.labels, g.triples(), seg, session.result.depth)
+    v = session.result.verdict if seg is None else judge.judge(g.labels, g.triples(), seg, session.result.depth)
     rows = []
     for r in v.relations:
         holds = "n/a" if r.holds is None else ("yes" if r.holds else "NO")
@@ -100,7 +101,7 @@ def generate(text: str | None, seed: float | int | None, samples: float | int | 
     except BadInput as e:
         raise gr.Error(str(e)) from e
     new = Session(mapped, result)
-    return (*_maps(result), report(result, mapped), _relations(new, result.segmentation), new)
+    return (*_maps(result), report(result, mapped), _relations(new), new)
 
 
 def _need(session: Session | None) -> Session:
@@ -159,7 +160,7 @@ def rerun(what: str, session: Session | None):
     except BadInput as e:
         raise gr.Error(str(e)) from e
     new = Session(session.mapped, result, session.history, None)
-    return (*_maps(result), report(result, session.mapped), _relations(new, result.segmentation), new)
+    return (*_maps(result), report(result, session.mapped), _relations(new), new)
 
 
 def candidates(session: Session | None) -> list[tuple[np.ndarray, str]]:
@@ -183,7 +184,7 @@ def choose(index: float | int | None, session: Session | None):
     except BadInput as e:
         raise gr.Error(str(e)) from e
     new = Session(session.mapped, result)
-    return (*_maps(result), report(result, session.mapped), _relations(new, result.segmentation), new)
+    return (*_maps(result), report(result, session.mapped), _relations(new), new)
 
 
 def download(session: Session | None) -> str:
