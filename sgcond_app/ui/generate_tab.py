@@ -63,10 +63,9 @@ class Session:
 
 
 def _maps(result) -> tuple:
-    from .sample_page import depth_to_rgb
+    from .sample_page import depth_to_rgb, gray_to_rgb
 
-    return (vocab.colorize(result.segmentation), depth_to_rgb(result.depth),
-            np.repeat(result.sketch[..., None], 3, axis=2), result.image)
+    return vocab.colorize(result.segmentation), depth_to_rgb(result.depth), gray_to_rgb(result.sketch), result.image
 
 
 def _relations(session: Session, seg: np.ndarray | None = None) -> list[list[str]]:
@@ -188,30 +187,27 @@ def choose(index: float | int | None, session: Session | None):
 
 
 def download(session: Session | None) -> str:
-    """A zip of graph.json, the maps (the segmentation as edited) and report.json; returns its path."""
-    import io
-    import json
+    """A zip of graph.json, the maps (the segmentation as edited) and report.json; returns its path.
+    The files are those `generate` writes, by the same functions."""
     import tempfile
     import zipfile
-
-    from PIL import Image
+    from pathlib import Path
 
     from ..fgdm.chain import report
+    from ..world import io
 
     session = _need(session)
     r = session.result
-    files = {"segmentation.png": vocab.colorize(session.current), "image.png": r.image,
-             "depth.png": (np.clip(r.depth, 0, 1) * 255).round().astype(np.uint8), "sketch.png": r.sketch}
-    folder = tempfile.mkdtemp(prefix="sgcond-")
-    path = f"{folder}/sgcond_result.zip"
+    folder = Path(tempfile.mkdtemp(prefix="sgcond-"))
+    files = folder / "files"
+    io.save_maps(files, r.image, session.current, r.depth, r.sketch)
+    io.write_json(files / "graph.json", session.mapped.source.to_sg2im())
+    io.write_json(files / "report.json", report(r, session.mapped))
+    path = folder / "sgcond_result.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("graph.json", json.dumps(session.mapped.source.to_sg2im(), indent=1))
-        z.writestr("report.json", json.dumps(report(r, session.mapped), indent=1))
-        for name, array in files.items():
-            buf = io.BytesIO()
-            Image.fromarray(array).save(buf, format="PNG")
-            z.writestr(name, buf.getvalue())
-    return path
+        for f in sorted(files.iterdir()):
+            z.write(f, f.name)
+    return str(path)
 
 
 def _choose_selected(evt: gr.SelectData, session: Session | None):

@@ -50,7 +50,7 @@ def depth_to_rgb(depth: np.ndarray) -> np.ndarray:
     return _DEPTH_LUT[idx]
 
 
-def _gray_to_rgb(image: np.ndarray) -> np.ndarray:
+def gray_to_rgb(image: np.ndarray) -> np.ndarray:
     return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
 
 
@@ -89,7 +89,7 @@ def show_sample(seed: float | int | None, size: int | str | None
         sample.image,
         vocab.colorize(sample.segmentation),
         depth_to_rgb(sample.depth),
-        _gray_to_rgb(sample.sketch),
+        gray_to_rgb(sample.sketch),
         np.asarray(draw_graph(sample.graph, GRAPH_SIZE)),
         sample.graph.to_text(),
     )
