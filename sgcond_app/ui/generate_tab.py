@@ -220,6 +220,8 @@ def pick_point(evt: gr.SelectData) -> tuple[int, int]:
 
 
 def generate_tab() -> None:
+    from .sample_page import map_images
+
     gr.Markdown("Write a scene graph, generate its segmentation, depth, sketch and image with the tiny "
                 "backend (SBPC keeps the best of N segmentations), then click an object in the "
                 "segmentation, edit it and rerun what follows. Coordinates are those of the 64x64 maps.")
@@ -235,10 +237,7 @@ def generate_tab() -> None:
             relations = gr.Dataframe(label="Relations, judged on the segmentation", headers=RELATION_HEADERS,
                                      datatype="str", interactive=False)
     with gr.Row():
-        seg = gr.Image(label="Segmentation (click an object)", format="png", interactive=False)
-        depth = gr.Image(label="Depth", format="png", interactive=False)
-        sketch = gr.Image(label="Sketch", format="png", interactive=False)
-        image = gr.Image(label="Image", format="png", interactive=False)
+        seg, depth, sketch, image = map_images("Segmentation (click an object)", "Depth", "Sketch", "Image")
     with gr.Row():
         x = gr.Number(label="x", value=32, precision=0)
         y = gr.Number(label="y", value=40, precision=0)

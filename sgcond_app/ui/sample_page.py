@@ -54,6 +54,11 @@ def gray_to_rgb(image: np.ndarray) -> np.ndarray:
     return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
 
 
+def map_images(*labels: str) -> list[gr.Image]:
+    """Read-only PNG images for maps, one per label, in the current layout block."""
+    return [gr.Image(label=label, format="png", interactive=False) for label in labels]
+
+
 def _check_seed(seed: float | int | None) -> int:
     if seed is None:
         raise BadInput("enter a seed (a whole number)")
@@ -141,10 +146,7 @@ def _tiny_world_tab(demo: gr.Blocks) -> None:
         size = gr.Dropdown(label="Size (pixels)", choices=list(SIZES), value=DEFAULT_SIZE)
         show = gr.Button("Show sample", variant="primary")
     with gr.Row():
-        image = gr.Image(label="Image", format="png", interactive=False)
-        seg = gr.Image(label="Segmentation", format="png", interactive=False)
-        depth = gr.Image(label="Depth (bright = near)", format="png", interactive=False)
-        sketch = gr.Image(label="Sketch", format="png", interactive=False)
+        image, seg, depth, sketch = map_images("Image", "Segmentation", "Depth (bright = near)", "Sketch")
     with gr.Row():
         drawing = gr.Image(label="Scene graph", format="png", interactive=False, scale=3)
         text = gr.Textbox(label="Scene graph as text", lines=12, max_lines=30, scale=2,
