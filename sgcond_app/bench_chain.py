@@ -74,7 +74,7 @@ def _baseline_batched(chain: Chain, graph: SceneGraph, seed: int, samples: int) 
     s = Settings(samples=samples)
     seeds = [seed + k for k in range(samples)]
     start = time.perf_counter()
-    tokens, pad, layouts, _ = stages.graph_conditions(chain.encoder, chain.words, graph, seeds, s.jitter)
+    tokens, pad, layouts = stages.graph_conditions(chain.encoder, chain.words, graph, seeds, s.jitter)
     seg = stages.segmentation(chain.factors["segmentation"], tokens, pad, layouts, seeds, s.steps["segmentation"])
     disp = stages.depth(chain.factors["depth"], seg, seeds, s.steps["depth"])
     edges = stages.sketch(chain.factors["sketch"], seg, disp, seeds, s.steps["sketch"])

@@ -69,7 +69,6 @@ class Candidate:
     segmentation: np.ndarray  # (64, 64) class ids
     depth: np.ndarray  # (64, 64) disparity (upsampled from 32)
     verdict: judge.Verdict
-    boxes: np.ndarray  # the jittered layout this seed drew
 
     @property
     def legibility(self) -> int:
@@ -136,7 +135,7 @@ class Chain:
         seeds = [seed + k for k in range(s.samples)]
         start = time.perf_counter()
         seg_seeds = s.seeds("segmentation", seeds)
-        tokens, pad, layouts, boxes = stages.graph_conditions(self.encoder, self.words, graph, seg_seeds, s.jitter)
+        tokens, pad, layouts = stages.graph_conditions(self.encoder, self.words, graph, seg_seeds, s.jitter)
         seg = stages.segmentation(self.factors["segmentation"], tokens, pad, layouts, seg_seeds,
                                   s.steps["segmentation"], s.guidance["segmentation"], s.scheduler,
                                   self._progress(on_step, "segmentation"))
@@ -150,8 +149,8 @@ class Chain:
         seconds["depth"] = time.perf_counter() - start
         start = time.perf_counter()
         seg64, depth64 = stages.to_image_size(seg, disp)
-        cands = [Candidate(sd, seg64[k], depth64[k], judge.judge(graph.labels, graph.triples(), seg64[k], depth64[k]),
-                           boxes[k]) for k, sd in enumerate(seeds)]
+        cands = [Candidate(sd, seg64[k], depth64[k], judge.judge(graph.labels, graph.triples(), seg64[k], depth64[k]))
+                 for k, sd in enumerate(seeds)]
         seconds["judge"] = time.perf_counter() - start
         return cands, seg, disp
 

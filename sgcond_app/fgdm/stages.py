@@ -24,19 +24,17 @@ def graph_conditions(encoder: SceneGraphEncoder, words: WordTable, graph: SceneG
                      jitter: float = 1.0):
     """For one graph and each seed: the object tokens (shared), and a layout drawn at SEG_SIZE from
     the encoder's boxes, jittered by the seed (jitter 0 = the boxes as predicted).
-    -> tokens (N, O, D), pad (N, O), layouts (N, S, S) class ids, boxes (N, O, 4)."""
+    -> tokens (N, O, D), pad (N, O), layouts (N, S, S) class ids."""
     batch = tensorize([graph], words)
     out = encoder.graph(batch)
     tokens, pad = pad_objects(out.objects.float(), batch.obj_graph, 1)
     boxes, disp = out.boxes.float().numpy(), out.disparity.float().numpy()
-    layouts, all_boxes = [], []
+    layouts = []
     for s in seeds:
         b = jitter_boxes(boxes, np.random.default_rng([int(s), 7]), 0.04 * jitter, 0.15 * jitter) if jitter else boxes
         layouts.append(draw_layout(graph.labels, b, disp, SEG_SIZE)[0])
-        all_boxes.append(b)
     n = len(seeds)
-    return (tokens.expand(n, -1, -1), pad.expand(n, -1), torch.from_numpy(np.stack(layouts)).long(),
-            np.stack(all_boxes))
+    return tokens.expand(n, -1, -1), pad.expand(n, -1), torch.from_numpy(np.stack(layouts)).long()
 
 
 def segmentation(model: FactorDenoiser, tokens, pad, layouts: torch.Tensor, seeds: list[int], steps: int = 10,
