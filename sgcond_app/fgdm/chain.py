@@ -163,16 +163,14 @@ class Chain:
         if sketch is None:
             start = time.perf_counter()
             edges = stages.sketch(self.factors["sketch"], seg, disp, s.seeds("sketch", fseed), s.steps["sketch"],
-                                  s.guidance["sketch"],
-                                  s.scheduler, self._progress(on_step, "sketch"))
+                                  s.guidance["sketch"], s.scheduler, self._progress(on_step, "sketch"))
             seconds["sketch"] = time.perf_counter() - start
         else:
             edges = torch.from_numpy(np.asarray(sketch, dtype=np.uint8)).unsqueeze(0)
             seconds["sketch"] = 0.0
         start = time.perf_counter()
         x = stages.image(self.factors["image"], seg, disp, edges, s.seeds("image", fseed), s.steps["image"],
-                         s.guidance["image"],
-                         s.scheduler, self._progress(on_step, "image"))
+                         s.guidance["image"], s.scheduler, self._progress(on_step, "image"))
         seconds["image"] = time.perf_counter() - start
         seg_map, depth_map = stages.to_image_size(seg, disp)
         verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0])
@@ -195,17 +193,8 @@ class Chain:
         """Another SBPC candidate: its segmentation and depth, then sketch and image with its seed."""
         if not 0 <= index < len(result.candidates):
             raise BadInput(f"candidate {index} does not exist (0..{len(result.candidates) - 1})")
-        c = result.candidates[index]
-        seg = torch.from_numpy(c.segmentation.astype(np.int64))
-        seeds = result.settings.seeds("depth", [c.seed])
-        seconds: dict[str, float] = {}
-        start = time.perf_counter()
-        disp = stages.depth(self.factors["depth"], seg.unsqueeze(0), seeds, result.settings.steps["depth"],
-                            result.settings.guidance["depth"], result.settings.scheduler)[0]
-        out = self.finish(result.graph, result.seed, result.settings, result.candidates, index, seg, disp, seconds,
-                          on_step)
-        seconds["total"] = time.perf_counter() - start
-        return out
+        return self.rerun(dataclasses.replace(result, chosen=index), result.candidates[index].segmentation,
+                          "depth", on_step)
 
     def rerun(self, result: Result, segmentation: np.ndarray | None = None, what: str = "depth",
               on_step: Progress | None = None, settings: Settings | None = None) -> Result:
@@ -226,8 +215,7 @@ class Chain:
         disp = result.depth32
         if what == "depth":
             disp = stages.depth(self.factors["depth"], seg.unsqueeze(0), s.seeds("depth", [result.factor_seed]),
-                                s.steps["depth"],
-                                s.guidance["depth"], s.scheduler, self._progress(on_step, "depth"))[0]
+                                s.steps["depth"], s.guidance["depth"], s.scheduler, self._progress(on_step, "depth"))[0]
             seconds["depth"] = time.perf_counter() - start
         sketch = result.sketch if what == "image" else None
         out = self.finish(result.graph, result.seed, s, result.candidates, result.chosen, seg, disp, seconds,
