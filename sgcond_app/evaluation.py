@@ -5,6 +5,8 @@ Used by `bench retrieval|layout|segmenter` and by `train ... --export` for the m
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import numpy as np
 import torch
 
@@ -176,7 +178,7 @@ def factor_metrics(factors: dict, n: int = 200, chunk: int = 50) -> dict:
     """Each factor sampled from the true conditions of n held-out renders (one seed each); the
     segmentation factor from the graph. `factors` maps names to models (any subset)."""
     from .fgdm import stages
-    from .fgdm.factors import DEPTH_SIZE, depth_tensor
+    from .fgdm.factors import DEPTH_SIZE, depth_tensor, image_from_tensor
     from .models.shipped import shipped_encoder, shipped_segmenter
 
     samples = held_out_samples(n)
@@ -185,6 +187,7 @@ def factor_metrics(factors: dict, n: int = 200, chunk: int = 50) -> dict:
     depth32 = (depth_tensor(torch.from_numpy(np.stack([s.depth for s in samples])), DEPTH_SIZE).squeeze(1) + 1) / 2
     sketch64 = torch.from_numpy(np.stack([s.sketch for s in samples]))
     result: dict = {"n": n}
+    acc: dict[str, list] = defaultdict(list)  # per chunk, summed up below
     for a in range(0, n, chunk):
         sl = slice(a, a + chunk)
         part = seeds[sl]
@@ -196,40 +199,38 @@ def factor_metrics(factors: dict, n: int = 200, chunk: int = 50) -> dict:
             seg = stages.segmentation(factors["segmentation"], tokens, pad, layouts, part)
             for s, m in zip(samples[sl], seg.numpy()):
                 v = judge.judge(s.graph.labels, s.graph.triples(), m)
-                result.setdefault("_recall", []).append(v.object_recall)
-                result.setdefault("_held", []).extend(r.holds for r in v.relations if r.holds is not None)
+                acc["recall"].append(v.object_recall)
+                acc["held"].extend(r.holds for r in v.relations if r.holds is not None)
         if "depth" in factors:
             d = stages.depth(factors["depth"], seg64[sl], part)
-            result.setdefault("_depth_err", []).append(float((d - depth32[sl]).abs().mean()) * len(part))
+            acc["depth_err"].append(float((d - depth32[sl]).abs().mean()) * len(part))
         if "sketch" in factors:
             e = stages.sketch(factors["sketch"], seg64[sl], depth32[sl], part) > 0
             t = sketch64[sl] > 0
             near_t = torch.nn.functional.max_pool2d(t[:, None].float(), 3, 1, 1)[:, 0] > 0
             near_e = torch.nn.functional.max_pool2d(e[:, None].float(), 3, 1, 1)[:, 0] > 0
-            result.setdefault("_edge", []).append(((e & near_t).sum().item(), e.sum().item(),
+            acc["edge"].append(((e & near_t).sum().item(), e.sum().item(),
                                                    (t & near_e).sum().item(), t.sum().item()))
         if "image" in factors:
             x = stages.image(factors["image"], seg64[sl], depth32[sl], sketch64[sl], part)
-            from .fgdm.factors import image_from_tensor
-
             rgb = image_from_tensor(x)
             read = shipped_segmenter().segment(rgb)
-            result.setdefault("_fid", []).append((read, seg64[sl].numpy()))
-            result.setdefault("_pix", []).append(
+            acc["fid"].append((read, seg64[sl].numpy()))
+            acc["pix"].append(
                 float(np.abs(rgb.astype(np.float32) - np.stack([s.image for s in samples[sl]])).mean()) * len(part))
-    if "_recall" in result:
-        result["segmentation_object_recall"] = float(np.mean(result.pop("_recall")))
-        held = result.pop("_held")
+    if acc["recall"]:
+        result["segmentation_object_recall"] = float(np.mean(acc["recall"]))
+        held = acc["held"]
         result["segmentation_relation_accuracy"] = float(np.mean(held)) if held else float("nan")
-    if "_depth_err" in result:
-        result["depth_mean_abs_error"] = sum(result.pop("_depth_err")) / n
-    if "_edge" in result:
-        tp_e, n_e, tp_t, n_t = np.sum(result.pop("_edge"), axis=0)
+    if acc["depth_err"]:
+        result["depth_mean_abs_error"] = sum(acc["depth_err"]) / n
+    if acc["edge"]:
+        tp_e, n_e, tp_t, n_t = np.sum(acc["edge"], axis=0)
         precision, recall = tp_e / max(n_e, 1), tp_t / max(n_t, 1)
         result["sketch_edge_f1"] = float(2 * precision * recall / max(precision + recall, 1e-9))
-    if "_fid" in result:
-        pairs = result.pop("_fid")
+    if acc["fid"]:
+        pairs = acc["fid"]
         result["image_fidelity_miou"] = miou(np.concatenate([p for p, _ in pairs]),
                                              np.concatenate([t for _, t in pairs]))
-        result["image_mean_abs_error"] = sum(result.pop("_pix")) / n
+        result["image_mean_abs_error"] = sum(acc["pix"]) / n
     return result
