@@ -65,8 +65,7 @@ def _words(path: str | None, run: Path) -> Path:
         if candidate is not None and candidate.is_file():
             if candidate != run / TABLE_FILE:
                 run.mkdir(parents=True, exist_ok=True)
-                shutil.copy(candidate, run / TABLE_FILE)
-                shutil.copy(candidate.with_suffix(".txt"), (run / TABLE_FILE).with_suffix(".txt"))
+                WordTable.load(candidate).save(run / TABLE_FILE)
             return run / TABLE_FILE
     if path:
         raise BadInput(f"--words {path}: no such file")
@@ -116,8 +115,7 @@ def train_encoder(args) -> dict:
         metrics = retrieval(model, words, n=args.eval_n)
         metrics["layout_relation_accuracy"] = layout(model, words, n=min(args.eval_n, 500))["relation_accuracy"]
         out = save_pretrained(model, args.export, {"training": result})
-        shutil.copy(words_path, out / TABLE_FILE)
-        shutil.copy(words_path.with_suffix(".txt"), (out / TABLE_FILE).with_suffix(".txt"))
+        words.save(out / TABLE_FILE)
         body = ENCODER_CARD.format(graph_layers=config.graph_layers, dim=config.dim, params=parameter_count(model),
                                    graph_params=parameter_count(model.graph),
                                    synonyms=", ".join(HELD_OUT_SYNONYMS.values()))
