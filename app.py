@@ -1,14 +1,27 @@
 """SGCond Studio's entry point: `python app.py` locally, and the `app_file` of a Hugging Face Space.
 
-Limits come from the environment: SGCOND_HOST, SGCOND_PORT, SGCOND_CONCURRENCY.
+Settings from the environment (flags win): SGCOND_HOST, SGCOND_PORT, SGCOND_CONCURRENCY (requests
+that run at once per action, default 2), SGCOND_QUEUE_SIZE (requests that may wait, default 64),
+SGCOND_MAX_SAMPLES (SBPC candidates a request may ask for, default 16), SGCOND_WARM_UP (1: load the
+models and run one small generation before the first click; default 1).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import threading
 
 from sgcond_app.ui import create_demo
+from sgcond_app.ui.studio import CSS, warm_up
+
+
+def _positive(parser: argparse.ArgumentParser, name: str, default: str) -> int:
+    raw = os.environ.get(name, default)
+    if not raw.isdigit() or int(raw) < 1:
+        parser.error(f"{name} must be a positive whole number, not {raw!r}")
+    return int(raw)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,14 +33,17 @@ def main(argv: list[str] | None = None) -> None:
                         help="port to listen on (env SGCOND_PORT; default 7860)")
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     args = parser.parse_args(argv)
-    concurrency = os.environ.get("SGCOND_CONCURRENCY", "2")
-    if not concurrency.isdigit() or int(concurrency) < 1:
-        parser.error(f"SGCOND_CONCURRENCY must be a positive whole number, not {concurrency!r}")
+    concurrency = _positive(parser, "SGCOND_CONCURRENCY", "2")
+    queue_size = _positive(parser, "SGCOND_QUEUE_SIZE", "64")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    if os.environ.get("SGCOND_WARM_UP", "1") != "0":
+        # The page is up at once; the models load beside it, so the first Generate is not the slow one.
+        threading.Thread(target=warm_up, daemon=True, name="sgcond-warm-up").start()
     demo = create_demo()
     # Requests beyond this many per event wait in the queue: the tiny backend is CPU-bound.
-    demo.queue(default_concurrency_limit=int(concurrency))
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share)
+    demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS)
 
 
 if __name__ == "__main__":

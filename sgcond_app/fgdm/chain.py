@@ -107,6 +107,9 @@ class Result:
 
 
 Progress = Callable[[str, int, int], None]  # (factor, step, steps)
+# (factor, map) as each factor's output is ready: the chosen segmentation (64, 64) class ids, its
+# depth (64, 64) in [0, 1], the sketch (64, 64) uint8; the image comes with the result.
+MapReady = Callable[[str, np.ndarray], None]
 
 
 class Chain:
@@ -156,7 +159,7 @@ class Chain:
 
     def finish(self, graph: SceneGraph, seed: int, s: Settings, cands: list[Candidate], chosen: int,
                seg64: torch.Tensor, depth32: torch.Tensor, seconds: dict, on_step: Progress | None = None,
-               sketch: np.ndarray | None = None) -> Result:
+               sketch: np.ndarray | None = None, on_map: MapReady | None = None) -> Result:
         """Sketch (unless given) and image for one segmentation (64, 64) and depth (32, 32)."""
         fseed = [cands[chosen].seed]
         seg, disp = seg64.long().unsqueeze(0), depth32.unsqueeze(0)
@@ -165,6 +168,8 @@ class Chain:
             edges = stages.sketch(self.factors["sketch"], seg, disp, s.seeds("sketch", fseed), s.steps["sketch"],
                                   s.guidance["sketch"], s.scheduler, self._progress(on_step, "sketch"))
             seconds["sketch"] = time.perf_counter() - start
+            if on_map:
+                on_map("sketch", edges[0].numpy())
         else:
             edges = torch.from_numpy(np.asarray(sketch, dtype=np.uint8)).unsqueeze(0)
             seconds["sketch"] = 0.0
@@ -178,26 +183,32 @@ class Chain:
                       image_from_tensor(x)[0], verdict, seconds)
 
     def generate(self, graph: SceneGraph, seed: int = 0, settings: Settings | None = None,
-                 on_step: Progress | None = None) -> Result:
+                 on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
         s = settings or Settings()
         s.check()
         seconds: dict[str, float] = {}
         start = time.perf_counter()
         cands, seg, disp = self.candidates(graph, seed, s, seconds, on_step)
         chosen = best_candidate(cands)
-        result = self.finish(graph, seed, s, cands, chosen, seg[chosen], disp[chosen], seconds, on_step)
+        if on_map:
+            on_map("segmentation", cands[chosen].segmentation)
+            on_map("depth", cands[chosen].depth)
+        result = self.finish(graph, seed, s, cands, chosen, seg[chosen], disp[chosen], seconds, on_step,
+                             on_map=on_map)
         seconds["total"] = time.perf_counter() - start
         return result
 
-    def choose(self, result: Result, index: int, on_step: Progress | None = None) -> Result:
+    def choose(self, result: Result, index: int, on_step: Progress | None = None,
+               on_map: MapReady | None = None) -> Result:
         """Another SBPC candidate: its segmentation and depth, then sketch and image with its seed."""
         if not 0 <= index < len(result.candidates):
             raise BadInput(f"candidate {index} does not exist (0..{len(result.candidates) - 1})")
         return self.rerun(dataclasses.replace(result, chosen=index), result.candidates[index].segmentation,
-                          "depth", on_step)
+                          "depth", on_step, on_map=on_map)
 
     def rerun(self, result: Result, segmentation: np.ndarray | None = None, what: str = "depth",
-              on_step: Progress | None = None, settings: Settings | None = None) -> Result:
+              on_step: Progress | None = None, settings: Settings | None = None,
+              on_map: MapReady | None = None) -> Result:
         """Run the factors after an edit, with the result's seed and so its noise. `segmentation`: an
         edited (64, 64) class map (default: the result's). what: "depth" reruns depth, sketch and
         image; "sketch" keeps the depth; "image" keeps depth and sketch and reruns the image alone.
@@ -217,9 +228,12 @@ class Chain:
             disp = stages.depth(self.factors["depth"], seg.unsqueeze(0), s.seeds("depth", [result.factor_seed]),
                                 s.steps["depth"], s.guidance["depth"], s.scheduler, self._progress(on_step, "depth"))[0]
             seconds["depth"] = time.perf_counter() - start
+        if on_map:
+            on_map("segmentation", seg_np)
+            on_map("depth", stages.to_image_size(seg.unsqueeze(0), disp.unsqueeze(0))[1][0])
         sketch = result.sketch if what == "image" else None
         out = self.finish(result.graph, result.seed, s, result.candidates, result.chosen, seg, disp, seconds,
-                          on_step, sketch)
+                          on_step, sketch, on_map)
         seconds["total"] = time.perf_counter() - start
         return out
 

@@ -162,7 +162,7 @@ def _make_boxes(graph: SceneGraph, font: Font, pad_x: float, pad_y: float,
     return boxes
 
 
-def _layout(graph: SceneGraph) -> np.ndarray:
+def unit_layout(graph: SceneGraph) -> np.ndarray:
     """Deterministic positions in [0, 1]^2, one row per object (before fitting to boxes)."""
     n = len(graph.objects)
     if n == 1:
@@ -196,7 +196,7 @@ def _place(boxes: list[_Box], graph: SceneGraph, area: tuple[float, float, float
     if not boxes:
         return
     x0, y0, x1, y1 = area
-    unit = _layout(graph)
+    unit = unit_layout(graph)
     mw = max(b.w for b in boxes) / 2
     mh = max(b.h for b in boxes) / 2
     for b, (u, v) in zip(boxes, unit, strict=True):

@@ -181,10 +181,10 @@ def create_demo() -> gr.Blocks:
     """The whole page; the caller queues and launches it."""
     with gr.Blocks(title="SGCond Studio") as demo:
         gr.Markdown("# SGCond Studio\nScene graphs to images through a chain of conditions.")
-        with gr.Tab("Generate"):
-            from .generate_tab import generate_tab
+        with gr.Tab("Studio"):
+            from .studio import studio_tab
 
-            generate_tab()
+            studio_tab()
         with gr.Tab("Tiny world"):
             _tiny_world_tab(demo)
         with gr.Tab("Parse a graph"):
