@@ -109,29 +109,30 @@ def _thing_pixel(seg_rgb: np.ndarray) -> tuple[int, int, np.ndarray]:
 def test_generate_edit_and_rerun(client: Client) -> None:
     with pytest.raises(AppError, match="generate a scene first"):
         client.predict("move_right", 10, 10, 8, api_name="/edit_mask")
-    seg, depth, sketch, image, report, relations = client.predict(
+    seg, depth, sketch, image, overlay, report, relations = client.predict(
         "sky above grass; red car on grass; tree left of red car", 3, 4, api_name="/generate")
-    for path in (seg, depth, sketch, image):
+    for path in (seg, depth, sketch, image, overlay):
         assert _png(path).shape == (64, 64, 3)
     assert len(report["candidates"]) == 4 and report["object_recall"] is not None
     before_seg, before_image = _png(seg), _png(image)
     x, y, obj = _thing_pixel(before_seg)
     with pytest.raises(AppError, match="not on an object"):
         client.predict("move_right", 0, 0, 8, api_name="/edit_mask")  # the sky
-    edited, rel = client.predict("move_right", x, y, 8, api_name="/edit_mask")
+    edited, _, rel, nx, ny = client.predict("move_right", x, y, 8, api_name="/edit_mask")
     from sgcond_app.editing.masks import Masks
 
     after = Masks.from_segmentation(vocab.decolorize(_png(edited)))
     moved = after.mask(int(after.instances[y, min(x + 8, 63)]))
     assert 6 <= np.nonzero(moved)[1].mean() - np.nonzero(obj)[1].mean() <= 10
-    seg2, _, _, image2, report2, _ = client.predict("image", api_name="/rerun")
+    assert moved[ny, nx]  # the point that picked the object follows it
+    seg2, _, _, image2, _, report2, _ = client.predict("image", api_name="/rerun")
     assert np.array_equal(_png(seg2), _png(edited))
     from scipy import ndimage
 
     near = ndimage.binary_dilation(obj | moved, iterations=4)
     diff = np.abs(_png(image2).astype(float) - before_image).mean(axis=2)
     assert diff[~near].mean() < 8 and diff[near].mean() > diff[~near].mean()
-    undone, _ = client.predict("undo", 0, 0, 0, api_name="/edit_mask")
+    undone, *_ = client.predict("undo", 0, 0, 0, api_name="/edit_mask")
     assert np.array_equal(_png(undone), before_seg)  # the edit before the rerun is undone
 
 
@@ -169,16 +170,16 @@ def test_choose_undo_redo_and_download(client: Client, tmp_path: Path) -> None:
 
     *_, report, _ = client.predict("sky above grass; dog on grass; tree right of dog", 11, 3, api_name="/generate")
     other = (report["chosen_candidate"] + 1) % 3
-    seg, _, _, _, report2, _ = client.predict(other, api_name="/choose")
+    seg, _, _, _, _, report2, _ = client.predict(other, api_name="/choose")
     assert report2["chosen_candidate"] == other
     with pytest.raises(AppError, match="does not exist"):
         client.predict(7, api_name="/choose")
     with pytest.raises(AppError, match="nothing to redo"):
         client.predict("redo", 0, 0, 0, api_name="/edit_mask")
     x, y, _ = _thing_pixel(_png(seg))
-    edited, _ = client.predict("flip_horizontal", x, y, 0, api_name="/edit_mask")
-    undone, _ = client.predict("undo", 0, 0, 0, api_name="/edit_mask")
-    redone, _ = client.predict("redo", 0, 0, 0, api_name="/edit_mask")
+    edited, *_ = client.predict("flip_horizontal", x, y, 0, api_name="/edit_mask")
+    undone, *_ = client.predict("undo", 0, 0, 0, api_name="/edit_mask")
+    redone, *_ = client.predict("redo", 0, 0, 0, api_name="/edit_mask")
     assert np.array_equal(_png(undone), _png(seg)) and np.array_equal(_png(redone), _png(edited))
     path = client.predict(api_name="/download")
     with zipfile.ZipFile(path) as z:

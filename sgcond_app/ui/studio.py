@@ -43,6 +43,7 @@ OPERATIONS = ("move_right", "move_left", "move_up", "move_down", "flip_horizonta
 RERUNS = ("depth", "sketch", "image")
 RELATION_HEADERS = ["subject", "predicate", "object", "holds"]
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "graphs"
+UP = 4  # the page shows the 64 px maps at 256 px
 MAP_HEIGHT = 220  # pixels on screen for the 64x64 maps
 PROGRESS_EVERY = 0.4  # seconds between progress updates within a factor
 MAX_EARLIER = 8  # earlier results kept per session as paste sources
@@ -133,10 +134,17 @@ def overlay(image: np.ndarray, seg: np.ndarray, x: int | None = None, y: int | N
     return out
 
 
-def _maps(result) -> tuple:
+def _up(picture: np.ndarray, display: bool) -> np.ndarray:
+    """The page shows the 64 px maps UP times larger, as blocks of pixels (Gradio's click position
+    is only right for pictures drawn at their own size or smaller); the API returns them as they are."""
+    return np.repeat(np.repeat(picture, UP, axis=0), UP, axis=1) if display else picture
+
+
+def _maps(result, display: bool = False) -> tuple:
     from .sample_page import depth_to_rgb, gray_to_rgb
 
-    return vocab.colorize(result.segmentation), depth_to_rgb(result.depth), gray_to_rgb(result.sketch), result.image
+    return tuple(_up(m, display) for m in (vocab.colorize(result.segmentation), depth_to_rgb(result.depth),
+                                           gray_to_rgb(result.sketch), result.image))
 
 
 def _relations(session: Session, seg: np.ndarray | None = None) -> list[list[str]]:
@@ -317,8 +325,8 @@ def _run_streamed(job, steps: dict, progress):
         stop.set()
 
 
-def _stream_result(job, steps: dict, progress, make_session):
-    """The page's outputs as the maps arrive, then the whole result."""
+def _stream_result(job, steps: dict, progress, make_session, display: bool):
+    """The outputs as the maps arrive, then the whole result."""
     from ..fgdm.chain import report
 
     from .sample_page import depth_to_rgb, gray_to_rgb
@@ -328,22 +336,23 @@ def _stream_result(job, steps: dict, progress, make_session):
         if kind == "map":
             name, arr = rest
             if name == "segmentation":
-                shown["segmentation"] = vocab.colorize(arr)
+                shown["segmentation"] = _up(vocab.colorize(arr), display)
                 # A new segmentation: what followed the old one is cleared until its own arrives.
                 yield (shown["segmentation"], gr.skip(), None, None, None, gr.skip(), gr.skip(), gr.skip())
             elif name == "depth":
-                yield (gr.skip(), depth_to_rgb(arr), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+                yield (gr.skip(), _up(depth_to_rgb(arr), display), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
             elif name == "sketch":
-                yield (gr.skip(), gr.skip(), gray_to_rgb(arr), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+                yield (gr.skip(), gr.skip(), _up(gray_to_rgb(arr), display), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
         else:
             result = rest[0]
             session = make_session(result)
-            yield (*_maps(result), overlay(result.image, result.segmentation), report(result, session.mapped),
+            yield (*_maps(result, display), _up(overlay(result.image, result.segmentation), display),
+                   report(result, session.mapped),
                    _relations(session), session)
 
 
 def generate(text: str | None, seed: float | int | None, samples: float | int | None, session: Session | None,
-             progress=gr.Progress()):
+             progress=gr.Progress(), *, display: bool = False):
     from ..graph.mapping import map_graph
 
     try:
@@ -367,7 +376,7 @@ def generate(text: str | None, seed: float | int | None, samples: float | int | 
 
     earlier = session.earlier + [session.current] if session is not None else []
     yield from _stream_result(job, dict(settings.steps), progress,
-                              lambda r: Session(mapped, r, earlier=earlier[-MAX_EARLIER:]))
+                              lambda r: Session(mapped, r, earlier=earlier[-MAX_EARLIER:]), display)
 
 
 def _need(session: Session | None) -> Session:
@@ -376,7 +385,7 @@ def _need(session: Session | None) -> Session:
     return session
 
 
-def rerun(what: str, session: Session | None, progress=gr.Progress()):
+def rerun(what: str, session: Session | None, progress=gr.Progress(), *, display: bool = False):
     session = _need(session)
     if what not in RERUNS:
         raise gr.Error(f"rerun: what must be one of {', '.join(RERUNS)}")
@@ -388,10 +397,10 @@ def rerun(what: str, session: Session | None, progress=gr.Progress()):
         return chain().rerun(session.result, session.current, what=what, on_step=on_step, on_map=on_map)
 
     yield from _stream_result(job, steps, progress,
-                              lambda r: replace(session.after(r), history=session.history))
+                              lambda r: replace(session.after(r), history=session.history), display)
 
 
-def choose(index: float | int | None, session: Session | None, progress=gr.Progress()):
+def choose(index: float | int | None, session: Session | None, progress=gr.Progress(), *, display: bool = False):
     session = _need(session)
     index = int(index if index is not None else -1)
     if not 0 <= index < len(session.result.candidates):
@@ -402,11 +411,11 @@ def choose(index: float | int | None, session: Session | None, progress=gr.Progr
     def job(on_step, on_map):
         return chain().choose(session.result, index, on_step=on_step, on_map=on_map)
 
-    yield from _stream_result(job, steps, progress, session.after)
+    yield from _stream_result(job, steps, progress, session.after, display)
 
 
 def _choose_selected(evt: gr.SelectData, session: Session | None, progress=gr.Progress()):
-    yield from choose(evt.index, session, progress)
+    yield from choose(evt.index, session, progress, display=True)
 
 
 def candidates(session: Session | None) -> list[tuple[np.ndarray, str]]:
@@ -444,7 +453,7 @@ def _point_on(masks, iid: int, x: int, y: int) -> tuple[int, int]:
 
 
 def edit_mask(operation: str, x: float | int | None, y: float | int | None, amount: float | int | None,
-              source: str | None, session: Session | None):
+              source: str | None, session: Session | None, *, display: bool = False):
     from ..editing import masks as ed
 
     session = _need(session)
@@ -492,7 +501,8 @@ def edit_mask(operation: str, x: float | int | None, y: float | int | None, amou
                               segmentation=out.segmentation, future=[])
     except BadInput as e:
         raise _bad(e) from e
-    return (vocab.colorize(session.current), overlay(session.result.image, session.current, px, py),
+    return (_up(vocab.colorize(session.current), display),
+            _up(overlay(session.result.image, session.current, px, py), display),
             _relations(session, session.current), px, py, session)
 
 
@@ -507,13 +517,13 @@ def pick_point(x: int, y: int, session: Session | None) -> tuple:
         iid = ed.pick(m, x, y)
     except BadInput as e:
         gr.Warning(str(e))
-        return x, y, overlay(session.result.image, session.current), f"({x}, {y}): {e}"
-    return (x, y, overlay(session.result.image, session.current, x, y),
+        return x, y, _up(overlay(session.result.image, session.current), True), f"({x}, {y}): {e}"
+    return (x, y, _up(overlay(session.result.image, session.current, x, y), True),
             f"Picked **{m.label_of(iid)}** at ({x}, {y}). Move, flip, resize or delete it below.")
 
 
 def _pick_selected(evt: gr.SelectData, session: Session | None) -> tuple:
-    return pick_point(int(evt.index[0]), int(evt.index[1]), session)
+    return pick_point(int(evt.index[0]) // UP, int(evt.index[1]) // UP, session)
 
 
 def _pick_row(evt: gr.EventData, session: Session | None) -> tuple:
@@ -580,7 +590,8 @@ def after_result(canvas: str | None, session: Session | None) -> tuple:
 
 # --- the page ----------------------------------------------------------------------------------------
 
-CSS = ".sg-map img { image-rendering: pixelated; }\n"  # for launch(css=...): maps are 64 px
+# For launch(css=...): maps and candidates drawn larger than they are stay crisp pixels.
+CSS = ".sg-map img { image-rendering: pixelated; }\n"
 LEGEND_CSS = """
 .sg-legend { border-collapse: collapse; font-size: 13px; width: 100%; }
 .sg-legend td, .sg-legend th { padding: 2px 6px; text-align: left; }
@@ -634,9 +645,12 @@ def studio_tab() -> None:
     with gr.Row(elem_classes="sg-maps"):
         seg = gr.Image(label="Segmentation (click an object)", format="png", interactive=False, height=MAP_HEIGHT,
                        elem_id="sg-seg", elem_classes="sg-map")
-        depth = gr.Image(label="Depth (bright = near)", format="png", interactive=False, height=MAP_HEIGHT, elem_classes="sg-map")
-        sketch = gr.Image(label="Sketch", format="png", interactive=False, height=MAP_HEIGHT, elem_classes="sg-map")
-        image = gr.Image(label="Image", format="png", interactive=False, height=MAP_HEIGHT, elem_id="sg-image", elem_classes="sg-map")
+        depth = gr.Image(label="Depth (bright = near)", format="png", interactive=False, height=MAP_HEIGHT,
+                         elem_id="sg-depth", elem_classes="sg-map")
+        sketch = gr.Image(label="Sketch", format="png", interactive=False, height=MAP_HEIGHT, elem_id="sg-sketch",
+                          elem_classes="sg-map")
+        image = gr.Image(label="Image", format="png", interactive=False, height=MAP_HEIGHT, elem_id="sg-image",
+                         elem_classes="sg-map")
         over = gr.Image(label="Overlay (picked object outlined)", format="png", interactive=False, height=MAP_HEIGHT,
                         elem_id="sg-overlay", elem_classes="sg-map")
     with gr.Row():
@@ -654,7 +668,7 @@ def studio_tab() -> None:
                     ("flip_horizontal", "Flip ↔"), ("flip_vertical", "Flip ↕"), ("bigger", "Bigger"),
                     ("smaller", "Smaller"), ("delete", "Delete"), ("undo", "Undo"), ("redo", "Redo"))}
             with gr.Row():
-                source = gr.Dropdown([], label="Paste from", allow_custom_value=False, scale=2)
+                source = gr.Dropdown([], value="", label="Paste from", allow_custom_value=True, scale=2)
                 paste = gr.Button("Paste the object under (x, y) of that map", size="sm", scale=2)
             with gr.Row():
                 rerun_all = gr.Button("Rerun depth, sketch, image", variant="primary", elem_id="sg-rerun")
@@ -666,12 +680,11 @@ def studio_tab() -> None:
                     apply = gr.Button("Apply")
                     what = gr.Dropdown(list(RERUNS), value="depth", label="Rerun from")
                     again = gr.Button("Rerun")
-    gallery = gr.Gallery(label="SBPC candidates (click one to continue from it)", columns=8, height=170,
-                         allow_preview=False, elem_id="sg-candidates")
+    gallery = gr.Gallery(label="SBPC candidates (click one to continue from it)", columns=8, height=190,
+                         object_fit="contain", allow_preview=False, elem_id="sg-candidates",
+                         elem_classes="sg-map")
     with gr.Row():
         index = gr.Number(label="Candidate", value=0, precision=0, visible=False)
-        choose_btn = gr.Button("Use candidate", visible=False)
-        match_api = gr.Button(visible=False)
         zip_btn = gr.Button("Download zip")
         zip_file = gr.File(label="Result", visible=False)
     with gr.Accordion("report.json", open=False):
@@ -684,29 +697,42 @@ def studio_tab() -> None:
     examples.select(from_example, [session], graph_out, api_visibility="private")
     export.click(export_graph, [text], [exported], api_name="export_graph")
 
-    result_out = [seg, depth, sketch, image, over, report, relations, session]
+    # The page's events show the maps UP times larger; the API's events (on hidden buttons) return
+    # them at their own 64 px, into hidden images. Both run the same handlers on the same session.
+    raw = [gr.Image(format="png", visible=False) for _ in range(5)]
+    api = {name: gr.Button(visible=False) for name in ("generate", "rerun", "choose", "edit_mask", "match_graph")}
+    page_out = [seg, depth, sketch, image, over, report, relations, session]
+    api_out = [*raw, report, relations, session]
     follow = dict(fn=after_result, inputs=[canvas, session], outputs=[canvas, legend, gallery, source],
                   api_visibility="private")
-    running = [go.click(generate, [text, seed, samples, session], result_out, api_name="generate"),
-               again.click(rerun, [what, session], result_out, api_name="rerun"),
-               choose_btn.click(choose, [index, session], result_out, api_name="choose"),
-               gallery.select(_choose_selected, [session], result_out, api_visibility="private")]
+    shown = functools.partial
+    running = [
+        go.click(shown(generate, display=True), [text, seed, samples, session], page_out, api_visibility="private"),
+        api["generate"].click(generate, [text, seed, samples, session], api_out, api_name="generate"),
+        api["rerun"].click(rerun, [what, session], api_out, api_name="rerun"),
+        api["choose"].click(choose, [index, session], api_out, api_name="choose"),
+        again.click(shown(rerun, display=True), [what, session], page_out, api_visibility="private"),
+        gallery.select(_choose_selected, [session], page_out, api_visibility="private"),
+    ]
     for btn, w in ((rerun_all, "depth"), (rerun_image, "image")):
-        running.append(btn.click(functools.partial(rerun, w), [session], result_out, api_visibility="private"))
+        running.append(btn.click(shown(rerun, w, display=True), [session], page_out, api_visibility="private"))
     for event in running:
         event.then(**follow)
     stop.click(None, None, None, cancels=running, api_visibility="private")
 
-    edit_out = [seg, over, relations, x, y, session]
-    apply.click(edit_mask, [operation, x, y, amount, source, session], edit_out, api_name="edit_mask").then(**follow)
+    page_edit = [seg, over, relations, x, y, session]
+    api["edit_mask"].click(edit_mask, [operation, x, y, amount, source, session], [*raw[:2], relations, x, y, session],
+                           api_name="edit_mask").then(**follow)
+    apply.click(shown(edit_mask, display=True), [operation, x, y, amount, source, session], page_edit,
+                api_visibility="private").then(**follow)
     for op, btn in buttons.items():
         if op in ("bigger", "smaller"):
-            fn = functools.partial(lambda scale, *a: edit_mask("resize", a[0], a[1], scale, None, a[3]),
-                                   1.25 if op == "bigger" else 0.8)
+            fn = shown(lambda scale, *a: edit_mask("resize", a[0], a[1], scale, None, a[3], display=True),
+                       1.25 if op == "bigger" else 0.8)
         else:
-            fn = functools.partial(lambda name, *a: edit_mask(name, *a), op)
-        btn.click(fn, [x, y, step, source, session], edit_out, api_visibility="private").then(**follow)
-    paste.click(functools.partial(edit_mask, "paste"), [x, y, step, source, session], edit_out,
+            fn = shown(lambda name, *a: edit_mask(name, *a, display=True), op)
+        btn.click(fn, [x, y, step, source, session], page_edit, api_visibility="private").then(**follow)
+    paste.click(shown(edit_mask, "paste", display=True), [x, y, step, source, session], page_edit,
                 api_visibility="private").then(**follow)
 
     for img in (seg, over):
@@ -716,6 +742,6 @@ def studio_tab() -> None:
     match_out = [text, relations, session]
     match_fn = dict(fn=from_text, inputs=[text, canvas, session], outputs=graph_out, api_visibility="private")
     match.click(match_graph, [session], match_out, api_visibility="private").then(**match_fn)
-    match_api.click(match_graph, [session], match_out, api_name="match_graph")
+    api["match_graph"].click(match_graph, [session], match_out, api_name="match_graph")
     zip_btn.click(download, [session], [zip_file], api_name="download").then(
         lambda: gr.update(visible=True), None, [zip_file], api_visibility="private")
