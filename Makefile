@@ -30,10 +30,18 @@ $(VENV)/.stamp-test: requirements-dev.txt $(VENV)/.stamp-run
 	$(PIP) -r requirements-dev.txt
 	@touch $@
 
+# The browser test drives Debian's Chromium (Playwright's own browser download does not work offline).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(CHROMIUM):
+	$(SUDO) apt-get install -y -q chromium >/dev/null \
+		|| { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q chromium >/dev/null; }
+
 run: venv
 	$(PY) app.py
 
-test-deps: $(VENV)/.stamp-test
+test-deps: $(VENV)/.stamp-test $(CHROMIUM)
 
 test: test-deps
 	$(PY) -m pytest -q

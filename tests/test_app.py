@@ -188,3 +188,51 @@ def test_choose_undo_redo_and_download(client: Client, tmp_path: Path) -> None:
         assert "dog" in json.loads(z.read("graph.json"))["objects"]
         z.extract("segmentation.png", tmp_path)
     assert np.array_equal(_png(str(tmp_path / "segmentation.png")), _png(edited))
+
+
+def test_paste_from_an_earlier_result_and_match_the_graph_to_the_mask(client: Client) -> None:
+    first = client.predict("sky above grass; red car on grass", 5, 2, api_name="/generate")
+    x, y, car = _thing_pixel(_png(first[0]))
+    second = client.predict("sky above grass; tree on grass", 6, 2, api_name="/generate")
+    with pytest.raises(AppError, match="choose a source"):
+        client.predict("paste", x, y, 0, "candidate 9", api_name="/edit_mask")
+    pasted, _, _, px, py = client.predict("paste", x, y, 0, "earlier result 1", api_name="/edit_mask")
+    seg = vocab.decolorize(_png(pasted))
+    assert (seg[car] == vocab.class_id("car")).mean() > 0.9  # the car, where it was in the first result
+    assert car[py, px]
+    text, _ = client.predict(api_name="/match_graph")
+    assert "car" in text and "tree" in text  # the pasted car joined the graph
+    x, y, _ = _thing_pixel(_png(second[0]))
+    client.predict("undo", 0, 0, 0, "", api_name="/edit_mask")
+    deleted, *_ = client.predict("delete", x, y, 0, "", api_name="/edit_mask")
+    text, rows = client.predict(api_name="/match_graph")
+    assert "tree" not in text  # deleted in the mask, so gone from the graph
+
+
+def test_export_graph_writes_sg2im_json(client: Client) -> None:
+    import json
+
+    path = client.predict("puppy left of tree; sky", api_name="/export_graph")
+    data = json.loads(Path(path).read_text())
+    assert data == {"objects": ["puppy", "tree", "sky"], "relationships": [[0, "left of", 1]]}
+    with pytest.raises(AppError, match="JSON"):
+        client.predict('{"objects": ["dog"', api_name="/export_graph")
+
+
+def test_studio_graph_mistakes_are_one_message() -> None:
+    """What the page's canvas, text and table handlers say to a person's mistakes (as gr.Error,
+    so the page keeps what it shows)."""
+    import gradio as gr
+
+    from sgcond_app.ui import studio
+
+    with pytest.raises(gr.Error, match="at most 24"):
+        studio.from_text("\n".join(f"dog#{i} near tree" for i in range(200)), None, None)
+    with pytest.raises(gr.Error, match="at most 48"):
+        studio.from_text("x" * 10_000 + " near tree", None, None)
+    with pytest.raises(gr.Error, match="JSON"):
+        studio.from_text('{"objects": [', None, None)
+    with pytest.raises(gr.Error, match="the graph is empty"):
+        studio.from_text("   ", None, None)
+    canvas, text, table, notes = studio.from_table([["dog", "near", "tree"], ["sun", "", ""]], None, None)
+    assert text == "dog near tree\nsun" and "3 objects" in notes

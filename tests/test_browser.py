@@ -182,6 +182,11 @@ def test_a_person_builds_generates_edits_and_reruns(url: str, chromium) -> None:
         # The relations were judged and the canvas shows each edge's verdict.
         page.wait_for_selector("#sg-canvas .sg-edge.sg-pass, #sg-canvas .sg-edge.sg-fail", timeout=20_000)
 
+        stage("click_the_sky")
+        _click_pixel(page, "sg-seg", 2, 2)
+        page.wait_for_function("() => document.querySelector('#sg-picked').innerText.includes('not on an object')",
+                               timeout=20_000)
+
         stage("pick_object")
         seg = _fetch(page, seg_src)
         masks = Masks.from_segmentation(vocab.decolorize(seg))
@@ -213,7 +218,50 @@ def test_a_person_builds_generates_edits_and_reruns(url: str, chromium) -> None:
         assert diff[~near].mean() < 8, f"the image changed by {diff[~near].mean():.1f}/255 away from the car"
         assert diff[near].mean() > 2 * diff[~near].mean(), "the image did not change where the car moved"
         stage("done")
+        stage.shot()
         assert not errors, f"errors in the page: {errors}"
+    except BaseException:
+        stage.shot("_failed")
+        raise
+    finally:
+        page.close()
+
+
+def _toast(page, text: str) -> None:
+    page.wait_for_function(
+        f"() => [...document.querySelectorAll('.toast-body')].some(t => t.innerText.includes({json.dumps(text)}))",
+        timeout=20_000)
+    for close in page.locator(".toast-close").all():
+        close.click()
+
+
+def test_mistakes_get_one_message_and_lose_nothing(url: str, chromium) -> None:
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    stage = Stage(page)
+    try:
+        stage("errors_open")
+        page.goto(url)
+        page.wait_for_selector("#sg-canvas .sg-svg", timeout=60_000)
+        nodes = page.locator("#sg-canvas .sg-node").count()
+        assert nodes > 0
+        page.get_by_role("tab", name="Text / sg2im JSON").click()
+        text = page.locator("#sg-text textarea")
+        for typed, message in (('{"objects": ["dog", "tree"], "relationships": [[0, "near"', "JSON"),
+                               ("x" * 10_000 + " near tree", "at most 48"),
+                               ("\n".join(f"dog#{i} near tree" for i in range(200)), "at most 24")):
+            stage(f"errors_{message.replace(' ', '_')}")
+            text.fill(typed)
+            page.get_by_role("button", name="Use the text").click()
+            _toast(page, message)
+            assert text.input_value() == typed, "the text a person typed was lost"
+            assert page.locator("#sg-canvas .sg-node").count() == nodes, "the canvas changed"
+        stage("errors_empty_generate")
+        text.fill("")
+        page.click("#sg-generate")
+        _toast(page, "empty")
+        assert _src(page, "sg-seg") is None
+        # The canvas's own inputs hold at most what a label may be.
+        assert page.locator("#sg-canvas .sg-label").get_attribute("maxlength") == "48"
     except BaseException:
         stage.shot("_failed")
         raise

@@ -185,7 +185,7 @@ def understand(graph: SceneGraph | None) -> Understood:
     mapped = map_graph(SceneGraph(graph.objects, tuple(keep)))
     labels = {w.where: w for w in mapped.words if w.kind == "label"}
     object_notes, known = [], []
-    for i, o in enumerate(graph.objects):
+    for i in range(len(graph.objects)):
         w = labels.get(f"object {i}")
         attrs = [f"{a.original} {_note(a)}" for a in mapped.words
                  if a.kind == "attribute" and a.where.startswith(f"object {i} (") and a.method != "exact"]

@@ -140,11 +140,17 @@ def _up(picture: np.ndarray, display: bool) -> np.ndarray:
     return np.repeat(np.repeat(picture, UP, axis=0), UP, axis=1) if display else picture
 
 
-def _maps(result, display: bool = False) -> tuple:
+def _map_rgb(name: str, arr: np.ndarray) -> np.ndarray:
+    """A factor's map as a picture: class colours, a colour map for depth, the sketch in grey."""
     from .sample_page import depth_to_rgb, gray_to_rgb
 
-    return tuple(_up(m, display) for m in (vocab.colorize(result.segmentation), depth_to_rgb(result.depth),
-                                           gray_to_rgb(result.sketch), result.image))
+    return {"segmentation": vocab.colorize, "depth": depth_to_rgb, "sketch": gray_to_rgb}.get(name, np.asarray)(arr)
+
+
+def _maps(result, display: bool = False) -> tuple:
+    return tuple(_up(_map_rgb(name, m), display) for name, m in (
+        ("segmentation", result.segmentation), ("depth", result.depth), ("sketch", result.sketch),
+        ("image", result.image)))
 
 
 def _relations(session: Session, seg: np.ndarray | None = None) -> list[list[str]]:
@@ -274,7 +280,7 @@ def export_graph(text: str | None) -> str:
         raise _bad(e) from e
     path = Path(tempfile.mkdtemp(prefix="sgcond-")) / "graph.json"
     path.write_text(graph.to_json(indent=1) + "\n", encoding="utf-8")
-    return gr.update(value=str(path), visible=True)
+    return str(path)
 
 
 # --- running the chain, streamed ---------------------------------------------------------------------
@@ -329,20 +335,16 @@ def _stream_result(job, steps: dict, progress, make_session, display: bool):
     """The outputs as the maps arrive, then the whole result."""
     from ..fgdm.chain import report
 
-    from .sample_page import depth_to_rgb, gray_to_rgb
-
-    shown = {"segmentation": None}
+    slot = {"segmentation": 0, "depth": 1, "sketch": 2}
     for kind, *rest in _run_streamed(job, steps, progress):
         if kind == "map":
             name, arr = rest
+            out = [gr.skip()] * 8
             if name == "segmentation":
-                shown["segmentation"] = _up(vocab.colorize(arr), display)
                 # A new segmentation: what followed the old one is cleared until its own arrives.
-                yield (shown["segmentation"], gr.skip(), None, None, None, gr.skip(), gr.skip(), gr.skip())
-            elif name == "depth":
-                yield (gr.skip(), _up(depth_to_rgb(arr), display), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
-            elif name == "sketch":
-                yield (gr.skip(), gr.skip(), _up(gray_to_rgb(arr), display), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+                out[2:5] = [None, None, None]
+            out[slot[name]] = _up(_map_rgb(name, arr), display)
+            yield tuple(out)
         else:
             result = rest[0]
             session = make_session(result)
@@ -626,7 +628,7 @@ def studio_tab() -> None:
                     export = gr.Button("Export as sg2im JSON", size="sm")
                 exported = gr.File(label="graph.json", visible=False)
             with gr.Tab("Examples"):
-                examples = gr.Gallery(value=example_gallery, columns=4, height=300, allow_preview=False,
+                examples = gr.Gallery(value=example_gallery(), columns=4, height=300, allow_preview=False,
                                       label="Click a graph to load it")
         with gr.Column(scale=2):
             notes = gr.Markdown(views.notes_markdown(views.read_text(EXAMPLE),
@@ -695,7 +697,8 @@ def studio_tab() -> None:
     use_text.click(from_text, [text, canvas, session], graph_out, api_visibility="private")
     use_table.click(from_table, [table, canvas, session], graph_out, api_visibility="private")
     examples.select(from_example, [session], graph_out, api_visibility="private")
-    export.click(export_graph, [text], [exported], api_name="export_graph")
+    show_file = dict(fn=lambda: gr.update(visible=True), inputs=None, api_visibility="private")
+    export.click(export_graph, [text], [exported], api_name="export_graph").then(outputs=[exported], **show_file)
 
     # The page's events show the maps UP times larger; the API's events (on hidden buttons) return
     # them at their own 64 px, into hidden images. Both run the same handlers on the same session.
@@ -741,7 +744,6 @@ def studio_tab() -> None:
 
     match_out = [text, relations, session]
     match_fn = dict(fn=from_text, inputs=[text, canvas, session], outputs=graph_out, api_visibility="private")
-    match.click(match_graph, [session], match_out, api_visibility="private").then(**match_fn)
     api["match_graph"].click(match_graph, [session], match_out, api_name="match_graph")
-    zip_btn.click(download, [session], [zip_file], api_name="download").then(
-        lambda: gr.update(visible=True), None, [zip_file], api_visibility="private")
+    match.click(match_graph, [session], match_out, api_visibility="private").then(**match_fn)
+    zip_btn.click(download, [session], [zip_file], api_name="download").then(outputs=[zip_file], **show_file)

@@ -96,9 +96,9 @@ function build() {
   element.innerHTML = `
 <div class="sg-canvas">
   <div class="sg-toolbar">
-    <input class="sg-label" type="text" placeholder="object, e.g. red car" aria-label="object label">
+    <input class="sg-label" type="text" maxlength="48" placeholder="object, e.g. red car" aria-label="object label">
     <button type="button" class="sg-add" title="Add the object (Enter)">Add object</button>
-    <input class="sg-pred" type="text" value="left of" aria-label="predicate">
+    <input class="sg-pred" type="text" maxlength="48" value="left of" aria-label="predicate">
     <button type="button" class="sg-connect" title="Then click the subject, then the object">Connect</button>
     <button type="button" class="sg-rename" title="Give the selected object or edge the text above">Rename</button>
     <button type="button" class="sg-delete" title="Delete the selected object or edge (Del)">Delete</button>
