@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import BadInput
 from ..graph import vocab
 from ..graph.mapping import MappedGraph, WordMapping, map_graph, map_predicate
@@ -220,15 +222,42 @@ def canvas_value(graph: SceneGraph | None, positions: list[Position] | None = No
                        "edge_status": status, "edge_notes": u.edge_notes})
 
 
-CANVAS_W, CANVAS_H = 640, 340  # graph_canvas.js's drawing units
+CANVAS_W, CANVAS_H = 640, 320  # graph_canvas.js's drawing units
+
+
+# Where a relation puts its subject against its object, in picture directions (x right, y down).
+_DIRECTIONS = {"left of": (-1, 0), "right of": (1, 0), "above": (0, -1), "below": (0, 1), "on": (0, -1),
+               "on top of": (0, -1), "standing on": (0, -1), "under": (0, 1), "beneath": (0, 1)}
 
 
 def initial_positions(graph: SceneGraph) -> list[Position]:
-    """Where the canvas puts a graph that comes without positions: the same layout as the drawings."""
+    """Where the canvas puts a graph that comes without positions: the drawings' layout, pulled so
+    that spatial relations read as they would in the picture (sky above grass: sky drawn higher),
+    then spread so that no two nodes sit on each other."""
     from ..graph.draw import unit_layout
 
-    unit = unit_layout(graph)
-    return [(round(90 + u * (CANVAS_W - 180)), round(35 + v * (CANVAS_H - 80))) for u, v in unit]
+    pos = unit_layout(graph).astype(float)
+    n = len(pos)
+    wanted = [(r.subject, r.object, _DIRECTIONS[r.predicate]) for r in graph.relations
+              if r.predicate in _DIRECTIONS]
+    for _ in range(60):
+        for s, o, d in wanted:
+            for axis in (0, 1):
+                if d[axis]:
+                    short = 0.3 - d[axis] * (pos[s, axis] - pos[o, axis])
+                    if short > 0:
+                        pos[s, axis] += d[axis] * short / 2
+                        pos[o, axis] -= d[axis] * short / 2
+        for i in range(n):
+            for j in range(i + 1, n):
+                dx, dy = (pos[j] - pos[i]) / (0.3, 0.16)
+                if dx * dx + dy * dy < 1:  # too close for two labels: apart, sideways first
+                    side = 1.0 if dx >= 0 else -1.0
+                    pos[i, 0] -= 0.03 * side
+                    pos[j, 0] += 0.03 * side
+    lo, hi = pos.min(axis=0), pos.max(axis=0)
+    pos = (pos - lo) / np.where(hi - lo > 1e-9, hi - lo, 1.0) if n > 1 else np.full((1, 2), 0.5)
+    return [(round(90 + u * (CANVAS_W - 180)), round(35 + v * (CANVAS_H - 80))) for u, v in pos]
 
 
 def notes_markdown(graph: SceneGraph | None, u: Understood) -> str:

@@ -6,7 +6,7 @@
 // notes (how the model understood each word) and the status (does the relation hold in the last
 // segmentation). Every change made here sets props.value and triggers "edit"; the server answers
 // with the same graph, annotated, which `watch` draws.
-const W = 640, H = 340, NODE_H = 26;
+const W = 640, H = 320, NODE_H = 26;
 const SVG = "http://www.w3.org/2000/svg";
 
 let state = {objects: [], relationships: [], edge_status: [], edge_notes: []};
@@ -15,6 +15,7 @@ let selected = null;          // {kind: "node"|"edge", index}
 let connectMode = false, connectFrom = null;
 let drag = null;              // {index, dx, dy, moved, before}
 let lastSent = null;
+let tidying = false;          // a layout asked of the server: its answer is not a new graph to undo
 
 function parse(value) {
   try {
@@ -44,13 +45,20 @@ function snapshot(s) { return JSON.stringify(graphOf(s)); }
 
 function phrase(o) { return [...(o.attributes || []), o.label].join(" "); }
 
+// A free place for a new node: the grid point nearest the middle that no node is close to.
+function freeSpot(s) {
+  const spots = [];
+  for (let r = 0; r < 5; r++) for (let c = 0; c < 5; c++) spots.push([70 + c * 125 + (r % 2) * 40, 35 + r * 62]);
+  spots.sort((a, b) => Math.hypot(a[0] - W / 2, (a[1] - H / 2) * 2) - Math.hypot(b[0] - W / 2, (b[1] - H / 2) * 2));
+  const placed = s.objects.filter(o => typeof o.x === "number" && typeof o.y === "number");
+  const clear = p => placed.every(o => Math.hypot((o.x - p[0]) / 140, (o.y - p[1]) / 60) >= 1);
+  return spots.find(clear) || [60 + Math.random() * (W - 120), 30 + Math.random() * (H - 60)];
+}
+
 function place(s) {
-  // Nodes without a position go on a grid of free places.
-  s.objects.forEach((o, i) => {
+  s.objects.forEach(o => {
     if (typeof o.x === "number" && typeof o.y === "number") return;
-    const cols = 4, col = i % cols, row = Math.floor(i / cols) % 6;
-    o.x = 90 + col * 150 + (row % 2) * 40;
-    o.y = 40 + row * 55;
+    [o.x, o.y] = freeSpot(s);
   });
 }
 
@@ -104,6 +112,7 @@ function build() {
     <button type="button" class="sg-delete" title="Delete the selected object or edge (Del)">Delete</button>
     <button type="button" class="sg-undo" title="Ctrl+Z">Undo</button>
     <button type="button" class="sg-redo" title="Ctrl+Y">Redo</button>
+    <button type="button" class="sg-tidy" title="Lay the graph out afresh">Tidy</button>
     <button type="button" class="sg-clear">Clear</button>
   </div>
   <svg class="sg-svg" viewBox="0 0 ${W} ${H}" tabindex="0" role="img" aria-label="scene graph">
@@ -183,8 +192,8 @@ function addObject() {
   const text = value(".sg-label");
   if (!text) { say("type a label first, e.g. red car", true); return; }
   commit(() => {
-    const n = state.objects.length;
-    state.objects.push({label: text, attributes: [], x: 80 + (n * 137) % 500, y: 40 + (Math.floor(n / 4) * 70) % 280});
+    const [x, y] = freeSpot(state);
+    state.objects.push({label: text, attributes: [], x, y});
   });
   element.querySelector(".sg-label").value = "";
   say(`added ${text}`);
@@ -196,6 +205,18 @@ function connect(s, o) {
   if (s === o) { say("an edge needs two different objects", true); return; }
   commit(() => state.relationships.push([s, p, o]));
   say(`${phrase(state.objects[s])} ${p} ${phrase(state.objects[o])}`);
+}
+
+// The server lays out a graph that comes without positions (the layout of its drawings).
+function tidy() {
+  if (!state.objects.length) return;
+  undoStack.push(snapshot(state));
+  redoStack = [];
+  const g = graphOf(state);
+  g.objects.forEach(o => { delete o.x; delete o.y; });
+  tidying = true;
+  props.value = JSON.stringify(g);
+  trigger("edit");
 }
 
 function removeSelected() {
@@ -244,6 +265,7 @@ element.addEventListener("click", ev => {
   else if (b.classList.contains("sg-delete")) removeSelected();
   else if (b.classList.contains("sg-undo")) restore(undoStack, redoStack);
   else if (b.classList.contains("sg-redo")) restore(redoStack, undoStack);
+  else if (b.classList.contains("sg-tidy")) tidy();
   else if (b.classList.contains("sg-clear")) { selected = null; commit(() => { state.objects = []; state.relationships = []; }); }
 });
 
@@ -312,13 +334,15 @@ element.addEventListener("pointercancel", endDrag);
 function fromServer() {
   const incoming = parse(props.value);
   const k = key(incoming);
-  if (k !== key(state) && k !== lastSent && (state.objects.length || state.relationships.length)) {
+  if (!tidying && k !== key(state) && k !== lastSent && (state.objects.length || state.relationships.length)) {
     // A new graph from the text, the table or an example: the canvas's undo can go back to it.
     undoStack.push(snapshot(state));
     redoStack = [];
     selected = null;
   }
   state = incoming;
+  tidying = false;
+  lastSent = key(state);
   if (drag) drag = null;
   draw();
 }
