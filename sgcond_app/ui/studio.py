@@ -179,12 +179,13 @@ def legend_html(session: Session | None) -> str:
     if session is None:
         return "<p class='sg-legend-empty'>Generate a scene to see its objects here.</p>"
     from ..editing import masks as ed
+    from ..graph.judge import MIN_PIXELS
 
     m = ed.Masks.from_segmentation(session.current)
     rows = []
     for iid in range(1, int(m.instances.max()) + 1):
         mask = m.mask(iid)
-        if not mask.any():
+        if mask.sum() < MIN_PIXELS:  # specks no judge counts
             continue
         label = m.label_of(iid)
         ys, xs = np.nonzero(mask)
