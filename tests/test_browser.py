@@ -6,12 +6,14 @@ and little elsewhere.
 Timestamps (Generate click -> segmentation on screen, -> image on screen) are written to
 test-artifacts/browser_timings.json and reported in docs/benchmarks.md; they are not asserted.
 Screenshots of every stage are kept in test-artifacts/ (on failure too, named after the stage).
+SGCOND_BROWSER_SAMPLES=N sets the page's number of candidates first (default: the page's own).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import socket
 import time
@@ -30,6 +32,7 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 # Flags for a closed network (DESIGN.md): no background connections, no first-run work.
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 GRAPH = [("sky", "above", "grass"), ("red car", "on", "grass"), ("tree", "right of", "red car")]
 
 
@@ -163,6 +166,11 @@ def test_a_person_builds_generates_edits_and_reruns(url: str, chromium) -> None:
         assert text.input_value() == want, "the text view did not follow the canvas"
 
         stage("generate")
+        if os.environ.get("SGCOND_BROWSER_SAMPLES"):
+            box = page.locator("#sg-samples input[type=number]")
+            box.fill(os.environ["SGCOND_BROWSER_SAMPLES"])
+            box.press("Enter")
+            time.sleep(0.5)
         page.evaluate("""() => { window.__seen = {}; const ids = ['sg-seg', 'sg-depth', 'sg-sketch', 'sg-image'];
             new MutationObserver(() => { for (const id of ids) {
                 if (!window.__seen[id] && document.querySelector('#' + id + ' img'))

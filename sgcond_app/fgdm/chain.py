@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..errors import BadInput
-from ..graph import judge
+from ..graph import judge, vocab
 from ..graph.scene_graph import SceneGraph
 from ..models.denoiser import FactorDenoiser
 from ..models.pretrained import from_pretrained
@@ -67,7 +67,7 @@ class Settings:
 class Candidate:
     seed: int
     segmentation: np.ndarray  # (64, 64) class ids
-    depth: np.ndarray  # (64, 64) disparity (upsampled from 32)
+    depth: np.ndarray | None  # (64, 64) disparity (upsampled from 32); None: not sampled (no depth relation)
     verdict: judge.Verdict
 
     @property
@@ -134,7 +134,9 @@ class Chain:
         return (lambda i, n: on_step(name, i, n)) if on_step else None
 
     def candidates(self, graph: SceneGraph, seed: int, s: Settings, seconds: dict,
-                   on_step: Progress | None = None) -> tuple[list[Candidate], torch.Tensor, torch.Tensor]:
+                   on_step: Progress | None = None) -> tuple[list[Candidate], torch.Tensor, torch.Tensor | None]:
+        """N segmentations, judged. Their depth maps (N at once) only when a relation of the graph is
+        about depth; otherwise depth waits for the chosen one (the same noise: the same map)."""
         seeds = [seed + k for k in range(s.samples)]
         start = time.perf_counter()
         seg_seeds = s.seeds("segmentation", seeds)
@@ -145,17 +147,25 @@ class Chain:
         if s.clean_pixels > 1:
             seg = torch.from_numpy(np.stack([stages.clean_segmentation(m, s.clean_pixels) for m in seg.numpy()]))
         seconds["segmentation"] = time.perf_counter() - start
+        disp = None
+        if any(r.predicate in vocab.DEPTH_PREDICATES for r in graph.relations):
+            # A depth relation: every candidate needs its depth to be judged.
+            disp = self._depth(seg, s.seeds("depth", seeds), s, seconds, on_step)
         start = time.perf_counter()
-        disp = stages.depth(self.factors["depth"], seg, s.seeds("depth", seeds), s.steps["depth"], s.guidance["depth"],
-                            s.scheduler,
-                            self._progress(on_step, "depth"))
-        seconds["depth"] = time.perf_counter() - start
-        start = time.perf_counter()
-        seg64, depth64 = stages.to_image_size(seg, disp)
+        seg64 = seg.to(torch.uint8).numpy()
+        depth64 = [None] * len(seeds) if disp is None else stages.to_image_size(seg, disp)[1]
         cands = [Candidate(sd, seg64[k], depth64[k], judge.judge(graph.labels, graph.triples(), seg64[k], depth64[k]))
                  for k, sd in enumerate(seeds)]
         seconds["judge"] = time.perf_counter() - start
         return cands, seg, disp
+
+    def _depth(self, seg: torch.Tensor, seeds: list[int], s: Settings, seconds: dict,
+               on_step: Progress | None) -> torch.Tensor:
+        start = time.perf_counter()
+        disp = stages.depth(self.factors["depth"], seg, seeds, s.steps["depth"], s.guidance["depth"], s.scheduler,
+                            self._progress(on_step, "depth"))
+        seconds["depth"] = time.perf_counter() - start
+        return disp
 
     def finish(self, graph: SceneGraph, seed: int, s: Settings, cands: list[Candidate], chosen: int,
                seg64: torch.Tensor, depth32: torch.Tensor, seconds: dict, on_step: Progress | None = None,
@@ -192,9 +202,14 @@ class Chain:
         chosen = best_candidate(cands)
         if on_map:
             on_map("segmentation", cands[chosen].segmentation)
+        if disp is None:
+            one = self._depth(seg[chosen:chosen + 1], s.seeds("depth", [cands[chosen].seed]), s, seconds, on_step)[0]
+            cands[chosen].depth = stages.to_image_size(seg[chosen:chosen + 1], one.unsqueeze(0))[1][0]
+        else:
+            one = disp[chosen]
+        if on_map:
             on_map("depth", cands[chosen].depth)
-        result = self.finish(graph, seed, s, cands, chosen, seg[chosen], disp[chosen], seconds, on_step,
-                             on_map=on_map)
+        result = self.finish(graph, seed, s, cands, chosen, seg[chosen], one, seconds, on_step, on_map=on_map)
         seconds["total"] = time.perf_counter() - start
         return result
 
