@@ -236,3 +236,22 @@ def test_studio_graph_mistakes_are_one_message() -> None:
         studio.from_text("   ", None, None)
     canvas, text, table, notes = studio.from_table([["dog", "near", "tree"], ["sun", "", ""]], None, None)
     assert text == "dog near tree\nsun" and "3 objects" in notes
+
+
+def test_generate_streams_the_maps_and_can_be_stopped(client: Client) -> None:
+    import time
+
+    job = client.submit("sky above grass; red car on grass; tree left of red car", 1, 4, api_name="/generate")
+    while not job.done():
+        time.sleep(0.01)
+    outputs = job.outputs()
+    # The segmentation first (the maps after it cleared), then depth, then sketch, then everything.
+    assert len(outputs) == 4
+    assert outputs[0][0] is not None and outputs[0][3] is None
+    assert outputs[1][1] is not None and outputs[2][2] is not None and outputs[3][3] is not None
+    job = client.submit("sky above grass; dog on grass", 2, 16, api_name="/generate")
+    while not job.outputs():
+        time.sleep(0.01)
+    job.cancel()
+    *_, report, _ = client.predict("sky above grass; cow on grass", 3, 2, api_name="/generate")
+    assert "cow" in report["graph"]["objects"]  # the app goes on after a stopped run

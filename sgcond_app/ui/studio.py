@@ -22,6 +22,7 @@ in the page and changes nothing. torch is imported on the first request, not wit
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import queue
 import threading
@@ -36,6 +37,8 @@ from ..errors import BadInput
 from ..graph import vocab
 from ..graph.scene_graph import SceneGraph
 from . import graph_views as views
+
+log = logging.getLogger(__name__)
 
 EXAMPLE = "sky above grass\nred car on grass\ntree left of red car\nhouse behind tree"
 OPERATIONS = ("move_right", "move_left", "move_up", "move_down", "flip_horizontal", "flip_vertical", "resize",
@@ -287,15 +290,17 @@ def export_graph(text: str | None) -> str:
 # --- running the chain, streamed ---------------------------------------------------------------------
 
 
-def _run_streamed(job, steps: dict, progress):
+def _run_streamed(job, steps: dict, progress, context: str):
     """Run job(on_step, on_map) in a thread. Yields ("map", name, array) as each factor's map is
     ready and finally ("done", result). The progress bar follows the factors' denoising steps; when
-    the page stops listening (Stop), the chain stops at its next step."""
+    the page stops listening (Stop), the chain stops at its next step. A person's mistake the chain
+    finds is one message; anything else is logged with `context` and reported as internal."""
     q: queue.Queue = queue.Queue()
     stop = threading.Event()
     total = max(1, sum(steps.values()))
     finished: dict[str, int] = {}
     shown = ["", 0.0]  # the factor and time of the last progress update
+    ended = False
 
     def on_step(factor: str, i: int, n: int) -> None:
         if stop.is_set():
@@ -324,20 +329,29 @@ def _run_streamed(job, steps: dict, progress):
             elif kind == "map":
                 yield ("map", *rest)
             elif kind == "done":
+                ended = True
                 yield ("done", rest[0])
                 return
             else:
-                raise rest[0]
+                ended = True
+                error = rest[0]
+                if isinstance(error, BadInput):
+                    raise _bad(error)
+                log.error("the chain failed on %s", context, exc_info=error)
+                raise gr.Error(f"internal error ({type(error).__name__}); it is in the server's log, "
+                               "and the page keeps what it showed")
     finally:
+        if not ended:  # Stop, or the page went away: the chain stops at its next step
+            log.info("stopped: %s", context)
         stop.set()
 
 
-def _stream_result(job, steps: dict, progress, make_session, display: bool):
+def _stream_result(job, steps: dict, progress, make_session, display: bool, context: str):
     """The outputs as the maps arrive, then the whole result."""
     from ..fgdm.chain import report
 
     slot = {"segmentation": 0, "depth": 1, "sketch": 2}
-    for kind, *rest in _run_streamed(job, steps, progress):
+    for kind, *rest in _run_streamed(job, steps, progress, context):
         if kind == "map":
             name, arr = rest
             out = [gr.skip()] * 8
@@ -379,7 +393,8 @@ def generate(text: str | None, seed: float | int | None, samples: float | int | 
 
     earlier = session.earlier + [session.current] if session is not None else []
     yield from _stream_result(job, dict(settings.steps), progress,
-                              lambda r: Session(mapped, r, earlier=earlier[-MAX_EARLIER:]), display)
+                              lambda r: Session(mapped, r, earlier=earlier[-MAX_EARLIER:]), display,
+                              f"generate(seed={seed}, samples={samples}, graph={graph.to_json()})")
 
 
 def _need(session: Session | None) -> Session:
@@ -400,7 +415,7 @@ def rerun(what: str, session: Session | None, progress=gr.Progress(), *, display
         return chain().rerun(session.result, session.current, what=what, on_step=on_step, on_map=on_map)
 
     yield from _stream_result(job, steps, progress,
-                              lambda r: replace(session.after(r), history=session.history), display)
+                              session.after, display, f"rerun({what}) of {session.mapped.source.to_json()}")
 
 
 def choose(index: float | int | None, session: Session | None, progress=gr.Progress(), *, display: bool = False):
@@ -414,7 +429,8 @@ def choose(index: float | int | None, session: Session | None, progress=gr.Progr
     def job(on_step, on_map):
         return chain().choose(session.result, index, on_step=on_step, on_map=on_map)
 
-    yield from _stream_result(job, steps, progress, session.after, display)
+    yield from _stream_result(job, steps, progress, session.after, display,
+                              f"choose({index}) of {session.mapped.source.to_json()}")
 
 
 def _choose_selected(evt: gr.SelectData, session: Session | None, progress=gr.Progress()):
