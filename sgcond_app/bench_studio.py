@@ -70,7 +70,7 @@ def run(path: str | None = None, samples: int = 8, limit: int | None = None, cli
     downloads = tempfile.mkdtemp(prefix="sgcond-bench-")
     try:
         client = Client(url, verbose=False, download_files=downloads)
-        first, total, shifts, outside, inside = [], [], [], [], []
+        first, total, shifts, outside, inside, clipped = [], [], [], [], [], []
         for k, g in enumerate(graphs):
             out, t_first, t_total = _generate_streamed(client, g.to_json(), k, samples)
             first.append(t_first)
@@ -89,6 +89,7 @@ def run(path: str | None = None, samples: int = 8, limit: int | None = None, cli
             moved = ed.move(m, obj, dx, 0)
             new_obj = int(np.bincount(after.instances[moved.mask(obj)]).argmax())
             shifts.append(ed.centroid(after, new_obj)[0] - ed.centroid(m, obj)[0])
+            clipped.append(int(moved.mask(obj).sum()) < int(m.mask(obj).sum()))
             diff = np.abs(_png(image2).astype(np.float32) - image.astype(np.float32)).mean(axis=2)
             near = ndimage.binary_dilation(m.mask(obj) | after.mask(new_obj), iterations=4)
             outside.append(float(diff[~near].mean()))
@@ -127,6 +128,8 @@ def run(path: str | None = None, samples: int = 8, limit: int | None = None, cli
         # Outside 6..10: the object left the picture in part (less), or now touches another of its
         # class and the two read as one instance (more).
         "centroid_shift_within_6_10": float(np.mean([6 <= s <= 10 for s in shifts])),
+        "moved_partly_out_of_the_picture": int(sum(clipped)),
+        "outside_6_10_and_not_cut": int(sum(not 6 <= s <= 10 and not c for s, c in zip(shifts, clipped))),
         "outside_change_mean": float(np.mean(outside)),
         "outside_change_max": float(np.max(outside)),
         "inside_change_mean": float(np.mean(inside)),
