@@ -219,7 +219,7 @@ def test_export_graph_writes_sg2im_json(client: Client) -> None:
         client.predict('{"objects": ["dog"', api_name="/export_graph")
 
 
-def test_studio_graph_mistakes_are_one_message() -> None:
+def test_studio_graph_mistakes_are_one_message(tmp_path: Path) -> None:
     """What the page's canvas, text and table handlers say to a person's mistakes (as gr.Error,
     so the page keeps what it shows)."""
     import gradio as gr
@@ -236,6 +236,13 @@ def test_studio_graph_mistakes_are_one_message() -> None:
         studio.from_text("   ", None, None)
     canvas, text, table, notes = studio.from_table([["dog", "near", "tree"], ["sun", "", ""]], None, None)
     assert text == "dog near tree\nsun" and "3 objects" in notes
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"objects": ["dog"], "relationships": [[0, "near"')
+    with pytest.raises(gr.Error, match="bad.json: invalid JSON"):
+        studio.import_graph(str(bad), None)
+    two = tmp_path / "two.json"
+    two.write_text('[{"objects": ["cow", "grass"], "relationships": [[0, "on", 1]]}, {"objects": ["dog"]}]')
+    assert studio.import_graph(str(two), None)[1] == "cow on grass"
 
 
 def test_generate_streams_the_maps_and_can_be_stopped(client: Client) -> None:

@@ -186,7 +186,8 @@ def test_a_person_builds_generates_edits_and_reruns(url: str, chromium) -> None:
             assert name in timings, f"the {name} map never appeared"
         samples = page.locator("#sg-samples input[type=number]").input_value()
         (ARTIFACTS / "browser_timings.json").write_text(json.dumps(
-            {"from_generate_click_seconds": timings, "candidates": int(samples)}, indent=1))
+            {"from_generate_click_seconds": timings, "candidates": int(samples),
+             "browser": f"{CHROMIUM} {page.context.browser.version}"}, indent=1))
         # The relations were judged and the canvas shows each edge's verdict.
         page.wait_for_selector("#sg-canvas .sg-edge.sg-pass, #sg-canvas .sg-edge.sg-fail", timeout=20_000)
 
@@ -270,6 +271,29 @@ def test_mistakes_get_one_message_and_lose_nothing(url: str, chromium) -> None:
         assert _src(page, "sg-seg") is None
         # The canvas's own inputs hold at most what a label may be.
         assert page.locator("#sg-canvas .sg-label").get_attribute("maxlength") == "48"
+    except BaseException:
+        stage.shot("_failed")
+        raise
+    finally:
+        page.close()
+
+
+def test_an_example_loads_in_one_click_with_its_word_notes(url: str, chromium) -> None:
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    stage = Stage(page)
+    try:
+        stage("example_open")
+        page.goto(url)
+        page.wait_for_selector("#sg-canvas .sg-svg", timeout=60_000)
+        stage("example_click")
+        page.get_by_role("tab", name="Examples").click()
+        page.locator("#sg-examples .thumbnail-item").first.click()
+        page.wait_for_function("() => [...document.querySelectorAll('#sg-canvas .sg-node')]"
+                               ".some(n => n.textContent.includes('street'))", timeout=20_000)
+        notes = [t.text_content() for t in page.locator("#sg-canvas .sg-note").all()]  # SVG: no innerText
+        assert any("road" in n for n in notes), notes  # "street" was understood as road
+        page.get_by_role("tab", name="Text / sg2im JSON").click()
+        assert "red car on street" in page.locator("#sg-text textarea").input_value()
     except BaseException:
         stage.shot("_failed")
         raise

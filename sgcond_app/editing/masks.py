@@ -54,10 +54,10 @@ class Masks:
     def things(self) -> list[int]:
         """Instance ids of things, largest first."""
         ids, counts = np.unique(self.instances, return_counts=True)
-        out = [(int(c), int(i)) for i, c in zip(ids, counts) if i and not self._is_stuff(int(i))]
+        out = [(int(c), int(i)) for i, c in zip(ids, counts) if i and not self.is_stuff(int(i))]
         return [i for _, i in sorted(out, reverse=True)]
 
-    def _is_stuff(self, iid: int) -> bool:
+    def is_stuff(self, iid: int) -> bool:
         cid = int(self.segmentation[self.instances == iid][0])
         return cid in vocab.STUFF_IDS or cid >= vocab.NUM_CLASSES
 
@@ -74,7 +74,7 @@ def pick(masks: Masks, x: int, y: int) -> int:
     if not (0 <= x < w and 0 <= y < h):
         raise BadInput(f"({x}, {y}) is outside the {w}x{h} segmentation")
     iid = int(masks.instances[y, x])
-    if masks._is_stuff(iid):
+    if masks.is_stuff(iid):
         raise BadInput(f"({x}, {y}) is on {masks.label_of(iid)}, not on an object: click a thing to edit it")
     return iid
 
@@ -166,7 +166,7 @@ def paste(masks: Masks, source: Masks, source_iid: int, dx: int = 0, dy: int = 0
     (dx, dy); it becomes a new instance drawn over what is there."""
     if source.shape != masks.shape:
         raise BadInput(f"paste: the source map is {source.shape}, this one {masks.shape}")
-    if source._is_stuff(source_iid):
+    if source.is_stuff(source_iid):
         raise BadInput("paste: only objects can be pasted, not stuff")
     shape_mask = _shift(source.mask(source_iid), int(dx), int(dy))
     if not shape_mask.any():

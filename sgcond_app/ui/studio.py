@@ -14,6 +14,7 @@ API endpoints (every action a person takes in the page, for `gradio_client`):
 - `choose(index)`: another SBPC candidate (0..N-1); depth, sketch and image follow it.
 - `match_graph()`: rewrite the graph to describe the edited mask -> its text.
 - `download()`: a zip of graph.json, the maps (the segmentation as edited), image and report.json.
+- `export_graph(graph)`: the graph (text triples or sg2im JSON) as an sg2im JSON file.
 
 A session's graph, result and edits live in a `gr.State`; an error a person causes is one message
 in the page and changes nothing. torch is imported on the first request, not with the page.
@@ -62,8 +63,8 @@ def _env_int(name: str, default: int, low: int, high: int) -> int:
 
 
 MAX_SAMPLES = _env_int("SGCOND_MAX_SAMPLES", 16, 1, 32)  # candidates per request
-# The page's default: on 2 cores, 4 candidates put the segmentation on screen in about 1.1 s and
-# the image in 2.2 s, 8 in 2.1 s and 3.5 s (docs/benchmarks.md). The API's default stays 8.
+# The page's default: on 2 cores, 4 candidates put the segmentation on screen in about 1.3 s and
+# the image in 2.8 s, 8 in 2.4 s and 3.8 s (docs/benchmarks.md). The API's default stays 8.
 DEFAULT_SAMPLES = min(4, MAX_SAMPLES)
 
 _chain = None
@@ -130,7 +131,7 @@ def overlay(image: np.ndarray, seg: np.ndarray, x: int | None = None, y: int | N
 
         m = ed.Masks.from_segmentation(seg)
         iid = int(m.instances[int(y), int(x)])
-        if iid and not m._is_stuff(iid):
+        if iid and not m.is_stuff(iid):
             mask = m.mask(iid)
             edge = mask & ~ndimage.binary_erosion(mask)
             out[edge] = (255, 255, 255)
@@ -195,7 +196,7 @@ def legend_html(session: Session | None) -> str:
         # The object's pixel nearest its centroid: a point on the object even when it is not convex.
         k = int(np.argmin((xs - xs.mean()) ** 2 + (ys - ys.mean()) ** 2))
         r, g, b = vocab.colorize(np.array([[vocab.class_id(label)]]))[0, 0]
-        kind = "stuff" if m._is_stuff(iid) else "object"
+        kind = "stuff" if m.is_stuff(iid) else "object"
         rows.append(f"<tr data-x='{xs[k]}' data-y='{ys[k]}' class='sg-{kind}'>"
                     f"<td><span class='sg-swatch' style='background:rgb({r},{g},{b})'></span></td>"
                     f"<td>{label}</td><td>{kind}</td><td>({xs[k]}, {ys[k]})</td><td>{int(mask.sum())} px</td></tr>")
@@ -258,7 +259,8 @@ def example_graphs() -> tuple[tuple[str, SceneGraph], ...]:
     from ..graph.parse import load_graphs
 
     out = []
-    for path in sorted(EXAMPLES_DIR.glob("*.json")):
+    # The studio's own examples first (open-vocabulary words, one unknown), then the rest.
+    for path in sorted(EXAMPLES_DIR.glob("*.json"), key=lambda p: (p.name != "studio.json", p.name)):
         out += [(f"{path.stem} {k}", g) for k, g in enumerate(load_graphs(path))]
     return tuple(out)
 
@@ -273,6 +275,21 @@ def example_gallery() -> list[tuple[np.ndarray, str]]:
 
 def from_example(evt: gr.SelectData, session: Session | None) -> tuple:
     return _graph_views(example_graphs()[evt.index][1], [], session)
+
+
+def import_graph(path: str | None, session: Session | None) -> tuple:
+    """A graph file (sg2im JSON, one graph or a list, or text triples) into the views."""
+    from ..graph.parse import load_graphs
+
+    if not path:
+        raise gr.Error("no file came with the upload")
+    try:
+        graphs = load_graphs(path)
+    except BadInput as e:
+        raise gr.Error(f"{Path(path).name}: {str(e).split(': ', 1)[-1]}") from e
+    if len(graphs) > 1:
+        gr.Info(f"{Path(path).name} holds {len(graphs)} graphs; the first is loaded")
+    return _graph_views(graphs[0], [], session)  # a new graph: laid out afresh
 
 
 def export_graph(text: str | None) -> str:
@@ -642,10 +659,13 @@ def studio_tab() -> None:
                                   placeholder="red car left of tree; dog near car — or paste sg2im JSON")
                 with gr.Row():
                     use_text = gr.Button("Use the text", size="sm")
+                    upload = gr.UploadButton("Import a file", size="sm", file_types=[".json", ".txt"],
+                                             type="filepath")
                     export = gr.Button("Export as sg2im JSON", size="sm")
                 exported = gr.File(label="graph.json", visible=False)
             with gr.Tab("Examples"):
                 examples = gr.Gallery(value=example_gallery(), columns=4, height=300, allow_preview=False,
+                                      object_fit="contain", elem_id="sg-examples",
                                       label="Click a graph to load it")
         with gr.Column(scale=2):
             notes = gr.Markdown(views.notes_markdown(views.read_text(EXAMPLE),
@@ -714,6 +734,7 @@ def studio_tab() -> None:
     use_text.click(from_text, [text, canvas, session], graph_out, api_visibility="private")
     use_table.click(from_table, [table, canvas, session], graph_out, api_visibility="private")
     examples.select(from_example, [session], graph_out, api_visibility="private")
+    upload.upload(import_graph, [upload, session], graph_out, api_visibility="private")
     show_file = dict(fn=lambda: gr.update(visible=True), inputs=None, api_visibility="private")
     export.click(export_graph, [text], [exported], api_name="export_graph").then(outputs=[exported], **show_file)
 
