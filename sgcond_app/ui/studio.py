@@ -63,8 +63,8 @@ def _env_int(name: str, default: int, low: int, high: int) -> int:
 
 
 MAX_SAMPLES = _env_int("SGCOND_MAX_SAMPLES", 16, 1, 32)  # candidates per request
-# The page's default: on 2 cores, 4 candidates put the segmentation on screen in about 1.3 s and
-# the image in 2.8 s, 8 in 2.4 s and 3.8 s (docs/benchmarks.md). The API's default stays 8.
+# The page's default: on 2 cores, 4 candidates put the segmentation on screen in about 1.0 s and
+# the image in 2.4 s, 8 in 1.5 s and 2.7 s (docs/benchmarks.md). The API's default stays 8.
 DEFAULT_SAMPLES = min(4, MAX_SAMPLES)
 
 _chain = None
