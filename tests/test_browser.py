@@ -18,6 +18,7 @@ import shutil
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,8 @@ def url() -> Iterator[str]:
     from sgcond_app.ui import create_demo
     from sgcond_app.ui.studio import CSS, warm_up
 
+    for old in ARTIFACTS.glob("browser_*"):  # this run's pictures only
+        old.unlink()
     warm_up()  # as app.py does beside the page: the first click is then not the one that loads torch
     demo = create_demo()
     demo.queue(default_concurrency_limit=2)
@@ -75,6 +78,8 @@ class Stage:
 
     def __init__(self, page) -> None:
         self.page, self.name, self.count = page, "start", 0
+        self.errors: list[str] = []  # errors thrown in the page
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
         ARTIFACTS.mkdir(exist_ok=True)
 
     def __call__(self, name: str) -> None:
@@ -125,6 +130,23 @@ def _click_pixel(page, elem_id: str, x: int, y: int) -> None:
     img.click(position={"x": ox + (x + 0.5) * UP * scale, "y": oy + (y + 0.5) * UP * scale})
 
 
+@contextmanager
+def _studio(chromium, url: str, name: str) -> Iterator[tuple]:
+    """A new page with the studio loaded; a screenshot named after the stage if anything fails."""
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    stage = Stage(page)
+    try:
+        stage(name)
+        page.goto(url)
+        page.wait_for_selector("#sg-canvas .sg-svg", timeout=60_000)
+        yield page, stage
+    except BaseException:
+        stage.shot("_failed")
+        raise
+    finally:
+        page.close()
+
+
 def _build_graph_on_canvas(page) -> None:
     canvas = page.locator("#sg-canvas")
     canvas.locator(".sg-clear").click()
@@ -146,15 +168,7 @@ def _build_graph_on_canvas(page) -> None:
 
 
 def test_a_person_builds_generates_edits_and_reruns(url: str, chromium) -> None:
-    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
-    stage = Stage(page)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
-        stage("open")
-        page.goto(url)
-        page.wait_for_selector("#sg-canvas .sg-svg", timeout=60_000)
-
+    with _studio(chromium, url, "open") as (page, stage):
         stage("build_graph")
         _build_graph_on_canvas(page)
         page.get_by_role("tab", name="Text / sg2im JSON").click()
@@ -228,13 +242,7 @@ def test_a_person_builds_generates_edits_and_reruns(url: str, chromium) -> None:
         assert diff[near].mean() > 2 * diff[~near].mean(), "the image did not change where the car moved"
         stage("done")
         stage.shot()
-        assert not errors, f"errors in the page: {errors}"
-    except BaseException:
-        stage.shot("_failed")
-        raise
-    finally:
-        page.close()
-
+        assert not stage.errors, f"errors in the page: {stage.errors}"
 
 def _toast(page, text: str) -> None:
     page.wait_for_function(
@@ -245,12 +253,7 @@ def _toast(page, text: str) -> None:
 
 
 def test_mistakes_get_one_message_and_lose_nothing(url: str, chromium) -> None:
-    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
-    stage = Stage(page)
-    try:
-        stage("errors_open")
-        page.goto(url)
-        page.wait_for_selector("#sg-canvas .sg-svg", timeout=60_000)
+    with _studio(chromium, url, "errors_open") as (page, stage):
         nodes = page.locator("#sg-canvas .sg-node").count()
         assert nodes > 0
         page.get_by_role("tab", name="Text / sg2im JSON").click()
@@ -271,20 +274,9 @@ def test_mistakes_get_one_message_and_lose_nothing(url: str, chromium) -> None:
         assert _src(page, "sg-seg") is None
         # The canvas's own inputs hold at most what a label may be.
         assert page.locator("#sg-canvas .sg-label").get_attribute("maxlength") == "48"
-    except BaseException:
-        stage.shot("_failed")
-        raise
-    finally:
-        page.close()
-
 
 def test_an_example_loads_in_one_click_with_its_word_notes(url: str, chromium) -> None:
-    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
-    stage = Stage(page)
-    try:
-        stage("example_open")
-        page.goto(url)
-        page.wait_for_selector("#sg-canvas .sg-svg", timeout=60_000)
+    with _studio(chromium, url, "example_open") as (page, stage):
         stage("example_click")
         page.get_by_role("tab", name="Examples").click()
         page.locator("#sg-examples .thumbnail-item").first.click()
@@ -294,8 +286,3 @@ def test_an_example_loads_in_one_click_with_its_word_notes(url: str, chromium) -
         assert any("road" in n for n in notes), notes  # "street" was understood as road
         page.get_by_role("tab", name="Text / sg2im JSON").click()
         assert "red car on street" in page.locator("#sg-text textarea").input_value()
-    except BaseException:
-        stage.shot("_failed")
-        raise
-    finally:
-        page.close()
