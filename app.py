@@ -24,6 +24,13 @@ def _positive(parser: argparse.ArgumentParser, name: str, default: str) -> int:
     return int(raw)
 
 
+def _warm_up() -> None:
+    try:
+        warm_up()
+    except Exception:  # the page still serves; the first request loads the models and says what fails
+        logging.getLogger("sgcond_app").exception("warm-up failed")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run the SGCond Studio web app.")
     parser.add_argument("--host", default=os.environ.get("SGCOND_HOST", "127.0.0.1"),
@@ -39,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
 
     if os.environ.get("SGCOND_WARM_UP", "1") != "0":
         # The page is up at once; the models load beside it, so the first Generate is not the slow one.
-        threading.Thread(target=warm_up, daemon=True, name="sgcond-warm-up").start()
+        threading.Thread(target=_warm_up, daemon=True, name="sgcond-warm-up").start()
     demo = create_demo()
     # Requests beyond this many per event wait in the queue: the tiny backend is CPU-bound.
     demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
