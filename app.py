@@ -31,17 +31,25 @@ def _warm_up() -> None:
         logging.getLogger("sgcond_app").exception("warm-up failed")
 
 
-def main(argv: list[str] | None = None) -> None:
+def settings(argv: list[str] | None = None) -> argparse.Namespace:
+    """The flags and the environment, checked: host, port, share, concurrency, queue_size."""
     parser = argparse.ArgumentParser(description="Run the SGCond Studio web app.")
-    parser.add_argument("--host", default=os.environ.get("SGCOND_HOST", "127.0.0.1"),
-                        help="address to listen on (env SGCOND_HOST; default 127.0.0.1)")
+    # A Hugging Face Space tells Gradio where to listen through GRADIO_SERVER_NAME/PORT: honour them.
+    env = os.environ
+    parser.add_argument("--host", default=env.get("SGCOND_HOST") or env.get("GRADIO_SERVER_NAME") or "127.0.0.1",
+                        help="address to listen on (env SGCOND_HOST or GRADIO_SERVER_NAME; default 127.0.0.1)")
     # String defaults go through `type` too, so a bad SGCOND_PORT gets argparse's one-line error.
-    parser.add_argument("--port", type=int, default=os.environ.get("SGCOND_PORT", "7860"),
-                        help="port to listen on (env SGCOND_PORT; default 7860)")
+    parser.add_argument("--port", type=int, default=env.get("SGCOND_PORT") or env.get("GRADIO_SERVER_PORT") or "7860",
+                        help="port to listen on (env SGCOND_PORT or GRADIO_SERVER_PORT; default 7860)")
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     args = parser.parse_args(argv)
-    concurrency = _positive(parser, "SGCOND_CONCURRENCY", "2")
-    queue_size = _positive(parser, "SGCOND_QUEUE_SIZE", "64")
+    args.concurrency = _positive(parser, "SGCOND_CONCURRENCY", "2")
+    args.queue_size = _positive(parser, "SGCOND_QUEUE_SIZE", "64")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = settings(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     if os.environ.get("SGCOND_WARM_UP", "1") != "0":
@@ -49,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         threading.Thread(target=_warm_up, daemon=True, name="sgcond-warm-up").start()
     demo = create_demo()
     # Requests beyond this many per event wait in the queue: the tiny backend is CPU-bound.
-    demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
+    demo.queue(default_concurrency_limit=args.concurrency, max_size=args.queue_size)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS)
 
 

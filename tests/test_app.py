@@ -262,3 +262,19 @@ def test_generate_streams_the_maps_and_can_be_stopped(client: Client) -> None:
     job.cancel()
     *_, report, _ = client.predict("sky above grass; cow on grass", 3, 2, api_name="/generate")
     assert "cow" in report["graph"]["objects"]  # the app goes on after a stopped run
+
+
+def test_app_settings_from_flags_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import app
+
+    for name in ("SGCOND_HOST", "SGCOND_PORT", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "SGCOND_CONCURRENCY"):
+        monkeypatch.delenv(name, raising=False)
+    args = app.settings([])
+    assert (args.host, args.port, args.concurrency, args.queue_size) == ("127.0.0.1", 7860, 2, 64)
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")  # what a Hugging Face Space sets
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "7861")
+    assert (app.settings([]).host, app.settings([]).port) == ("0.0.0.0", 7861)
+    assert app.settings(["--host", "10.0.0.1", "--port", "9000"]).port == 9000
+    monkeypatch.setenv("SGCOND_CONCURRENCY", "zero")
+    with pytest.raises(SystemExit):
+        app.settings([])
