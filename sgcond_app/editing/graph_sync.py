@@ -74,4 +74,3 @@ def match_graph(mapped: MappedGraph, seg, depth=None) -> tuple[SceneGraph, list[
     if not objects:
         return src, ["the map has no object of the graph left; the graph is kept as it was"]
     return SceneGraph.build(objects, triples), changes
-

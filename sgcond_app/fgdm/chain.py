@@ -240,9 +240,7 @@ class Chain:
         start = time.perf_counter()
         disp = result.depth32
         if what == "depth":
-            disp = stages.depth(self.factors["depth"], seg.unsqueeze(0), s.seeds("depth", [result.factor_seed]),
-                                s.steps["depth"], s.guidance["depth"], s.scheduler, self._progress(on_step, "depth"))[0]
-            seconds["depth"] = time.perf_counter() - start
+            disp = self._depth(seg.unsqueeze(0), s.seeds("depth", [result.factor_seed]), s, seconds, on_step)[0]
         if on_map:
             on_map("segmentation", seg_np)
             on_map("depth", stages.to_image_size(seg.unsqueeze(0), disp.unsqueeze(0))[1][0])
