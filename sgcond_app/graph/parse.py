@@ -100,7 +100,7 @@ def parse_json(text: str) -> list[SceneGraph]:
 # --- text triples ------------------------------------------------------------------------------
 
 
-def _mention(words: list[str], where: str) -> tuple[str, tuple[str, ...], str | None]:
+def mention(words: list[str], where: str) -> tuple[str, tuple[str, ...], str | None]:
     """`red small car#2` -> ("car", ("red", "small"), "2")."""
     attrs: list[str] = []
     i = 0
@@ -165,11 +165,11 @@ def parse_text(text: str) -> SceneGraph:
             if j - (i + 1) >= 1:
                 span = (i + 1, j)
         if span is None:
-            resolve(*_mention(words, where))
+            resolve(*mention(words, where))
             continue
         i, j = span
-        s = resolve(*_mention(words[:i], where))
-        o = resolve(*_mention(words[j:], where))
+        s = resolve(*mention(words[:i], where))
+        o = resolve(*mention(words[j:], where))
         triples.append((s, " ".join(words[i:j]), o))
     return SceneGraph.build([(lab, attrs) for lab, attrs, _ in objects], triples)
 

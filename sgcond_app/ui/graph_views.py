@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import BadInput
 from ..graph import vocab
 from ..graph.mapping import MappedGraph, WordMapping, map_graph, map_predicate
-from ..graph.parse import _mention, parse_graph_text, parse_text
+from ..graph.parse import mention, parse_graph_text, parse_text
 from ..graph.scene_graph import SceneGraph, normalise_word
 
 STATIC = Path(__file__).parent / "static"
@@ -84,7 +84,7 @@ def read_table(rows: list[list] | None) -> SceneGraph | None:
     triples: list[tuple[int, str, int]] = []
 
     def resolve(cell: str, where: str) -> int:
-        label, attrs, tag = _mention(normalise_word(cell).split(), where)
+        label, attrs, tag = mention(normalise_word(cell).split(), where)
         k = ("tag", tag) if tag is not None else ("phrase", label, attrs)
         if k not in index:
             index[k] = len(objects)
