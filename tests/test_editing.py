@@ -86,6 +86,31 @@ def test_delete_leaves_what_is_behind():
     assert (out.segmentation[18:22, 20:26] == SHEEP).all()  # the other sheep stays
 
 
+def test_with_depth_a_farther_thing_shows_through_the_hole():
+    """A car in front of a house: deleted or moved away, the house continues where the car was
+    (but only a thing that is farther; the nearer sheep is never grown into the hole)."""
+    house = vocab.CLASS_ID["house"]
+    seg = np.full((32, 32), GRASS, np.uint8)
+    seg[:12] = SKY
+    seg[6:20, 4:20] = house
+    seg[14:22, 8:16] = CAR  # covers the house's lower middle, and some grass
+    seg[16:22, 16:22] = SHEEP  # touches the car, nearer than the car
+    depth = np.full(seg.shape, 0.2, np.float32)
+    depth[seg == house] = 0.3
+    depth[seg == CAR] = 0.6
+    depth[seg == SHEEP] = 0.8
+    car = int(ed.Masks.from_segmentation(seg).instances[18, 10])
+    flat = ed.delete(ed.Masks.from_segmentation(seg), car)
+    assert not (flat.segmentation[14:20, 8:16] == house).any()  # no depth: the stuff only
+    deep = ed.delete(ed.Masks.from_segmentation(seg, depth), car)
+    assert (deep.segmentation[14:18, 9:15] == house).all()  # the house continues
+    assert (deep.segmentation[21, 9:15] == GRASS).all()  # below the house: the ground
+    assert not (deep.segmentation[14:22, 8:16] == SHEEP).any()
+    assert deep.depth is not None
+    moved = ed.move(ed.Masks.from_segmentation(seg, depth), car, 0, 8)
+    assert (moved.segmentation[14:18, 9:15] == house).all()
+
+
 def test_paste_from_another_map():
     m = scene()
     other = ed.delete(m, ed.pick(m, 14, 25))

@@ -4,8 +4,9 @@ Every operation returns a new `Masks` and leaves its input untouched, so an edit
 states for undo and redo. A generated segmentation has no instance map: `Masks.from_segmentation`
 reads one off it the way the judge does (stuff: one region per class; things: 8-connected
 components). Things can be picked, moved, flipped, resized, deleted and pasted; the hole a thing
-leaves is filled with the stuff nearest to each of its pixels (what is behind it: sky above the
-horizon, the ground below), never with another thing.
+leaves is filled with what is behind it, nearest to each of its pixels: the stuff (sky above the
+horizon, the ground below) and, given a depth map, the things it touched that are farther away
+(a house the car stood in front of continues where the car was).
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ MAX_SCALE = 4.0
 class Masks:
     segmentation: np.ndarray  # (H, W) uint8 class ids
     instances: np.ndarray  # (H, W) int32, 1.. for every region (stuff and things)
+    depth: np.ndarray | None = None  # (H, W) disparity, near = 1, of the map before any edit
 
     @classmethod
-    def from_segmentation(cls, seg: np.ndarray) -> Masks:
+    def from_segmentation(cls, seg: np.ndarray, depth: np.ndarray | None = None) -> Masks:
         seg = np.asarray(seg, dtype=np.uint8)
         inst = np.zeros(seg.shape, np.int32)
         next_id = 1
@@ -41,7 +43,7 @@ class Masks:
             labels, n = ndimage.label(mask, structure=_EIGHT)
             inst[mask] = labels[mask] + next_id - 1
             next_id += n
-        return cls(seg, inst)
+        return cls(seg, inst, None if depth is None else np.asarray(depth, dtype=np.float32))
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -79,9 +81,21 @@ def pick(masks: Masks, x: int, y: int) -> int:
     return iid
 
 
-def _fill(seg: np.ndarray, inst: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pixels of `hole` take the class and instance of the nearest stuff pixel outside it."""
+BEHIND = 0.03  # how much farther (in disparity) a thing must be to show through a hole
+
+
+def _fill(seg: np.ndarray, inst: np.ndarray, hole: np.ndarray,
+          depth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels of `hole` take the class and instance of the nearest pixel outside it that is behind:
+    stuff, and with `depth` the things touching the hole that are farther than what left it."""
     stuff = np.isin(seg, list(vocab.STUFF_IDS)) & ~hole
+    if depth is not None and hole.any():
+        gone = float(np.median(depth[hole]))
+        ring = ndimage.binary_dilation(hole, structure=_EIGHT) & ~hole
+        for iid in np.unique(inst[ring]):
+            other = (inst == iid) & ~hole
+            if other.any() and not stuff[other].any() and float(np.median(depth[other])) < gone - BEHIND:
+                stuff |= other
     if not stuff.any():
         stuff = ~hole
     if not stuff.any():
@@ -95,10 +109,10 @@ def _fill(seg: np.ndarray, inst: np.ndarray, hole: np.ndarray) -> tuple[np.ndarr
 
 def _place(masks: Masks, iid: int, shape_mask: np.ndarray, cid: int) -> Masks:
     """Remove instance iid (filling its hole), then draw `shape_mask` as instance iid of class cid."""
-    seg, inst = _fill(masks.segmentation, masks.instances, masks.instances == iid)
+    seg, inst = _fill(masks.segmentation, masks.instances, masks.instances == iid, masks.depth)
     seg[shape_mask] = cid
     inst[shape_mask] = iid
-    return Masks(seg, inst)
+    return Masks(seg, inst, masks.depth)
 
 
 def _shift(mask: np.ndarray, dx: int, dy: int) -> np.ndarray:
@@ -156,9 +170,9 @@ def resize(masks: Masks, iid: int, scale: float) -> Masks:
 
 
 def delete(masks: Masks, iid: int) -> Masks:
-    """Remove a thing; its pixels become the stuff behind it."""
-    seg, inst = _fill(masks.segmentation, masks.instances, masks.mask(iid))
-    return Masks(seg, inst)
+    """Remove a thing; its pixels become what is behind it (see `_fill`)."""
+    seg, inst = _fill(masks.segmentation, masks.instances, masks.mask(iid), masks.depth)
+    return Masks(seg, inst, masks.depth)
 
 
 def paste(masks: Masks, source: Masks, source_iid: int, dx: int = 0, dy: int = 0) -> Masks:
@@ -175,7 +189,7 @@ def paste(masks: Masks, source: Masks, source_iid: int, dx: int = 0, dy: int = 0
     new = int(inst.max()) + 1
     seg[shape_mask] = int(source.segmentation[source.mask(source_iid)][0])
     inst[shape_mask] = new
-    return Masks(seg, inst)
+    return Masks(seg, inst, masks.depth)
 
 
 def centroid(masks: Masks, iid: int) -> tuple[float, float]:

@@ -508,7 +508,7 @@ def edit_mask(operation: str, x: float | int | None, y: float | int | None, amou
             session = replace(session, history=[*session.history, session.current],
                               segmentation=session.future[-1], future=session.future[:-1])
         else:
-            m = ed.Masks.from_segmentation(session.current)
+            m = ed.Masks.from_segmentation(session.current, session.result.depth)
             step = int(amount) if amount not in (None, 0) else 8
             if operation == "paste":
                 sources = _sources(session)
