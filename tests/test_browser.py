@@ -159,10 +159,17 @@ def _build_graph_on_canvas(page) -> None:
     assert canvas.locator(".sg-node").count() == len(labels)
     canvas.locator(".sg-connect").click()
     nodes = canvas.locator(".sg-node")
-    for s, p, o in GRAPH:
+    for k, (s, p, o) in enumerate(GRAPH):
         canvas.locator(".sg-pred").fill(p)
-        nodes.nth(labels.index(s)).click()
-        nodes.nth(labels.index(o)).click()
+        if k < len(GRAPH) - 1:  # click the subject, then the object
+            nodes.nth(labels.index(s)).click()
+            nodes.nth(labels.index(o)).click()
+        else:  # or drag from the subject to the object
+            a, b = nodes.nth(labels.index(s)).bounding_box(), nodes.nth(labels.index(o)).bounding_box()
+            page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
+            page.mouse.down()
+            page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, steps=6)
+            page.mouse.up()
     canvas.locator(".sg-connect").click()
     assert canvas.locator(".sg-edge").count() == len(GRAPH)
 

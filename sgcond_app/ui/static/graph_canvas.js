@@ -107,7 +107,7 @@ function build() {
     <input class="sg-label" type="text" maxlength="48" placeholder="object, e.g. red car" aria-label="object label">
     <button type="button" class="sg-add" title="Add the object (Enter)">Add object</button>
     <input class="sg-pred" type="text" maxlength="48" value="left of" aria-label="predicate">
-    <button type="button" class="sg-connect" title="Then click the subject, then the object">Connect</button>
+    <button type="button" class="sg-connect" title="Then click the subject and the object, or drag from one to the other">Connect</button>
     <button type="button" class="sg-rename" title="Give the selected object or edge the text above">Rename</button>
     <button type="button" class="sg-delete" title="Delete the selected object or edge (Del)">Delete</button>
     <button type="button" class="sg-undo" title="Ctrl+Z">Undo</button>
@@ -258,7 +258,7 @@ element.addEventListener("click", ev => {
   if (b.classList.contains("sg-add")) addObject();
   else if (b.classList.contains("sg-connect")) {
     connectMode = !connectMode; connectFrom = null;
-    say(connectMode ? "click the subject, then the object" : "");
+    say(connectMode ? "click the subject, then the object (or drag from one to the other)" : "");
     draw();
   }
   else if (b.classList.contains("sg-rename")) rename();
@@ -310,6 +310,15 @@ element.addEventListener("pointerdown", ev => {
 });
 
 element.addEventListener("pointermove", ev => {
+  if (connectMode && connectFrom !== null && ev.buttons) {
+    // Connecting by dragging: a rubber band from the subject to the pointer.
+    const svg = element.querySelector(".sg-svg"), o = state.objects[connectFrom], p = svgPoint(ev);
+    let band = svg.querySelector(".sg-band");
+    if (!band) band = el("line", {class: "sg-band"}, svg);
+    band.setAttribute("x1", o.x); band.setAttribute("y1", o.y);
+    band.setAttribute("x2", p.x); band.setAttribute("y2", p.y);
+    return;
+  }
   if (!drag) return;
   const p = svgPoint(ev), o = state.objects[drag.index];
   const x = Math.max(30, Math.min(W - 30, p.x + drag.dx)), y = Math.max(15, Math.min(H - 25, p.y + drag.dy));
@@ -326,7 +335,19 @@ function endDrag() {
   redoStack = [];
   send();
 }
-element.addEventListener("pointerup", endDrag);
+element.addEventListener("pointerup", ev => {
+  const band = element.querySelector(".sg-band");
+  if (band) {
+    band.remove();
+    const node = ev.target.closest && ev.target.closest("[data-node]");
+    if (connectMode && connectFrom !== null && node && +node.dataset.node !== connectFrom) {
+      const s = connectFrom;
+      connectFrom = null;
+      connect(s, +node.dataset.node);
+    }
+  }
+  endDrag();
+});
 element.addEventListener("pointercancel", endDrag);
 
 // --- from the server ---------------------------------------------------------------------------------
