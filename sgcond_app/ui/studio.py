@@ -719,15 +719,18 @@ def studio_tab() -> None:
                     apply = gr.Button("Apply")
                     what = gr.Dropdown(list(RERUNS), value="depth", label="Rerun from")
                     again = gr.Button("Rerun")
-    gallery = gr.Gallery(label="SBPC candidates (click one to continue from it)", columns=8, height=190,
-                         object_fit="contain", allow_preview=False, elem_id="sg-candidates",
-                         elem_classes="sg-map")
     with gr.Row():
-        index = gr.Number(label="Candidate", value=0, precision=0, visible=False)
-        zip_btn = gr.Button("Download zip")
-        zip_file = gr.File(label="Result", visible=False)
-    with gr.Accordion("report.json", open=False):
-        report = gr.JSON()
+        with gr.Column(scale=3):
+            # As many columns as candidates (Gradio fits them to the count), in 3/5 of the width.
+            gallery = gr.Gallery(label="SBPC candidates (click one to continue from it)", columns=8,
+                                 height=240, object_fit="contain", allow_preview=False,
+                                 elem_id="sg-candidates", elem_classes="sg-map")
+        with gr.Column(scale=2):
+            index = gr.Number(label="Candidate", value=0, precision=0, visible=False)
+            zip_btn = gr.Button("Download zip")
+            zip_file = gr.File(label="Result", visible=False)
+            with gr.Accordion("report.json", open=False):
+                report = gr.JSON()
 
     graph_out = [canvas, text, table, notes]
     canvas.edit(from_canvas, [canvas, session], graph_out, api_visibility="private")
