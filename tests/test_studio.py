@@ -114,3 +114,15 @@ def test_match_graph_adds_a_pasted_object() -> None:
     new, changes = match_graph(map_graph(graph), pasted.segmentation)
     assert [o.label for o in new.objects] == ["sky", "grass", "dog", "car"]
     assert changes == ["added car (in the map, not in the graph)"]
+
+
+def test_canvas_answers_carry_the_canvas_count_back() -> None:
+    """The canvas numbers what it sends and drops answers older than its last edit."""
+    from sgcond_app.ui import studio
+
+    sent = json.dumps({"objects": [{"label": "dog", "x": 5, "y": 6}], "relationships": [], "rev": 7})
+    canvas, text, *_ = studio.from_canvas(sent, None)
+    assert json.loads(canvas)["rev"] == 7 and text == "dog"
+    assert views.canvas_rev("{broken") is None and views.canvas_rev('{"rev": true}') is None
+    canvas, *_ = studio.from_text("dog near tree", sent, None)
+    assert "rev" not in json.loads(canvas)  # a graph from elsewhere is always drawn

@@ -272,6 +272,19 @@ def notes_markdown(graph: SceneGraph | None, u: Understood) -> str:
     return head + "How the tiny world understood it:\n\n" + "\n".join(lines)
 
 
+def canvas_rev(value: str | None) -> int | None:
+    """The canvas's count of what it sent, to carry back in the answer (it ignores stale answers)."""
+    try:
+        rev = json.loads(value or "{}").get("rev")
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return rev if isinstance(rev, int) and not isinstance(rev, bool) else None
+
+
+def with_rev(canvas: str, rev: int | None) -> str:
+    return canvas if rev is None else json.dumps({**json.loads(canvas), "rev": rev})
+
+
 def positions_of(value: str | None) -> list[Position]:
     """Node positions of a canvas value, by index; unreadable values give none."""
     try:

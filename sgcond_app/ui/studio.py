@@ -233,7 +233,8 @@ def _bad(e: BadInput):
 def from_canvas(value: str | None, session: Session | None) -> tuple:
     try:
         graph, positions = views.read_canvas(value)
-        return _graph_views(graph, positions, session)
+        canvas, *rest = _graph_views(graph, positions, session)
+        return (views.with_rev(canvas, views.canvas_rev(value)), *rest)
     except BadInput as e:
         raise _bad(e) from e
 

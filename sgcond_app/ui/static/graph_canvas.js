@@ -15,13 +15,15 @@ let selected = null;          // {kind: "node"|"edge", index}
 let connectMode = false, connectFrom = null;
 let drag = null;              // {index, dx, dy, moved, before}
 let lastSent = null;
-let tidying = false;          // a layout asked of the server: its answer is not a new graph to undo
+let tidying = false;
+let rev = 0;                  // counts what this canvas sent; the server's answers carry it back
+let pending = false;          // an answer came during a drag: drawn when the drag ends          // a layout asked of the server: its answer is not a new graph to undo
 
 function parse(value) {
   try {
     const v = JSON.parse(value || "{}");
     return {objects: v.objects || [], relationships: v.relationships || [],
-            edge_status: v.edge_status || [], edge_notes: v.edge_notes || []};
+            edge_status: v.edge_status || [], edge_notes: v.edge_notes || [], rev: v.rev};
   } catch (e) {
     return {objects: [], relationships: [], edge_status: [], edge_notes: []};
   }
@@ -65,7 +67,8 @@ function place(s) {
 function send() {
   const g = graphOf(state);
   lastSent = key(state);
-  props.value = JSON.stringify({...g, edge_status: state.edge_status, edge_notes: state.edge_notes});
+  rev += 1;
+  props.value = JSON.stringify({...g, edge_status: state.edge_status, edge_notes: state.edge_notes, rev});
   trigger("edit");
 }
 
@@ -215,7 +218,8 @@ function tidy() {
   const g = graphOf(state);
   g.objects.forEach(o => { delete o.x; delete o.y; });
   tidying = true;
-  props.value = JSON.stringify(g);
+  rev += 1;
+  props.value = JSON.stringify({...g, rev});
   trigger("edit");
 }
 
@@ -329,7 +333,11 @@ function endDrag() {
   if (!drag) return;
   const d = drag;
   drag = null;
-  if (!d.moved) return;
+  if (!d.moved) {
+    if (pending) { pending = false; fromServer(); }
+    return;
+  }
+  pending = false;  // the move is sent now; the answer to it follows
   // The move is already drawn: record it for undo and tell the server (positions are part of the graph).
   undoStack.push(d.before);
   redoStack = [];
@@ -354,6 +362,9 @@ element.addEventListener("pointercancel", endDrag);
 
 function fromServer() {
   const incoming = parse(props.value);
+  // An answer to an edit older than the last one sent: a newer answer is on its way.
+  if (typeof incoming.rev === "number" && incoming.rev < rev) return;
+  if (drag) { pending = true; return; }
   const k = key(incoming);
   if (!tidying && k !== key(state) && k !== lastSent && (state.objects.length || state.relationships.length)) {
     // A new graph from the text, the table or an example: the canvas's undo can go back to it.
@@ -364,7 +375,6 @@ function fromServer() {
   state = incoming;
   tidying = false;
   lastSent = key(state);
-  if (drag) drag = null;
   draw();
 }
 
