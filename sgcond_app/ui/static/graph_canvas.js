@@ -75,10 +75,10 @@ function send() {
 function commit(mutate) {
   const before = key(state), saved = snapshot(state);
   mutate();
-  // An edited graph has not been judged: drop the statuses of what changed.
+  if (key(state) === before) { draw(); return; }
+  // An edited graph has not been judged yet: its edges wait for the server's answer.
   state.edge_status = state.relationships.map(() => null);
   state.edge_notes = state.relationships.map(() => "");
-  if (key(state) === before) { draw(); return; }
   undoStack.push(saved);
   if (undoStack.length > 100) undoStack.shift();
   redoStack = [];
