@@ -149,6 +149,17 @@ def _studio(chromium, url: str, name: str) -> Iterator[tuple]:
         page.close()
 
 
+def _box(locator) -> dict:
+    """An element's box. The canvas redraws its nodes when the server's answer to an edit arrives:
+    a node measured at that moment is detached (no box), so measure again."""
+    for _ in range(100):
+        box = locator.bounding_box()
+        if box is not None:
+            return box
+        time.sleep(0.05)
+    raise AssertionError(f"{locator} has no box on the page")
+
+
 def _build_graph_on_canvas(page) -> None:
     canvas = page.locator("#sg-canvas")
     canvas.locator(".sg-clear").click()
@@ -167,7 +178,7 @@ def _build_graph_on_canvas(page) -> None:
             nodes.nth(labels.index(s)).click()
             nodes.nth(labels.index(o)).click()
         else:  # or drag from the subject to the object
-            a, b = nodes.nth(labels.index(s)).bounding_box(), nodes.nth(labels.index(o)).bounding_box()
+            a, b = _box(nodes.nth(labels.index(s))), _box(nodes.nth(labels.index(o)))
             page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
             page.mouse.down()
             page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, steps=6)
