@@ -166,12 +166,27 @@ def latency(path: str | None = None, repeats: int = 5) -> dict:
     return out
 
 
+def move_effect(before, obj: int, moved, after_seg: np.ndarray, image_before: np.ndarray,
+                image_after: np.ndarray) -> tuple[float, float, float]:
+    """How a move of thing `obj` (Masks `before` -> `moved`) shows after a rerun: the shift in x of
+    its centroid in the rerun's segmentation, and the mean image change (0..255) outside and inside
+    the object's old and new places, dilated by 4 px."""
+    from scipy import ndimage
+
+    from .editing import masks as ed
+
+    after = ed.Masks.from_segmentation(after_seg)
+    new_obj = int(np.bincount(after.instances[moved.mask(obj)]).argmax())
+    shift = ed.centroid(after, new_obj)[0] - ed.centroid(before, obj)[0]
+    diff = np.abs(image_after.astype(np.float32) - image_before.astype(np.float32)).mean(axis=2)
+    near = ndimage.binary_dilation(before.mask(obj) | moved.mask(obj), iterations=4)
+    return shift, float(diff[~near].mean()), float(diff[near].mean())
+
+
 def edit(path: str | None = None, samples: int = 8, limit: int | None = None, dx: int = 8) -> dict:
     """Move each graph's largest object dx pixels right in the generated segmentation and rerun:
     how far the object's centroid moved, and how much the image changed outside the object's old
     and new places (dilated by 4 px) and inside them, in 0..255 units."""
-    from scipy import ndimage
-
     from .editing import masks as ed
 
     chain = Chain()
@@ -187,13 +202,10 @@ def edit(path: str | None = None, samples: int = 8, limit: int | None = None, dx
             obj = things[0]
             edited = ed.move(m, obj, dx, 0)
             r2 = chain.rerun(r, edited.segmentation, what=what)
-            after = ed.Masks.from_segmentation(r2.segmentation)
-            new_obj = int(np.bincount(after.instances[edited.mask(obj)]).argmax())
-            shifts.append(ed.centroid(after, new_obj)[0] - ed.centroid(m, obj)[0])
-            diff = np.abs(r2.image.astype(np.float32) - r.image.astype(np.float32)).mean(axis=2)
-            near = ndimage.binary_dilation(m.mask(obj) | edited.mask(obj), iterations=4)
-            outside.append(float(diff[~near].mean()))
-            inside.append(float(diff[near].mean()))
+            shift, out_change, in_change = move_effect(m, obj, edited, r2.segmentation, r.image, r2.image)
+            shifts.append(shift)
+            outside.append(out_change)
+            inside.append(in_change)
         out[f"rerun_{what}_centroid_shift"] = float(np.mean(shifts))
         out[f"rerun_{what}_outside_change"] = float(np.mean(outside))
         out[f"rerun_{what}_outside_change_max"] = float(np.max(outside))

@@ -51,9 +51,9 @@ def _generate_streamed(client, text: str, seed: int, samples: int) -> tuple[tupl
 def run(path: str | None = None, samples: int = 8, limit: int | None = None, clients: int = 20,
         dx: int = 8) -> dict:
     from gradio_client import Client
-    from scipy import ndimage
 
     from .bench import DEFAULT_GRAPHS
+    from .bench_chain import move_effect
     from .editing import masks as ed
     from .graph import vocab
     from .graph.parse import load_graphs
@@ -85,15 +85,13 @@ def run(path: str | None = None, samples: int = 8, limit: int | None = None, cli
             client.predict(f"move_{'right' if dx > 0 else 'left'}", int(xs[i]), int(ys[i]), abs(dx), "",
                            api_name="/edit_mask")
             seg2, _, _, image2, *_ = client.predict("image", api_name="/rerun")
-            after = ed.Masks.from_segmentation(vocab.decolorize(_png(seg2)))
             moved = ed.move(m, obj, dx, 0)
-            new_obj = int(np.bincount(after.instances[moved.mask(obj)]).argmax())
-            shifts.append(ed.centroid(after, new_obj)[0] - ed.centroid(m, obj)[0])
+            shift, out_change, in_change = move_effect(m, obj, moved, vocab.decolorize(_png(seg2)), image,
+                                                       _png(image2))
+            shifts.append(shift)
+            outside.append(out_change)
+            inside.append(in_change)
             clipped.append(int(moved.mask(obj).sum()) < int(m.mask(obj).sum()))
-            diff = np.abs(_png(image2).astype(np.float32) - image.astype(np.float32)).mean(axis=2)
-            near = ndimage.binary_dilation(m.mask(obj) | after.mask(new_obj), iterations=4)
-            outside.append(float(diff[~near].mean()))
-            inside.append(float(diff[near].mean()))
 
         labels = ["car", "bus", "truck", "house", "tree", "dog", "sheep", "cow", "horse", "boat"]
 
