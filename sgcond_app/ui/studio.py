@@ -192,14 +192,12 @@ def legend_html(session: Session | None) -> str:
         if mask.sum() < MIN_PIXELS:  # specks no judge counts
             continue
         label = m.label_of(iid)
-        ys, xs = np.nonzero(mask)
-        # The object's pixel nearest its centroid: a point on the object even when it is not convex.
-        k = int(np.argmin((xs - xs.mean()) ** 2 + (ys - ys.mean()) ** 2))
+        x, y = _point_on(m, iid, *ed.centroid(m, iid))
         r, g, b = vocab.colorize(np.array([[vocab.class_id(label)]]))[0, 0]
         kind = "stuff" if m.is_stuff(iid) else "object"
-        rows.append(f"<tr data-x='{xs[k]}' data-y='{ys[k]}' class='sg-{kind}'>"
+        rows.append(f"<tr data-x='{x}' data-y='{y}' class='sg-{kind}'>"
                     f"<td><span class='sg-swatch' style='background:rgb({r},{g},{b})'></span></td>"
-                    f"<td>{label}</td><td>{kind}</td><td>({xs[k]}, {ys[k]})</td><td>{int(mask.sum())} px</td></tr>")
+                    f"<td>{label}</td><td>{kind}</td><td>({x}, {y})</td><td>{int(mask.sum())} px</td></tr>")
     return ("<table class='sg-legend'><thead><tr><th></th><th>class</th><th></th><th>at (x, y)</th>"
             "<th>area</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
 
@@ -480,11 +478,10 @@ def _sources(session: Session | None) -> dict[str, np.ndarray]:
 # --- editing the mask -------------------------------------------------------------------------------
 
 
-def _point_on(masks, iid: int, x: int, y: int) -> tuple[int, int]:
-    """The pixel of instance iid nearest (x, y): where the picked object is after an edit."""
+def _point_on(masks, iid: int, x: float, y: float) -> tuple[int, int]:
+    """The pixel of instance iid nearest (x, y): where the picked object is after an edit, or, from
+    its centroid, a point on an object even when it is not convex."""
     ys, xs = np.nonzero(masks.mask(iid))
-    if not len(xs):
-        return x, y
     k = int(np.argmin((xs - x) ** 2 + (ys - y) ** 2))
     return int(xs[k]), int(ys[k])
 
@@ -532,7 +529,7 @@ def edit_mask(operation: str, x: float | int | None, y: float | int | None, amou
                 else:
                     out = ed.delete(m, obj)
                 iid = obj
-            if operation != "delete" and out.mask(iid).any():
+            if operation != "delete":  # move, flip, resize and paste leave the object in the picture
                 px, py = _point_on(out, iid, px, py)
             session = replace(session, history=[*session.history, session.current],
                               segmentation=out.segmentation, future=[])
