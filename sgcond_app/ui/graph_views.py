@@ -197,11 +197,13 @@ def understand(graph: SceneGraph | None) -> Understood:
 
 
 def canvas_value(graph: SceneGraph | None, positions: list[Position] | None = None,
-                 understood: Understood | None = None, verdict: dict | None = None) -> str:
+                 understood: Understood | None = None, verdict: dict | None = None, rev: int | None = None) -> str:
     """The canvas's JSON for a graph: positions (by index; missing ones are placed by the canvas),
-    word notes, and, given a `compliance.check` verdict of this graph, each edge's pass/fail."""
+    word notes, and, given a `compliance.check` verdict of this graph, each edge's pass/fail. `rev`:
+    the count of the canvas edit this answers (see `canvas_rev`); None for a graph from elsewhere."""
+    extra = {} if rev is None else {"rev": rev}
     if graph is None:
-        return json.dumps({"objects": [], "relationships": [], "edge_status": [], "edge_notes": []})
+        return json.dumps({"objects": [], "relationships": [], "edge_status": [], "edge_notes": [], **extra})
     u = understood or understand(graph)
     positions = list(positions or [])
     if not any(p is not None for p in positions):
@@ -219,7 +221,7 @@ def canvas_value(graph: SceneGraph | None, positions: list[Position] | None = No
     if verdict is not None:
         status = [r["holds"] for r in verdict["relations"]]
     return json.dumps({"objects": objects, "relationships": [list(t) for t in graph.triples()],
-                       "edge_status": status, "edge_notes": u.edge_notes})
+                       "edge_status": status, "edge_notes": u.edge_notes, **extra})
 
 
 CANVAS_W, CANVAS_H = 640, 320  # graph_canvas.js's drawing units
@@ -279,10 +281,6 @@ def canvas_rev(value: str | None) -> int | None:
     except (json.JSONDecodeError, AttributeError):
         return None
     return rev if isinstance(rev, int) and not isinstance(rev, bool) else None
-
-
-def with_rev(canvas: str, rev: int | None) -> str:
-    return canvas if rev is None else json.dumps({**json.loads(canvas), "rev": rev})
 
 
 def positions_of(value: str | None) -> list[Position]:

@@ -213,14 +213,15 @@ element.addEventListener('click', ev => {
 # --- the graph's three views ------------------------------------------------------------------------
 
 
-def _graph_views(graph: SceneGraph | None, positions, session: Session | None = None) -> tuple:
+def _graph_views(graph: SceneGraph | None, positions, session: Session | None = None,
+                 rev: int | None = None) -> tuple:
     """canvas, text, table, notes for a graph; its edges judged on the session's map when the
     session was generated from this very graph."""
     u = views.understand(graph)
     verdict = None
     if session is not None and graph is not None and graph == session.mapped.source:
         verdict = _source_verdict(session)
-    return (views.canvas_value(graph, positions, u, verdict), views.to_text(graph), views.to_table(graph),
+    return (views.canvas_value(graph, positions, u, verdict, rev), views.to_text(graph), views.to_table(graph),
             views.notes_markdown(graph, u))
 
 
@@ -231,8 +232,7 @@ def _bad(e: BadInput):
 def from_canvas(value: str | None, session: Session | None) -> tuple:
     try:
         graph, positions = views.read_canvas(value)
-        canvas, *rest = _graph_views(graph, positions, session)
-        return (views.with_rev(canvas, views.canvas_rev(value)), *rest)
+        return _graph_views(graph, positions, session, views.canvas_rev(value))
     except BadInput as e:
         raise _bad(e) from e
 
