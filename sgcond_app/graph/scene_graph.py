@@ -139,11 +139,9 @@ class SceneGraph:
     def to_json(self, indent: int | None = None) -> str:
         return json.dumps(self.to_sg2im(), indent=indent)
 
-    def to_text(self) -> str:
-        """The text format: one line per relation, then objects that no relation mentions.
-
-        Objects that share a label get `#k` suffixes so that the text parses back to this graph.
-        """
+    def names(self) -> list[str]:
+        """Each object as the text format writes it: attributes, label, and `#k` (the k-th of its
+        label) where several objects share a label."""
         counts: dict[str, int] = {}
         for o in self.objects:
             counts[o.label] = counts.get(o.label, 0) + 1
@@ -153,6 +151,14 @@ class SceneGraph:
             seen[o.label] = seen.get(o.label, 0) + 1
             tag = f"#{seen[o.label]}" if counts[o.label] > 1 else ""
             names.append(" ".join((*o.attributes, o.label + tag)))
+        return names
+
+    def to_text(self) -> str:
+        """The text format: one line per relation, then objects that no relation mentions.
+
+        Objects that share a label get `#k` suffixes so that the text parses back to this graph.
+        """
+        names = self.names()
         lines = [f"{names[r.subject]} {r.predicate} {names[r.object]}" for r in self.relations]
         used = {r.subject for r in self.relations} | {r.object for r in self.relations}
         lines += [names[i] for i in range(len(self.objects)) if i not in used]

@@ -132,17 +132,10 @@ def to_text(graph: SceneGraph | None) -> str:
     return graph.to_json(indent=1)
 
 
-def _names(graph: SceneGraph) -> list[str]:
-    counts: dict[str, int] = {}
-    for o in graph.objects:
-        counts[o.phrase()] = counts.get(o.phrase(), 0) + 1
-    return [f"{o.phrase()} #{i}" if counts[o.phrase()] > 1 else o.phrase() for i, o in enumerate(graph.objects)]
-
-
 def to_table(graph: SceneGraph | None) -> list[list[str]]:
     if graph is None:
         return []
-    names = _names(graph)
+    names = graph.names()  # as the text format writes them: `car#2` tells two cars apart
     rows = [[names[r.subject], r.predicate, names[r.object]] for r in graph.relations]
     used = {r.subject for r in graph.relations} | {r.object for r in graph.relations}
     rows += [[names[i], "", ""] for i in range(len(graph.objects)) if i not in used]
