@@ -12,19 +12,12 @@ The app runs in this process (the page, its queue and its API, as `python app.py
 
 from __future__ import annotations
 
-import socket
 import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _png(path: str) -> np.ndarray:
@@ -57,16 +50,10 @@ def run(path: str | None = None, samples: int = 8, limit: int | None = None, cli
     from .editing import masks as ed
     from .graph import vocab
     from .graph.parse import load_graphs
-    from .ui import create_demo
-    from .ui.studio import warm_up
+    from .ui import serve_locally
 
     graphs = load_graphs(path or DEFAULT_GRAPHS)[:limit] if limit else load_graphs(path or DEFAULT_GRAPHS)
-    warm_up()
-    demo = create_demo()
-    demo.queue(default_concurrency_limit=2)
-    port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    url = f"http://127.0.0.1:{port}/"
+    demo, url = serve_locally(warm=True)
     downloads = tempfile.mkdtemp(prefix="sgcond-bench-")
     try:
         client = Client(url, verbose=False, download_files=downloads)

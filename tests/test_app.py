@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,23 +12,14 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from sgcond_app.graph import vocab
-from sgcond_app.ui import create_demo
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from sgcond_app.ui import serve_locally
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
-    demo = create_demo()
-    demo.queue(default_concurrency_limit=2)
-    port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    demo, url = serve_locally()
     try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False,
+        yield Client(url, verbose=False,
                      download_files=str(tmp_path_factory.mktemp("downloads")))
     finally:
         demo.close()

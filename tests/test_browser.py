@@ -15,7 +15,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,26 +38,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.flaky(reruns=1)
 GRAPH = [("sky", "above", "grass"), ("red car", "on", "grass"), ("tree", "right of", "red car")]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    from sgcond_app.ui import create_demo
-    from sgcond_app.ui.studio import CSS, warm_up
+    from sgcond_app.ui import serve_locally
 
     for old in ARTIFACTS.glob("browser_*"):  # this run's pictures only
         old.unlink()
-    warm_up()  # as app.py does beside the page: the first click is then not the one that loads torch
-    demo = create_demo()
-    demo.queue(default_concurrency_limit=2)
-    port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS)
+    # Warm, as app.py serves it: the first click is then not the one that loads torch.
+    demo, url = serve_locally(warm=True)
     try:
-        yield f"http://127.0.0.1:{port}/"
+        yield url
     finally:
         demo.close()
 

@@ -8,7 +8,6 @@ pictures: the studio after generating, and after the edit (the canvas shows the 
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 import time
 from pathlib import Path
@@ -17,12 +16,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_src(page, elem_id: str, old: str | None) -> str:
@@ -56,19 +49,14 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    from sgcond_app.ui import create_demo
-    from sgcond_app.ui.studio import CSS, warm_up
+    from sgcond_app.ui import serve_locally
 
-    warm_up()
-    demo = create_demo()
-    demo.queue(default_concurrency_limit=2)
-    port = _port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS)
+    demo, url = serve_locally(warm=True)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}/")
+            page.goto(url)
             canvas = page.locator("#sg-canvas")
             canvas.locator(".sg-svg").wait_for()
             canvas.locator(".sg-clear").click()

@@ -1,5 +1,26 @@
 """The Gradio page: components and handlers. Nothing here imports torch; models sit behind backends."""
 
+from __future__ import annotations
+
 from .sample_page import create_demo
 
-__all__ = ["create_demo"]
+__all__ = ["create_demo", "serve_locally"]
+
+
+def serve_locally(warm: bool = False):
+    """The page served from this process on a free port of 127.0.0.1, queued and styled as `app.py`
+    serves it (for tests, benches and screenshots). warm: load the models and run one small
+    generation first, as app.py does beside the page. -> (demo, url); stop it with demo.close()."""
+    import socket
+
+    from .studio import CSS, warm_up
+
+    if warm:
+        warm_up()
+    demo = create_demo()
+    demo.queue(default_concurrency_limit=2)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS)
+    return demo, f"http://127.0.0.1:{port}/"
