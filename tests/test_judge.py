@@ -55,12 +55,15 @@ def test_depth_relations_need_a_depth_map():
     assert v.relation_accuracy == 1.0
 
 
-def test_missing_objects_lower_recall_and_leave_their_relations_unjudged():
+def test_missing_objects_lower_recall_and_fail_their_relations():
     seg, _ = scene()
     v = judge.judge(["sheep", "sheep", "sheep", "car"], [(3, "left of", 0), (0, "left of", 1)], seg)
     assert v.object_recall == 0.5
-    assert v.relations[0].holds is None
-    assert v.relation_accuracy == 1.0
+    assert v.relations[0].holds is False and v.relations[0].reason == "car missing"
+    assert v.relation_accuracy == 0.5
+    # A semantic predicate stays unjudged, missing object or not.
+    v = judge.judge(["sheep", "car"], [(0, "has", 1)], seg)
+    assert v.relations[0].holds is None and v.relation_accuracy is None
 
 
 def test_specks_are_not_objects():

@@ -205,7 +205,7 @@ class RelationVerdict:
     predicate: str
     object: int
     holds: bool | None
-    reason: str = ""  # why holds is None
+    reason: str = ""  # why holds is None, or that an object of it is missing
 
 
 @dataclass(frozen=True)
@@ -329,7 +329,10 @@ def judge(labels: Sequence[str], relations: Sequence[tuple[int, str, int]], seg:
         if p not in vocab.PREDICATES:
             rels.append(RelationVerdict(s, p, o, None, "not checkable"))
         elif s not in best or o not in best:
-            rels.append(RelationVerdict(s, p, o, None, "object not present"))
+            # A relation of a missing object is not obeyed: the picture does not show it. Counting it
+            # unjudged would let a candidate that drops an object score full marks on relations.
+            missing = " and ".join(labels[i] for i in dict.fromkeys((s, o)) if i not in best)
+            rels.append(RelationVerdict(s, p, o, False, f"{missing} missing"))
         else:
             h = rule(p, best[s], best[o])
             rels.append(RelationVerdict(s, p, o, h, "" if h is not None else "needs a depth map"))
