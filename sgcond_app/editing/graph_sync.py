@@ -4,7 +4,8 @@ After a move, a flip or a delete some relations of the graph no longer hold in t
 `match_graph` rewrites the graph, in the person's own words where they still apply, so that it
 describes the mask: a relation that fails takes a predicate of the same kind that clearly holds
 (left of -> right of, above -> below, behind -> in front of), objects that are gone are removed with
-their relations, and objects pasted in (regions no graph object claims) are added.
+their relations, and objects pasted in (regions no graph object claims, as large as a thing the tiny
+world's graphs would name) are added.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from ..graph import judge, vocab
 from ..graph.mapping import MappedGraph
 from ..graph.scene_graph import SceneGraph, SGObject
+from ..world.sample import DERIVE_THING_FRACTION as NEW_OBJECT_FRACTION
 
 # Predicates of one kind: a failing relation is rewritten within its kind first.
 FAMILIES = (
@@ -64,10 +66,12 @@ def match_graph(mapped: MappedGraph, seg, depth=None) -> tuple[SceneGraph, list[
     keep = [i for i in range(len(src.objects)) if i not in gone]
     new_index = {old: new for new, old in enumerate(keep)}
     objects = [src.objects[i] for i in keep]
-    # Regions of things that no graph object claims: pasted in, or drawn unasked.
+    # Regions of things that no graph object claims: pasted in, or drawn unasked. Only those large
+    # enough for the tiny world's own graphs to name them: a few stray pixels are not a new object.
     claimed = {o.region for o in verdict.objects if o.present}
+    least = NEW_OBJECT_FRACTION * seg.shape[0] * seg.shape[1]
     for ri, region in enumerate(verdict.regions):
-        if ri not in claimed and not vocab.is_stuff(region.label):
+        if ri not in claimed and not vocab.is_stuff(region.label) and region.area >= least:
             objects.append(SGObject(region.label))
             changes.append(f"added {region.label} (in the map, not in the graph)")
     triples = [(new_index[s], p, new_index[o]) for s, p, o in relations]
