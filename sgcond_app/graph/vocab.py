@@ -33,7 +33,7 @@ _CLASSES: tuple[tuple[str, tuple[int, int, int], bool], ...] = (
     ("snow", (200, 255, 255), True),
     ("tree", (0, 100, 0), False),
     ("bush", (110, 140, 30), False),
-    ("house", (200, 70, 50), False),
+    ("house", (120, 0, 70), False),
     ("building", (150, 120, 90), False),
     ("car", (230, 30, 60), False),
     ("bus", (250, 160, 20), False),
