@@ -116,6 +116,17 @@ def test_match_graph_adds_a_pasted_object() -> None:
     assert changes == ["added car (in the map, not in the graph)"]
 
 
+def test_match_graph_adds_no_object_for_a_speck() -> None:
+    """A 9-pixel kite island is counted by no graph of the tiny world: it is not a new object."""
+    graph = parse_text("sky above grass; dog on grass")
+    seg = np.full((64, 64), vocab.class_id("sky"), np.uint8)
+    seg[32:] = vocab.class_id("grass")
+    seg[28:36, 10:18] = vocab.class_id("dog")
+    seg[5:8, 40:43] = vocab.class_id("kite")
+    new, changes = match_graph(map_graph(graph), seg)
+    assert [o.label for o in new.objects] == ["sky", "grass", "dog"] and changes == []
+
+
 def test_canvas_answers_carry_the_canvas_count_back() -> None:
     """The canvas numbers what it sends and drops answers older than its last edit."""
     from sgcond_app.ui import studio
