@@ -9,3 +9,10 @@ class SGCondError(Exception):
 
 class BadInput(SGCondError):
     """Something a person supplied is wrong (a graph, a file, a parameter). Exit code 2."""
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """A value as an error message quotes it: its repr (control characters, line breaks and lone
+    surrogates show escaped instead of acting on the terminal), cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,49 @@
+"""Checks of the plain values a person types (seeds, for now), shared by the command line and the app.
+
+Each check returns the value in its one accepted type or raises `BadInput` naming the value and
+what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from numbers import Integral, Real
+
+from .errors import BadInput, shown
+
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(value: object, name: str = "seed") -> int:
+    """A seed as an int in 0..MAX_SEED.
+
+    Accepted: ints, floats with an integral value (`7.0`, as JSON and sliders send them) and
+    strings of ASCII digits (`"7"`, as a command line sends them). Refused: bools, negative
+    numbers, numbers over MAX_SEED, NaN and infinities, fractions, and anything else.
+    """
+    allowed = f"{name} must be a whole number from 0 to {MAX_SEED}"
+    if isinstance(value, str):
+        text = value.strip()
+        # The length test first: int() of thousands of digits is slow, and refused past 4300.
+        if not text or len(text) > len(str(MAX_SEED)) + 8 or not re.fullmatch(r"[0-9]+", text):
+            raise BadInput(f"{allowed}, not {shown(value, 24)}")
+        value = int(text)
+    elif isinstance(value, bool) or not isinstance(value, Real):
+        raise BadInput(f"{allowed}, not {shown(value, 24)}")
+    elif isinstance(value, Integral):
+        value = int(value)
+    else:
+        value = float(value)
+        if not math.isfinite(value) or value != math.floor(value):
+            raise BadInput(f"{allowed}, not {value!r}")
+    if not 0 <= value <= MAX_SEED:
+        raise BadInput(f"{allowed}, not {shown(value, 24)}")
+    return int(value)
+
+
+def seed_for(seed: int, k: int) -> int:
+    """The seed of the k-th item of a list run with `seed` (graph k of a file, sample k of `synth`):
+    seed + k, wrapping past MAX_SEED to 0 so that it is itself a valid seed to rerun that item with."""
+    return (seed + k) % (MAX_SEED + 1)
+
