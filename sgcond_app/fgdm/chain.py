@@ -83,7 +83,8 @@ class Candidate:
 
     def to_json(self) -> dict:
         return {"seed": self.seed, "object_recall": self.verdict.object_recall,
-                "relation_accuracy": self.verdict.relation_accuracy, "smallest_object_pixels": self.legibility}
+                "relation_accuracy": self.verdict.relation_accuracy, "smallest_object_pixels": self.legibility,
+                "objects": self.verdict.to_json()["objects"]}
 
 
 @dataclass

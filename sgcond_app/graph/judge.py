@@ -102,6 +102,13 @@ def extract_regions(seg: np.ndarray, depth: np.ndarray | None = None,
     return regions
 
 
+def point_on(region: Region) -> tuple[int, int]:
+    """The pixel (x, y) of a region nearest its centroid: on the region even when it is not convex."""
+    ys, xs = np.nonzero(region.mask)
+    k = int(np.argmin((xs - region.centroid[0]) ** 2 + (ys - region.centroid[1]) ** 2))
+    return int(xs[k]), int(ys[k])
+
+
 # --- the rules --------------------------------------------------------------------------------
 
 
@@ -226,8 +233,11 @@ class Verdict:
         return sum(judged) / len(judged) if judged else None
 
     def to_json(self) -> dict:
+        """Objects (a present one with `at`: a pixel (x, y) on its region), relations, and scores."""
         return {
-            "objects": [{"index": o.index, "label": o.label, "present": o.present} for o in self.objects],
+            "objects": [{"index": o.index, "label": o.label, "present": o.present,
+                         **({"at": list(point_on(self.regions[o.region]))} if o.region is not None else {})}
+                        for o in self.objects],
             "relations": [
                 {"subject": r.subject, "predicate": r.predicate, "object": r.object, "holds": r.holds,
                  **({"reason": r.reason} if r.reason else {})}
