@@ -5,6 +5,12 @@ car; tree`. Leading colour/size words are attributes. Mentions of the same label
 same object unless their colours differ (`red car left of blue car`) or their `#k` tags differ
 (`sheep#1 near sheep#2`; an untagged mention and a tagged one are different objects).
 Lines starting with `#` are comments.
+
+Sizes are refused before any parsing, so that a refusal takes milliseconds whatever the input: a
+file over MAX_FILE_BYTES (a JSON file holds up to MAX_GRAPHS graphs), a text graph (one graph)
+over MAX_TEXT_CHARS characters, MAX_CLAUSES clauses or MAX_CLAUSE_CHARS characters in a clause.
+These are far above what the largest legal graph needs (24 objects, 64 relations, see
+scene_graph.py), so only a wrong file or a paste gone wrong meets them.
 """
 
 from __future__ import annotations
@@ -13,18 +19,24 @@ import json
 import re
 from pathlib import Path
 
-from ..errors import BadInput
+from ..errors import BadInput, shown
 from . import vocab
-from .scene_graph import MAX_OBJECTS, SceneGraph, normalise_word
+from .scene_graph import MAX_LABEL_CHARS, MAX_OBJECTS, MAX_RELATIONS, SceneGraph, check_plain, normalise_word
 
 MAX_FILE_BYTES = 2_000_000
 MAX_GRAPHS = 1000
+MAX_TEXT_CHARS = 50_000
+MAX_CLAUSES = 200
+MAX_CLAUSE_CHARS = 400
 
 # Every predicate phrase the text parser recognises, longest first so `in front of` beats `in`.
 _PREDICATE_PHRASES = sorted(
     set(vocab.PREDICATES) | set(vocab.PREDICATE_ALIASES) | set(vocab.SEMANTIC_PREDICATES),
     key=lambda p: (-len(p.split()), p),
 )
+# Each phrase's words -> its rank in that order: a clause is scanned once, not once per phrase.
+_PHRASE_RANK = {tuple(p.split()): rank for rank, p in enumerate(_PREDICATE_PHRASES)}
+_PHRASE_WORDS = max(len(words) for words in _PHRASE_RANK)
 
 
 # --- sg2im JSON ---------------------------------------------------------------------------------
@@ -33,7 +45,7 @@ _PREDICATE_PHRASES = sorted(
 def _graph_from_dict(d: object, where: str) -> SceneGraph:
     if not isinstance(d, dict):
         raise BadInput(f"{where}: expected an object with \"objects\" and \"relationships\"")
-    unknown = set(d) - {"objects", "relationships", "relations", "attributes", "instances", "image_id"}
+    unknown = sorted(set(d) - {"objects", "relationships", "relations", "attributes", "instances", "image_id"})
     if "objects" not in d:
         raise BadInput(f"{where}: no \"objects\" list")
     raw_objs = d["objects"]
@@ -64,6 +76,8 @@ def _graph_from_dict(d: object, where: str) -> SceneGraph:
     rels = d.get("relationships", d.get("relations", []))
     if not isinstance(rels, list):
         raise BadInput(f"{where}: \"relationships\" must be a list of [subject, predicate, object]")
+    if len(rels) > MAX_RELATIONS:
+        raise BadInput(f"{where}: the graph has {len(rels)} relations; at most {MAX_RELATIONS} are allowed")
     triples = []
     for k, r in enumerate(rels):
         if isinstance(r, dict):
@@ -77,7 +91,8 @@ def _graph_from_dict(d: object, where: str) -> SceneGraph:
         raise BadInput(f"{where}: {e}") from None
     if unknown:
         graph = SceneGraph(graph.objects, graph.relations,
-                           graph.notes + (f"ignored keys: {', '.join(sorted(unknown))}",))
+                           graph.notes + (f"ignored keys: {', '.join(shown(k, 24) for k in unknown[:8])}"
+                                          f"{' ...' if len(unknown) > 8 else ''}",))
     return graph
 
 
@@ -86,6 +101,10 @@ def parse_json(text: str) -> list[SceneGraph]:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise BadInput(f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    except RecursionError:
+        raise BadInput("invalid JSON: nested far too deeply for a graph") from None
+    except ValueError:  # Python refuses to read integers of more than 4300 digits
+        raise BadInput("invalid JSON: a number thousands of digits long") from None
     if isinstance(data, dict):
         return [_graph_from_dict(data, "graph")]
     if isinstance(data, list):
@@ -114,24 +133,41 @@ def mention(words: list[str], where: str) -> tuple[str, tuple[str, ...], str | N
         label, tag = m.group(1), m.group(2)
     if not label:
         raise BadInput(f"{where}: an object has no label")
+    if len(label) > MAX_LABEL_CHARS:  # refused here, not after every clause is read
+        raise BadInput(f"{where}: the label {shown(label)} has {len(label)} characters; "
+                       f"at most {MAX_LABEL_CHARS} are allowed")
     return label, tuple(attrs), tag
 
 
 def _find_predicate(words: list[str]) -> tuple[int, int] | None:
-    """Token span (i, j) of the longest known predicate phrase with words on both sides."""
-    for phrase in _PREDICATE_PHRASES:
-        p = phrase.split()
-        for i in range(1, len(words) - len(p)):
-            if words[i:i + len(p)] == p:
-                return i, i + len(p)
-    return None
+    """Token span (i, j) of the longest known predicate phrase with words on both sides (of equal
+    phrases, the first in `_PREDICATE_PHRASES` order, then the leftmost)."""
+    best = None  # (rank, i, j)
+    for i in range(1, len(words) - 1):
+        for j in range(i + 1, min(i + _PHRASE_WORDS, len(words) - 1) + 1):
+            rank = _PHRASE_RANK.get(tuple(words[i:j]))
+            if rank is not None and (best is None or rank < best[0]):
+                best = (rank, i, j)
+    return None if best is None else best[1:]
 
 
 def parse_text(text: str) -> SceneGraph:
-    clauses = [c.strip() for line in text.splitlines() for c in line.split(";")]
+    if len(text) > MAX_TEXT_CHARS:
+        raise BadInput(f"the graph text is {len(text)} characters; a text graph is at most {MAX_TEXT_CHARS}")
+    lines = text.splitlines()
+    for n, line in enumerate(lines):
+        check_plain(line, f"line {n + 1}")
+    clauses = [c.strip() for line in lines for c in line.split(";")]
     clauses = [c for c in clauses if c and not c.startswith("#")]
     if not clauses:
         raise BadInput("the graph text is empty")
+    if len(clauses) > MAX_CLAUSES:
+        raise BadInput(f"the graph text has {len(clauses)} clauses (triples or objects); "
+                       f"at most {MAX_CLAUSES} are allowed")
+    for n, clause in enumerate(clauses):
+        if len(clause) > MAX_CLAUSE_CHARS:
+            raise BadInput(f"line/clause {n + 1} has {len(clause)} characters; at most {MAX_CLAUSE_CHARS} "
+                           "are allowed (separate triples with ; or new lines)")
     objects: list[list] = []  # [label, attrs, tag]
     triples: list[tuple[int, str, int]] = []
 
@@ -168,9 +204,17 @@ def parse_text(text: str) -> SceneGraph:
             resolve(*mention(words, where))
             continue
         i, j = span
+        # Refused at the first clause too many or too long, not after every clause is read.
+        if len(triples) == MAX_RELATIONS:
+            raise BadInput(f"the graph has more than {MAX_RELATIONS} relations; at most {MAX_RELATIONS} are allowed")
+        if len(" ".join(words[i:j])) > MAX_LABEL_CHARS:
+            raise BadInput(f"{where}: the predicate {shown(' '.join(words[i:j]))} is longer than "
+                           f"{MAX_LABEL_CHARS} characters")
         s = resolve(*mention(words[:i], where))
         o = resolve(*mention(words[j:], where))
         triples.append((s, " ".join(words[i:j]), o))
+    if not any(c.isalpha() for lab, _, _ in objects for c in lab):
+        raise BadInput("no object has a name: the labels have no letters (is this a graph?)")
     return SceneGraph.build([(lab, attrs) for lab, attrs, _ in objects], triples)
 
 
@@ -181,7 +225,7 @@ def parse_graph_text(text: str) -> list[SceneGraph]:
     """JSON (starts with `{` or `[`) or text triples -> one or more graphs."""
     if len(text) > MAX_FILE_BYTES:
         raise BadInput(f"the graph text is {len(text)} characters; at most {MAX_FILE_BYTES} are allowed")
-    stripped = text.strip()
+    stripped = text.lstrip("\ufeff").strip()  # a byte order mark is no part of the graph
     if not stripped:
         raise BadInput("the graph is empty")
     if stripped[0] in "{[":
@@ -190,23 +234,29 @@ def parse_graph_text(text: str) -> list[SceneGraph]:
 
 
 def load_graphs(path: str | Path) -> list[SceneGraph]:
-    """Read a graph file (.json or text). Raises BadInput for anything a person can get wrong."""
+    """Read a graph file: a `.json` file is always JSON; another is JSON if it starts with `{` or
+    `[`, else text triples. Raises BadInput for anything a person can get wrong."""
     path = Path(path)
-    if not path.is_file():
-        raise BadInput(f"{path}: no such file")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise BadInput(f"{path}: {size} bytes; graph files are at most {MAX_FILE_BYTES} bytes")
-    raw = path.read_bytes()
+    try:
+        if not path.is_file():
+            raise BadInput(f"{path}: {'not a file' if path.exists() else 'no such file'}")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise BadInput(f"{path}: {size} bytes; graph files are at most {MAX_FILE_BYTES} bytes")
+        raw = path.read_bytes()
+    except OSError as e:  # unreadable, a name too long, ...
+        raise BadInput(f"{path}: cannot read it ({e.strerror or e.__class__.__name__})") from None
     if not raw.strip():
         raise BadInput(f"{path}: the file is empty")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte order mark (Windows editors write one) is dropped
     except UnicodeDecodeError:
         raise BadInput(f"{path}: not a text file (it is not valid UTF-8)") from None
     if "\x00" in text:
         raise BadInput(f"{path}: not a text file (it contains NUL bytes)")
     try:
+        if path.suffix.lower() == ".json":
+            return parse_json(text)
         return parse_graph_text(text)
     except BadInput as e:
         raise BadInput(f"{path.name}: {e}") from None

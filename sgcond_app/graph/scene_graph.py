@@ -3,7 +3,9 @@
 Validation policy (the same for every input format):
 - refused (`BadInput`): no objects; more than `MAX_OBJECTS` objects or `MAX_RELATIONS` relations;
   an empty label or one longer than `MAX_LABEL_CHARS`; more than `MAX_ATTRIBUTES` attributes; a
-  relation index that is not an integer or is out of range; an empty predicate.
+  relation index that is not an integer or is out of range; an empty predicate; a label, attribute
+  or predicate holding a character that is not plain text (see `unsafe_character`): such text would
+  act on the terminal that prints it, or fail later in a tokenizer.
 - normalised and reported in `notes`: labels, attributes and predicates are lower-cased with
   whitespace collapsed; a self-loop (`0 next to 0`) is dropped; a repeated edge is kept once;
   a repeated attribute is kept once.
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from ..errors import BadInput
+from ..errors import BadInput, shown
 
 MAX_OBJECTS = 24
 MAX_RELATIONS = 64
@@ -29,6 +31,30 @@ MAX_ATTRIBUTES = 8
 def normalise_word(text: str) -> str:
     """Lower case, underscores as spaces, whitespace collapsed."""
     return re.sub(r"\s+", " ", text.replace("_", " ")).strip().lower()
+
+
+# Control characters (C0, DEL, C1), bidirectional embeddings, overrides and isolates (they reorder
+# what a terminal shows), and the surrogate range (a lone surrogate is not text and cannot be encoded).
+_NOT_PLAIN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def unsafe_character(text: str) -> str | None:
+    """The first character of `text` that is not plain text, or None. Whitespace (tabs, line
+    breaks) is plain: it only separates words."""
+    for m in _NOT_PLAIN.finditer(text):
+        if not m.group().isspace():
+            return m.group()
+    return None
+
+
+def check_plain(text: str, what: str) -> None:
+    """Refuse `text` (a label, attribute, predicate, a line) if it holds a character that is not
+    plain text; `what` names it in the message."""
+    c = unsafe_character(text)
+    if c is None:
+        return
+    kind = "a lone surrogate (not valid Unicode)" if "\ud800" <= c <= "\udfff" else f"the control character {c!r}"
+    raise BadInput(f"{what} holds {kind}; only plain text is allowed")
 
 
 @dataclass(frozen=True)
@@ -69,6 +95,7 @@ class SceneGraph:
             label, attrs = (item.label, item.attributes) if isinstance(item, SGObject) else item
             if not isinstance(label, str):
                 raise BadInput(f"object {i}: the label must be a string, not {type(label).__name__}")
+            check_plain(label, f"object {i}: the label {shown(label)}")
             label = normalise_word(label)
             if not label:
                 raise BadInput(f"object {i}: the label is empty")
@@ -79,6 +106,7 @@ class SceneGraph:
             for a in attrs:
                 if not isinstance(a, str):
                     raise BadInput(f"object {i} ({label}): attributes must be strings")
+                check_plain(a, f"object {i} ({label}): the attribute {shown(a)}")
                 a = normalise_word(a)
                 if not a or len(a) > MAX_LABEL_CHARS:
                     raise BadInput(f"object {i} ({label}): an attribute is empty or longer than "
@@ -101,12 +129,13 @@ class SceneGraph:
             s, p, o = (item.subject, item.predicate, item.object) if isinstance(item, Relation) else item
             for name, idx in (("subject", s), ("object", o)):
                 if isinstance(idx, bool) or not isinstance(idx, int):
-                    raise BadInput(f"relation {k}: the {name} must be an object index, not {idx!r}")
+                    raise BadInput(f"relation {k}: the {name} must be an object index, not {shown(idx)}")
                 if not 0 <= idx < len(objs):
-                    raise BadInput(f"relation {k}: {name} index {idx} is out of range "
+                    raise BadInput(f"relation {k}: {name} index {shown(idx)} is out of range "
                                    f"(the graph has {len(objs)} objects, 0 to {len(objs) - 1})")
             if not isinstance(p, str) or not normalise_word(p):
                 raise BadInput(f"relation {k}: the predicate must be a non-empty string")
+            check_plain(p, f"relation {k}: the predicate {shown(p)}")
             p = normalise_word(p)
             if len(p) > MAX_LABEL_CHARS:
                 raise BadInput(f"relation {k}: the predicate is longer than {MAX_LABEL_CHARS} characters")
