@@ -7,16 +7,22 @@ components). Things can be picked, moved, flipped, resized, deleted and pasted; 
 leaves is filled with what is behind it, nearest to each of its pixels: the stuff (sky above the
 horizon, the ground below) and, given a depth map, the things it touched that are farther away
 (a house the car stood in front of continues where the car was).
+
+Amounts are a person's: a pixel (x, y) must be a whole number on the map; a move or paste offset a
+finite number of pixels no larger than the map (farther can only be a mistake, and no object stays
+in the picture); a scale a finite number in [1/MAX_SCALE, MAX_SCALE]. Anything else is `BadInput`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 import numpy as np
 from scipy import ndimage
 
-from ..errors import BadInput
+from ..errors import BadInput, shown
 from ..graph import vocab
 
 _EIGHT = np.ones((3, 3), bool)
@@ -50,7 +56,7 @@ class Masks:
         return self.segmentation.shape
 
     def label_of(self, iid: int) -> str:
-        cid = int(self.segmentation[self.instances == iid][0])
+        cid = int(self.segmentation[self.mask(iid)][0])
         return vocab.CLASS_NAMES[cid] if cid < vocab.NUM_CLASSES else "void"
 
     def things(self) -> list[int]:
@@ -60,7 +66,7 @@ class Masks:
         return [i for _, i in sorted(out, reverse=True)]
 
     def is_stuff(self, iid: int) -> bool:
-        cid = int(self.segmentation[self.instances == iid][0])
+        cid = int(self.segmentation[self.mask(iid)][0])
         return cid in vocab.STUFF_IDS or cid >= vocab.NUM_CLASSES
 
     def mask(self, iid: int) -> np.ndarray:
@@ -70,9 +76,29 @@ class Masks:
         return m
 
 
+def _number(value: object, name: str) -> float | int:
+    """`value` if it is a finite real number (not a bool); else BadInput naming it."""
+    if isinstance(value, bool) or not isinstance(value, Real) or (
+            not isinstance(value, Integral) and not math.isfinite(value)):
+        raise BadInput(f"{name} must be a finite number, not {shown(value)}")
+    return value
+
+
+def _offset(value: object, name: str, extent: int) -> int:
+    """A move or paste offset in whole pixels (a fraction is cut off), at most the map's extent."""
+    value = _number(value, name)
+    if abs(value) > extent:
+        raise BadInput(f"{name} = {shown(value)} pixels is farther than the map is {extent} pixels across")
+    return int(value)
+
+
 def pick(masks: Masks, x: int, y: int) -> int:
     """The thing under pixel (x, y). A click on stuff or outside the map is a person's mistake."""
     h, w = masks.shape
+    x, y = _number(x, "x"), _number(y, "y")
+    if x != int(x) or y != int(y):
+        raise BadInput(f"({shown(x)}, {shown(y)}) is not a pixel: x and y are whole numbers")
+    x, y = int(x), int(y)
     if not (0 <= x < w and 0 <= y < h):
         raise BadInput(f"({x}, {y}) is outside the {w}x{h} segmentation")
     iid = int(masks.instances[y, x])
@@ -98,8 +124,8 @@ def _fill(seg: np.ndarray, inst: np.ndarray, hole: np.ndarray,
                 stuff |= other
     if not stuff.any():
         stuff = ~hole
-    if not stuff.any():
-        return seg, inst
+    if not stuff.any():  # the hole is the whole map: nothing to fill it with
+        return seg.copy(), inst.copy()
     _, (iy, ix) = ndimage.distance_transform_edt(~stuff, return_indices=True)
     seg, inst = seg.copy(), inst.copy()
     seg[hole] = seg[iy[hole], ix[hole]]
@@ -131,7 +157,8 @@ def _class(masks: Masks, iid: int) -> int:
 
 def move(masks: Masks, iid: int, dx: int, dy: int) -> Masks:
     """Move a thing by (dx, dy) pixels; what leaves the map is cut off."""
-    moved = _shift(masks.mask(iid), int(dx), int(dy))
+    h, w = masks.shape
+    moved = _shift(masks.mask(iid), _offset(dx, "move: dx", w), _offset(dy, "move: dy", h))
     if not moved.any():
         raise BadInput("that move would take the object out of the picture")
     return _place(masks, iid, moved, _class(masks, iid))
@@ -152,8 +179,10 @@ def flip(masks: Masks, iid: int, axis: str = "horizontal") -> Masks:
 
 def resize(masks: Masks, iid: int, scale: float) -> Masks:
     """Scale a thing about the middle of its bottom edge (where it stands), nearest neighbour."""
+    scale = _number(scale, "resize: the scale")
     if not 1 / MAX_SCALE <= scale <= MAX_SCALE:
-        raise BadInput(f"resize: the scale must be between {1 / MAX_SCALE:g} and {MAX_SCALE:g}")
+        raise BadInput(f"resize: the scale must be between {1 / MAX_SCALE:g} and {MAX_SCALE:g}, "
+                       f"not {shown(scale)}")
     m = masks.mask(iid)
     h, w = m.shape
     ys, xs = np.nonzero(m)
@@ -182,7 +211,8 @@ def paste(masks: Masks, source: Masks, source_iid: int, dx: int = 0, dy: int = 0
         raise BadInput(f"paste: the source map is {source.shape}, this one {masks.shape}")
     if source.is_stuff(source_iid):
         raise BadInput("paste: only objects can be pasted, not stuff")
-    shape_mask = _shift(source.mask(source_iid), int(dx), int(dy))
+    h, w = masks.shape
+    shape_mask = _shift(source.mask(source_iid), _offset(dx, "paste: dx", w), _offset(dy, "paste: dy", h))
     if not shape_mask.any():
         raise BadInput("paste: the object would land outside the picture")
     seg, inst = masks.segmentation.copy(), masks.instances.copy()
