@@ -8,10 +8,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
 from .errors import BadInput
+from .inputs import check_seed, seed_for
 
 log = logging.getLogger("sgcond_app")
 
@@ -39,6 +41,38 @@ def _count(limit: int):
     return parse
 
 
+def _seed(text: str) -> int:
+    return check_seed(text, "--seed")
+
+
+def _output_folder(path: str | Path, flag: str = "--out", target: Path | None = None) -> Path:
+    """Make an output folder and its parents, before any work is done, or refuse with BadInput:
+    a file is in the way, a parent is a file (`/dev/null/x`), a place nobody may write (`/proc/x`).
+    `target`: the file to be written there, which the message names instead."""
+    folder = Path(path)
+    where = f"{flag}: cannot write to {target or path}"
+    if folder.exists() and not folder.is_dir():
+        raise BadInput(f"{where}: {'it' if target is None else folder} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # NotADirectoryError, PermissionError, FileNotFoundError, a read-only disk ...
+        raise BadInput(f"{where} ({e.strerror or e.__class__.__name__})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise BadInput(f"{where} (permission denied)")
+    return folder
+
+
+def _output_file(path: str | Path, flag: str, suffixes: tuple[str, ...] = ()) -> Path:
+    """The place of an output file: not a folder, with one of `suffixes` if given; its folder made."""
+    file = Path(path)
+    if suffixes and file.suffix.lower() not in suffixes:
+        raise BadInput(f"{flag}: {path} must end in {' or '.join(suffixes)}")
+    if file.is_dir():
+        raise BadInput(f"{flag}: cannot write to {path}: it is a folder; name a file")
+    _output_folder(file.parent, flag, target=file)
+    return file
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m sgcond_app", description="SGCond Studio command line")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -50,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("synth", help="tiny-world samples, or a render that obeys a given graph")
     c.add_argument("--n", type=_count(1_000_000), default=1, help="number of random samples")
     c.add_argument("--graph", help="render this graph (file) instead of random scenes")
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--seed", type=_seed, default=0, help="sample k uses seed + k")
     c.add_argument("--size", type=_size, default=64)
     c.add_argument("--out", required=True, help="output folder (one sub-folder per sample)")
     c.add_argument("--tries", type=_count(1000), default=60, help="layouts tried per given graph")
@@ -67,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("generate", help="segmentation, depth, sketch and image for a graph (the chain)")
     c.add_argument("graph", help="a .json (sg2im, one graph or a list) or text graph file")
     c.add_argument("--out", required=True, help="output folder (one sub-folder per graph of a list)")
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--seed", type=_seed, default=0, help="graph k of a list uses seed + k")
     c.add_argument("--samples", type=_count(32), default=8, help="SBPC: segmentations sampled, best kept")
     c.add_argument("--steps", type=_count(100), default=None, help="sampling steps of every factor "
                    "(default: segmentation 8, depth 8, sketch 10, image 16)")
@@ -86,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("sheet", help="a contact sheet PNG: graphs, their generated maps and images")
     c.add_argument("--graphs", default=None, help="graph file (default: assets/graphs/people.json)")
     c.add_argument("--n", type=_count(64), default=12, help="how many graphs (rows)")
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--seed", type=_seed, default=0, help="row k uses seed + k")
     c.add_argument("--samples", type=_count(32), default=8)
     c.add_argument("--out", required=True, help="the PNG to write")
 
@@ -124,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "schedule ends with it, and --steps becomes an upper bound")
     c.add_argument("--checkpoint-every", type=_count(1_000_000), default=500)
     c.add_argument("--log-every", type=_count(1_000_000), default=50)
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--seed", type=_seed, default=0)
     c.add_argument("--size", type=_size, default=64, help="render size (segmenter)")
     c.add_argument("--dim", type=int, default=None, help="encoder width (a new run only)")
     c.add_argument("--tiny", action="store_true", help="a tiny model (tests of the loop)")
@@ -186,7 +220,6 @@ def cmd_synth(args: argparse.Namespace) -> None:
 
     from .world import io, render_sample
 
-    out = Path(args.out)
     if args.graph:
         from .graph.compliance import check
         from .world.layout import render_graph
@@ -194,23 +227,25 @@ def cmd_synth(args: argparse.Namespace) -> None:
         mapped = _mapped_graphs(args.graph)
         if len(mapped) == 1 and mapped[0].graph is None:
             raise BadInput(f"{args.graph}: no object of the graph is known to the tiny world")
+        out = _output_folder(args.out)
         for k, m in enumerate(tqdm(mapped, desc="synth --graph", unit="graph", disable=len(mapped) < 4)):
             folder = out / f"{k:05d}"
             if _skip_unmapped(folder, k, m):
                 continue
-            r = render_graph(m.graph, seed=args.seed + k, size=args.size, tries=args.tries)
+            r = render_graph(m.graph, seed=seed_for(args.seed, k), size=args.size, tries=args.tries)
             io.save_maps(folder, r.maps.image, r.maps.segmentation, r.maps.depth, r.maps.sketch,
                          r.maps.instances)
             io.write_json(folder / "graph.json", {**m.graph.to_sg2im(), "instances": r.object_instances})
             report = check(m, r.maps.segmentation, r.maps.depth)
             io.write_json(folder / "report.json", {"mapping": m.to_json(), "tries": r.tries, **report})
         return
+    out = _output_folder(args.out)
     for k in tqdm(range(args.n), desc="synth", unit="sample", disable=args.n < 20):
-        s = render_sample(args.seed + k, args.size)
+        s = render_sample(seed_for(args.seed, k), args.size)
         folder = out / f"{k:05d}"
         io.save_maps(folder, s.image, s.segmentation, s.depth, s.sketch, s.instances)
         io.write_json(folder / "graph.json", {**s.graph.to_sg2im(), "instances": s.object_instances,
-                                              "seed": args.seed + k})
+                                              "seed": seed_for(args.seed, k)})
 
 
 def _per_factor(text: str | None, kind, flag: str) -> dict:
@@ -249,15 +284,16 @@ def cmd_generate(args: argparse.Namespace) -> None:
         settings.guidance = {f: args.guidance for f in FACTORS}
     settings.steps.update(_per_factor(args.factor_steps, int, "--factor-steps"))
     settings.guidance.update(_per_factor(args.factor_guidance, float, "--factor-guidance"))
-    settings.seed_offsets.update(_per_factor(args.factor_seeds, int, "--factor-seeds"))
+    settings.seed_offsets.update(_per_factor(args.factor_seeds, lambda v: check_seed(v, "--factor-seeds"),
+                                             "--factor-seeds"))
     settings.check()
+    out = _output_folder(args.out)
     chain = Chain()
-    out = Path(args.out)
     for k, m in enumerate(tqdm(mapped, desc="generate", unit="graph", disable=len(mapped) < 2)):
         folder = out / f"{k:05d}" if len(mapped) > 1 else out
         if _skip_unmapped(folder, k, m):
             continue
-        r = chain.generate(m.graph, seed=args.seed + k, settings=settings)
+        r = chain.generate(m.graph, seed=seed_for(args.seed, k), settings=settings)
         io.save_maps(folder, r.image, r.segmentation, r.depth, r.sketch)
         cands = folder / "candidates"
         cands.mkdir(exist_ok=True)
@@ -275,12 +311,16 @@ def cmd_sheet(args: argparse.Namespace) -> None:
     from .fgdm.chain import Chain, Settings
     from .fgdm.sheet import contact_sheet
 
-    mapped = [m for m in _mapped_graphs(args.graphs or str(DEFAULT_GRAPHS)) if m.graph is not None][: args.n]
+    graphs = args.graphs or str(DEFAULT_GRAPHS)
+    mapped = [m for m in _mapped_graphs(graphs) if m.graph is not None][: args.n]
+    if not mapped:
+        raise BadInput(f"{graphs}: no graph has an object the tiny world knows")
+    out = _output_file(args.out, "--out", (".png",))
     chain = Chain()
-    rows = [(m.graph.to_text(), chain.generate(m.graph, seed=args.seed + k, settings=Settings(samples=args.samples)))
+    rows = [(m.graph.to_text(), chain.generate(m.graph, seed=seed_for(args.seed, k),
+                                               settings=Settings(samples=args.samples)))
             for k, m in enumerate(mapped)]
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    contact_sheet(rows).save(args.out)
+    contact_sheet(rows).save(out)
     print(f"wrote {args.out} ({len(rows)} graphs)")
 
 
@@ -323,11 +363,14 @@ def cmd_palette(args: argparse.Namespace) -> None:
 def cmd_bench(args: argparse.Namespace) -> None:
     from . import bench
 
+    json_out = _output_file(args.json_out, "--json") if args.json_out else None
+    if args.weights and not Path(args.weights).is_dir():
+        raise BadInput(f"--weights: {args.weights} is not a folder")
     result = bench.run(args.what, n=args.n, size=args.size, graphs=args.graphs, weights=args.weights,
                        samples=args.samples)
     _print_figures(result)
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(result, indent=1) + "\n")
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=1) + "\n")
 
 
 def _print_figures(result: dict, indent: str = "") -> None:
