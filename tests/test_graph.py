@@ -55,6 +55,18 @@ def test_self_loops_and_duplicates_are_dropped_and_reported():
     assert any("repeats" in n for n in g.notes)
 
 
+def test_a_relation_between_two_mentions_of_one_word_is_two_things_and_says_so():
+    """`car left of car` cannot be one car beside itself: a second car, with a note; the repeated
+    edge is kept once, with a note; later mentions of `car` are the first car."""
+    g = parse_text("car left of car; car on street; car on street; sky above street")
+    assert [o.label for o in g.objects] == ["car", "car", "street", "sky"]
+    assert g.triples() == [(0, "left of", 1), (0, "on", 2), (3, "above", 2)]
+    assert any("two cars" in n for n in g.notes) and any("repeats" in n for n in g.notes)
+    assert parse_text(g.to_text()) == g
+    assert len(parse_text("car #1 left of car #2").objects) == 2  # tagged: as written, no note
+    assert not parse_text("car #1 left of car #2").notes
+
+
 @pytest.mark.parametrize("objects, relations, message", [
     ([], [], "no objects"),
     ([("car", [])] * 25, [], "at most 24"),

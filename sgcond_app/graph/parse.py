@@ -118,6 +118,9 @@ def parse_json(text: str) -> list[SceneGraph]:
 
 # --- text triples ------------------------------------------------------------------------------
 
+# The tag of an object a relation's two equal mentions imply (`car left of car`): no word can be it.
+_SECOND = "\x00second"
+
 
 def mention(words: list[str], where: str) -> tuple[str, tuple[str, ...], str | None]:
     """`red small car#2` -> ("car", ("red", "small"), "2")."""
@@ -170,6 +173,7 @@ def parse_text(text: str) -> SceneGraph:
                            "are allowed (separate triples with ; or new lines)")
     objects: list[list] = []  # [label, attrs, tag]
     triples: list[tuple[int, str, int]] = []
+    notes: list[str] = []
 
     def resolve(label: str, attrs: tuple[str, ...], tag: str | None) -> int:
         for i, (lab, known, t) in enumerate(objects):
@@ -211,11 +215,19 @@ def parse_text(text: str) -> SceneGraph:
             raise BadInput(f"{where}: the predicate {shown(' '.join(words[i:j]))} is longer than "
                            f"{MAX_LABEL_CHARS} characters")
         s = resolve(*mention(words[:i], where))
-        o = resolve(*mention(words[j:], where))
+        label, attrs, tag = mention(words[j:], where)
+        o = resolve(label, attrs, tag)
+        if o == s and tag is None:
+            # "car left of car" cannot mean one car beside itself: a second car is meant.
+            o = len(objects)
+            objects.append([label, attrs, f"{_SECOND}{o}"])
+            notes.append(f"{where}: '{label} ... {label}' reads as two {label}s; later mentions of "
+                         f"'{label}' are the first (write {label}#1 and {label}#2 to say which)")
         triples.append((s, " ".join(words[i:j]), o))
     if not any(c.isalpha() for lab, _, _ in objects for c in lab):
         raise BadInput("no object has a name: the labels have no letters (is this a graph?)")
-    return SceneGraph.build([(lab, attrs) for lab, attrs, _ in objects], triples)
+    graph = SceneGraph.build([(lab, attrs) for lab, attrs, _ in objects], triples)
+    return SceneGraph(graph.objects, graph.relations, tuple(notes) + graph.notes)
 
 
 # --- entry points ------------------------------------------------------------------------------

@@ -177,7 +177,7 @@ def understand(graph: SceneGraph | None) -> Understood:
         else:
             edge_notes.append(_note(m))
             keep.append(r)
-    mapped = map_graph(SceneGraph(graph.objects, tuple(keep)))
+    mapped = map_graph(SceneGraph(graph.objects, tuple(keep), graph.notes))
     labels = {w.where: w for w in mapped.words if w.kind == "label"}
     object_notes, known = [], []
     for i in range(len(graph.objects)):
