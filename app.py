@@ -3,7 +3,10 @@
 Settings from the environment (flags win): SGCOND_HOST, SGCOND_PORT, SGCOND_CONCURRENCY (requests
 that run at once per action, default 2), SGCOND_QUEUE_SIZE (requests that may wait, default 64),
 SGCOND_MAX_SAMPLES (SBPC candidates a request may ask for, default 16), SGCOND_WARM_UP (1: load the
-models and run one small generation before the first click; default 1).
+models and run one small generation before the first click; default 1). Temporary files
+(sgcond_app/ui/files.py): SGCOND_TMP (where; default the system's temporary folder),
+SGCOND_TMP_MAX_AGE (seconds they live at least, default 3600), SGCOND_TMP_EVERY (seconds between
+prunings, default 600).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import logging
 import os
 import threading
 
-from sgcond_app.ui import create_demo
+from sgcond_app.ui import create_demo, files
 from sgcond_app.ui.studio import CSS, warm_up
 
 
@@ -58,7 +61,9 @@ def main(argv: list[str] | None = None) -> None:
     demo = create_demo()
     # Requests beyond this many per event wait in the queue: the tiny backend is CPU-bound.
     demo.queue(default_concurrency_limit=args.concurrency, max_size=args.queue_size)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS)
+    # allowed_paths: the app's temporary root when $SGCOND_TMP puts it outside the system's temp folder.
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS,
+                allowed_paths=files.allowed_paths())
 
 
 if __name__ == "__main__":

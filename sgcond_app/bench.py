@@ -165,6 +165,10 @@ def run(what: str, n: int | None = None, size: int = 64, graphs: str | None = No
         return bench_load(weights)
     if what == "factors":
         return bench_factors(n or 200, weights)
+    if what == "memory":
+        from . import bench_memory
+
+        return bench_memory.run(n or 500)
     if what == "studio":
         from . import bench_studio
 

@@ -12,6 +12,7 @@ The app runs in this process (the page, its queue and its API, as `python app.py
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import tempfile
 import time
@@ -98,6 +99,7 @@ def run(path: str | None = None, samples: int = 8, limit: int | None = None, cli
         wall = time.perf_counter() - start
     finally:
         demo.close()
+        shutil.rmtree(downloads, ignore_errors=True)
     failed = [e for _, r, e in results if r is None]
     mixed = [label for label, r, _ in results if r is not None and label not in r["graph"]["objects"]]
     return {

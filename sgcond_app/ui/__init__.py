@@ -13,6 +13,7 @@ def serve_locally(warm: bool = False):
     generation first, as app.py does beside the page. -> (demo, url); stop it with demo.close()."""
     import socket
 
+    from . import files
     from .studio import CSS, warm_up
 
     if warm:
@@ -22,5 +23,6 @@ def serve_locally(warm: bool = False):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS)
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS,
+                allowed_paths=files.allowed_paths())
     return demo, f"http://127.0.0.1:{port}/"
