@@ -210,29 +210,49 @@ def test_export_graph_writes_sg2im_json(client: Client) -> None:
 
 
 def test_studio_graph_mistakes_are_one_message(tmp_path: Path) -> None:
-    """What the page's canvas, text and table handlers say to a person's mistakes (as gr.Error,
-    so the page keeps what it shows)."""
-    import gradio as gr
-
+    """What the page's canvas, text and table handlers say to a person's mistakes. The handlers
+    raise BadInput; the page's wrapper (page.on_page) turns it into a warning and keeps every output."""
+    from sgcond_app.errors import BadInput
     from sgcond_app.ui import studio
 
-    with pytest.raises(gr.Error, match="at most 24"):
+    with pytest.raises(BadInput, match="at most 24"):
         studio.from_text("\n".join(f"dog#{i} near tree" for i in range(200)), None, None)
-    with pytest.raises(gr.Error, match="at most 48"):
-        studio.from_text("x" * 10_000 + " near tree", None, None)
-    with pytest.raises(gr.Error, match="JSON"):
+    with pytest.raises(BadInput, match="at most 48"):
+        studio.from_text("x" * 100 + " near tree", None, None)
+    with pytest.raises(BadInput, match="JSON"):
         studio.from_text('{"objects": [', None, None)
-    with pytest.raises(gr.Error, match="the graph is empty"):
+    with pytest.raises(BadInput, match="the graph is empty"):
         studio.from_text("   ", None, None)
     canvas, text, table, notes = studio.from_table([["dog", "near", "tree"], ["sun", "", ""]], None, None)
     assert text == "dog near tree\nsun" and "3 objects" in notes
     bad = tmp_path / "bad.json"
     bad.write_text('{"objects": ["dog"], "relationships": [[0, "near"')
-    with pytest.raises(gr.Error, match="bad.json: invalid JSON"):
-        studio.import_graph(str(bad), None)
+    with pytest.raises(BadInput, match="bad.json: invalid JSON"):
+        studio.import_graph(str(bad), None, None)
     two = tmp_path / "two.json"
     two.write_text('[{"objects": ["cow", "grass"], "relationships": [[0, "on", 1]]}, {"objects": ["dog"]}]')
-    assert studio.import_graph(str(two), None)[1] == "cow on grass"
+    *views, offered, graphs = studio.import_graph(str(two), None, None)
+    assert views[1] == "cow on grass"
+    assert offered["visible"] and len(offered["value"]) == 2 and [g.labels for g in graphs] == [["cow", "grass"],
+                                                                                                 ["dog"]]
+
+
+def test_page_handlers_keep_the_page_on_a_mistake() -> None:
+    """Wrapped for the page, a mistake is a warning and every output is skipped (kept as shown);
+    wrapped for the API, it is a gr.Error with the message."""
+    import gradio as gr
+
+    from sgcond_app.ui import studio
+    from sgcond_app.ui.page import as_api, on_page
+
+    with pytest.warns(UserWarning, match="at most 48"):
+        out = on_page(4)(studio.from_text)("x" * 100 + " near tree", None, None)
+    assert out == tuple(gr.skip() for _ in range(4))
+    with pytest.raises(gr.Error, match="generate a scene first"):
+        as_api(studio.download)(None)
+    with pytest.warns(UserWarning, match="generate a scene first"):
+        out = on_page(7)(studio.edit_mask)("resize", 1, 2, 1.25, None, None, display=True)
+    assert out == tuple(gr.skip() for _ in range(7))
 
 
 def test_generate_streams_the_maps_and_can_be_stopped(client: Client) -> None:
@@ -268,3 +288,71 @@ def test_app_settings_from_flags_and_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("SGCOND_CONCURRENCY", "zero")
     with pytest.raises(SystemExit):
         app.settings([])
+
+
+def test_the_readme_api_example_runs_as_written(client: Client) -> None:
+    """The README's gradio_client example, taken from the README (only the address is this server's)."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    api = readme[readme.index("### The API"):]
+    code = re.search(r"```python\n(.*?)```", api, re.S).group(1)
+    assert 'Client("http://127.0.0.1:7860/")' in code and "/edit_mask" in code and "/download" in code
+    ns: dict = {}
+    exec(compile(code.replace("http://127.0.0.1:7860/", client.src), "README.md", "exec"), ns)
+    labels = {o if isinstance(o, str) else o["label"] for o in ns["report"]["graph"]["objects"]}
+    assert labels >= {"sky", "grass", "car", "tree"}
+    assert Path(ns["zip_path"]).is_file() and Path(ns["json_path"]).is_file()
+    assert "car" in ns["notes"] and ns["words"]["data"]
+
+
+def _agree(report: dict, rows: list[list[str]], canvas: str) -> list[bool | None]:
+    """The chosen candidate's score, the report, the relations table and the canvas's edges say the
+    same of every relation; returns the verdicts."""
+    import json
+
+    table = [None if r[3] == "n/a" else r[3].startswith("yes") for r in rows]
+    edges = json.loads(canvas)["edge_status"]
+    assert table == edges == [r["holds"] for r in report["verdict"]["relations"]]
+    judged = [h for h in table if h is not None]
+    accuracy = sum(judged) / len(judged) if judged else None
+    assert report["relation_accuracy"] == accuracy
+    assert report["candidates"][report["chosen_candidate"]]["relation_accuracy"] == accuracy
+    return table
+
+
+@pytest.mark.parametrize("typed, objects, note", [
+    ("car left of car; car on street; car on street; sky above street", 4, "two cars"),
+    ("car #1 left of car #2; car #1 on street; car #2 on street; sky above street", 4, None),
+    ('{"objects": ["car", "street", "sky"], "relationships": [[0, "left of", 0], [0, "on", 1], [2, "above", 1]]}',
+     3, "self-loop"),
+])
+def test_scores_table_and_canvas_agree(typed: str, objects: int, note: str | None) -> None:
+    """Two cars, a self-loop, and a deleted object: the candidates' scores, the relations table
+    and the canvas's edges agree, and a relation of a missing object fails (it is not n/a)."""
+    import json
+
+    from sgcond_app.ui import studio
+
+    *_, report, rows, session, canvas, text, table, notes = list(
+        studio.generate_from_views(typed, None, None, 5, 3, None))[-1]
+    assert len(session.mapped.source.objects) == objects and f"{objects} objects" in notes
+    if note:
+        assert note in notes  # what the parser changed is said, not silently dropped
+    _agree(report, rows, canvas)
+    # Delete every car: the relations of the cars now fail, in the table and on the canvas alike.
+    from sgcond_app.editing.masks import Masks
+
+    for _ in range(4):
+        m = Masks.from_segmentation(session.current)
+        cars = [i for i in m.things() if m.label_of(i) == "car"]
+        if not cars:
+            break
+        ys, xs = np.nonzero(m.mask(cars[0]))
+        x, y = int(xs[0]), int(ys[0])
+        *_, rows, _, _, _, session = studio.edit_mask("delete", x, y, None, None, session)
+    canvas = studio.after_result(canvas, session)[0]
+    verdicts = [None if r[3] == "n/a" else r[3].startswith("yes") for r in rows]
+    assert json.loads(canvas)["edge_status"] == verdicts
+    assert all(v is False for v, r in zip(verdicts, rows) if "car" in r[0] or "car" in r[2])
+    assert any("car missing" in r[3] for r in rows)

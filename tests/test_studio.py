@@ -137,3 +137,20 @@ def test_canvas_answers_carry_the_canvas_count_back() -> None:
     assert views.canvas_rev("{broken") is None and views.canvas_rev('{"rev": true}') is None
     canvas, *_ = studio.from_text("dog near tree", sent, None)
     assert "rev" not in json.loads(canvas)  # a graph from elsewhere is always drawn
+
+
+def test_generate_draws_the_view_touched_last() -> None:
+    """The three views agree until the person changes one without applying it: that one is drawn."""
+    from sgcond_app.ui import studio
+
+    shown = parse_text("sky above grass; dog on grass")
+    other = parse_text("sky above grass; cow on grass")
+    text, rows, canvas = views.to_text(shown), views.to_table(shown), views.canvas_value(shown)
+    assert studio.graph_from_views(text, rows, canvas) == shown
+    assert studio.graph_from_views(views.to_text(other), rows, canvas) == other  # typed, not applied
+    assert studio.graph_from_views(text, views.to_table(other), canvas) == other  # a table cell changed
+    assert studio.graph_from_views(text, rows, views.canvas_value(other)) == other  # the canvas's answer pending
+    with pytest.raises(BadInput, match="empty"):
+        studio.graph_from_views("", rows, canvas)
+    with pytest.raises(BadInput, match="empty"):
+        studio.graph_from_views(text, rows, views.canvas_value(None))

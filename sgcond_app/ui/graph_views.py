@@ -47,6 +47,8 @@ def _split_phrase(label: str, attributes: list[str]) -> tuple[str, list[str]]:
 
 def read_canvas(value: str | None) -> tuple[SceneGraph | None, list[Position]]:
     """The canvas's JSON -> the graph (None when the canvas is empty) and each node's position."""
+    if value is not None and not isinstance(value, str):
+        raise BadInput("the canvas sent something that is not a graph")
     try:
         data = json.loads(value or "{}")
     except json.JSONDecodeError as e:
@@ -91,7 +93,11 @@ def read_table(rows: list[list] | None) -> SceneGraph | None:
             objects.append((label, attrs))
         return index[k]
 
+    if rows is not None and not isinstance(rows, list | tuple):
+        raise BadInput("the table must be rows of (subject, predicate, object)")
     for n, row in enumerate(rows or []):
+        if not isinstance(row, list | tuple):
+            raise BadInput(f"table row {n + 1} is not a row of cells")
         cells = [("" if c is None else str(c)).strip() for c in (list(row) + ["", "", ""])[:3]]
         s, p, o = cells
         if not any(cells):
@@ -110,6 +116,8 @@ def read_table(rows: list[list] | None) -> SceneGraph | None:
 
 
 def read_text(text: str | None) -> SceneGraph:
+    if text is not None and not isinstance(text, str):
+        raise BadInput(f"the graph must be text (triples or sg2im JSON), not {type(text).__name__}")
     graphs = parse_graph_text(text or "")
     if len(graphs) != 1:
         raise BadInput(f"the text holds {len(graphs)} graphs; the studio takes one at a time")

@@ -2,7 +2,8 @@
 graph, and a "Parse a graph" tab that shows how a typed graph is understood.
 
 Handlers are plain functions (callable without a browser, and exposed as API endpoints `sample` and
-`parse`); errors a person can cause become `gr.Error`, so the page keeps what it shows.
+`parse`) that raise `BadInput` for a person's mistake: the API's events turn it into `gr.Error`, the
+page's into a message that leaves the page as it was (`page.on_page`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from ..graph.mapping import MappedGraph, map_graph
 from ..graph.parse import parse_graph_text
 from ..graph.scene_graph import SceneGraph, SGObject
 from ..world import render_sample
+from . import files
+from .page import as_api, on_page, raw, whole
 
 SIZES = (64, 128, 256)
 DEFAULT_SIZE = 128
@@ -59,15 +62,8 @@ def map_images(*labels: str) -> list[gr.Image]:
     return [gr.Image(label=label, format="png", interactive=False) for label in labels]
 
 
-def _check_seed(seed: float | int | None) -> int:
-    if seed is None:
-        raise BadInput("enter a seed (a whole number)")
-    if float(seed) != int(seed):
-        raise BadInput(f"the seed must be a whole number, not {seed}")
-    value = int(seed)
-    if not 0 <= value <= MAX_SEED:
-        raise BadInput(f"the seed must be between 0 and {MAX_SEED}, not {value}")
-    return value
+def _check_seed(seed: object) -> int:
+    return whole(seed, "the seed", 0, MAX_SEED)
 
 
 def _check_size(size: int | str | None) -> int:
@@ -86,10 +82,7 @@ def _check_size(size: int | str | None) -> int:
 def show_sample(seed: float | int | None, size: int | str | None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
     """One tiny-world sample: image, segmentation, depth, sketch, the graph drawn and as text."""
-    try:
-        sample = render_sample(_check_seed(seed), _check_size(size))
-    except BadInput as e:
-        raise gr.Error(str(e)) from e
+    sample = render_sample(_check_seed(seed), _check_size(size))
     return (
         sample.image,
         vocab.colorize(sample.segmentation),
@@ -114,11 +107,8 @@ def _display_graph(mapped: MappedGraph) -> tuple[SceneGraph, dict[int, bool | No
 
 def parse_graph(text: str | None) -> tuple[np.ndarray, list[list[str]], str]:
     """A typed graph (text triples or sg2im JSON) -> its drawing, the word table and notes."""
-    try:
-        graphs = parse_graph_text(text or "")
-        mapped = map_graph(graphs[0])
-    except BadInput as e:
-        raise gr.Error(str(e)) from e
+    graphs = parse_graph_text(text or "")
+    mapped = map_graph(graphs[0])
     graph, status = _display_graph(mapped)
     image = np.asarray(draw_graph(graph, GRAPH_SIZE, object_status=status))
     rows = [[w.where, w.kind, w.original, w.mapped if w.mapped is not None else "(dropped)",
@@ -142,9 +132,10 @@ def _tiny_world_tab(demo: gr.Blocks) -> None:
                 "samples before the image (segmentation, depth, sketch) and the scene graph it obeys. "
                 "The same seed always gives the same scene.")
     with gr.Row():
-        seed = gr.Number(label="Seed", value=0, precision=0, minimum=0, maximum=MAX_SEED)
-        size = gr.Dropdown(label="Size (pixels)", choices=list(SIZES), value=DEFAULT_SIZE)
-        show = gr.Button("Show sample", variant="primary")
+        seed = raw(gr.Number(label="Seed", value=0, precision=0, minimum=0, maximum=MAX_SEED,
+                             elem_id="sg-world-seed"))
+        size = gr.Dropdown(label="Size (pixels)", choices=list(SIZES), value=DEFAULT_SIZE, elem_id="sg-world-size")
+        show = gr.Button("Show sample", variant="primary", elem_id="sg-world-show")
     with gr.Row():
         image, seg, depth, sketch = map_images("Image", "Segmentation", "Depth (bright = near)", "Sketch")
     with gr.Row():
@@ -152,10 +143,10 @@ def _tiny_world_tab(demo: gr.Blocks) -> None:
         text = gr.Textbox(label="Scene graph as text", lines=12, max_lines=30, scale=2,
                           interactive=False)
     outputs = [image, seg, depth, sketch, drawing, text]
-    show.click(show_sample, [seed, size], outputs, api_name="sample")
+    gr.Button(visible=False).click(as_api(show_sample), [seed, size], outputs, api_name="sample")
     # The page opens with a sample and follows every change; these triggers stay out of the API,
     # where `sample` already serves.
-    gr.on([demo.load, seed.change, size.change], show_sample, [seed, size], outputs,
+    gr.on([demo.load, show.click, seed.change, size.change], on_page(6)(show_sample), [seed, size], outputs,
           api_visibility="private")
 
 
@@ -165,21 +156,32 @@ def _parse_tab() -> None:
                 "world's words; objects it does not know are dashed and red.")
     with gr.Row():
         with gr.Column(scale=2):
-            text = gr.Textbox(label="Scene graph", value=PARSE_EXAMPLES[0], lines=8, max_lines=30)
-            parse = gr.Button("Parse", variant="primary")
+            text = gr.Textbox(label="Scene graph", value=PARSE_EXAMPLES[0], lines=8, max_lines=30,
+                              elem_id="sg-parse-text")
+            parse = gr.Button("Parse", variant="primary", elem_id="sg-parse")
             gr.Examples(examples=[[e] for e in PARSE_EXAMPLES], inputs=[text])
         with gr.Column(scale=3):
             drawing = gr.Image(label="As understood", format="png", interactive=False)
     words = gr.Dataframe(label="How each word was understood", headers=WORD_HEADERS,
                          datatype="str", interactive=False, wrap=True)
     notes = gr.Markdown()
-    parse.click(parse_graph, [text], [drawing, words, notes], api_name="parse")
-    text.submit(parse_graph, [text], [drawing, words, notes], api_visibility="private")
+    gr.Button(visible=False).click(as_api(parse_graph), [text], [drawing, words, notes], api_name="parse")
+    gr.on([parse.click, text.submit], on_page(3)(parse_graph), [text], [drawing, words, notes],
+          api_visibility="private")
 
 
 def create_demo() -> gr.Blocks:
     """The whole page; the caller queues and launches it."""
-    with gr.Blocks(title="SGCond Studio") as demo:
+    # Gradio keeps every upload and every output (each map of each request is a PNG) in its cache
+    # and by default deletes nothing until the server stops. The cache is this process's own
+    # (files.gradio_cache: in the app's temporary root, removed at exit, unless GRADIO_TEMP_DIR names
+    # one). delete_cache=(600, 3600): every 10 min Gradio deletes the files of this page older than
+    # 1 h (files.PRUNE_EVERY_S, files.MAX_AGE_S; SGCOND_TMP_EVERY, SGCOND_TMP_MAX_AGE), long enough
+    # to download what the page shows, so the cache holds about an hour of traffic. Gradio misses
+    # the outputs of components a handler updated (gr.skip, as the streamed maps do) and leaves the
+    # emptied folders: files.start_pruning removes those on the same clock.
+    files.gradio_cache()
+    with gr.Blocks(title="SGCond Studio", delete_cache=files.delete_cache()) as demo:
         gr.Markdown("# SGCond Studio\nScene graphs to images through a chain of conditions.")
         with gr.Tab("Studio"):
             from .studio import studio_tab
@@ -189,4 +191,5 @@ def create_demo() -> gr.Blocks:
             _tiny_world_tab(demo)
         with gr.Tab("Parse a graph"):
             _parse_tab()
+    files.start_pruning(demo)
     return demo

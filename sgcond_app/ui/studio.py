@@ -16,8 +16,9 @@ API endpoints (every action a person takes in the page, for `gradio_client`):
 - `download()`: a zip of graph.json, the maps (the segmentation as edited), image and report.json.
 - `export_graph(graph)`: the graph (text triples or sg2im JSON) as an sg2im JSON file.
 
-A session's graph, result and edits live in a `gr.State`; an error a person causes is one message
-in the page and changes nothing. torch is imported on the first request, not with the page.
+A session's graph, result and edits live in a `gr.State`. An error a person causes is one message
+and changes nothing: the API raises it (the client's `AppError`), the page shows it and keeps every
+output as it was (`page.on_page`). torch is imported on the first request, not with the page.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ import numpy as np
 from ..errors import BadInput
 from ..graph import vocab
 from ..graph.scene_graph import SceneGraph
+from ..inputs import check_seed
 from . import graph_views as views
+from .page import as_api, info, number, on_page, raw, warn, whole
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +161,8 @@ def _maps(result, display: bool = False) -> tuple:
 
 
 def _relations(session: Session, seg: np.ndarray | None = None) -> list[list[str]]:
-    """One row per relation of the graph: judged on `seg`, or, without one, the result's own verdict."""
+    """One row per relation of the graph: judged on `seg`, or, without one, the result's own verdict.
+    A relation of a missing object fails and says which is missing; one that cannot be judged is n/a."""
     from ..graph import judge
 
     g = session.mapped.graph
@@ -166,6 +170,8 @@ def _relations(session: Session, seg: np.ndarray | None = None) -> list[list[str
     rows = []
     for r in v.relations:
         holds = "n/a" if r.holds is None else ("yes" if r.holds else "NO")
+        if r.reason and r.holds is not None:
+            holds += f" ({r.reason})"
         rows.append([f"{g.objects[r.subject].phrase()} #{r.subject}", r.predicate,
                      f"{g.objects[r.object].phrase()} #{r.object}", holds])
     return rows
@@ -225,32 +231,66 @@ def _graph_views(graph: SceneGraph | None, positions, session: Session | None = 
             views.notes_markdown(graph, u))
 
 
-def _bad(e: BadInput):
-    return gr.Error(str(e))
+def _positions_for(graph: SceneGraph | None, canvas: str | None) -> list:
+    """Where the canvas draws a graph that comes from another view: where its nodes are now when the
+    objects are the same ones (only the edges changed), else laid out afresh, so that a typed or
+    imported graph is not drawn tangled on the places of another."""
+    try:
+        old, positions = views.read_canvas(canvas)
+    except BadInput:
+        return []
+    if old is None or graph is None or old.objects != graph.objects:
+        return []
+    return positions
 
 
 def from_canvas(value: str | None, session: Session | None) -> tuple:
-    try:
-        graph, positions = views.read_canvas(value)
-        return _graph_views(graph, positions, session, views.canvas_rev(value))
-    except BadInput as e:
-        raise _bad(e) from e
+    graph, positions = views.read_canvas(value)
+    return _graph_views(graph, positions, session, views.canvas_rev(value))
 
 
 def from_text(text: str | None, canvas: str | None, session: Session | None) -> tuple:
-    try:
-        return _graph_views(views.read_text(text), views.positions_of(canvas), session)
-    except BadInput as e:
-        raise _bad(e) from e
+    graph = views.read_text(text)
+    return _graph_views(graph, _positions_for(graph, canvas), session)
+
+
+def _rows(rows) -> list:
+    return rows.values.tolist() if hasattr(rows, "values") else rows  # a pandas DataFrame, or lists
 
 
 def from_table(rows, canvas: str | None, session: Session | None) -> tuple:
-    try:
-        if hasattr(rows, "values"):  # a pandas DataFrame
-            rows = rows.values.tolist()
-        return _graph_views(views.read_table(rows), views.positions_of(canvas), session)
-    except BadInput as e:
-        raise _bad(e) from e
+    graph = views.read_table(_rows(rows))
+    return _graph_views(graph, _positions_for(graph, canvas), session)
+
+
+def graph_from_views(text: str | None, rows, canvas: str | None) -> SceneGraph:
+    """The graph Generate draws: the one view the person changed without applying it, else the text.
+
+    The server keeps the three views in step, so they agree until the person types in the text or
+    the table (applied only with its button) or the canvas's answer is still on its way: the view
+    that disagrees with the two others is the one touched last. (With two views changed at once, the
+    text wins.) A view that cannot be read counts as changed, so its mistake is the one reported."""
+    def read(kind: str):
+        try:
+            if kind == "canvas":
+                return views.read_canvas(canvas)[0]
+            return views.read_table(_rows(rows)) if kind == "table" else views.read_text(text)
+        except BadInput as e:
+            return e
+
+    got = {kind: read(kind) for kind in ("text", "table", "canvas")}
+    same = lambda a, b: not isinstance(a, BadInput) and a == b  # noqa: E731
+    for kind, (a, b) in (("table", ("text", "canvas")), ("canvas", ("text", "table"))):
+        if same(got[a], got[b]) and not same(got[kind], got[a]):
+            graph = got[kind]
+            break
+    else:
+        graph = got["text"]
+    if isinstance(graph, BadInput):
+        raise graph
+    if graph is None:
+        raise BadInput("the graph is empty: add an object on the canvas, type triples, or load an example")
+    return graph
 
 
 @functools.lru_cache(maxsize=1)
@@ -264,41 +304,59 @@ def example_graphs() -> tuple[tuple[str, SceneGraph], ...]:
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=1)
-def example_gallery() -> list[tuple[np.ndarray, str]]:
+def _thumbnails(graphs) -> list[tuple[np.ndarray, str]]:
     from ..graph.draw import draw_graph
 
-    return [(np.asarray(draw_graph(g, (320, 200))), g.to_text().replace("\n", "; "))
-            for _, g in example_graphs()[:12]]
+    return [(np.asarray(draw_graph(g, (320, 200))), g.to_text().replace("\n", "; ")) for g in graphs]
 
 
-def from_example(evt: gr.SelectData, session: Session | None) -> tuple:
-    return _graph_views(example_graphs()[evt.index][1], [], session)
+@functools.lru_cache(maxsize=1)
+def example_gallery() -> list[tuple[np.ndarray, str]]:
+    return _thumbnails([g for _, g in example_graphs()[:12]])
 
 
-def import_graph(path: str | None, session: Session | None) -> tuple:
-    """A graph file (sg2im JSON, one graph or a list, or text triples) into the views."""
+def from_example(evt: gr.SelectData, canvas: str | None, session: Session | None) -> tuple:
+    graph = example_graphs()[evt.index][1]
+    return _graph_views(graph, _positions_for(graph, canvas), session)
+
+
+MAX_OFFERED = 24  # graphs of an imported file shown to pick from
+
+
+def import_graph(path: str | None, canvas: str | None, session: Session | None) -> tuple:
+    """A graph file (sg2im JSON, one graph or a list, or text triples) into the views. The first graph
+    is loaded; a file of several offers the others, as the Examples do (the last two outputs)."""
     from ..graph.parse import load_graphs
 
     if not path:
-        raise gr.Error("no file came with the upload")
+        raise BadInput("no file came with the upload")
+    name = Path(path).name
     try:
         graphs = load_graphs(path)
     except BadInput as e:
-        raise gr.Error(f"{Path(path).name}: {str(e).split(': ', 1)[-1]}") from e
+        raise BadInput(f"{name}: {str(e).split(': ', 1)[-1]}") from None
+    offered = graphs[:MAX_OFFERED]
     if len(graphs) > 1:
-        gr.Info(f"{Path(path).name} holds {len(graphs)} graphs; the first is loaded")
-    return _graph_views(graphs[0], [], session)  # a new graph: laid out afresh
+        more = f" (the first {MAX_OFFERED} are shown)" if len(graphs) > MAX_OFFERED else ""
+        info(f"{name} holds {len(graphs)} graphs: the first is loaded; click another under "
+                f"'Graphs in the file' to load it{more}")
+    gallery = gr.update(value=_thumbnails(offered) if len(graphs) > 1 else None, visible=len(graphs) > 1,
+                        label=f"Graphs in {name} (click one to load it)")
+    return (*_graph_views(graphs[0], _positions_for(graphs[0], canvas), session), gallery, list(offered))
+
+
+def from_imported(evt: gr.SelectData, graphs: list | None, canvas: str | None, session: Session | None) -> tuple:
+    if not graphs or not 0 <= evt.index < len(graphs):
+        raise BadInput("import a file of graphs first")
+    graph = graphs[evt.index]
+    return _graph_views(graph, _positions_for(graph, canvas), session)
 
 
 def export_graph(text: str | None) -> str:
-    import tempfile
+    from .files import new_folder
 
-    try:
-        graph = views.read_text(text)
-    except BadInput as e:
-        raise _bad(e) from e
-    path = Path(tempfile.mkdtemp(prefix="sgcond-")) / "graph.json"
+    graph = views.read_text(text)
+    path = new_folder("sgcond-export-") / "graph.json"
     path.write_text(graph.to_json(indent=1) + "\n", encoding="utf-8")
     return str(path)
 
@@ -310,7 +368,7 @@ def _run_streamed(job, steps: dict, progress, context: str):
     """Run job(on_step, on_map) in a thread. Yields ("map", name, array) as each factor's map is
     ready and finally ("done", result). The progress bar follows the factors' denoising steps; when
     the page stops listening (Stop), the chain stops at its next step. A person's mistake the chain
-    finds is one message; anything else is logged with `context` and reported as internal."""
+    finds is raised as it is; anything else is logged with `context` and raised as gr.Error."""
     q: queue.Queue = queue.Queue()
     stop = threading.Event()
     total = max(1, sum(steps.values()))
@@ -352,7 +410,7 @@ def _run_streamed(job, steps: dict, progress, context: str):
                 ended = True
                 error = rest[0]
                 if isinstance(error, BadInput):
-                    raise _bad(error)
+                    raise error
                 log.error("the chain failed on %s", context, exc_info=error)
                 raise gr.Error(f"internal error ({type(error).__name__}); it is in the server's log, "
                                "and the page keeps what it showed")
@@ -362,47 +420,60 @@ def _run_streamed(job, steps: dict, progress, context: str):
         stop.set()
 
 
-def _stream_result(job, steps: dict, progress, make_session, display: bool, context: str):
-    """The outputs as the maps arrive, then the whole result."""
+def _outputs(session: Session | None, display: bool) -> tuple:
+    """What the maps, the overlay, the report and the relations show for a session (all empty
+    before the first result)."""
     from ..fgdm.chain import report
 
+    if session is None:
+        return (None,) * 7 + (None,)
+    r = session.result
+    return (*_maps(replace(r, segmentation=session.current), display),
+            _up(overlay(r.image, session.current), display), report(r, session.mapped), _relations(session, (
+                None if session.segmentation is None else session.current)), session)
+
+
+def _stream_result(job, steps: dict, progress, make_session, display: bool, context: str,
+                   before: Session | None):
+    """The outputs as the maps arrive, then the whole result. Should the chain fail after some maps
+    were shown, the page gets back what `before` showed, so that maps and session agree."""
     slot = {"segmentation": 0, "depth": 1, "sketch": 2}
-    for kind, *rest in _run_streamed(job, steps, progress, context):
-        if kind == "map":
-            name, arr = rest
-            out = [gr.skip()] * 8
-            if name == "segmentation":
-                # A new segmentation: what followed the old one is cleared until its own arrives.
-                out[2:5] = [None, None, None]
-            out[slot[name]] = _up(_map_rgb(name, arr), display)
-            yield tuple(out)
-        else:
-            result = rest[0]
-            session = make_session(result)
-            yield (*_maps(result, display), _up(overlay(result.image, result.segmentation), display),
-                   report(result, session.mapped),
-                   _relations(session), session)
+    shown_any = False
+    try:
+        for kind, *rest in _run_streamed(job, steps, progress, context):
+            if kind == "map":
+                name, arr = rest
+                out = [gr.skip()] * 8
+                if name == "segmentation":
+                    # A new segmentation: what followed the old one is cleared until its own arrives.
+                    out[2:5] = [None, None, None]
+                out[slot[name]] = _up(_map_rgb(name, arr), display)
+                shown_any = True
+                yield tuple(out)
+            else:
+                yield _outputs(make_session(rest[0]), display)
+    except Exception:
+        if display and shown_any:
+            yield (*_outputs(before, display)[:7], gr.skip())
+        raise
 
 
-def generate(text: str | None, seed: float | int | None, samples: float | int | None, session: Session | None,
-             progress=gr.Progress(), *, display: bool = False):
+def _samples(samples: object) -> int:
+    if samples is None:
+        return min(8, MAX_SAMPLES)
+    return whole(samples, "candidates", 1, MAX_SAMPLES)
+
+
+def _generate(graph: SceneGraph, seed: object, samples: object, session: Session | None, progress,
+              display: bool):
     from ..graph.mapping import map_graph
 
-    try:
-        graph = views.read_text(text)
-        mapped = map_graph(graph)
-        if mapped.graph is None:
-            raise BadInput("no object of this graph is known to the tiny world: " +
-                           "; ".join(mapped.lines()[:3]))
-        seed = int(seed or 0)
-        if seed < 0:
-            raise BadInput("the seed must be 0 or more")
-        samples = int(samples or min(8, MAX_SAMPLES))
-        if not 1 <= samples <= MAX_SAMPLES:
-            raise BadInput(f"candidates must be between 1 and {MAX_SAMPLES}")
-        settings = _settings(samples)
-    except BadInput as e:
-        raise _bad(e) from e
+    mapped = map_graph(graph)
+    if mapped.graph is None:
+        raise BadInput("no object of this graph is known to the tiny world: " + "; ".join(mapped.lines()[:3]))
+    seed = check_seed(0 if seed is None else seed)
+    samples = _samples(samples)
+    settings = _settings(samples)
 
     def job(on_step, on_map):
         return chain().generate(mapped.graph, seed=seed, settings=settings, on_step=on_step, on_map=on_map)
@@ -410,19 +481,38 @@ def generate(text: str | None, seed: float | int | None, samples: float | int | 
     earlier = session.earlier + [session.current] if session is not None else []
     yield from _stream_result(job, dict(settings.steps), progress,
                               lambda r: Session(mapped, r, earlier=earlier[-MAX_EARLIER:]), display,
-                              f"generate(seed={seed}, samples={samples}, graph={graph.to_json()})")
+                              f"generate(seed={seed}, samples={samples}, graph={graph.to_json()})", session)
+
+
+def generate(text: str | None, seed: float | int | None, samples: float | int | None, session: Session | None,
+             progress=gr.Progress(), *, display: bool = False):
+    """The API's generate: the graph as text triples or sg2im JSON."""
+    yield from _generate(views.read_text(text), seed, samples, session, progress, display)
+
+
+def generate_from_views(text: str | None, rows, canvas: str | None, seed, samples, session: Session | None,
+                        progress=gr.Progress()):
+    """The page's Generate: the graph of the view touched last (`graph_from_views`). With the
+    result, every view shows that graph (the canvas with its edges judged), wherever it came from."""
+    graph = graph_from_views(text, rows, canvas)
+    for out in _generate(graph, seed, samples, session, progress, True):
+        new = out[7]
+        if isinstance(new, Session):
+            yield (*out, *_graph_views(new.mapped.source, _positions_for(new.mapped.source, canvas), new))
+        else:
+            yield (*out, *(gr.skip() for _ in range(4)))
 
 
 def _need(session: Session | None) -> Session:
     if session is None:
-        raise gr.Error("generate a scene first")
+        raise BadInput("generate a scene first")
     return session
 
 
 def rerun(what: str, session: Session | None, progress=gr.Progress(), *, display: bool = False):
     session = _need(session)
     if what not in RERUNS:
-        raise gr.Error(f"rerun: what must be one of {', '.join(RERUNS)}")
+        raise BadInput(f"rerun: what must be one of {', '.join(RERUNS)}, not {what!r}"[:200])
     s = session.result.settings
     steps = {f: s.steps[f] for f in {"depth": ("depth", "sketch", "image"), "sketch": ("sketch", "image"),
                                      "image": ("image",)}[what]}
@@ -430,15 +520,16 @@ def rerun(what: str, session: Session | None, progress=gr.Progress(), *, display
     def job(on_step, on_map):
         return chain().rerun(session.result, session.current, what=what, on_step=on_step, on_map=on_map)
 
-    yield from _stream_result(job, steps, progress,
-                              session.after, display, f"rerun({what}) of {session.mapped.source.to_json()}")
+    yield from _stream_result(job, steps, progress, session.after, display,
+                              f"rerun({what}) of {session.mapped.source.to_json()}", session)
 
 
 def choose(index: float | int | None, session: Session | None, progress=gr.Progress(), *, display: bool = False):
     session = _need(session)
-    index = int(index if index is not None else -1)
-    if not 0 <= index < len(session.result.candidates):
-        raise gr.Error(f"candidate {index} does not exist (0..{len(session.result.candidates) - 1})")
+    n = len(session.result.candidates)
+    index = whole(index, "the candidate", 0, MAX_SAMPLES * 8)
+    if index >= n:
+        raise BadInput(f"candidate {index} does not exist (this result has {n}: 0 to {n - 1})")
     s = session.result.settings
     steps = {f: s.steps[f] for f in ("depth", "sketch", "image")}
 
@@ -446,11 +537,17 @@ def choose(index: float | int | None, session: Session | None, progress=gr.Progr
         return chain().choose(session.result, index, on_step=on_step, on_map=on_map)
 
     yield from _stream_result(job, steps, progress, session.after, display,
-                              f"choose({index}) of {session.mapped.source.to_json()}")
+                              f"choose({index}) of {session.mapped.source.to_json()}", session)
 
 
 def _choose_selected(evt: gr.SelectData, session: Session | None, progress=gr.Progress()):
     yield from choose(evt.index, session, progress, display=True)
+
+
+def stopped(session: Session | None) -> tuple:
+    """Stop: the chain ends at its next step and the page shows the last finished result again."""
+    info("Stopped. The page shows the last finished result." if session is not None else "Stopped.")
+    return _outputs(session, True)
 
 
 def candidates(session: Session | None) -> list[tuple[np.ndarray, str]]:
@@ -486,58 +583,89 @@ def _point_on(masks, iid: int, x: float, y: float) -> tuple[int, int]:
     return int(xs[k]), int(ys[k])
 
 
+def _picked(label: str, x: int, y: int) -> str:
+    return f"Picked **{label}** at ({x}, {y}). Move, flip, resize or delete it below."
+
+
 def edit_mask(operation: str, x: float | int | None, y: float | int | None, amount: float | int | None,
               source: str | None, session: Session | None, *, display: bool = False):
+    """One mask operation on the session's segmentation -> segmentation, overlay, relations, x, y,
+    what is picked, session. A move or a resize that pushes the object past the picture's edge says
+    how much of it was cut."""
     from ..editing import masks as ed
 
     session = _need(session)
-    px, py = int(x if x is not None else -1), int(y if y is not None else -1)
-    try:
-        if operation not in OPERATIONS:
-            raise BadInput(f"unknown operation {operation!r}; one of {', '.join(OPERATIONS)}")
-        if operation == "undo":
-            if not session.history:
-                raise BadInput("nothing to undo")
-            session = replace(session, history=session.history[:-1], segmentation=session.history[-1],
-                              future=[*session.future, session.current])
-        elif operation == "redo":
-            if not session.future:
-                raise BadInput("nothing to redo")
-            session = replace(session, history=[*session.history, session.current],
-                              segmentation=session.future[-1], future=session.future[:-1])
+    if operation not in OPERATIONS:
+        raise BadInput(f"unknown operation {operation!r}; one of {', '.join(OPERATIONS)}"[:300])
+    h, w = session.current.shape
+    picked = gr.skip()
+    if operation == "undo":
+        if not session.history:
+            raise BadInput("nothing to undo")
+        session = replace(session, history=session.history[:-1], segmentation=session.history[-1],
+                          future=[*session.future, session.current])
+        px = py = None
+    elif operation == "redo":
+        if not session.future:
+            raise BadInput("nothing to redo")
+        session = replace(session, history=[*session.history, session.current],
+                          segmentation=session.future[-1], future=session.future[:-1])
+        px = py = None
+    else:
+        px, py = whole(x, "x", 0, w - 1), whole(y, "y", 0, h - 1)
+        m = ed.Masks.from_segmentation(session.current, session.result.depth)
+        if operation == "paste":
+            sources = _sources(session)
+            if not isinstance(source, str) or source not in sources:
+                raise BadInput(f"paste: choose a source ({', '.join(sources) or 'none yet'})")
+            src = ed.Masks.from_segmentation(sources[source])
+            out = ed.paste(m, src, ed.pick(src, px, py))
+            iid = int(out.instances.max())
         else:
-            m = ed.Masks.from_segmentation(session.current, session.result.depth)
-            step = int(amount) if amount not in (None, 0) else 8
-            if operation == "paste":
-                sources = _sources(session)
-                if source not in sources:
-                    raise BadInput(f"paste: choose a source ({', '.join(sources) or 'none yet'})")
-                src = ed.Masks.from_segmentation(sources[source])
-                out = ed.paste(m, src, ed.pick(src, px, py))
-                iid = int(out.instances.max())
+            obj = ed.pick(m, px, py)
+            before = int(m.mask(obj).sum())
+            if operation.startswith("move_"):
+                step = 8 if amount in (None, 0, "") else whole(amount, "the step", 1, max(h, w) - 1)
+                dx, dy = {"right": (step, 0), "left": (-step, 0), "up": (0, -step), "down": (0, step)}[
+                    operation[5:]]
+                out = ed.move(m, obj, dx, dy)
+                px, py = px + dx, py + dy
+                expected = before
+            elif operation.startswith("flip_"):
+                out = ed.flip(m, obj, operation[5:])
+                expected = before
+            elif operation == "resize":
+                scale = 1.25 if amount in (None, 0, "") else number(
+                    amount, "the scale", 1 / ed.MAX_SCALE, ed.MAX_SCALE)
+                out = ed.resize(m, obj, scale)
+                expected = before * scale * scale
             else:
-                obj = ed.pick(m, px, py)
-                if operation.startswith("move_"):
-                    dx, dy = {"right": (step, 0), "left": (-step, 0), "up": (0, -step), "down": (0, step)}[
-                        operation[5:]]
-                    out = ed.move(m, obj, dx, dy)
-                    px, py = px + dx, py + dy
-                elif operation.startswith("flip_"):
-                    out = ed.flip(m, obj, operation[5:])
-                elif operation == "resize":
-                    out = ed.resize(m, obj, float(amount or 1.25))
-                else:
-                    out = ed.delete(m, obj)
-                iid = obj
-            if operation != "delete":  # move, flip, resize and paste leave the object in the picture
-                px, py = _point_on(out, iid, px, py)
-            session = replace(session, history=[*session.history, session.current],
-                              segmentation=out.segmentation, future=[])
-    except BadInput as e:
-        raise _bad(e) from e
+                out = ed.delete(m, obj)
+                expected = None
+            iid = obj
+            if expected is not None:
+                kept = int(out.mask(iid).sum())
+                if kept < 0.9 * expected and kept < expected - 2:
+                    info(f"The {m.label_of(obj)} is partly outside the picture now: about "
+                            f"{round(expected) - kept} of its {round(expected)} pixels were cut. Undo brings "
+                            "them back.")
+        if operation != "delete":  # move, flip, resize and paste leave the object in the picture
+            px, py = _point_on(out, iid, px, py)
+            picked = _picked(out.label_of(iid), px, py)
+        else:
+            picked = f"Deleted the {m.label_of(iid)}; click another object to edit it."
+        session = replace(session, history=[*session.history, session.current],
+                          segmentation=out.segmentation, future=[])
     return (_up(vocab.colorize(session.current), display),
             _up(overlay(session.result.image, session.current, px, py), display),
-            _relations(session, session.current), px, py, session)
+            _relations(session, session.current),
+            gr.skip() if px is None else px, gr.skip() if py is None else py, picked, session)
+
+
+def edit_mask_api(operation: str, x, y, amount, source: str | None, session: Session | None) -> tuple:
+    """The API's edit_mask: as the page's, without the page's line on what is picked."""
+    *maps, _picked_line, new = edit_mask(operation, x, y, amount, source, session)
+    return (*maps, new)
 
 
 def pick_point(x: int, y: int, session: Session | None) -> tuple:
@@ -550,10 +678,9 @@ def pick_point(x: int, y: int, session: Session | None) -> tuple:
     try:
         iid = ed.pick(m, x, y)
     except BadInput as e:
-        gr.Warning(str(e))
+        warn(str(e))
         return x, y, _up(overlay(session.result.image, session.current), True), f"({x}, {y}): {e}"
-    return (x, y, _up(overlay(session.result.image, session.current, x, y), True),
-            f"Picked **{m.label_of(iid)}** at ({x}, {y}). Move, flip, resize or delete it below.")
+    return x, y, _up(overlay(session.result.image, session.current, x, y), True), _picked(m.label_of(iid), x, y)
 
 
 def _pick_selected(evt: gr.SelectData, session: Session | None) -> tuple:
@@ -561,10 +688,12 @@ def _pick_selected(evt: gr.SelectData, session: Session | None) -> tuple:
 
 
 def _pick_row(evt: gr.EventData, session: Session | None) -> tuple:
-    return pick_point(int(evt._data["x"]), int(evt._data["y"]), session)
+    data = getattr(evt, "_data", None)
+    data = data if isinstance(data, dict) else {}
+    return pick_point(whole(data.get("x"), "x", 0, 255), whole(data.get("y"), "y", 0, 255), session)
 
 
-def match_graph(session: Session | None) -> str:
+def match_graph(session: Session | None) -> tuple:
     """The graph rewritten to describe the edited mask; its text (the views follow from it)."""
     from ..editing.graph_sync import match_graph as rewrite
     from ..graph import judge
@@ -573,9 +702,9 @@ def match_graph(session: Session | None) -> str:
     session = _need(session)
     graph, changes = rewrite(session.mapped, session.current, session.result.depth)
     if not changes:
-        gr.Info("Every relation already holds in the mask: the graph is unchanged.")
+        info("Every relation already holds in the mask: the graph is unchanged.")
     else:
-        gr.Info("Graph updated: " + "; ".join(changes))
+        info("Graph updated: " + "; ".join(changes))
     mapped = map_graph(graph)
     g = mapped.graph
     verdict = judge.judge(g.labels, g.triples(), session.current, session.result.depth)
@@ -586,15 +715,15 @@ def match_graph(session: Session | None) -> str:
 def download(session: Session | None) -> str:
     """A zip of graph.json, the maps (the segmentation as edited) and report.json; returns its path.
     The files are those `generate` writes, by the same functions."""
-    import tempfile
     import zipfile
 
     from ..fgdm.chain import report
     from ..world import io
+    from .files import new_folder
 
     session = _need(session)
     r = session.result
-    folder = Path(tempfile.mkdtemp(prefix="sgcond-"))
+    folder = new_folder("sgcond-download-")
     files = folder / "files"
     io.save_maps(files, r.image, session.current, r.depth, r.sketch)
     io.write_json(files / "graph.json", session.mapped.source.to_sg2im())
@@ -634,10 +763,29 @@ LEGEND_CSS = """
 .sg-legend tr.sg-stuff { color: var(--body-text-color-subdued); }
 .sg-swatch { display: inline-block; width: 14px; height: 14px; border-radius: 3px; border: 1px solid #0004; }
 """
+# After Generate, once the new segmentation is on screen, the maps are scrolled into view (on a
+# 1000 px high window they start below the fold); nothing moves when Generate was refused. It runs
+# as the Generate event's own js (which hands the inputs on unchanged): a separate js-only listener
+# ran only after the first map had arrived.
+SCROLL_TO_MAPS_JS = """
+(...inputs) => {
+  const img = () => document.querySelector('#sg-seg img');
+  const old = img() ? img().src : null, start = Date.now();
+  const tick = () => {
+    const now = img();
+    if (now && now.src !== old) {
+      document.getElementById('sg-maps').scrollIntoView({behavior: 'smooth', block: 'nearest'});
+    } else if (Date.now() - start < 60000) setTimeout(tick, 100);
+  };
+  setTimeout(tick, 100);
+  return inputs;
+}
+"""
 
 
 def studio_tab() -> None:
     session = gr.State(None)
+    imported = gr.State([])  # the graphs of the last imported file
     gr.Markdown("Draw a scene graph on the canvas (or type triples, or pick an example), then **Generate**: "
                 "the segmentation, depth, sketch and image arrive one by one. Click an object in the "
                 "segmentation, edit it, and rerun what follows. Maps are 64x64; so are the coordinates.")
@@ -650,17 +798,20 @@ def studio_tab() -> None:
                 table = gr.Dataframe(value=views.to_table(views.read_text(EXAMPLE)), headers=views.TABLE_HEADERS,
                                      datatype="str", interactive=True, row_count=(1, "dynamic"),
                                      column_count=(3, "fixed"), label="One row per relation; a row with only "
-                                     "a subject is an object on its own; 'car #2' tells two cars apart")
-                use_table = gr.Button("Use the table", size="sm")
+                                     "a subject is an object on its own; 'car #2' tells two cars apart",
+                                     elem_id="sg-table")
+                use_table = gr.Button("Use the table", size="sm", elem_id="sg-use-table")
             with gr.Tab("Text / sg2im JSON"):
                 text = gr.Textbox(value=EXAMPLE, lines=6, max_lines=30, show_label=False, elem_id="sg-text",
                                   placeholder="red car left of tree; dog near car — or paste sg2im JSON")
                 with gr.Row():
-                    use_text = gr.Button("Use the text", size="sm")
+                    use_text = gr.Button("Use the text", size="sm", elem_id="sg-use-text")
                     upload = gr.UploadButton("Import a file", size="sm", file_types=[".json", ".txt"],
-                                             type="filepath")
-                    export = gr.Button("Export as sg2im JSON", size="sm")
-                exported = gr.File(label="graph.json", visible=False)
+                                             type="filepath", elem_id="sg-import")
+                    export = gr.Button("Export as sg2im JSON", size="sm", elem_id="sg-export")
+                exported = gr.File(label="graph.json", visible=False, elem_id="sg-exported")
+                offered = gr.Gallery(visible=False, columns=4, height=260, allow_preview=False, object_fit="contain",
+                                     label="Graphs in the file (click one to load it)", elem_id="sg-imported")
             with gr.Tab("Examples"):
                 examples = gr.Gallery(value=example_gallery(), columns=4, height=300, allow_preview=False,
                                       object_fit="contain", elem_id="sg-examples",
@@ -670,119 +821,133 @@ def studio_tab() -> None:
                                                      views.understand(views.read_text(EXAMPLE))),
                                 elem_id="sg-notes")
             with gr.Row():
-                seed = gr.Number(label="Seed", value=0, precision=0, minimum=0, elem_id="sg-seed")
-                samples = gr.Slider(1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, label="Candidates (N, SBPC)",
-                                    elem_id="sg-samples")
+                seed = raw(gr.Number(label="Seed", value=0, precision=0, minimum=0, elem_id="sg-seed"))
+                samples = raw(gr.Slider(1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1,
+                                        label="Candidates (N, SBPC)", elem_id="sg-samples"))
             with gr.Row():
                 go = gr.Button("Generate", variant="primary", elem_id="sg-generate")
                 stop = gr.Button("Stop", variant="stop", elem_id="sg-stop")
             relations = gr.Dataframe(label="Relations, judged on the segmentation", headers=RELATION_HEADERS,
                                      datatype="str", interactive=False, elem_id="sg-relations")
-            match = gr.Button("Update the graph to match the mask", size="sm")
-    with gr.Row(elem_classes="sg-maps"):
-        seg = gr.Image(label="Segmentation (click an object)", format="png", interactive=False, height=MAP_HEIGHT,
-                       elem_id="sg-seg", elem_classes="sg-map")
-        depth = gr.Image(label="Depth (bright = near)", format="png", interactive=False, height=MAP_HEIGHT,
-                         elem_id="sg-depth", elem_classes="sg-map")
-        sketch = gr.Image(label="Sketch", format="png", interactive=False, height=MAP_HEIGHT, elem_id="sg-sketch",
-                          elem_classes="sg-map")
-        image = gr.Image(label="Image", format="png", interactive=False, height=MAP_HEIGHT, elem_id="sg-image",
-                         elem_classes="sg-map")
-        over = gr.Image(label="Overlay (picked object outlined)", format="png", interactive=False, height=MAP_HEIGHT,
-                        elem_id="sg-overlay", elem_classes="sg-map")
+            match = gr.Button("Update the graph to match the mask", size="sm", elem_id="sg-match")
+    gr.Markdown("Click an object in the **segmentation** or the **overlay** to pick it. Depth: bright is "
+                "near. The overlay outlines the picked object.", elem_id="sg-maps-help")
+    with gr.Row(elem_classes="sg-maps", elem_id="sg-maps"):
+        # Short titles: the maps' corner buttons cover long ones.
+        seg, depth, sketch, image, over = (
+            gr.Image(label=label, format="png", interactive=False, height=MAP_HEIGHT, elem_id=f"sg-{name}",
+                     elem_classes="sg-map", buttons=["download"])
+            for name, label in (("seg", "Segmentation"), ("depth", "Depth"), ("sketch", "Sketch"),
+                                ("image", "Image"), ("overlay", "Overlay")))
     with gr.Row():
         with gr.Column(scale=2):
             legend = gr.HTML(legend_html(None), js_on_load=LEGEND_JS, css_template=LEGEND_CSS, elem_id="sg-legend")
             picked = gr.Markdown("Click an object in the segmentation or a row above.", elem_id="sg-picked")
         with gr.Column(scale=3):
             with gr.Row():
-                x = gr.Number(label="x", value=32, precision=0, min_width=60)
-                y = gr.Number(label="y", value=40, precision=0, min_width=60)
-                step = gr.Number(label="Step (px)", value=8, precision=0, minimum=1, maximum=63, min_width=80)
+                x = raw(gr.Number(label="x", value=32, precision=0, min_width=60, elem_id="sg-x"))
+                y = raw(gr.Number(label="y", value=40, precision=0, min_width=60, elem_id="sg-y"))
+                step = raw(gr.Number(label="Step (px)", value=8, precision=0, minimum=1, maximum=63,
+                                     min_width=80, elem_id="sg-step"))
             with gr.Row():
                 buttons = {op: gr.Button(label, size="sm", elem_id=f"sg-{op}") for op, label in (
                     ("move_left", "←"), ("move_up", "↑"), ("move_down", "↓"), ("move_right", "→"),
                     ("flip_horizontal", "Flip ↔"), ("flip_vertical", "Flip ↕"), ("bigger", "Bigger"),
                     ("smaller", "Smaller"), ("delete", "Delete"), ("undo", "Undo"), ("redo", "Redo"))}
             with gr.Row():
-                source = gr.Dropdown([], value="", label="Paste from", allow_custom_value=True, scale=2)
-                paste = gr.Button("Paste the object under (x, y) of that map", size="sm", scale=2)
+                source = gr.Dropdown([], value="", label="Paste from", allow_custom_value=True, scale=2,
+                                     elem_id="sg-source")
+                paste = gr.Button("Paste the object under (x, y) of that map", size="sm", scale=2,
+                                  elem_id="sg-paste")
             with gr.Row():
                 rerun_all = gr.Button("Rerun depth, sketch, image", variant="primary", elem_id="sg-rerun")
                 rerun_image = gr.Button("Rerun the image only", elem_id="sg-rerun-image")
-            with gr.Accordion("Edit by name (as the API does)", open=False):
+            with gr.Accordion("Edit by name (as the API does)", open=False, elem_id="sg-by-name"):
                 with gr.Row():
-                    operation = gr.Dropdown(list(OPERATIONS), value="move_right", label="Operation")
-                    amount = gr.Number(label="Pixels or scale", value=8)
-                    apply = gr.Button("Apply")
-                    what = gr.Dropdown(list(RERUNS), value="depth", label="Rerun from")
-                    again = gr.Button("Rerun")
+                    operation = gr.Dropdown(list(OPERATIONS), value="move_right", label="Operation",
+                                            elem_id="sg-operation")
+                    amount = raw(gr.Number(label="Pixels or scale", value=8, elem_id="sg-amount"))
+                    apply = gr.Button("Apply", elem_id="sg-apply")
+                    what = gr.Dropdown(list(RERUNS), value="depth", label="Rerun from", elem_id="sg-what")
+                    again = gr.Button("Rerun", elem_id="sg-again")
     with gr.Row():
         with gr.Column(scale=3):
             # As many columns as candidates (Gradio fits them to the count), in 3/5 of the width.
             gallery = gr.Gallery(label="SBPC candidates (click one to continue from it)", columns=8,
-                                 height=240, object_fit="contain", allow_preview=False,
+                                 height=240, object_fit="contain", allow_preview=False, format="png",
                                  elem_id="sg-candidates", elem_classes="sg-map")
         with gr.Column(scale=2):
-            index = gr.Number(label="Candidate", value=0, precision=0, visible=False)
-            zip_btn = gr.Button("Download zip")
-            zip_file = gr.File(label="Result", visible=False)
-            with gr.Accordion("report.json", open=False):
+            index = raw(gr.Number(label="Candidate", value=0, precision=0, visible=False))
+            zip_btn = gr.Button("Download zip", elem_id="sg-download")
+            zip_file = gr.File(label="Result", visible=False, elem_id="sg-zip")
+            with gr.Accordion("report.json", open=False, elem_id="sg-report"):
                 report = gr.JSON()
 
+    # Page events never raise (page.on_page: a mistake is a message, the outputs stay as they were);
+    # the API's events, on hidden buttons, raise so that a client gets the message (page.as_api).
+    private = dict(api_visibility="private")
+    api = {name: gr.Button(visible=False) for name in ("generate", "rerun", "choose", "edit_mask", "match_graph",
+                                                       "download", "export_graph")}
+    # Gradio names a private event after its function too: the API's names are taken first.
+    api["export_graph"].click(as_api(export_graph), [text], [exported], api_name="export_graph")
+    api["download"].click(as_api(download), [session], [zip_file], api_name="download")
     graph_out = [canvas, text, table, notes]
-    canvas.edit(from_canvas, [canvas, session], graph_out, api_visibility="private")
-    use_text.click(from_text, [text, canvas, session], graph_out, api_visibility="private")
-    use_table.click(from_table, [table, canvas, session], graph_out, api_visibility="private")
-    examples.select(from_example, [session], graph_out, api_visibility="private")
-    upload.upload(import_graph, [upload, session], graph_out, api_visibility="private")
-    show_file = dict(fn=lambda: gr.update(visible=True), inputs=None, api_visibility="private")
-    export.click(export_graph, [text], [exported], api_name="export_graph").then(outputs=[exported], **show_file)
+    canvas.edit(on_page(4)(from_canvas), [canvas, session], graph_out, **private)
+    use_text.click(on_page(4)(from_text), [text, canvas, session], graph_out, **private)
+    use_table.click(on_page(4)(from_table), [table, canvas, session], graph_out, **private)
+    examples.select(on_page(4)(from_example), [canvas, session], graph_out, **private)
+    upload.upload(on_page(6)(import_graph), [upload, canvas, session], [*graph_out, offered, imported], **private)
+    offered.select(on_page(4)(from_imported), [imported, canvas, session], graph_out, **private)
+    show_file = dict(fn=lambda: gr.update(visible=True), inputs=None, **private)
+    export.click(on_page(1)(export_graph), [text], [exported], **private).then(outputs=[exported], **show_file)
 
     # The page's events show the maps UP times larger; the API's events (on hidden buttons) return
     # them at their own 64 px, into hidden images. Both run the same handlers on the same session.
-    raw = [gr.Image(format="png", visible=False) for _ in range(5)]
-    api = {name: gr.Button(visible=False) for name in ("generate", "rerun", "choose", "edit_mask", "match_graph")}
+    hidden_maps = [gr.Image(format="png", visible=False) for _ in range(5)]
     page_out = [seg, depth, sketch, image, over, report, relations, session]
-    api_out = [*raw, report, relations, session]
-    follow = dict(fn=after_result, inputs=[canvas, session], outputs=[canvas, legend, gallery, source],
-                  api_visibility="private")
+    api_out = [*hidden_maps, report, relations, session]
+    follow = dict(fn=on_page(4)(after_result), inputs=[canvas, session], outputs=[canvas, legend, gallery, source],
+                  **private)
     shown = functools.partial
+    page_generate = go.click(on_page(12)(generate_from_views), [text, table, canvas, seed, samples, session],
+                             [*page_out, *graph_out], js=SCROLL_TO_MAPS_JS, **private)
     running = [
-        go.click(shown(generate, display=True), [text, seed, samples, session], page_out, api_visibility="private"),
-        api["generate"].click(generate, [text, seed, samples, session], api_out, api_name="generate"),
-        api["rerun"].click(rerun, [what, session], api_out, api_name="rerun"),
-        api["choose"].click(choose, [index, session], api_out, api_name="choose"),
-        again.click(shown(rerun, display=True), [what, session], page_out, api_visibility="private"),
-        gallery.select(_choose_selected, [session], page_out, api_visibility="private"),
+        page_generate,
+        api["generate"].click(as_api(generate), [text, seed, samples, session], api_out, api_name="generate"),
+        api["rerun"].click(as_api(rerun), [what, session], api_out, api_name="rerun"),
+        api["choose"].click(as_api(choose), [index, session], api_out, api_name="choose"),
+        again.click(on_page(8)(shown(rerun, display=True)), [what, session], page_out, **private),
+        gallery.select(on_page(8)(_choose_selected), [session], page_out, **private),
     ]
     for btn, w in ((rerun_all, "depth"), (rerun_image, "image")):
-        running.append(btn.click(shown(rerun, w, display=True), [session], page_out, api_visibility="private"))
+        running.append(btn.click(on_page(8)(shown(rerun, w, display=True)), [session], page_out, **private))
     for event in running:
         event.then(**follow)
-    stop.click(None, None, None, cancels=running, api_visibility="private")
+    stop.click(on_page(8)(stopped), [session], page_out, cancels=running, **private)
 
-    page_edit = [seg, over, relations, x, y, session]
-    api["edit_mask"].click(edit_mask, [operation, x, y, amount, source, session], [*raw[:2], relations, x, y, session],
-                           api_name="edit_mask").then(**follow)
-    apply.click(shown(edit_mask, display=True), [operation, x, y, amount, source, session], page_edit,
-                api_visibility="private").then(**follow)
+    edit_in = [x, y, step, source, session]
+    page_edit = [seg, over, relations, x, y, picked, session]
+    api["edit_mask"].click(as_api(edit_mask_api), [operation, x, y, amount, source, session],
+                           [*hidden_maps[:2], relations, x, y, session], api_name="edit_mask").then(**follow)
+    apply.click(on_page(7)(shown(edit_mask, display=True)), [operation, x, y, amount, source, session], page_edit,
+                **private).then(**follow)
     for op, btn in buttons.items():
         if op in ("bigger", "smaller"):
-            fn = shown(lambda scale, *a: edit_mask("resize", a[0], a[1], scale, None, a[3], display=True),
-                       1.25 if op == "bigger" else 0.8)
+            scale = 1.25 if op == "bigger" else 0.8
+            fn = lambda x, y, step, source, session, scale=scale: edit_mask(  # noqa: E731
+                "resize", x, y, scale, source, session, display=True)
         else:
-            fn = shown(lambda name, *a: edit_mask(name, *a, display=True), op)
-        btn.click(fn, [x, y, step, source, session], page_edit, api_visibility="private").then(**follow)
-    paste.click(shown(edit_mask, "paste", display=True), [x, y, step, source, session], page_edit,
-                api_visibility="private").then(**follow)
+            fn = shown(edit_mask, op, display=True)
+        btn.click(on_page(7)(fn), edit_in, page_edit, **private).then(**follow)
+    paste.click(on_page(7)(shown(edit_mask, "paste", display=True)), edit_in, page_edit, **private).then(**follow)
 
+    pick_out = [x, y, over, picked]
     for img in (seg, over):
-        img.select(_pick_selected, [session], [x, y, over, picked], api_visibility="private")
-    legend.pick(_pick_row, [session], [x, y, over, picked], api_visibility="private")
+        img.select(on_page(4)(_pick_selected), [session], pick_out, **private)
+    legend.pick(on_page(4)(_pick_row), [session], pick_out, **private)
 
     match_out = [text, relations, session]
-    match_fn = dict(fn=from_text, inputs=[text, canvas, session], outputs=graph_out, api_visibility="private")
-    api["match_graph"].click(match_graph, [session], match_out, api_name="match_graph")
-    match.click(match_graph, [session], match_out, api_visibility="private").then(**match_fn)
-    zip_btn.click(download, [session], [zip_file], api_name="download").then(outputs=[zip_file], **show_file)
+    api["match_graph"].click(as_api(match_graph), [session], match_out, api_name="match_graph")
+    match.click(on_page(3)(match_graph), [session], match_out, **private).then(
+        on_page(4)(from_text), [text, canvas, session], graph_out, **private)
+    zip_btn.click(on_page(1)(download), [session], [zip_file], **private).then(outputs=[zip_file], **show_file)

@@ -1,0 +1,148 @@
+"""How the page meets errors: a person's mistake is one message and the page keeps what it showed.
+
+In Gradio an exception raised from an event marks every output of that event as failed (a red
+"Error" badge over each map, table and text box, the one the person typed into included) and
+leaves them so after the message has gone. So a page event never raises: `on_page` turns a
+mistake (`BadInput`, `gr.Error`) into a warning, and an internal error into a logged record plus a
+warning, and the event's outputs are skipped (left as they were). The API's events raise instead,
+so that a `gradio_client` caller gets the message as an `AppError`.
+
+`raw(component)` hands the handler what the client sent (gr.Number's own check fails on a string
+with a TypeError, an internal error); the handler checks it with one clear message.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import inspect
+import logging
+import reprlib
+
+import gradio as gr
+
+from ..errors import BadInput, shown
+
+log = logging.getLogger("sgcond_app.ui")
+
+TITLE = "Not done"
+_short = reprlib.Repr()
+_short.maxstring = _short.maxother = 120
+
+
+def message_of(e: BaseException, context: str) -> str:
+    """What the person reads: their mistake as it was said; an internal error, logged with context."""
+    if isinstance(e, BadInput):
+        return str(e)
+    if isinstance(e, gr.Error):
+        return str(e.message)
+    log.error("internal error in %s", context, exc_info=e)
+    return (f"internal error ({type(e).__name__}); it is in the server's log, and the page keeps "
+            "what it showed")
+
+
+def warn(message: str) -> None:
+    """A warning in the page. Gradio draws a message as HTML: a person's words are escaped."""
+    gr.Warning(html.escape(message, quote=False), title=TITLE)
+
+
+def info(message: str) -> None:
+    """A note in the page (what was done, what to do next), escaped as `warn` is."""
+    gr.Info(html.escape(message, quote=False))
+
+
+def _name(fn) -> str:
+    return getattr(fn, "__name__", None) or getattr(getattr(fn, "func", None), "__name__", "handler")
+
+
+def on_page(n_outputs: int):
+    """Decorate a page event's handler (a function or a generator) with n_outputs outputs: any
+    exception it raises becomes one message, and every output keeps what it showed."""
+    keep = gr.skip() if n_outputs == 1 else tuple(gr.skip() for _ in range(n_outputs))
+
+    def said(fn, e: Exception, args: tuple) -> None:
+        warn(message_of(e, f"{_name(fn)}({', '.join(_short.repr(a) for a in args)})"))
+
+    def wrap(fn):
+        if inspect.isgeneratorfunction(fn):
+            @functools.wraps(fn)
+            def stream(*args, **kwargs):
+                try:
+                    yield from fn(*args, **kwargs)
+                except Exception as e:  # GeneratorExit (Stop) is not an Exception: it passes
+                    said(fn, e, args)
+                    yield keep
+            return stream
+
+        @functools.wraps(fn)
+        def plain(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as e:
+                said(fn, e, args)
+                return keep
+        return plain
+
+    return wrap
+
+
+def as_api(fn):
+    """Decorate an API event's handler: a person's mistake raises gr.Error with its message (the
+    client's AppError); anything else is logged and raised as an internal error."""
+    def fail(e: Exception, args: tuple):
+        if isinstance(e, gr.Error):
+            return e
+        return gr.Error(message_of(e, f"{_name(fn)}({', '.join(_short.repr(a) for a in args)})"))
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def stream(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as e:
+                raise fail(e, args) from None
+        return stream
+
+    @functools.wraps(fn)
+    def plain(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as e:
+            raise fail(e, args) from None
+    return plain
+
+
+def raw(component: gr.components.Component) -> gr.components.Component:
+    """The component hands its handler the value as sent, to be checked there (see the module
+    docstring). Set on the instance: a subclass of a Gradio component would make Gradio write a
+    type-stub file beside this module."""
+    component.preprocess = lambda payload: payload  # type: ignore[method-assign]
+    return component
+
+
+def _as_number(value: object) -> float | int | None:
+    """An int or a float from a number or a short numeric string; None for anything else."""
+    if isinstance(value, str):
+        try:
+            return float(value.strip()) if len(value) < 40 else None
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value
+
+
+def whole(value: object, name: str, low: int, high: int) -> int:
+    """A whole number from low to high, from what a page or a client sent; else one clear message."""
+    v = _as_number(value)
+    if v is None or not low <= v <= high or v != int(v):  # NaN fails the range test
+        raise BadInput(f"{name} must be a whole number from {low} to {high}, not {shown(value, 24)}")
+    return int(v)
+
+
+def number(value: object, name: str, low: float, high: float) -> float:
+    """A number from low to high, from what a page or a client sent; else one clear message."""
+    v = _as_number(value)
+    if v is None or not low <= v <= high:
+        raise BadInput(f"{name} must be a number from {low:g} to {high:g}, not {shown(value, 24)}")
+    return float(v)
