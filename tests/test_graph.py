@@ -94,3 +94,26 @@ def test_networkx_view():
     nxg = g.to_networkx()
     assert nxg.number_of_nodes() == 3
     assert [d["predicate"] for _, _, d in nxg.edges(data=True)] == ["left of", "on"]
+
+
+def test_palette_colours_are_told_apart():
+    """Each pair of class colours is at least 19 apart in CIELAB (house and car were 21, road and
+    rock 10), so that a person reads a segmentation without a legend."""
+    import itertools
+
+    import numpy as np
+
+    from sgcond_app.graph import vocab
+
+    def lab(rgb):
+        c = np.asarray(rgb, float) / 255
+        c = np.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
+        xyz = c @ np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]).T
+        t = xyz / np.array([0.9505, 1.0, 1.089])
+        f = np.where(t > 0.008856, np.cbrt(t), 7.787 * t + 16 / 116)
+        return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+    gaps = {(a.name, b.name): float(np.linalg.norm(lab(a.rgb) - lab(b.rgb)))
+            for a, b in itertools.combinations(vocab.CLASSES, 2)}
+    assert min(gaps.values()) >= 19, min(gaps, key=gaps.get)
+    assert gaps[("house", "car")] >= 35
