@@ -1,7 +1,9 @@
 """The studio in a real browser (Debian's Chromium driven by Playwright), used as a person uses it:
 build a graph on the canvas by clicking, generate, see the four maps, click an object in the
 segmentation, move it, rerun the image, and check that the image changed where the object moved
-and little elsewhere.
+and little elsewhere. Then every control of the studio, once at least, on a generated and on an
+edited result, and a person's mistakes: each is one message, and no output is left covered by an
+"Error" badge or changed.
 
 Timestamps (Generate click -> segmentation on screen, -> image on screen) are written to
 test-artifacts/browser_timings.json and reported in docs/benchmarks.md; they are not asserted.
@@ -254,35 +256,102 @@ def test_a_person_builds_generates_edits_and_reruns(url: str, chromium) -> None:
         assert not stage.errors, f"errors in the page: {stage.errors}"
 
 def _toast(page, text: str) -> None:
+    """Wait for a message in the page that says `text`, then close every message."""
     page.wait_for_function(
         f"() => [...document.querySelectorAll('.toast-body')].some(t => t.innerText.includes({json.dumps(text)}))",
-        timeout=20_000)
+        timeout=30_000)
     for close in page.locator(".toast-close").all():
-        close.click()
+        try:
+            close.click(timeout=2_000)
+        except Exception:  # a message that closed itself meanwhile
+            pass
+
+
+BADGES_JS = """() => [...document.querySelectorAll('[data-testid=status-tracker] .error, .wrap .error')]
+    .filter(e => !e.closest('.toast-body') && e.offsetParent !== null).length"""
+BUSY_JS = "() => document.querySelectorAll('[data-testid=status-tracker]:not(.hide)').length"
+
+
+def _no_badges(page) -> None:
+    assert page.evaluate(BADGES_JS) == 0, "an 'Error' badge covers an output"
+
+
+def _idle(page, timeout: float = 90.0) -> None:
+    """Wait until no output waits for the server (three quiet looks in a row); an 'Error' badge fails."""
+    time.sleep(0.2)
+    end, quiet = time.time() + timeout, 0
+    while time.time() < end:
+        _no_badges(page)
+        quiet = quiet + 1 if page.evaluate(BUSY_JS) == 0 else 0
+        if quiet >= 3:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the page was still busy after {timeout:.0f} s")
+
+
+MAPS = ("sg-seg", "sg-depth", "sg-sketch", "sg-image", "sg-overlay")
+
+
+def _shown(page) -> dict:
+    """What the page shows that a mistake must leave alone."""
+    rows = page.locator("#sg-relations").inner_text()
+    return {"maps": [_src(page, m) for m in MAPS], "relations": rows,
+            "nodes": page.locator("#sg-canvas .sg-node").count(), "notes": page.locator("#sg-notes").inner_text()}
+
+
+def _text_tab(page):
+    page.get_by_role("tab", name="Text / sg2im JSON").click()
+    return page.locator("#sg-text textarea")
+
+
+MISTAKES = [  # typed, the button, what the message says
+    ('{"objects": ["dog", "tree"], "relationships": [[0, "near"', "#sg-use-text", "JSON"),
+    ("x" * 300 + " near tree", "#sg-use-text", "at most"),
+    ("\n".join(f"dog#{i} near tree" for i in range(100)), "#sg-use-text", "at most 24"),
+    ("", "#sg-generate", "empty"),
+    ("broccoli near spaceship", "#sg-generate", "no object"),
+    ("sky zorbles grass", "#sg-generate", "zorbles"),
+]
+
+
+def _mistakes_keep_the_page(page, stage) -> None:
+    """Each mistake: its message, no 'Error' badge, and every map, the relations, the canvas, the
+    notes and the text the person typed as they were."""
+    text = _text_tab(page)
+    for typed, button, message in MISTAKES:
+        stage(f"mistake_{message.replace(' ', '_')}")
+        before = _shown(page)
+        text.fill(typed)
+        time.sleep(0.3)  # as a person, who reads what they typed before a click
+        page.click(button)
+        _toast(page, message)
+        _idle(page)
+        assert text.input_value() == typed, "the text a person typed was lost"
+        assert _shown(page) == before, f"the page changed after a mistake ({message})"
+    stage("mistake_seed")
+    text.fill("sky above grass")
+    before = _shown(page)
+    seed = page.locator("#sg-seed input")
+    seed.fill("-1")
+    page.click("#sg-generate")
+    _toast(page, "seed")
+    _idle(page)
+    assert _shown(page) == before
+    seed.fill("0")
 
 
 def test_mistakes_get_one_message_and_lose_nothing(url: str, chromium) -> None:
     with _studio(chromium, url, "errors_open") as (page, stage):
-        nodes = page.locator("#sg-canvas .sg-node").count()
-        assert nodes > 0
-        page.get_by_role("tab", name="Text / sg2im JSON").click()
-        text = page.locator("#sg-text textarea")
-        for typed, message in (('{"objects": ["dog", "tree"], "relationships": [[0, "near"', "JSON"),
-                               ("x" * 10_000 + " near tree", "at most 48"),
-                               ("\n".join(f"dog#{i} near tree" for i in range(200)), "at most 24")):
-            stage(f"errors_{message.replace(' ', '_')}")
-            text.fill(typed)
-            page.get_by_role("button", name="Use the text").click()
-            _toast(page, message)
-            assert text.input_value() == typed, "the text a person typed was lost"
-            assert page.locator("#sg-canvas .sg-node").count() == nodes, "the canvas changed"
-        stage("errors_empty_generate")
-        text.fill("")
-        page.click("#sg-generate")
-        _toast(page, "empty")
+        stage("errors_edit_before_generate")
+        page.click("#sg-bigger")  # nothing generated, nothing picked
+        _toast(page, "generate a scene first")
+        _idle(page)
+        _mistakes_keep_the_page(page, stage)
         assert _src(page, "sg-seg") is None
         # The canvas's own inputs hold at most what a label may be.
         assert page.locator("#sg-canvas .sg-label").get_attribute("maxlength") == "48"
+        assert not stage.errors, f"errors in the page: {stage.errors}"
+
 
 def test_an_example_loads_in_one_click_with_its_word_notes(url: str, chromium) -> None:
     with _studio(chromium, url, "example_open") as (page, stage):
@@ -295,3 +364,276 @@ def test_an_example_loads_in_one_click_with_its_word_notes(url: str, chromium) -
         assert any("road" in n for n in notes), notes  # "street" was understood as road
         page.get_by_role("tab", name="Text / sg2im JSON").click()
         assert "red car on street" in page.locator("#sg-text textarea").input_value()
+
+
+def _choose(page, elem_id: str, option: str) -> None:
+    """Pick an option of a dropdown."""
+    page.locator(f"#{elem_id} input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def _thing(seg: np.ndarray, label: str | None = None) -> tuple[int, int]:
+    """A pixel near the middle of the largest thing (of `label`) in a 64 px colour map."""
+    m = Masks.from_segmentation(vocab.decolorize(seg))
+    things = [i for i in m.things() if label is None or m.label_of(i) == label]
+    assert things, f"no {label or 'object'} in the map"
+    ys, xs = np.nonzero(m.mask(things[0]))
+    k = int(np.argmin((xs - xs.mean()) ** 2 + (ys - ys.mean()) ** 2))
+    return int(xs[k]), int(ys[k])
+
+
+def _picked(page) -> str:
+    return page.locator("#sg-picked").inner_text()
+
+
+def _graph_file(tmp_path: Path) -> Path:
+    """An sg2im file of 7 graphs, as a person brings one."""
+    graphs = [{"objects": ["sky", "grass", label], "relationships": [[0, "above", 1], [2, "on", 1]]}
+              for label in ("dog", "cow", "horse", "sheep", "car", "person", "tree")]
+    path = tmp_path / "seven.json"
+    path.write_text(json.dumps(graphs))
+    return path
+
+
+def test_every_control_works_and_keeps_the_page(url: str, chromium, tmp_path: Path) -> None:
+    """Every button and control of the studio, once at least, as a person would use them; after
+    each, no 'Error' badge. Then the mistakes again, on a generated and edited result."""
+    with _studio(chromium, url, "all_open") as (page, stage):
+        canvas = page.locator("#sg-canvas")
+        nodes, edges = canvas.locator(".sg-node"), canvas.locator(".sg-edge")
+        labels = lambda: [n.locator("text").first.text_content() for n in nodes.all()]  # noqa: E731
+
+        stage("all_canvas_tools")
+        canvas.locator(".sg-clear").click()
+        for label in ("sky", "grass", "red car"):
+            canvas.locator(".sg-label").fill(label)
+            canvas.locator(".sg-add").click()
+        canvas.locator(".sg-label").fill("tree")
+        canvas.locator(".sg-label").press("Enter")  # Enter adds too
+        assert labels() == ["sky", "grass", "red car", "tree"]
+        canvas.locator(".sg-connect").click()
+        for s, p, o in (("sky", "above", "grass"), ("red car", "on", "grass"), ("tree", "left of", "red car")):
+            canvas.locator(".sg-pred").fill(p)
+            nodes.nth(labels().index(s)).click()
+            nodes.nth(labels().index(o)).click()
+        canvas.locator(".sg-connect").click()
+        assert edges.count() == 3
+        text = _text_tab(page)
+
+        def text_is(want: str) -> None:
+            end = time.time() + 20
+            while text.input_value() != want and time.time() < end:
+                time.sleep(0.1)
+            assert text.input_value() == want
+
+        text_is("sky above grass\nred car on grass\ntree left of red car")
+        edges.nth(2).locator("rect.sg-edge-label").click()  # select the edge, rename it
+        canvas.locator(".sg-pred").fill("right of")
+        canvas.locator(".sg-rename").click()
+        text_is("sky above grass\nred car on grass\ntree right of red car")
+        canvas.locator(".sg-undo").click()
+        text_is("sky above grass\nred car on grass\ntree left of red car")
+        canvas.locator(".sg-redo").click()
+        text_is("sky above grass\nred car on grass\ntree right of red car")
+        nodes.nth(labels().index("tree")).click()  # select a node, rename it, delete it
+        canvas.locator(".sg-label").fill("house")
+        canvas.locator(".sg-rename").click()
+        text_is("sky above grass\nred car on grass\nhouse right of red car")
+        canvas.locator(".sg-delete").click()
+        text_is("sky above grass\nred car on grass")
+        canvas.locator(".sg-undo").click()
+        text_is("sky above grass\nred car on grass\nhouse right of red car")
+        box = _box(nodes.nth(labels().index("house")))  # drag a node
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 60, box["y"] + 40, steps=5)
+        page.mouse.up()
+        canvas.locator(".sg-tidy").click()
+        _idle(page)
+        assert labels() == ["sky", "grass", "red car", "house"] and edges.count() == 3
+
+        stage("all_table")
+        page.get_by_role("tab", name="Triples").click()
+        cell = page.locator('#sg-table [data-testid="cell-2-0"]')
+        assert cell.inner_text() == "house"
+        cell.dblclick()
+        page.keyboard.press("Control+a")
+        page.keyboard.type("tree")
+        page.keyboard.press("Enter")
+        page.click("#sg-use-table")
+        _idle(page)
+        assert "tree" in labels() and "house" not in labels()
+
+        stage("all_text_export_import_examples")
+        text = _text_tab(page)
+        text.fill("sky above grass\nred car on grass\ntree left of red car")
+        page.click("#sg-use-text")
+        _idle(page)
+        assert labels() == ["sky", "grass", "red car", "tree"]
+        page.click("#sg-export")
+        page.wait_for_selector("#sg-exported a", timeout=20_000)
+        exported = json.loads(page.request.get(page.locator("#sg-exported a").first.get_attribute("href")).body())
+        assert exported["relationships"] == [[0, "above", 1], [2, "on", 1], [3, "left of", 2]]
+        with page.expect_file_chooser() as chooser:
+            page.click("#sg-import")
+        chooser.value.set_files(str(_graph_file(tmp_path)))
+        _toast(page, "holds 7 graphs")
+        _idle(page)
+        assert "dog" in labels()
+        offered = page.locator("#sg-imported .thumbnail-item")
+        assert offered.count() == 7, "the other graphs of the file are not offered"
+        offered.nth(2).click()
+        _idle(page)
+        assert "horse" in labels() and "dog" not in labels()
+        page.get_by_role("tab", name="Examples").click()
+        page.locator("#sg-examples .thumbnail-item").first.click()
+        _idle(page)
+        assert "street" in labels()
+
+        stage("all_generate_typed")
+        # Typed, not applied, then Generate: the picture, the canvas and the notes all follow the text.
+        text = _text_tab(page)
+        text.fill("sky above grass\nred car on grass\nhouse behind red car")
+        page.locator("#sg-seed input").fill("3")
+        samples = page.locator("#sg-samples input[type=number]")
+        samples.fill("3")
+        samples.press("Enter")
+        page.click("#sg-generate")
+        _idle(page)
+        assert all(_src(page, m) for m in MAPS), "a map is missing after Generate"
+        assert labels() == ["sky", "grass", "red car", "house"], "the canvas did not follow the typed graph"
+        assert "4 objects, 3 relations" in page.locator("#sg-notes").inner_text()
+        time.sleep(1)  # the smooth scroll
+        maps = page.locator("#sg-maps").bounding_box()
+        assert 0 <= maps["y"] and maps["y"] + maps["height"] <= 1000 + 2, "the maps are not in view after Generate"
+        assert page.locator("#sg-relations").inner_text().count("\n") >= 3
+        page.wait_for_selector("#sg-canvas .sg-edge.sg-pass, #sg-canvas .sg-edge.sg-fail", timeout=20_000)
+
+        stage("all_stop")
+        shown = _fetch(page, _src(page, "sg-seg"))
+        page.click("#sg-generate")
+        time.sleep(0.3)
+        page.click("#sg-stop")
+        _toast(page, "Stopped")
+        _idle(page)
+        assert np.array_equal(_fetch(page, _src(page, "sg-seg")), shown)  # the last finished result
+        assert all(_src(page, m) for m in MAPS)
+
+        stage("all_pick")
+        seg = _fetch(page, _src(page, "sg-seg"))
+        _click_pixel(page, "sg-seg", 1, 1)  # the sky
+        _toast(page, "not on an object")
+        cx, cy = _thing(seg, "car")
+        _click_pixel(page, "sg-overlay", cx, cy)
+        page.wait_for_function("() => document.querySelector('#sg-picked').innerText.includes('Picked car')",
+                               timeout=20_000)
+        page.locator("#sg-legend tr.sg-object").first.click()
+        _idle(page)
+        assert "Picked" in _picked(page)
+        _click_pixel(page, "sg-seg", cx, cy)
+        _idle(page)
+        assert "Picked car" in _picked(page)
+
+        stage("all_edit_buttons")
+        page.locator("#sg-step input").fill("4")
+        for op in ("move_left", "move_up", "move_down", "move_right", "flip_horizontal", "flip_vertical", "bigger",
+                   "smaller", "undo", "redo"):
+            before = _src(page, "sg-seg")
+            page.click(f"#sg-{op}")
+            _idle(page)
+            if op not in ("flip_horizontal", "flip_vertical"):  # a symmetric car flips onto itself
+                assert _src(page, "sg-seg") != before, f"{op} changed nothing"
+            if op not in ("undo", "redo"):
+                assert "car" in _picked(page), f"after {op} the picked object is {_picked(page)!r}"
+        x, y = int(page.locator("#sg-x input").input_value()), int(page.locator("#sg-y input").input_value())
+        assert _thing(_fetch(page, _src(page, "sg-seg")), "car")  # still a car, and (x, y) on it
+        assert vocab.decolorize(_fetch(page, _src(page, "sg-seg")))[y, x] == vocab.class_id("car")
+        page.click("#sg-delete")
+        _idle(page)
+        assert "Deleted" in _picked(page)
+        page.click("#sg-undo")
+        _idle(page)
+
+        stage("all_paste_match_rerun")
+        candidate = page.locator("#sg-candidates img").nth(1).get_attribute("src")
+        cand = np.asarray(Image.open(io.BytesIO(page.request.get(candidate).body())).convert("RGB"))
+        px, py = _thing(cand)
+        _choose(page, "sg-source", "candidate 1")
+        page.locator("#sg-x input").fill(str(px))
+        page.locator("#sg-y input").fill(str(py))
+        before = _src(page, "sg-seg")
+        page.click("#sg-paste")
+        _idle(page)
+        assert _src(page, "sg-seg") != before or np.array_equal(cand, seg)
+        before_text = text.input_value()
+        page.click("#sg-match")
+        _toast(page, "raph")  # "Graph updated: ..." or "... the graph is unchanged."
+        _idle(page)
+        assert text.input_value() != "" and before_text != ""
+        for button, changed in (("#sg-rerun", "sg-depth"), ("#sg-rerun-image", "sg-image")):
+            before = _src(page, changed)
+            page.click(button)
+            _idle(page)
+            assert all(_src(page, m) for m in MAPS)
+
+        stage("all_by_name")
+        page.get_by_text("Edit by name (as the API does)").click()
+        seg = _fetch(page, _src(page, "sg-seg"))
+        x, y = _thing(seg)
+        page.locator("#sg-x input").fill(str(x))
+        page.locator("#sg-y input").fill(str(y))
+        _choose(page, "sg-operation", "move_left")
+        page.locator("#sg-amount input").fill("3")
+        before = _src(page, "sg-seg")
+        page.click("#sg-apply")
+        _idle(page)
+        assert _src(page, "sg-seg") != before
+        _choose(page, "sg-what", "sketch")
+        page.click("#sg-again")
+        _idle(page)
+
+        stage("all_candidates_download")
+        before = _src(page, "sg-seg")
+        page.locator("#sg-candidates .thumbnail-item").nth(2).click()
+        _idle(page)
+        assert _src(page, "sg-seg") != before
+        page.click("#sg-download")
+        page.wait_for_selector("#sg-zip a", timeout=20_000)
+        assert ".zip" in page.locator("#sg-zip a").first.get_attribute("href")
+        page.get_by_text("report.json").click()
+        with page.expect_download() as download:
+            page.locator("#sg-seg a[download]").click()
+        assert download.value.suggested_filename.endswith(".png")
+        _no_badges(page)
+
+        stage("all_edit_then_mistakes")
+        cx, cy = _thing(_fetch(page, _src(page, "sg-seg")))
+        _click_pixel(page, "sg-seg", cx, cy)
+        _idle(page)
+        page.click("#sg-move_right")
+        _idle(page)
+        _mistakes_keep_the_page(page, stage)
+        stage("all_edit_on_the_sky")
+        before = _shown(page)
+        page.locator("#sg-x input").fill("1")
+        page.locator("#sg-y input").fill("1")
+        page.click("#sg-bigger")
+        _toast(page, "not on an object")
+        _idle(page)
+        assert _shown(page) == before
+
+        stage("all_other_tabs")
+        page.get_by_role("tab", name="Tiny world").click()
+        page.click("#sg-world-show")
+        _idle(page)
+        page.get_by_role("tab", name="Parse a graph").click()
+        page.locator("#sg-parse-text textarea").fill('{"objects": [')
+        page.click("#sg-parse")
+        _toast(page, "JSON")
+        _idle(page)
+        page.locator("#sg-parse-text textarea").fill("red car left of tree")
+        page.click("#sg-parse")
+        _idle(page)
+        stage("all_done")
+        stage.shot()
+        assert not stage.errors, f"errors in the page: {stage.errors}"
