@@ -1,7 +1,7 @@
 """The README's screenshots of the studio: `python tools/screenshots.py --out docs/`.
 
 Starts the app in this process, drives Debian's Chromium with Playwright as a person would (build
-a graph on the canvas, generate, pick the car, move it past the tree, rerun), and saves two
+a graph on the canvas, generate, pick the tree, move it past the car, rerun), and saves two
 pictures: the studio after generating, and after the edit (the canvas shows the failing edge).
 """
 
@@ -78,13 +78,13 @@ def main() -> None:
             time.sleep(1.5)
             _save(page, out / "studio.jpg", "sg-overlay")
 
-            # Pick the largest car from its legend row, then move it right, past the tree.
-            rows = page.locator("#sg-legend tbody tr", has_text="car")
+            # Pick the largest tree from its legend row, then move it left, past the car.
+            rows = page.locator("#sg-legend tbody tr", has_text="tree")
             areas = [int(rows.nth(i).locator("td").nth(4).inner_text().split()[0]) for i in range(rows.count())]
             rows.nth(areas.index(max(areas))).click()
-            page.wait_for_function("() => document.querySelector('#sg-picked').innerText.includes('car')")
+            page.wait_for_function("() => document.querySelector('#sg-picked').innerText.includes('tree')")
             for _ in range(3):
-                page.click("#sg-move_right")
+                page.click("#sg-move_left")
                 seg = _wait_src(page, "sg-seg", seg)
             page.click("#sg-rerun")
             _wait_src(page, "sg-image", None)
