@@ -382,6 +382,12 @@ def _thing(seg: np.ndarray, label: str | None = None) -> tuple[int, int]:
     return int(xs[k]), int(ys[k])
 
 
+def _point(page, x, y) -> None:
+    """Type a point into the x and y boxes."""
+    page.locator("#sg-x input").fill(str(x))
+    page.locator("#sg-y input").fill(str(y))
+
+
 def _picked(page) -> str:
     return page.locator("#sg-picked").inner_text()
 
@@ -559,8 +565,7 @@ def test_every_control_works_and_keeps_the_page(url: str, chromium, tmp_path: Pa
         cand = np.asarray(Image.open(io.BytesIO(page.request.get(candidate).body())).convert("RGB"))
         px, py = _thing(cand)
         _choose(page, "sg-source", "candidate 1")
-        page.locator("#sg-x input").fill(str(px))
-        page.locator("#sg-y input").fill(str(py))
+        _point(page, px, py)
         before = _src(page, "sg-seg")
         page.click("#sg-paste")
         _idle(page)
@@ -580,8 +585,7 @@ def test_every_control_works_and_keeps_the_page(url: str, chromium, tmp_path: Pa
         page.get_by_text("Edit by name (as the API does)").click()
         seg = _fetch(page, _src(page, "sg-seg"))
         x, y = _thing(seg)
-        page.locator("#sg-x input").fill(str(x))
-        page.locator("#sg-y input").fill(str(y))
+        _point(page, x, y)
         _choose(page, "sg-operation", "move_left")
         page.locator("#sg-amount input").fill("3")
         before = _src(page, "sg-seg")
@@ -615,8 +619,7 @@ def test_every_control_works_and_keeps_the_page(url: str, chromium, tmp_path: Pa
         _mistakes_keep_the_page(page, stage)
         stage("all_edit_on_the_sky")
         before = _shown(page)
-        page.locator("#sg-x input").fill("1")
-        page.locator("#sg-y input").fill("1")
+        _point(page, 1, 1)
         page.click("#sg-bigger")
         _toast(page, "not on an object")
         _idle(page)

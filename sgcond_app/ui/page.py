@@ -55,52 +55,21 @@ def _name(fn) -> str:
     return getattr(fn, "__name__", None) or getattr(getattr(fn, "func", None), "__name__", "handler")
 
 
-def on_page(n_outputs: int):
-    """Decorate a page event's handler (a function or a generator) with n_outputs outputs: any
-    exception it raises becomes one message, and every output keeps what it showed."""
-    keep = gr.skip() if n_outputs == 1 else tuple(gr.skip() for _ in range(n_outputs))
-
-    def said(fn, e: Exception, args: tuple) -> None:
-        warn(message_of(e, f"{_name(fn)}({', '.join(_short.repr(a) for a in args)})"))
-
-    def wrap(fn):
-        if inspect.isgeneratorfunction(fn):
-            @functools.wraps(fn)
-            def stream(*args, **kwargs):
-                try:
-                    yield from fn(*args, **kwargs)
-                except Exception as e:  # GeneratorExit (Stop) is not an Exception: it passes
-                    said(fn, e, args)
-                    yield keep
-            return stream
-
-        @functools.wraps(fn)
-        def plain(*args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except Exception as e:
-                said(fn, e, args)
-                return keep
-        return plain
-
-    return wrap
+def _context(fn, args: tuple) -> str:
+    """The call as the server's log names it: the handler and its arguments, each cut short."""
+    return f"{_name(fn)}({', '.join(_short.repr(a) for a in args)})"
 
 
-def as_api(fn):
-    """Decorate an API event's handler: a person's mistake raises gr.Error with its message (the
-    client's AppError); anything else is logged and raised as an internal error."""
-    def fail(e: Exception, args: tuple):
-        if isinstance(e, gr.Error):
-            return e
-        return gr.Error(message_of(e, f"{_name(fn)}({', '.join(_short.repr(a) for a in args)})"))
-
+def _guard(fn, handle):
+    """fn (a function or a generator function, as Gradio tells them apart) with any exception handed
+    to handle(e, args): what handle returns is the answer instead (a generator yields it once)."""
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def stream(*args, **kwargs):
             try:
                 yield from fn(*args, **kwargs)
-            except Exception as e:
-                raise fail(e, args) from None
+            except Exception as e:  # GeneratorExit (Stop) is not an Exception: it passes
+                yield handle(e, args)
         return stream
 
     @functools.wraps(fn)
@@ -108,8 +77,32 @@ def as_api(fn):
         try:
             return fn(*args, **kwargs)
         except Exception as e:
-            raise fail(e, args) from None
+            return handle(e, args)
     return plain
+
+
+def on_page(n_outputs: int):
+    """Decorate a page event's handler (a function or a generator) with n_outputs outputs: any
+    exception it raises becomes one message, and every output keeps what it showed."""
+    keep = gr.skip() if n_outputs == 1 else tuple(gr.skip() for _ in range(n_outputs))
+
+    def wrap(fn):
+        def handle(e: Exception, args: tuple):
+            warn(message_of(e, _context(fn, args)))
+            return keep
+        return _guard(fn, handle)
+
+    return wrap
+
+
+def as_api(fn):
+    """Decorate an API event's handler: a person's mistake raises gr.Error with its message (the
+    client's AppError); anything else is logged and raised as an internal error."""
+    def handle(e: Exception, args: tuple):
+        if isinstance(e, gr.Error):
+            raise e
+        raise gr.Error(message_of(e, _context(fn, args))) from None
+    return _guard(fn, handle)
 
 
 def raw(component: gr.components.Component) -> gr.components.Component:
