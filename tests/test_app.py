@@ -356,3 +356,20 @@ def test_scores_table_and_canvas_agree(typed: str, objects: int, note: str | Non
     assert json.loads(canvas)["edge_status"] == verdicts
     assert all(v is False for v, r in zip(verdicts, rows) if "car" in r[0] or "car" in r[2])
     assert any("car missing" in r[3] for r in rows)
+
+
+def test_no_file_outside_the_apps_folders_can_be_read(client: Client) -> None:
+    """Gradio serves the files the app made; not the rest of the machine, nor the source."""
+    import urllib.error
+    import urllib.request
+
+    for path in ("/etc/passwd", str(Path(__file__).resolve()), "../../../../etc/passwd",
+                 str(Path(__file__).resolve().parents[1] / "weights" / "encoder" / "config.json")):
+        for prefix in ("gradio_api/file=", "file="):
+            try:
+                with urllib.request.urlopen(client.src + prefix + path, timeout=10) as answer:
+                    body = answer.read()
+            except urllib.error.HTTPError as e:
+                assert e.code in (403, 404), (path, e.code)
+                continue
+            assert b"root:" not in body and b"def test_" not in body and b"{" not in body[:1], (prefix, path)
