@@ -373,3 +373,53 @@ def test_no_file_outside_the_apps_folders_can_be_read(client: Client) -> None:
                 assert e.code in (403, 404), (path, e.code)
                 continue
             assert b"root:" not in body and b"def test_" not in body and b"{" not in body[:1], (prefix, path)
+
+
+# --- named regressions: bad API arguments a tester sent (each was an internal error before) ---------
+
+
+def _refused(client: Client, *args, api_name: str, match: str) -> None:
+    with pytest.raises(AppError, match=match) as info:
+        client.predict(*args, api_name=api_name)
+    assert "internal error" not in str(info.value) and "upstream" not in str(info.value)
+
+
+def test_generate_with_a_seed_of_2_to_the_64_is_refused_before_the_chain_runs(client: Client) -> None:
+    _refused(client, "sky above grass; dog on grass", 2**64, 2, api_name="/generate", match="seed")
+
+
+@pytest.mark.parametrize("seed", ["abc", -1, 1.5, "1e300"])
+def test_generate_with_a_seed_that_is_no_seed_is_refused(client: Client, seed) -> None:
+    _refused(client, "sky above grass; dog on grass", seed, 2, api_name="/generate", match="seed")
+
+
+def test_generate_with_candidates_that_are_no_count_is_refused(client: Client) -> None:
+    _refused(client, "sky above grass; dog on grass", 0, "many", api_name="/generate", match="candidates")
+
+
+def test_a_move_by_1e300_pixels_and_a_pixel_that_is_no_number_are_refused(client: Client) -> None:
+    *_, report, _ = client.predict("sky above grass; dog on grass; car on grass", 2, 4, api_name="/generate")
+    things = [o["at"] for o in report["verdict"]["objects"] if o["label"] in ("dog", "car") and "at" in o]
+    assert things, "neither the dog nor the car was drawn"
+    x, y = things[0]
+    _refused(client, "move_right", x, y, 1e300, "", api_name="/edit_mask", match="step")
+    _refused(client, "move_right", "abc", y, 8, "", api_name="/edit_mask", match="x must")
+    _refused(client, "resize", x, "nan", 1.2, "", api_name="/edit_mask", match="y must")
+    _refused(client, "resize", x, y, 1e300, "", api_name="/edit_mask", match="scale")
+    _refused(client, "abc", api_name="/choose", match="candidate")
+
+
+@pytest.mark.parametrize("api_name", ["/parse", "/export_graph", "/generate"])
+def test_json_nested_10000_deep_a_5000_digit_index_and_a_lone_surrogate_are_refused(client: Client,
+                                                                                     api_name: str) -> None:
+    extra = (0, 2) if api_name == "/generate" else ()
+    _refused(client, "[" * 10_000 + "]" * 10_000, *extra, api_name=api_name, match="JSON")
+    _refused(client, '{"objects": ["dog", "tree"], "relationships": [[' + "9" * 5000 + ', "near", 1]]}', *extra,
+             api_name=api_name, match="JSON|index")
+    _refused(client, '{"objects": ["dog\\ud800", "tree"], "relationships": []}', *extra, api_name=api_name,
+             match="surrogate|character|plain")
+
+
+def test_megabytes_of_triples_are_refused_by_their_size(client: Client) -> None:
+    """Refused for its length before any clause is parsed (parsing it held a worker for 25 s)."""
+    _refused(client, "dog near tree\n" * 100_000, api_name="/parse", match="characters")
