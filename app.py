@@ -3,10 +3,11 @@
 Settings from the environment (flags win): SGCOND_HOST, SGCOND_PORT, SGCOND_CONCURRENCY (requests
 that run at once per action, default 2), SGCOND_QUEUE_SIZE (requests that may wait, default 64),
 SGCOND_MAX_SAMPLES (SBPC candidates a request may ask for, default 16), SGCOND_WARM_UP (1: load the
-models and run one small generation before the first click; default 1). Temporary files
-(sgcond_app/ui/files.py): SGCOND_TMP (where; default the system's temporary folder),
-SGCOND_TMP_MAX_AGE (seconds they live at least, default 3600), SGCOND_TMP_EVERY (seconds between
-prunings, default 600).
+models and run one small generation before the first click; default 1), SGCOND_SESSIONS (sessions
+whose result and edits the server keeps, the least recently used going first; default 500).
+Temporary files (sgcond_app/ui/files.py): SGCOND_TMP (where; default the system's temporary
+folder), SGCOND_TMP_MAX_AGE (seconds they live at least, default 3600), SGCOND_TMP_EVERY (seconds
+between prunings, default 600).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import threading
 
 from sgcond_app.ui import create_demo, files
@@ -34,8 +36,12 @@ def _warm_up() -> None:
         logging.getLogger("sgcond_app").exception("warm-up failed")
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def settings(argv: list[str] | None = None) -> argparse.Namespace:
-    """The flags and the environment, checked: host, port, share, concurrency, queue_size."""
+    """The flags and the environment, checked: host, port, share, concurrency, queue_size, sessions."""
     parser = argparse.ArgumentParser(description="Run the SGCond Studio web app.")
     # A Hugging Face Space tells Gradio where to listen through GRADIO_SERVER_NAME/PORT: honour them.
     env = os.environ
@@ -48,6 +54,7 @@ def settings(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.concurrency = _positive(parser, "SGCOND_CONCURRENCY", "2")
     args.queue_size = _positive(parser, "SGCOND_QUEUE_SIZE", "64")
+    args.sessions = _positive(parser, "SGCOND_SESSIONS", "500")
     return args
 
 
@@ -62,8 +69,17 @@ def main(argv: list[str] | None = None) -> None:
     # Requests beyond this many per event wait in the queue: the tiny backend is CPU-bound.
     demo.queue(default_concurrency_limit=args.concurrency, max_size=args.queue_size)
     # allowed_paths: the app's temporary root when $SGCOND_TMP puts it outside the system's temp folder.
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS,
-                allowed_paths=files.allowed_paths())
+    # state_session_capacity: Gradio keeps each session's copy of the page's settings (~0.25 MiB) until
+    # 10,000 sessions are held (a closed one's gr.State, the studio's result and edits, goes an hour
+    # after it closed; the copy stays); beyond `sessions` the least recently used session goes.
+    # SIGTERM (docker stop, a Space restarting) stops the app as Ctrl-C does, so the temporary root
+    # is removed at exit.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        demo.launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS,
+                    allowed_paths=files.allowed_paths(), state_session_capacity=args.sessions)
+    except KeyboardInterrupt:  # before launch waits (it handles one itself then)
+        demo.close()
 
 
 if __name__ == "__main__":

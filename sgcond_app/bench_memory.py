@@ -9,7 +9,8 @@ match_graph, parse, sample, export_graph, download, an upload, and bad inputs th
 a new person (client, so a new Gradio session) every SESSION_EVERY requests. The server's resident
 memory (VmRSS, its children's included) is read after the warm-up and every SAMPLE_EVERY requests,
 with the count of entries (files and folders) under the temporary folder; after the last request
-the bench waits for one pruning, then stops the app with Ctrl-C and counts what is left.
+the bench waits for the prunings that follow, then stops the app with SIGTERM and counts what is
+left.
 
 It prints numbers; it is not a timed test.
 """
@@ -27,6 +28,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from .ui.files import GRACE_S
 
 WARM_UP = 50
 SAMPLE_EVERY = 50
@@ -51,6 +54,13 @@ def rss_mb(pid: int) -> float:
         except (FileNotFoundError, ProcessLookupError, StopIteration):  # gone meanwhile, or a zombie
             continue
     return total / 1024
+
+
+def threads(pid: int) -> int:
+    try:
+        return len(list(Path(f"/proc/{pid}/task").iterdir()))
+    except FileNotFoundError:
+        return 0
 
 
 def entries(folder: Path) -> int:
@@ -91,11 +101,18 @@ class Traffic:
                     self.download, self.bad, self.sample, self.choose, self.match, self.upload]
 
     def new_session(self) -> None:
+        """The person before leaves (their client closes its heartbeat, as a closed tab does), a new one comes."""
         from gradio_client import Client
 
+        self.close()
         self.client = Client(self.url, verbose=False, download_files=str(self.downloads / f"s{self.sessions}"))
         self.sessions += 1
         self.point = None
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
 
     def step(self) -> tuple[str, str | None]:
         """-> (the operation's name, None if it went as expected, else what happened)."""
@@ -204,7 +221,7 @@ def run(n: int = 500) -> dict:
     tmp, downloads, log = work / "app", work / "downloads", work / "server.log"
     tmp.mkdir()
     env = {**os.environ, "SGCOND_WARM_UP": "1", "SGCOND_TMP": str(tmp), "SGCOND_TMP_EVERY": str(PRUNE_EVERY_S),
-           "SGCOND_TMP_MAX_AGE": str(MAX_AGE_S), "PYTHONUNBUFFERED": "1"}
+           "SGCOND_TMP_MAX_AGE": str(MAX_AGE_S), "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
     env.pop("GRADIO_TEMP_DIR", None)  # Gradio's cache: the app's own, in its root under SGCOND_TMP
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
@@ -220,6 +237,7 @@ def run(n: int = 500) -> dict:
 
         rss: list[float] = []
         files: list[int] = []
+        nthreads: list[int] = []
         for made in range(WARM_UP + n):
             if made % SESSION_EVERY == 0:
                 traffic.new_session()
@@ -231,17 +249,24 @@ def run(n: int = 500) -> dict:
             if after >= 0 and (after % SAMPLE_EVERY == 0 or after == n):
                 rss.append(rss_mb(proc.pid))
                 files.append(entries(tmp))
+                nthreads.append(threads(proc.pid))
         traffic_seconds = time.perf_counter() - start
-        time.sleep(MAX_AGE_S + PRUNE_EVERY_S + 5)  # one pruning after everything is old enough
+        traffic.close()
+        # Prunings after everything is old enough, and the folders Gradio emptied too (GRACE_S).
+        time.sleep(MAX_AGE_S + GRACE_S + 2 * PRUNE_EVERY_S + 5)
         after_prune = entries(tmp)
         rss_idle = rss_mb(proc.pid)
     finally:
-        proc.send_signal(signal.SIGINT)  # Ctrl-C: the app closes and removes its temporary root
+        proc.send_signal(signal.SIGTERM)  # as docker stop: the app closes and removes its temporary root
         try:
             proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        except subprocess.TimeoutExpired:  # where it waits goes to the log (PYTHONFAULTHANDLER)
+            proc.send_signal(signal.SIGABRT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
     left = entries(tmp)
     server_log = log.read_text()
     shutil.rmtree(work, ignore_errors=True)
@@ -258,6 +283,7 @@ def run(n: int = 500) -> dict:
         "rss_max_mb": round(max(rss), 1),
         "rss_every_50_mb": [round(r, 1) for r in rss],
         "rss_idle_after_prune_mb": round(rss_idle, 1),
+        "threads_every_50": nthreads,
         "temp_entries_after_warmup": files[0],
         "temp_entries_end": files[-1],
         "temp_entries_max": max(files),
@@ -265,6 +291,8 @@ def run(n: int = 500) -> dict:
         "temp_entries_after_prune": after_prune,
         "temp_entries_after_exit": left,
         "app_exit_code": proc.returncode,
+        # Where it was stuck (faulthandler's dump on SIGABRT), when SIGTERM did not stop it in 60 s.
+        "app_exit_log": server_log[server_log.find("Fatal Python error"):][:6000] if proc.returncode else "",
         "server_errors_logged": server_log.count(" ERROR "),
         "prune_every_seconds": PRUNE_EVERY_S,
         "max_age_seconds": MAX_AGE_S,

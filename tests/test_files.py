@@ -149,3 +149,48 @@ def test_the_page_prunes_gradios_cache(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert os.path.realpath(demo.GRADIO_CACHE) in files._pages  # start_pruning watches it
     kept = files.kept([demo])
     assert kept and all(Path(p).is_relative_to(tmp_path / "gradio") for p in kept)  # the examples' drawings
+
+
+def test_memory_housekeeping_and_the_session_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    import app
+
+    files.release_free_memory()  # glibc's malloc_trim here; a no-op where there is none
+    monkeypatch.delenv("SGCOND_SESSIONS", raising=False)
+    assert app.settings([]).sessions == 500
+    monkeypatch.setenv("SGCOND_SESSIONS", "40")
+    assert app.settings([]).sessions == 40
+    monkeypatch.setenv("SGCOND_SESSIONS", "0")
+    with pytest.raises(SystemExit):
+        app.settings([])
+
+
+def test_the_app_removes_its_root_on_sigterm(tmp_path: Path) -> None:
+    """docker stop and a Space restarting send SIGTERM: app.py stops as on Ctrl-C, and the root
+    (Gradio's cache with it) goes."""
+    import signal
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "SGCOND_TMP": str(tmp_path), "SGCOND_WARM_UP": "0"}
+    env.pop("GRADIO_TEMP_DIR", None)
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except OSError:
+                assert proc.poll() is None, "the app exited"
+                time.sleep(0.5)
+        (root,) = tmp_path.iterdir()
+        assert (root / "gradio").is_dir()  # Gradio's cache, in the root
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert list(tmp_path.iterdir()) == []

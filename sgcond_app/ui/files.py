@@ -4,9 +4,9 @@ Every folder the app writes for a person (an exported graph, a zip of a result) 
 `new_folder` under one root for this process: `sgcond-app-PID-XXXX` in `$SGCOND_TMP`, or in the
 system's temporary folder when that is not set. Making a folder prunes the root: folders older than
 `MAX_AGE_S` go, and beyond `MAX_FOLDERS` the oldest go too (never one younger than `GRACE_S`). The
-root is removed when the interpreter exits normally (Ctrl-C included; not on SIGKILL or an
-unhandled SIGTERM: the roots of processes that are gone are removed by the next app, once older
-than `MAX_AGE_S`).
+root is removed when the interpreter exits normally (app.py turns SIGTERM into Ctrl-C; not on
+SIGKILL: the roots of processes that are gone are removed by the next app, once older than
+`MAX_AGE_S`).
 
 Pruning by age is safe for files handed to Gradio: when a handler returns a file path, Gradio
 copies the file into its own cache while it post-processes that request's outputs
@@ -29,6 +29,7 @@ default 600). A GRADIO_TEMP_DIR of your own is pruned in the same way: do not sh
 from __future__ import annotations
 
 import atexit
+import ctypes
 import logging
 import os
 import re
@@ -167,9 +168,21 @@ def prune_cache(cache: str | Path, keep: Iterable[str] = (), max_age_s: float | 
     return removed
 
 
+def release_free_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc's malloc_trim; nothing elsewhere).
+    What Python, numpy and torch free in a request's worker thread stays in the process's malloc
+    arenas otherwise: over 150 requests of bench memory's traffic the server's RSS grew by 63 MiB,
+    the Python objects still alive by 7 MiB, and malloc_trim gave 31 MiB back."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # no glibc (macOS, musl)
+        pass
+
+
 def start_pruning(page) -> None:
     """Prune the root and the page's Gradio cache (page: a gr.Blocks) every PRUNE_EVERY_S, in one
-    daemon thread per cache and process; the files the page keeps in its cache stay."""
+    daemon thread per cache and process (the files the page keeps in its cache stay), and hand
+    freed memory back to the system on the same clock."""
     cache = os.path.realpath(page.GRADIO_CACHE)
     with _lock:
         pages = _pages.get(cache)
@@ -184,6 +197,7 @@ def start_pruning(page) -> None:
             try:
                 prune()
                 prune_cache(cache, kept(list(pages)))
+                release_free_memory()
             except Exception:  # logged; the next round tries again
                 log.exception("pruning temporary files failed")
 
