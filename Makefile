@@ -50,7 +50,7 @@ lint: test-deps
 	$(PY) -m ruff check .
 
 clean:
-	rm -rf .pytest_cache .ruff_cache .gradio test-artifacts
+	rm -rf .pytest_cache .ruff_cache .gradio test-artifacts sgcond_app/ui/*.pyi
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean

@@ -403,6 +403,10 @@ def test_a_move_by_1e300_pixels_and_a_pixel_that_is_no_number_are_refused(client
     assert things, "neither the dog nor the car was drawn"
     x, y = things[0]
     _refused(client, "move_right", x, y, 1e300, "", api_name="/edit_mask", match="step")
+    # After an answer that leaves x and y as they were (undo), Gradio rebuilds them for the session:
+    # they must still hand any value to the handler.
+    client.predict("move_right", x, y, 4, "", api_name="/edit_mask")
+    client.predict("undo", 0, 0, 0, "", api_name="/edit_mask")
     _refused(client, "move_right", "abc", y, 8, "", api_name="/edit_mask", match="x must")
     _refused(client, "resize", x, "nan", 1.2, "", api_name="/edit_mask", match="y must")
     _refused(client, "resize", x, y, 1e300, "", api_name="/edit_mask", match="scale")

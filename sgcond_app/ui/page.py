@@ -7,8 +7,8 @@ mistake (`BadInput`, `gr.Error`) into a warning, and an internal error into a lo
 warning, and the event's outputs are skipped (left as they were). The API's events raise instead,
 so that a `gradio_client` caller gets the message as an `AppError`.
 
-`raw(component)` hands the handler what the client sent (gr.Number's own check fails on a string
-with a TypeError, an internal error); the handler checks it with one clear message.
+`whole` and `number` check what a page or a client sent for a number (`raw_inputs` hands it over
+unchecked) with one clear message.
 """
 
 from __future__ import annotations
@@ -103,14 +103,6 @@ def as_api(fn):
             raise e
         raise gr.Error(message_of(e, _context(fn, args))) from None
     return _guard(fn, handle)
-
-
-def raw(component: gr.components.Component) -> gr.components.Component:
-    """The component hands its handler the value as sent, to be checked there (see the module
-    docstring). Set on the instance: a subclass of a Gradio component would make Gradio write a
-    type-stub file beside this module."""
-    component.preprocess = lambda payload: payload  # type: ignore[method-assign]
-    return component
 
 
 def _as_number(value: object) -> float | int | None:

@@ -19,7 +19,8 @@ from ..graph.parse import parse_graph_text
 from ..graph.scene_graph import SceneGraph, SGObject
 from ..world import render_sample
 from . import files
-from .page import as_api, on_page, raw, whole
+from .page import as_api, on_page, whole
+from .raw_inputs import RawNumber
 
 SIZES = (64, 128, 256)
 DEFAULT_SIZE = 128
@@ -132,8 +133,8 @@ def _tiny_world_tab(demo: gr.Blocks) -> None:
                 "samples before the image (segmentation, depth, sketch) and the scene graph it obeys. "
                 "The same seed always gives the same scene.")
     with gr.Row():
-        seed = raw(gr.Number(label="Seed", value=0, precision=0, minimum=0, maximum=MAX_SEED,
-                             elem_id="sg-world-seed"))
+        seed = RawNumber(label="Seed", value=0, precision=0, minimum=0, maximum=MAX_SEED,
+                             elem_id="sg-world-seed")
         size = gr.Dropdown(label="Size (pixels)", choices=list(SIZES), value=DEFAULT_SIZE, elem_id="sg-world-size")
         show = gr.Button("Show sample", variant="primary", elem_id="sg-world-show")
     with gr.Row():

@@ -40,7 +40,8 @@ from ..graph import vocab
 from ..graph.scene_graph import SceneGraph
 from ..inputs import check_seed
 from . import graph_views as views
-from .page import as_api, info, number, on_page, raw, warn, whole
+from .page import as_api, info, number, on_page, warn, whole
+from .raw_inputs import RawNumber, RawSlider
 
 log = logging.getLogger(__name__)
 
@@ -821,9 +822,9 @@ def studio_tab() -> None:
                                                      views.understand(views.read_text(EXAMPLE))),
                                 elem_id="sg-notes")
             with gr.Row():
-                seed = raw(gr.Number(label="Seed", value=0, precision=0, minimum=0, elem_id="sg-seed"))
-                samples = raw(gr.Slider(1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1,
-                                        label="Candidates (N, SBPC)", elem_id="sg-samples"))
+                seed = RawNumber(label="Seed", value=0, precision=0, minimum=0, elem_id="sg-seed")
+                samples = RawSlider(1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1,
+                                        label="Candidates (N, SBPC)", elem_id="sg-samples")
             with gr.Row():
                 go = gr.Button("Generate", variant="primary", elem_id="sg-generate")
                 stop = gr.Button("Stop", variant="stop", elem_id="sg-stop")
@@ -845,10 +846,10 @@ def studio_tab() -> None:
             picked = gr.Markdown("Click an object in the segmentation or a row above.", elem_id="sg-picked")
         with gr.Column(scale=3):
             with gr.Row():
-                x = raw(gr.Number(label="x", value=32, precision=0, min_width=60, elem_id="sg-x"))
-                y = raw(gr.Number(label="y", value=40, precision=0, min_width=60, elem_id="sg-y"))
-                step = raw(gr.Number(label="Step (px)", value=8, precision=0, minimum=1, maximum=63,
-                                     min_width=80, elem_id="sg-step"))
+                x = RawNumber(label="x", value=32, precision=0, min_width=60, elem_id="sg-x")
+                y = RawNumber(label="y", value=40, precision=0, min_width=60, elem_id="sg-y")
+                step = RawNumber(label="Step (px)", value=8, precision=0, minimum=1, maximum=63,
+                                     min_width=80, elem_id="sg-step")
             with gr.Row():
                 buttons = {op: gr.Button(label, size="sm", elem_id=f"sg-{op}") for op, label in (
                     ("move_left", "←"), ("move_up", "↑"), ("move_down", "↓"), ("move_right", "→"),
@@ -866,7 +867,7 @@ def studio_tab() -> None:
                 with gr.Row():
                     operation = gr.Dropdown(list(OPERATIONS), value="move_right", label="Operation",
                                             elem_id="sg-operation")
-                    amount = raw(gr.Number(label="Pixels or scale", value=8, elem_id="sg-amount"))
+                    amount = RawNumber(label="Pixels or scale", value=8, elem_id="sg-amount")
                     apply = gr.Button("Apply", elem_id="sg-apply")
                     what = gr.Dropdown(list(RERUNS), value="depth", label="Rerun from", elem_id="sg-what")
                     again = gr.Button("Rerun", elem_id="sg-again")
@@ -877,7 +878,7 @@ def studio_tab() -> None:
                                  height=240, object_fit="contain", allow_preview=False, format="png",
                                  elem_id="sg-candidates", elem_classes="sg-map")
         with gr.Column(scale=2):
-            index = raw(gr.Number(label="Candidate", value=0, precision=0, visible=False))
+            index = RawNumber(label="Candidate", value=0, precision=0, visible=False)
             zip_btn = gr.Button("Download zip", elem_id="sg-download")
             zip_file = gr.File(label="Result", visible=False, elem_id="sg-zip")
             with gr.Accordion("report.json", open=False, elem_id="sg-report"):
