@@ -516,14 +516,20 @@ def test_every_control_works_and_keeps_the_page(url: str, chromium, tmp_path: Pa
         page.wait_for_selector("#sg-canvas .sg-edge.sg-pass, #sg-canvas .sg-edge.sg-fail", timeout=20_000)
 
         stage("all_stop")
-        shown = _fetch(page, _src(page, "sg-seg"))
+        # Another seed; Stop as soon as its segmentation is on screen, before its image.
+        old_src = _src(page, "sg-seg")
+        shown = _fetch(page, old_src)
+        page.locator("#sg-seed input").fill("4")
         page.click("#sg-generate")
-        time.sleep(0.3)
+        _wait_new_src(page, "sg-seg", old_src)
         page.click("#sg-stop")
         _toast(page, "Stopped")
         _idle(page)
         assert np.array_equal(_fetch(page, _src(page, "sg-seg")), shown)  # the last finished result
         assert all(_src(page, m) for m in MAPS)
+        page.click("#sg-stop")  # nothing running: said so
+        _toast(page, "Nothing is running")
+        page.locator("#sg-seed input").fill("3")
 
         stage("all_pick")
         seg = _fetch(page, _src(page, "sg-seg"))

@@ -365,7 +365,7 @@ def export_graph(text: str | None) -> str:
 # --- running the chain, streamed ---------------------------------------------------------------------
 
 
-def _run_streamed(job, steps: dict, progress, context: str):
+def _run_streamed(job, steps: dict, progress, context: str, requested: threading.Event | None = None):
     """Run job(on_step, on_map) in a thread. Yields ("map", name, array) as each factor's map is
     ready and finally ("done", result). The progress bar follows the factors' denoising steps; when
     the page stops listening (Stop), the chain stops at its next step. A person's mistake the chain
@@ -378,7 +378,7 @@ def _run_streamed(job, steps: dict, progress, context: str):
     ended = False
 
     def on_step(factor: str, i: int, n: int) -> None:
-        if stop.is_set():
+        if stop.is_set() or (requested is not None and requested.is_set()):
             raise Stopped()
         q.put(("step", factor, i, n))
 
@@ -410,6 +410,9 @@ def _run_streamed(job, steps: dict, progress, context: str):
             else:
                 ended = True
                 error = rest[0]
+                if isinstance(error, Stopped):
+                    log.info("stopped by Stop: %s", context)
+                    raise error
                 if isinstance(error, BadInput):
                     raise error
                 log.error("the chain failed on %s", context, exc_info=error)
@@ -434,14 +437,32 @@ def _outputs(session: Session | None, display: bool) -> tuple:
                 None if session.segmentation is None else session.current)), session)
 
 
+# The Stop of each session's run in progress, by Gradio's session hash. Stop is ours, not Gradio's
+# `cancels`: a cancelled event leaves every one of its outputs marked "Error".
+_running: dict[str, threading.Event] = {}
+
+
+def request_stop(request: gr.Request = None) -> None:
+    """Stop: the session's run ends at its next denoising step (see `_stream_result`)."""
+    flag = _running.get(getattr(request, "session_hash", None) or "")
+    if flag is None:
+        info("Nothing is running.")
+    else:
+        flag.set()
+
+
 def _stream_result(job, steps: dict, progress, make_session, display: bool, context: str,
-                   before: Session | None):
-    """The outputs as the maps arrive, then the whole result. Should the chain fail after some maps
-    were shown, the page gets back what `before` showed, so that maps and session agree."""
+                   before: Session | None, request: gr.Request | None = None):
+    """The outputs as the maps arrive, then the whole result. Should the chain fail, or the person
+    press Stop, after some maps were shown, the page gets back what `before` showed, so that maps
+    and session agree."""
     slot = {"segmentation": 0, "depth": 1, "sketch": 2}
     shown_any = False
+    key, flag = getattr(request, "session_hash", None), threading.Event()
+    if key:
+        _running[key] = flag
     try:
-        for kind, *rest in _run_streamed(job, steps, progress, context):
+        for kind, *rest in _run_streamed(job, steps, progress, context, flag):
             if kind == "map":
                 name, arr = rest
                 out = [gr.skip()] * 8
@@ -453,10 +474,17 @@ def _stream_result(job, steps: dict, progress, make_session, display: bool, cont
                 yield tuple(out)
             else:
                 yield _outputs(make_session(rest[0]), display)
+    except Stopped:
+        if display and shown_any:
+            yield (*_outputs(before, display)[:7], gr.skip())
+        info("Stopped. The page shows the last finished result." if before is not None else "Stopped.")
     except Exception:
         if display and shown_any:
             yield (*_outputs(before, display)[:7], gr.skip())
         raise
+    finally:
+        if key and _running.get(key) is flag:
+            del _running[key]
 
 
 def _samples(samples: object) -> int:
@@ -466,7 +494,7 @@ def _samples(samples: object) -> int:
 
 
 def _generate(graph: SceneGraph, seed: object, samples: object, session: Session | None, progress,
-              display: bool):
+              display: bool, request: gr.Request | None = None):
     from ..graph.mapping import map_graph
 
     mapped = map_graph(graph)
@@ -482,7 +510,8 @@ def _generate(graph: SceneGraph, seed: object, samples: object, session: Session
     earlier = session.earlier + [session.current] if session is not None else []
     yield from _stream_result(job, dict(settings.steps), progress,
                               lambda r: Session(mapped, r, earlier=earlier[-MAX_EARLIER:]), display,
-                              f"generate(seed={seed}, samples={samples}, graph={graph.to_json()})", session)
+                              f"generate(seed={seed}, samples={samples}, graph={graph.to_json()})", session,
+                              request)
 
 
 def generate(text: str | None, seed: float | int | None, samples: float | int | None, session: Session | None,
@@ -492,11 +521,11 @@ def generate(text: str | None, seed: float | int | None, samples: float | int | 
 
 
 def generate_from_views(text: str | None, rows, canvas: str | None, seed, samples, session: Session | None,
-                        progress=gr.Progress()):
+                        request: gr.Request = None, progress=gr.Progress()):
     """The page's Generate: the graph of the view touched last (`graph_from_views`). With the
     result, every view shows that graph (the canvas with its edges judged), wherever it came from."""
     graph = graph_from_views(text, rows, canvas)
-    for out in _generate(graph, seed, samples, session, progress, True):
+    for out in _generate(graph, seed, samples, session, progress, True, request):
         new = out[7]
         if isinstance(new, Session):
             yield (*out, *_graph_views(new.mapped.source, _positions_for(new.mapped.source, canvas), new))
@@ -510,7 +539,8 @@ def _need(session: Session | None) -> Session:
     return session
 
 
-def rerun(what: str, session: Session | None, progress=gr.Progress(), *, display: bool = False):
+def rerun(what: str, session: Session | None, request: gr.Request = None, progress=gr.Progress(), *,
+          display: bool = False):
     session = _need(session)
     if what not in RERUNS:
         raise BadInput(f"rerun: what must be one of {', '.join(RERUNS)}, not {what!r}"[:200])
@@ -522,10 +552,11 @@ def rerun(what: str, session: Session | None, progress=gr.Progress(), *, display
         return chain().rerun(session.result, session.current, what=what, on_step=on_step, on_map=on_map)
 
     yield from _stream_result(job, steps, progress, session.after, display,
-                              f"rerun({what}) of {session.mapped.source.to_json()}", session)
+                              f"rerun({what}) of {session.mapped.source.to_json()}", session, request)
 
 
-def choose(index: float | int | None, session: Session | None, progress=gr.Progress(), *, display: bool = False):
+def choose(index: float | int | None, session: Session | None, request: gr.Request = None, progress=gr.Progress(),
+           *, display: bool = False):
     session = _need(session)
     n = len(session.result.candidates)
     index = whole(index, "the candidate", 0, MAX_SAMPLES * 8)
@@ -538,17 +569,12 @@ def choose(index: float | int | None, session: Session | None, progress=gr.Progr
         return chain().choose(session.result, index, on_step=on_step, on_map=on_map)
 
     yield from _stream_result(job, steps, progress, session.after, display,
-                              f"choose({index}) of {session.mapped.source.to_json()}", session)
+                              f"choose({index}) of {session.mapped.source.to_json()}", session, request)
 
 
-def _choose_selected(evt: gr.SelectData, session: Session | None, progress=gr.Progress()):
-    yield from choose(evt.index, session, progress, display=True)
-
-
-def stopped(session: Session | None) -> tuple:
-    """Stop: the chain ends at its next step and the page shows the last finished result again."""
-    info("Stopped. The page shows the last finished result." if session is not None else "Stopped.")
-    return _outputs(session, True)
+def _choose_selected(evt: gr.SelectData, session: Session | None, request: gr.Request = None,
+                     progress=gr.Progress()):
+    yield from choose(evt.index, session, request, progress, display=True)
 
 
 def candidates(session: Session | None) -> list[tuple[np.ndarray, str]]:
@@ -924,7 +950,7 @@ def studio_tab() -> None:
         running.append(btn.click(on_page(8)(shown(rerun, w, display=True)), [session], page_out, **private))
     for event in running:
         event.then(**follow)
-    stop.click(on_page(8)(stopped), [session], page_out, cancels=running, **private)
+    stop.click(request_stop, None, None, concurrency_limit=None, **private)
 
     edit_in = [x, y, step, source, session]
     page_edit = [seg, over, relations, x, y, picked, session]
