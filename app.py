@@ -4,7 +4,7 @@ Settings from the environment (flags win): SGCOND_HOST, SGCOND_PORT, SGCOND_CONC
 that run at once per action, default 2), SGCOND_QUEUE_SIZE (requests that may wait, default 64),
 SGCOND_MAX_SAMPLES (SBPC candidates a request may ask for, default 16), SGCOND_WARM_UP (1: load the
 models and run one small generation before the first click; default 1), SGCOND_SESSIONS (sessions
-whose result and edits the server keeps, the least recently used going first; default 100).
+whose result and edits the server keeps, the least recently used going first; default 300).
 Temporary files (sgcond_app/ui/files.py): SGCOND_TMP (where; default the system's temporary
 folder), SGCOND_TMP_MAX_AGE (seconds they live at least, default 3600), SGCOND_TMP_EVERY (seconds
 between prunings, default 600).
@@ -54,7 +54,7 @@ def settings(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.concurrency = _positive(parser, "SGCOND_CONCURRENCY", "2")
     args.queue_size = _positive(parser, "SGCOND_QUEUE_SIZE", "64")
-    args.sessions = _positive(parser, "SGCOND_SESSIONS", "100")
+    args.sessions = _positive(parser, "SGCOND_SESSIONS", "300")
     return args
 
 
@@ -73,7 +73,9 @@ def main(argv: list[str] | None = None) -> None:
     # 10,000 sessions are held (a closed one's gr.State, the studio's result and edits, goes an hour
     # after it closed; the copy stays); beyond `sessions` the least recently used session goes. A
     # session held costs the server ~0.6 MiB (bench memory: 55 sessions held against 20, +20 MiB),
-    # so 100 keep it within 10 % of the ~620 MiB it needs after warm-up (docs/benchmarks.md).
+    # so 300 cost at most ~180 MiB: enough sessions that an idle person's result and edits are not
+    # dropped for others on a busy page, and far from Gradio's 10,000 (~6 GiB). The bench's 500
+    # requests in 55 sessions stay within 10 % (docs/benchmarks.md).
     # SIGTERM (docker stop, a Space restarting) stops the app as Ctrl-C does, so the temporary root
     # is removed at exit.
     signal.signal(signal.SIGTERM, _interrupt)

@@ -55,6 +55,7 @@ UP = 4  # the page shows the 64 px maps at 256 px
 MAP_HEIGHT = 220  # pixels on screen for the 64x64 maps
 PROGRESS_EVERY = 0.4  # seconds between progress updates within a factor
 MAX_EARLIER = 8  # earlier results kept per session as paste sources
+MAX_UNDO = 100  # mask edits a session can undo (a 64x64 map each)
 
 
 def _env_int(name: str, default: int, low: int, high: int) -> int:
@@ -635,7 +636,7 @@ def edit_mask(operation: str, x: float | int | None, y: float | int | None, amou
     elif operation == "redo":
         if not session.future:
             raise BadInput("nothing to redo")
-        session = replace(session, history=[*session.history, session.current],
+        session = replace(session, history=[*session.history, session.current][-MAX_UNDO:],
                           segmentation=session.future[-1], future=session.future[:-1])
         px = py = None
     else:
@@ -681,7 +682,7 @@ def edit_mask(operation: str, x: float | int | None, y: float | int | None, amou
             picked = _picked(out.label_of(iid), px, py)
         else:
             picked = f"Deleted the {m.label_of(iid)}; click another object to edit it."
-        session = replace(session, history=[*session.history, session.current],
+        session = replace(session, history=[*session.history, session.current][-MAX_UNDO:],
                           segmentation=out.segmentation, future=[])
     return (_up(vocab.colorize(session.current), display),
             _up(overlay(session.result.image, session.current, px, py), display),
