@@ -156,7 +156,7 @@ def test_memory_housekeeping_and_the_session_bound(monkeypatch: pytest.MonkeyPat
 
     files.release_free_memory()  # glibc's malloc_trim here; a no-op where there is none
     monkeypatch.delenv("SGCOND_SESSIONS", raising=False)
-    assert app.settings([]).sessions == 100
+    assert app.settings([]).sessions == 300
     monkeypatch.setenv("SGCOND_SESSIONS", "40")
     assert app.settings([]).sessions == 40
     monkeypatch.setenv("SGCOND_SESSIONS", "0")
