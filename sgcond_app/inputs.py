@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from numbers import Integral, Real
+from pathlib import Path
 
 from .errors import BadInput, shown
 
@@ -47,3 +48,19 @@ def seed_for(seed: int, k: int) -> int:
     seed + k, wrapping past MAX_SEED to 0 so that it is itself a valid seed to rerun that item with."""
     return (seed + k) % (MAX_SEED + 1)
 
+
+
+def read_file(path: str | Path, max_bytes: int, what: str, where: str | None = None) -> bytes:
+    """The bytes of a file a person named; missing, not a file, unreadable, or over `max_bytes`
+    (from its size, before reading) is one message. `what` names the limit ("graph files are")."""
+    path = Path(path)
+    where = where or str(path)
+    try:
+        if not path.is_file():
+            raise BadInput(f"{where}: {'not a file' if path.exists() else 'no such file'}")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise BadInput(f"{where}: {size} bytes; {what} at most {max_bytes} bytes")
+        return path.read_bytes()
+    except OSError as e:  # unreadable, a name too long, ...
+        raise BadInput(f"{where}: cannot read it ({e.strerror or e.__class__.__name__})") from None

@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 
 from ..errors import BadInput, shown
+from ..inputs import read_file
 from . import vocab
 from .scene_graph import MAX_LABEL_CHARS, MAX_OBJECTS, MAX_RELATIONS, SceneGraph, check_plain, normalise_word
 
@@ -249,15 +250,7 @@ def load_graphs(path: str | Path) -> list[SceneGraph]:
     """Read a graph file: a `.json` file is always JSON; another is JSON if it starts with `{` or
     `[`, else text triples. Raises BadInput for anything a person can get wrong."""
     path = Path(path)
-    try:
-        if not path.is_file():
-            raise BadInput(f"{path}: {'not a file' if path.exists() else 'no such file'}")
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise BadInput(f"{path}: {size} bytes; graph files are at most {MAX_FILE_BYTES} bytes")
-        raw = path.read_bytes()
-    except OSError as e:  # unreadable, a name too long, ...
-        raise BadInput(f"{path}: cannot read it ({e.strerror or e.__class__.__name__})") from None
+    raw = read_file(path, MAX_FILE_BYTES, "graph files are")
     if not raw.strip():
         raise BadInput(f"{path}: the file is empty")
     try:

@@ -15,6 +15,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..errors import BadInput
 from ..graph import vocab
+from ..inputs import read_file
 
 MAX_IMAGE_SIDE = 4096
 MAX_IMAGE_PIXELS = MAX_IMAGE_SIDE * MAX_IMAGE_SIDE
@@ -70,16 +71,7 @@ def open_picture(source: str | Path | bytes, *, max_side: int = MAX_IMAGE_SIDE,
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     else:
-        path = Path(source)
-        try:
-            if not path.is_file():
-                raise BadInput(f"{where}: {'not a file' if path.exists() else 'no such file'}")
-            size = path.stat().st_size
-            if size > max_bytes:
-                raise BadInput(f"{where}: {size} bytes; a picture is at most {max_bytes} bytes")
-            data = path.read_bytes()
-        except OSError as e:
-            raise BadInput(f"{where}: cannot read it ({e.strerror or e.__class__.__name__})") from None
+        data = read_file(source, max_bytes, "a picture is", where)
     if len(data) > max_bytes:
         raise BadInput(f"{where}: {len(data)} bytes; a picture is at most {max_bytes} bytes")
     if not data:
