@@ -104,3 +104,34 @@ def test_people_graphs_render_compliant():
         js = [x.holds for x in r.verdict.relations if x.holds is not None]
         held, judged = held + sum(js), judged + len(js)
     assert held / judged >= 0.95
+
+
+def test_a_render_shows_no_thing_its_graph_does_not_name():
+    for seed in range(40):
+        s = render_sample(seed, 64)
+        named = set(s.object_instances)
+        for iid in np.unique(s.instances):
+            if iid and iid not in named:  # an unnamed instance may only be stuff (background)
+                label = next(lab for i, lab in _instance_labels(s).items() if i == iid)
+                assert vocab.is_stuff(label), (seed, label)
+        v = judge.judge(s.graph.labels, s.graph.triples(), s.segmentation, s.depth)
+        assert v.extras == (), seed
+
+
+def _instance_labels(s):
+    return {int(i): vocab.CLASS_NAMES[int(np.bincount(s.segmentation[s.instances == i]).argmax())]
+            for i in np.unique(s.instances)}
+
+
+def test_separate_duplicates_parts_boxes_in_the_order_the_graph_says():
+    from sgcond_app.world.boxes import separate_duplicates
+
+    boxes = np.array([[0.4, 0.5, 0.6, 0.7], [0.42, 0.5, 0.62, 0.7], [0, 0.6, 1, 1]], np.float32)
+    out = separate_duplicates(["car", "car", "road"], boxes, [(1, "left of", 0)])
+    assert out[1, 2] + 0.03 <= out[0, 0] + 1e-6  # car 1 now wholly left of car 0
+    assert np.allclose(out[2], boxes[2])  # the road, alone of its class, stays
+    out = separate_duplicates(["cloud", "cloud"], boxes[:2], [(0, "above", 1)])
+    assert out[0, 3] + 0.03 <= out[1, 1] + 1e-6
+    edge = np.array([[0, 0.5, 0.2, 0.7], [0, 0.5, 0.2, 0.7]], np.float32)
+    out = separate_duplicates(["car", "car"], edge)
+    assert out.min() >= 0 and out.max() <= 1 and out[0, 2] + 0.03 <= out[1, 0] + 1e-6

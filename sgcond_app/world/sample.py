@@ -7,6 +7,7 @@ every sample is compliant by construction.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -283,19 +284,64 @@ def derive_graph(scene: Scene, maps: Maps, rng: np.random.Generator) -> tuple[Sc
     return SceneGraph.build(objects, relations), order
 
 
+def without_things(scene: Scene, drop: set[int]) -> Scene:
+    """The scene less the things at the indices `drop` (a rider whose mount goes stays, on foot)."""
+    index = {}
+    things = []
+    for i, t in enumerate(scene.things):
+        if i not in drop:
+            index[i] = len(things)
+            things.append(t)
+    things = [dataclasses.replace(t, rides=index.get(t.rides)) if t.rides is not None else t for t in things]
+    return dataclasses.replace(scene, things=things)
+
+
+def _unnamed_things(maps: Maps, order: list[int]) -> set[int]:
+    named = set(order)
+    return {i for i, iid in enumerate(maps.thing_instance) if iid not in named}
+
+
+def _split_things(maps: Maps, order: list[int]) -> bool:
+    """Whether a named thing shows as two pieces that the judge would both count (one occluded
+    through the middle): the graph names one, the picture would show two."""
+    from scipy import ndimage
+
+    n = maps.segmentation.shape[0]
+    for iid in order:
+        if vocab.is_stuff(maps.instance_labels[iid]):
+            continue
+        labels, k = ndimage.label(maps.instances == iid, structure=np.ones((3, 3), bool))
+        if k > 1 and (np.bincount(labels.ravel())[1:] >= DERIVE_THING_FRACTION * n * n).sum() > 1:
+            return True
+    return False
+
+
 def render_sample(seed: int, size: int = 64) -> Sample:
-    """A random tiny-world sample. Deterministic: the same seed and size give the same pixels."""
+    """A random tiny-world sample. Deterministic: the same seed and size give the same pixels.
+
+    The picture shows no thing its graph does not name: a thing too small (or too hidden) to enter
+    the graph is taken out of the scene and the scene drawn again. Models trained on these samples
+    learn that every thing in a picture was asked for (stuff the graph leaves out, the sky or the
+    ground, may still be there: every picture has a background)."""
     if not 16 <= size <= 1024:
         raise ValueError("size must be between 16 and 1024 pixels")
     for attempt in range(50):
         scene_seed = seed if attempt == 0 else seed * 7919 + attempt * 104729
         scene = sample_scene(scene_seed)
-        maps = rasterize(scene, size)
-        got = derive_graph(scene, maps, np.random.default_rng([seed, attempt, 1]))
-        if got is not None:
+        rng = np.random.default_rng([seed, attempt, 1])
+        for _pass in range(3):
+            maps = rasterize(scene, size)
+            got = derive_graph(scene, maps, rng)
+            if got is None:
+                break
             graph, order = got
-            return Sample(maps.image, maps.segmentation, maps.instances, maps.depth, maps.sketch,
-                          graph, order, scene)
+            unnamed = _unnamed_things(maps, order)
+            if not unnamed:
+                if _split_things(maps, order):
+                    break
+                return Sample(maps.image, maps.segmentation, maps.instances, maps.depth, maps.sketch,
+                              graph, order, scene)
+            scene = without_things(scene, unnamed)
     raise RuntimeError(f"no scene with {MIN_OBJECTS} to {MAX_OBJECTS} objects for seed {seed}")
 
 
