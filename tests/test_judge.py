@@ -80,3 +80,29 @@ def test_palette_round_trip_and_tolerance():
     noisy = np.clip(rgb.astype(int) + 3, 0, 255).astype(np.uint8)
     assert (vocab.decolorize(noisy) == vocab.VOID).any()
     assert (vocab.decolorize(noisy, tolerance=8) == ids).all()
+
+
+def test_things_the_graph_did_not_ask_for_are_counted():
+    seg, depth = scene()
+    # One sheep asked for, two drawn: the one not matched is an extra; the unnamed sky is not.
+    v = judge.judge(["sheep", "grass"], [], seg, depth)
+    assert v.object_recall == 1.0 and v.extra_labels == ["sheep"]
+    assert v.to_json()["extras"][0]["label"] == "sheep"
+    # Two asked for: none extra, whichever way they are matched.
+    assert judge.judge(["sheep", "sheep"], [], seg, depth).extras == ()
+    seg[4:8, 30:36] = CAR  # a car nobody named
+    assert sorted(judge.judge(["sheep", "sheep"], [], seg).extra_labels) == ["car"]
+    assert abs(judge.unnamed_fraction(["sheep"], seg) - (1 - (seg == SHEEP).mean())) < 1e-9
+
+
+def test_stuff_named_twice_is_judged_in_pieces():
+    mountain = vocab.CLASS_ID["mountain"]
+    seg = np.full((40, 40), SKY, np.uint8)
+    seg[20:] = GRASS
+    seg[12:20, 2:14] = mountain
+    seg[10:20, 24:38] = mountain
+    v = judge.judge(["mountain", "mountain"], [(0, "left of", 1)], seg)
+    assert v.object_recall == 1.0 and v.relation_accuracy == 1.0
+    # Named once, the two pieces are one region, as before.
+    v = judge.judge(["mountain", "sky"], [], seg)
+    assert v.object_recall == 1.0 and len([r for r in v.regions if r.label == "mountain"]) == 1

@@ -70,11 +70,12 @@ def min_area(shape: tuple[int, int]) -> int:
 
 
 def extract_regions(seg: np.ndarray, depth: np.ndarray | None = None,
-                    instances: np.ndarray | None = None) -> list[Region]:
+                    instances: np.ndarray | None = None, countable: frozenset[str] = frozenset()) -> list[Region]:
     """The regions a segmentation shows, large enough to count as present.
 
-    Stuff classes give one region per class. Things give one region per instance when an instance
-    map is given, else one per 8-connected component (so two touching sheep read as one).
+    Stuff classes give one region per class, except those in `countable` (stuff a graph names more
+    than once: two mountains), which are read like things. Things give one region per instance when
+    an instance map is given, else one per 8-connected component (so two touching sheep read as one).
     """
     seg = np.asarray(seg)
     depth = _depth01(depth)
@@ -84,7 +85,7 @@ def extract_regions(seg: np.ndarray, depth: np.ndarray | None = None,
     for cid in np.nonzero(present[: vocab.NUM_CLASSES] >= threshold)[0]:
         name = vocab.CLASS_NAMES[cid]
         mask = seg == cid
-        if cid in vocab.STUFF_IDS:
+        if cid in vocab.STUFF_IDS and name not in countable:
             regions.append(make_region(name, mask, depth))
             continue
         if instances is not None:
@@ -100,6 +101,11 @@ def extract_regions(seg: np.ndarray, depth: np.ndarray | None = None,
         for i in np.nonzero(sizes[1:] >= threshold)[0] + 1:
             regions.append(make_region(name, labels == i, depth))
     return regions
+
+
+def countable_stuff(labels: Sequence[str]) -> frozenset[str]:
+    """Stuff a graph names more than once ("mountain left of mountain"): it is counted in pieces."""
+    return frozenset(lab for lab in set(labels) if vocab.is_stuff(lab) and list(labels).count(lab) > 1)
 
 
 def point_on(region: Region) -> tuple[int, int]:
@@ -220,6 +226,14 @@ class Verdict:
     objects: tuple[ObjectVerdict, ...]
     relations: tuple[RelationVerdict, ...]
     regions: tuple[Region, ...] = field(repr=False, default=())
+    # Things the graph did not ask for: regions of a thing class matched to no graph object (a
+    # second car for one car, a tree nobody named), large enough to count as present. Stuff the
+    # graph leaves out (the sky, the ground) is background and not counted.
+    extras: tuple[int, ...] = ()  # indices into regions
+
+    @property
+    def extra_labels(self) -> list[str]:
+        return [self.regions[i].label for i in self.extras]
 
     @property
     def object_recall(self) -> float | None:
@@ -243,6 +257,7 @@ class Verdict:
                  **({"reason": r.reason} if r.reason else {})}
                 for r in self.relations
             ],
+            "extras": [{"label": self.regions[i].label, "at": list(point_on(self.regions[i]))} for i in self.extras],
             "object_recall": self.object_recall,
             "relation_accuracy": self.relation_accuracy,
         }
@@ -280,7 +295,7 @@ def judge(labels: Sequence[str], relations: Sequence[tuple[int, str, int]], seg:
     seg = np.asarray(seg)
     shape = seg.shape[:2]
     if regions is None:
-        regions = extract_regions(seg, depth, instances)
+        regions = extract_regions(seg, depth, instances, countable_stuff(labels))
     regions = tuple(regions)
     by_class: dict[str, list[int]] = {}
     for ri, r in enumerate(regions):
@@ -346,4 +361,13 @@ def judge(labels: Sequence[str], relations: Sequence[tuple[int, str, int]], seg:
         else:
             h = rule(p, best[s], best[o])
             rels.append(RelationVerdict(s, p, o, h, "" if h is not None else "needs a depth map"))
-    return Verdict(objects, tuple(rels), regions)
+    matched = set(best.values())
+    extras = tuple(ri for ri, r in enumerate(regions) if ri not in matched and not vocab.is_stuff(r.label))
+    return Verdict(objects, tuple(rels), regions, extras)
+
+
+def unnamed_fraction(labels: Sequence[str], seg: np.ndarray) -> float:
+    """The share of pixels whose class the graph never names (stuff included: an unnamed sky counts)."""
+    named = [vocab.CLASS_ID[lab] for lab in set(labels) if lab in vocab.CLASS_ID]
+    seg = np.asarray(seg)
+    return float(1.0 - np.isin(seg, named).mean())
