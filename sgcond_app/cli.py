@@ -170,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--only", default=None, help="factors: a comma-separated subset of "
                    "segmentation,depth,sketch,image (trained together in one process)")
     c.add_argument("--encoder", default=None, help="factors: the graph encoder's folder (default: shipped)")
+    c.add_argument("--init", default=None, help="factors: start from these weights (a folder with one "
+                   "sub-folder per factor, e.g. weights/factors) instead of random ones")
     c.add_argument("--eval-n", type=_count(100_000), default=1000, help="held-out samples for the card")
     return p
 

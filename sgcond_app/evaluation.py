@@ -175,12 +175,14 @@ def miou(pred: np.ndarray, truth: np.ndarray) -> float:
 
 
 @torch.no_grad()
-def factor_metrics(factors: dict, n: int = 200, chunk: int = 50) -> dict:
+def factor_metrics(factors: dict, n: int = 200, chunk: int = 50, encoder_dir=None) -> dict:
     """Each factor sampled from the true conditions of n held-out renders (one seed each); the
-    segmentation factor from the graph. `factors` maps names to models (any subset)."""
+    segmentation factor from the graph, through the encoder in `encoder_dir` (default: the shipped
+    one; it must be the one the factor was trained with). `factors` maps names to models (any subset)."""
     from .fgdm import stages
-    from .fgdm.factors import DEPTH_SIZE, depth_tensor, image_from_tensor
-    from .models.shipped import shipped_encoder, shipped_segmenter
+    from .fgdm.factors import DEPTH_SIZE, MAP_SIZE, depth_tensor, image_from_tensor
+    from .models.shipped import load_encoder, shipped_encoder, shipped_segmenter
+    from .world.render import rasterize
 
     samples = held_out_samples(n)
     seeds = list(range(n))
@@ -193,7 +195,7 @@ def factor_metrics(factors: dict, n: int = 200, chunk: int = 50) -> dict:
         sl = slice(a, a + chunk)
         part = seeds[sl]
         if "segmentation" in factors:
-            encoder, words = shipped_encoder()
+            encoder, words = shipped_encoder() if encoder_dir is None else load_encoder(encoder_dir)
             conds = [stages.graph_conditions(encoder, words, s.graph, [k]) for s, k in zip(samples[sl], part)]
             tokens, pad = _pad_tokens([(c[0], c[1]) for c in conds])
             layouts = torch.cat([c[2] for c in conds])
@@ -215,10 +217,12 @@ def factor_metrics(factors: dict, n: int = 200, chunk: int = 50) -> dict:
         if "image" in factors:
             x = stages.image(factors["image"], seg64[sl], depth32[sl], sketch64[sl], part)
             rgb = image_from_tensor(x)
-            read = shipped_segmenter().segment(rgb)
+            read = shipped_segmenter().segment(rgb, size=MAP_SIZE)
             acc["fid"].append((read, seg64[sl].numpy()))
-            acc["pix"].append(
-                float(np.abs(rgb.astype(np.float32) - np.stack([s.image for s in samples[sl]])).mean()) * len(part))
+            size = rgb.shape[1]
+            truth = np.stack([s.image if size == s.image.shape[0] else rasterize(s.scene, size).image
+                              for s in samples[sl]])
+            acc["pix"].append(float(np.abs(rgb.astype(np.float32) - truth).mean()) * len(part))
     if acc["recall"]:
         result["segmentation_object_recall"] = float(np.mean(acc["recall"]))
         held = acc["held"]

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 from ..errors import BadInput
-from ..models.pretrained import parameter_count, save_pretrained
+from ..models.pretrained import from_pretrained, parameter_count, save_pretrained
 from ..models.words import TABLE_FILE, WordTable
 from .loop import TrainConfig, command_line, train, write_card
 
@@ -22,7 +22,8 @@ tower and a masked-reconstruction decoder (all three are in these weights; the c
 - Input: a scene graph in any words. Labels and predicates are all-MiniLM-L6-v2 vectors
   (`words.safetensors` caches those of every word the tiny world knows; other words are embedded
   on the fly) through a learned projection; attributes (10 colours, 2 sizes) have learned
-  embeddings.
+  embeddings. Training graphs leave out each stuff object (sky, grass, a road...) with probability
+  {drop_stuff} while the picture keeps it, as people leave a background unsaid.
 - Graph network: {graph_layers} triple-convolution layers (torch-geometric `MessagePassing`), width
   {dim}, with a per-graph image node; attention pooling for the global embedding.
 - Outputs: per-object embeddings ({dim}-d), a global embedding, a layout (a box and a disparity per
@@ -95,7 +96,7 @@ def train_encoder(args) -> dict:
     from ..evaluation import layout, retrieval
     from ..models.graph_encoder import SceneGraphEncoder
     from ..models.words import HELD_OUT_SYNONYMS
-    from .encoder import EncoderCollate, EncoderObjective, make_dataset_factory, to_inputs
+    from .encoder import P_DROP_STUFF, EncoderCollate, EncoderObjective, make_dataset_factory, to_inputs
 
     run = Path(args.out)
     overrides = {"dim": args.dim} if args.dim else {}
@@ -117,6 +118,7 @@ def train_encoder(args) -> dict:
         out = save_pretrained(model, args.export, {"training": result})
         words.save(out / TABLE_FILE)
         body = ENCODER_CARD.format(graph_layers=config.graph_layers, dim=config.dim, params=parameter_count(model),
+                                   drop_stuff=P_DROP_STUFF,
                                    graph_params=parameter_count(model.graph),
                                    synonyms=", ".join(HELD_OUT_SYNONYMS.values()))
         _keep_log(run, out)
@@ -142,7 +144,7 @@ def train_segmenter(args) -> dict:
     result["batch"] = args.batch
     model = _unwrap(objective).float().eval()
     if args.export and result["finished"]:
-        metrics = segmenter_miou(model, n=min(args.eval_n, 500), size=64)
+        metrics = segmenter_miou(model, n=min(args.eval_n, 500), size=args.size)
         per_class = metrics.pop("per_class_iou")
         out = save_pretrained(model, args.export, {"training": result})
         body = SEGMENTER_CARD.format(classes=vocab.NUM_CLASSES, channels=tuple(config.channels),
@@ -164,6 +166,9 @@ The **{name}** factor of SGCond Studio's tiny backend: {what}
   diffusers' DDIM (trailing spacing, cosine schedule over 1,000 training steps) or DPM-Solver++.
 - Trained with condition dropout (each condition hidden with probability 0.15, all of them with
   0.1), so classifier-free guidance works and any subset of conditions can be null.
+- Training renders show no thing their graph does not name (a thing too small to name is taken out
+  of the scene), and graphs leave out each stuff object with probability {drop_stuff} while the
+  picture keeps it: every thing drawn was asked for, a background may be unsaid.
 - {params:,} parameters, stored as float16.
 """
 
@@ -179,7 +184,8 @@ FACTOR_WHAT = {
     "depth": ("disparity (near is bright) from a segmentation.", "no tokens.", "L1 + MSE"),
     "sketch": ("an edge map from a segmentation and a depth map (both upsampled from 32 px).", "no tokens.",
                "an edge logit; loss: binary cross-entropy"),
-    "image": ("the RGB image from a segmentation, a depth map and a sketch.", "no tokens.", "MSE + L1"),
+    "image": ("the RGB picture from a segmentation, a depth map and a sketch (64 px maps, upsampled).", "no tokens.",
+              "MSE + L1"),
 }
 
 
@@ -188,7 +194,7 @@ def train_factors(args) -> dict:
     from ..fgdm.factors import FACTORS, default_config, tiny_config
     from ..models.denoiser import FactorDenoiser
     from ..models.shipped import ENCODER_DIR
-    from .factors import FactorCollate, FactorsObjective, make_dataset_factory, to_inputs
+    from .factors import P_DROP_STUFF, FactorCollate, FactorsObjective, make_dataset_factory, to_inputs
 
     names = [n.strip() for n in (args.only or ",".join(FACTORS)).split(",") if n.strip()]
     unknown = [n for n in names if n not in FACTORS]
@@ -200,13 +206,16 @@ def train_factors(args) -> dict:
         base = tiny_config(name) if args.tiny else default_config(name)
         config = _config_for_run(run / name, FactorDenoiser, dataclasses.asdict(base))
         models[name] = FactorDenoiser(config)
+        if args.init:  # start from trained weights (a run's checkpoint, when there is one, wins)
+            models[name].load_state_dict(from_pretrained(Path(args.init) / name, FactorDenoiser).state_dict())
     objective = FactorsObjective(models)
-    result = train(objective, make_dataset_factory(args.reuse), FactorCollate(args.encoder or ENCODER_DIR),
+    picture = models["image"].config.size if "image" in models else 64
+    result = train(objective, make_dataset_factory(args.reuse, picture), FactorCollate(args.encoder or ENCODER_DIR),
                    to_inputs, _train_config(args))
     result["batch"] = args.batch
     trained = {k: m.float().eval() for k, m in getattr(objective, "module", objective).models.items()}
     if args.export and result["finished"]:
-        metrics = factor_metrics(trained, n=min(args.eval_n, 200))
+        metrics = factor_metrics(trained, n=min(args.eval_n, 200), encoder_dir=args.encoder)
         result["metrics"] = metrics
         for name, model in trained.items():
             out = save_pretrained(model, Path(args.export) / name, {"training": result})
@@ -214,7 +223,7 @@ def train_factors(args) -> dict:
             what, tokens, prediction = FACTOR_WHAT[name]
             c = model.config
             body = FACTOR_CARD.format(name=name, what=what, channels=tuple(c.channels), tokens=tokens, size=c.size,
-                                      prediction=prediction, params=parameter_count(model))
+                                      prediction=prediction, params=parameter_count(model), drop_stuff=P_DROP_STUFF)
             mine = {k: v for k, v in metrics.items() if k.startswith(name) or k == "n"}
             write_card(out, f"Factor: {name} (tiny backend)", body, result, mine, command_line(), FACTOR_REPRODUCE)
         result["exported"] = str(args.export)

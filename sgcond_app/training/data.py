@@ -15,6 +15,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 from ..graph import vocab
 from ..graph.scene_graph import Relation, SceneGraph, SGObject
 from ..world import Sample, render_sample
+from ..world.render import rasterize
 
 HELD_OUT_SEED = 1_000_000_000
 ASYMMETRIC = tuple(p for p in vocab.PREDICATES if vocab.INVERSE.get(p) != p)  # all but "near"
@@ -83,6 +84,27 @@ def with_aliases(g: SceneGraph, labels: dict[str, list[str]], predicates: dict[s
     return SceneGraph(objs, rels)
 
 
+def without_stuff(g: SceneGraph, boxes: np.ndarray, disparity: np.ndarray, p: float,
+                  rng: np.random.Generator) -> tuple[SceneGraph, np.ndarray, np.ndarray]:
+    """Each stuff object (sky, grass, a road...) left out of the graph with probability p, with its
+    relations, box and disparity; the picture keeps it. People name the things in a picture and
+    often leave its background unsaid: a model trained on graphs that always name it meets such a
+    graph out of its distribution, and filled the gaps with things nobody asked for. At least one
+    object stays."""
+    keep = [not (vocab.is_stuff(o.label) and rng.random() < p) for o in g.objects]
+    if not any(keep) or all(keep):
+        return g, boxes, disparity
+    index = {}
+    for k, kept in enumerate(keep):
+        if kept:
+            index[k] = len(index)
+    objs = tuple(o for o, kept in zip(g.objects, keep, strict=True) if kept)
+    rels = tuple(Relation(index[r.subject], r.predicate, index[r.object]) for r in g.relations
+                 if r.subject in index and r.object in index)
+    mask = np.array(keep)
+    return SceneGraph(objs, rels), boxes[mask], disparity[mask]
+
+
 def flip_horizontal(sample: Sample) -> Sample:
     """The mirror image, with left of / right of exchanged in the graph."""
     swap = {"left of": "right of", "right of": "left of"}
@@ -107,19 +129,24 @@ class Item:
     disparity: np.ndarray  # (O,)
     depth: np.ndarray | None = None  # (H, W) float32
     sketch: np.ndarray | None = None  # (H, W) uint8
+    picture: np.ndarray | None = None  # (P, P, 3) uint8: the same scene drawn at the picture size
 
 
 class RenderStream(IterableDataset):
     """Endless training items. Process `rank` of `world`, worker w of W, renders seeds
     start + (rank * W + w), then every (world * W)-th after it. Each render enters a small pool and
     `reuse` items are drawn from the pool per render, each with fresh augmentation (a horizontal
-    flip; words replaced by aliases; new hard negatives): on a GPU the renderer is the bottleneck."""
+    flip; words replaced by aliases; new hard negatives): on a GPU the renderer is the bottleneck.
+    `picture_size`: the scene is also drawn at that size (the image factor's picture); `drop_stuff`:
+    the probability that a stuff object is left out of an item's graph (`without_stuff`)."""
 
     def __init__(self, size: int = 64, start: int = 0, graphs: bool = True, alias_p: float = 0.15,
-                 flip: bool = True, reuse: int = 1, pool: int = 256, rank: int = 0, world: int = 1) -> None:
+                 flip: bool = True, reuse: int = 1, pool: int = 256, rank: int = 0, world: int = 1,
+                 picture_size: int | None = None, drop_stuff: float = 0.0) -> None:
         super().__init__()
         self.size, self.start, self.graphs, self.alias_p, self.flip = size, start, graphs, alias_p, flip
         self.reuse, self.pool, self.rank, self.world = max(1, reuse), pool, rank, world
+        self.picture_size, self.drop_stuff = picture_size, drop_stuff
 
     def __iter__(self):
         from ..models.words import training_aliases
@@ -130,26 +157,34 @@ class RenderStream(IterableDataset):
         stride = nw * self.world
         seed = self.start + self.rank * nw + wid
         rng = np.random.default_rng([self.start, self.rank, wid, 17])
-        pool: list[tuple[Sample, np.ndarray, np.ndarray]] = []
+        pool: list[tuple[Sample, np.ndarray, np.ndarray, np.ndarray | None]] = []
         while True:
             s = render_sample(seed % HELD_OUT_SEED, self.size)
             seed += stride
-            entry = (s, *object_boxes(s)) if self.graphs else (s, np.zeros((0, 4), np.float32), np.zeros(0, np.float32))
+            picture = rasterize(s.scene, self.picture_size).image if self.picture_size else None
+            entry = ((s, *object_boxes(s)) if self.graphs
+                     else (s, np.zeros((0, 4), np.float32), np.zeros(0, np.float32))) + (picture,)
             if len(pool) < self.pool:
                 pool.append(entry)
             else:
                 pool[int(rng.integers(len(pool)))] = entry
             picks = [entry] + [pool[int(rng.integers(len(pool)))] for _ in range(self.reuse - 1)]
-            for s, boxes, disp in picks:
+            for s, boxes, disp, picture in picks:
                 if self.flip and rng.random() < 0.5:
                     s = flip_horizontal(s)
                     boxes = np.stack([1 - boxes[:, 2], boxes[:, 1], 1 - boxes[:, 0], boxes[:, 3]], axis=1)
+                    picture = picture[:, ::-1].copy() if picture is not None else None
                 if not self.graphs:
-                    yield Item(s.image, s.segmentation, s.graph, s.graph.labels, [], boxes, disp, s.depth, s.sketch)
+                    yield Item(s.image, s.segmentation, s.graph, s.graph.labels, [], boxes, disp, s.depth, s.sketch,
+                               picture)
                     continue
-                g = with_aliases(s.graph, labels, predicates, self.alias_p, rng)
+                g = s.graph
+                if self.drop_stuff:
+                    g, boxes, disp = without_stuff(g, boxes, disp, self.drop_stuff, rng)
+                labels_ = g.labels
+                g = with_aliases(g, labels, predicates, self.alias_p, rng)
                 twins = [t for t in (reversed_twin(g, rng), swapped_twin(g, rng)) if t is not None]
-                yield Item(s.image, s.segmentation, g, s.graph.labels, twins, boxes, disp, s.depth, s.sketch)
+                yield Item(s.image, s.segmentation, g, labels_, twins, boxes, disp, s.depth, s.sketch, picture)
 
 
 def collate(items: list[Item]) -> dict:

@@ -106,7 +106,11 @@ def to_inputs(batch: dict, device: torch.device) -> dict:
             "hidden": batch["hidden"].to(device)}
 
 
-def make_dataset_factory(size: int, reuse: int):
+P_DROP_STUFF = 0.3  # each stuff object of a training graph left out (its pixels stay): `without_stuff`
+
+
+def make_dataset_factory(size: int, reuse: int, drop_stuff: float = P_DROP_STUFF):
     def make(start: int, rank: int, world: int) -> RenderStream:
-        return RenderStream(size=size, start=start, graphs=True, reuse=reuse, rank=rank, world=world)
+        return RenderStream(size=size, start=start, graphs=True, reuse=reuse, rank=rank, world=world,
+                            drop_stuff=drop_stuff)
     return make

@@ -18,13 +18,14 @@ from torch import nn
 
 from ..fgdm.factors import (
     DEPTH_SIZE,
-    IMAGE_SIZE,
+    MAP_SIZE,
     SEG_SIZE,
     alphas_cumprod,
     depth_tensor,
     downsample_classes,
     factor_loss,
     onehot,
+    picture_conditions,
     sketch_tensor,
 )
 from ..models.denoiser import FactorDenoiser
@@ -35,6 +36,7 @@ from .data import Item, RenderStream
 P_DROP = 0.15
 P_NULL = 0.10
 P_PREDICTED_BOXES = 0.5
+P_DROP_STUFF = 0.5  # each stuff object of a training graph left out (its pixels stay): `without_stuff`
 
 
 class FactorCollate:
@@ -65,8 +67,9 @@ class FactorCollate:
             else:
                 boxes, disp = it.boxes, it.disparity
             layouts.append(draw_layout(it.labels, jitter_boxes(boxes, self._rng), disp, SEG_SIZE)[0])
+        pictures = [it.picture if it.picture is not None else it.image for it in items]
         return {
-            "image": torch.from_numpy(np.stack([it.image for it in items])),
+            "image": torch.from_numpy(np.stack(pictures)),
             "segmentation": torch.from_numpy(np.stack([it.segmentation for it in items])).long(),
             "depth": torch.from_numpy(np.stack([it.depth for it in items])),
             "sketch": torch.from_numpy(np.stack([it.sketch for it in items])),
@@ -89,17 +92,19 @@ class FactorsObjective(nn.Module):
 
     def forward(self, image, segmentation, depth, sketch, layout, tokens, token_pad):
         b = image.size(0)
+        """image: the picture (B, P, P, 3) (P = the image factor's size); the maps are at 64 px."""
         seg_cond64 = onehot(segmentation)
-        seg_cond32 = onehot(downsample_classes(segmentation, IMAGE_SIZE // DEPTH_SIZE))
+        seg_cond32 = onehot(downsample_classes(segmentation, MAP_SIZE // DEPTH_SIZE))
         depth32 = depth_tensor(depth, DEPTH_SIZE)
-        depth_up = depth_tensor((depth32.squeeze(1) + 1) / 2, IMAGE_SIZE)
+        disparity32 = (depth32.squeeze(1) + 1) / 2
+        depth_up = depth_tensor(disparity32, MAP_SIZE)
         edges = sketch_tensor(sketch)
         rgb = image_tensor(image)
         setups = {
             "segmentation": (seg_cond64, segmentation, [onehot(layout)], tokens),
             "depth": (depth32, depth32, [seg_cond32], None),
             "sketch": (edges, edges, [seg_cond64, depth_up], None),
-            "image": (rgb, rgb, [seg_cond64, depth_up, edges], None),
+            "image": (rgb, rgb, picture_conditions(segmentation, disparity32, sketch, rgb.shape[-1]), None),
         }
         total = 0.0
         logs = {}
@@ -122,8 +127,10 @@ class FactorsObjective(nn.Module):
         return total, logs
 
 
-def make_dataset_factory(reuse: int):
+def make_dataset_factory(reuse: int, picture_size: int = MAP_SIZE, drop_stuff: float = P_DROP_STUFF):
+    """Renders at the maps' size; the same scene drawn again at picture_size when that differs."""
     def make(start: int, rank: int, world: int) -> RenderStream:
-        return RenderStream(size=IMAGE_SIZE, start=start, graphs=True, alias_p=0.0, reuse=reuse, rank=rank,
-                            world=world)
+        return RenderStream(size=MAP_SIZE, start=start, graphs=True, alias_p=0.0, reuse=reuse, rank=rank,
+                            world=world, picture_size=picture_size if picture_size != MAP_SIZE else None,
+                            drop_stuff=drop_stuff)
     return make
