@@ -178,5 +178,7 @@ def run(what: str, n: int | None = None, size: int = 64, graphs: str | None = No
 
         if what == "latency":
             return bench_chain.latency(graphs)
+        if what == "compliance":
+            return bench_chain.compliance(graphs, samples, n, weights)
         return getattr(bench_chain, what)(graphs, samples, n)
     raise ValueError(what)

@@ -17,8 +17,9 @@ from sgcond_app.models.graph_encoder import SceneGraphEncoder, pad_objects, tens
 from sgcond_app.models.pretrained import from_pretrained, save_pretrained
 from sgcond_app.models.segmenter import Segmenter
 from sgcond_app.models.shipped import shipped_encoder, shipped_segmenter
-from sgcond_app.training.data import held_out_samples, reversed_twin, swapped_twin
+from sgcond_app.training.data import held_out_samples, object_boxes, reversed_twin, swapped_twin, without_stuff
 from sgcond_app.world.boxes import draw_layout
+from sgcond_app.world.render import rasterize
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"dim": 32, "graph_layers": 2, "image_channels": (8, 16, 16), "image_layers": 1,
@@ -95,6 +96,35 @@ def test_shipped_segmenter_reads_renders(samples):
     s = held_out_samples(1, size=80)[0]
     pred = shipped_segmenter().segment(s.image)
     assert pred.shape == (80, 80) and (pred == s.segmentation).mean() > 0.9
+    # the chain's 128 px picture read against its 64 px maps
+    s64 = samples[0]
+    picture = rasterize(s64.scene, 128).image
+    pred = shipped_segmenter().segment(picture, size=64)
+    assert pred.shape == (64, 64) and (pred == s64.segmentation).mean() > 0.9
+
+
+def test_training_graphs_may_leave_the_background_unsaid(samples):
+    rng = np.random.default_rng(0)
+    s = samples[0]
+    boxes, disp = object_boxes(s)
+    g, b, d = without_stuff(s.graph, boxes, disp, 1.0, rng)
+    assert g.labels == [lab for lab in s.graph.labels if not vocab.is_stuff(lab)]
+    assert len(b) == len(d) == len(g.objects)
+    kept = [k for k, lab in enumerate(s.graph.labels) if not vocab.is_stuff(lab)]
+    assert np.allclose(b, boxes[kept])
+    old = {(s.graph.labels[r.subject], r.predicate, s.graph.labels[r.object]) for r in s.graph.relations
+           if r.subject in kept and r.object in kept}
+    assert {(g.labels[r.subject], r.predicate, g.labels[r.object]) for r in g.relations} == old
+    assert without_stuff(s.graph, boxes, disp, 0.0, rng)[0] == s.graph
+
+
+def test_the_factor_stream_draws_the_picture_of_the_same_scene():
+    from sgcond_app.training.factors import make_dataset_factory
+
+    item = next(iter(make_dataset_factory(1, picture_size=128, drop_stuff=0.0)(0, 0, 1)))
+    assert item.picture.shape == (128, 128, 3) and item.image.shape == (64, 64, 3)
+    small = item.picture.reshape(64, 2, 64, 2, 3).mean(axis=(1, 3))
+    assert np.abs(small - item.image).mean() < 20  # the same scene (and the same flip)
 
 
 def test_save_and_load_round_trip(tmp_path):

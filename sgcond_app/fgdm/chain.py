@@ -25,11 +25,13 @@ from ..models.denoiser import FactorDenoiser
 from ..models.pretrained import from_pretrained
 from ..models.shipped import WEIGHTS, load_encoder, load_segmenter
 from . import stages
-from .factors import DEPTH_SIZE, FACTORS, IMAGE_SIZE, SEG_SIZE, image_from_tensor
+from .factors import DEPTH_SIZE, FACTORS, MAP_SIZE, SEG_SIZE, image_from_tensor
 
 MAX_SAMPLES = 32
 LEGIBLE_AREA = 40  # pixels of a 64x64 map
 MAX_STEPS = 100
+# SBPC: a thing the graph did not ask for costs a candidate as much as a quarter of its relations.
+EXTRA_PENALTY = 0.25
 
 
 @dataclass
@@ -79,12 +81,17 @@ class Candidate:
 
     @property
     def score(self) -> tuple[float, float, int]:
-        return (self.verdict.object_recall or 0.0, self.verdict.relation_accuracy or 0.0, self.legibility)
+        """Object recall; then relation accuracy less EXTRA_PENALTY for each thing nobody asked for;
+        then legibility."""
+        v = self.verdict
+        relations = (v.relation_accuracy if v.relation_accuracy is not None else 1.0) - EXTRA_PENALTY * len(v.extras)
+        return (v.object_recall or 0.0, relations, self.legibility)
 
     def to_json(self) -> dict:
+        v = self.verdict.to_json()
         return {"seed": self.seed, "object_recall": self.verdict.object_recall,
-                "relation_accuracy": self.verdict.relation_accuracy, "smallest_object_pixels": self.legibility,
-                "objects": self.verdict.to_json()["objects"]}
+                "relation_accuracy": self.verdict.relation_accuracy, "extra_things": len(self.verdict.extras),
+                "smallest_object_pixels": self.legibility, "objects": v["objects"], "extras": v["extras"]}
 
 
 @dataclass
@@ -253,8 +260,9 @@ class Chain:
 
 
 def best_candidate(cands: list[Candidate]) -> int:
-    """SBPC: the highest object recall, then the highest relation accuracy, then the largest smallest
-    object (up to LEGIBLE_AREA); the first seed on ties."""
+    """SBPC: the highest object recall, then the highest relation accuracy less a penalty for each
+    thing the graph did not ask for, then the largest smallest object (up to LEGIBLE_AREA); the
+    first seed on ties."""
     return max(range(len(cands)), key=lambda k: (cands[k].score, -k))
 
 
@@ -267,9 +275,11 @@ def report(result: Result, mapped=None) -> dict:
         "seed": result.seed,
         "factor_seed": result.factor_seed,
         "settings": dataclasses.asdict(result.settings),
-        "resolution": {"segmentation": SEG_SIZE, "depth": DEPTH_SIZE, "sketch": IMAGE_SIZE, "image": IMAGE_SIZE},
+        "resolution": {"segmentation": SEG_SIZE, "depth": DEPTH_SIZE, "sketch": MAP_SIZE,
+                       "image": int(result.image.shape[0])},
         "object_recall": result.verdict.object_recall,
         "relation_accuracy": result.verdict.relation_accuracy,
+        "extra_things": len(result.verdict.extras),
         "verdict": result.verdict.to_json(),
         "seconds": {k: round(v, 4) for k, v in result.seconds.items()},
         "chosen_candidate": result.chosen,

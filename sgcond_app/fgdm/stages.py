@@ -11,8 +11,17 @@ from ..graph.scene_graph import SceneGraph
 from ..models.denoiser import FactorDenoiser
 from ..models.graph_encoder import SceneGraphEncoder, pad_objects, tensorize
 from ..models.words import WordTable
-from ..world.boxes import draw_layout, jitter_boxes
-from .factors import DEPTH_SIZE, FACTORS, IMAGE_SIZE, SEG_SIZE, depth_tensor, downsample_classes, onehot, sketch_tensor
+from ..world.boxes import draw_layout, jitter_boxes, separate_duplicates
+from .factors import (
+    DEPTH_SIZE,
+    FACTORS,
+    MAP_SIZE,
+    SEG_SIZE,
+    depth_tensor,
+    downsample_classes,
+    onehot,
+    picture_conditions,
+)
 from .sampler import sample, seeded_noise
 
 SALT = {name: k + 1 for k, name in enumerate(FACTORS)}
@@ -23,15 +32,18 @@ DEFAULT_STEPS = {"segmentation": 8, "depth": 8, "sketch": 10, "image": 16}
 def graph_conditions(encoder: SceneGraphEncoder, words: WordTable, graph: SceneGraph, seeds: list[int],
                      jitter: float = 1.0):
     """For one graph and each seed: the object tokens (shared), and a layout drawn at SEG_SIZE from
-    the encoder's boxes, jittered by the seed (jitter 0 = the boxes as predicted).
+    the encoder's boxes, jittered by the seed (jitter 0 = the boxes as predicted), with the boxes of
+    two objects of one class moved apart (`separate_duplicates`).
     -> tokens (N, O, D), pad (N, O), layouts (N, S, S) class ids."""
     batch = tensorize([graph], words)
     out = encoder.graph(batch)
     tokens, pad = pad_objects(out.objects.float(), batch.obj_graph, 1)
     boxes, disp = out.boxes.float().numpy(), out.disparity.float().numpy()
     layouts = []
+    triples = graph.triples()
     for s in seeds:
         b = jitter_boxes(boxes, np.random.default_rng([int(s), 7]), 0.04 * jitter, 0.15 * jitter) if jitter else boxes
+        b = separate_duplicates(graph.labels, b, triples)
         layouts.append(draw_layout(graph.labels, b, disp, SEG_SIZE)[0])
     n = len(seeds)
     return tokens.expand(n, -1, -1), pad.expand(n, -1), torch.from_numpy(np.stack(layouts)).long()
@@ -55,16 +67,16 @@ def depth(model: FactorDenoiser, seg: torch.Tensor, seeds: list[int], steps: int
 
 
 def upsampled(seg: torch.Tensor, disparity: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The conditions at the image's size: one-hot segmentation and depth (bilinear); None stays
-    None (a null condition)."""
-    return onehot(seg), depth_tensor(disparity, IMAGE_SIZE) if disparity is not None else None
+    """The sketch factor's conditions at the maps' size: one-hot segmentation and depth (bilinear);
+    None stays None (a null condition)."""
+    return onehot(seg), depth_tensor(disparity, MAP_SIZE) if disparity is not None else None
 
 
 def sketch(model: FactorDenoiser, seg: torch.Tensor, disparity: torch.Tensor | None, seeds: list[int], steps: int = 10,
            guidance: float = 1.0, scheduler: str = "ddim", on_step=None) -> torch.Tensor:
     """-> uint8 (N, 64, 64), 255 on edges."""
     seg64, depth64 = upsampled(seg, disparity)
-    noise = seeded_noise(seeds, (1, IMAGE_SIZE, IMAGE_SIZE), SALT["sketch"])
+    noise = seeded_noise(seeds, (1, MAP_SIZE, MAP_SIZE), SALT["sketch"])
     out = sample(model, noise, [seg64, depth64], steps=steps, guidance=guidance, scheduler=scheduler,
                  on_step=on_step)
     return ((out > 0).squeeze(1) * 255).to(torch.uint8).cpu()
@@ -73,19 +85,18 @@ def sketch(model: FactorDenoiser, seg: torch.Tensor, disparity: torch.Tensor | N
 def image(model: FactorDenoiser, seg: torch.Tensor, disparity: torch.Tensor | None, edges: torch.Tensor | None,
           seeds: list[int], steps: int = 16, guidance: float = 1.0, scheduler: str = "ddim",
           on_step=None) -> torch.Tensor:
-    """-> (N, 3, 64, 64) in [-1, 1]. A depth or sketch of None is a null condition (the factor was
-    trained with them dropped): an image from the segmentation alone."""
-    seg64, depth64 = upsampled(seg, disparity)
-    noise = seeded_noise(seeds, (3, IMAGE_SIZE, IMAGE_SIZE), SALT["image"])
-    sk = sketch_tensor(edges) if edges is not None else None
-    return sample(model, noise, [seg64, depth64, sk], steps=steps, guidance=guidance, scheduler=scheduler,
-                  on_step=on_step).cpu()
+    """-> (N, 3, P, P) in [-1, 1], P the factor's size (128 shipped). A depth or sketch of None is a
+    null condition (the factor was trained with them dropped): an image from the segmentation alone."""
+    size = model.config.size
+    noise = seeded_noise(seeds, (3, size, size), SALT["image"])
+    conds = picture_conditions(seg, disparity, edges, size)
+    return sample(model, noise, conds, steps=steps, guidance=guidance, scheduler=scheduler, on_step=on_step).cpu()
 
 
 def to_image_size(seg: torch.Tensor, disparity: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """Maps at the image's size for output and judging: class ids and disparity (bilinear)."""
     seg64 = seg.to(torch.uint8).numpy()
-    d = F.interpolate(disparity.unsqueeze(1).float(), size=IMAGE_SIZE, mode="bilinear", align_corners=False)
+    d = F.interpolate(disparity.unsqueeze(1).float(), size=MAP_SIZE, mode="bilinear", align_corners=False)
     return seg64, (d.squeeze(1).clamp(0, 1).numpy() * 255).round().astype(np.float32) / 255
 
 

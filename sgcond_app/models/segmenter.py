@@ -76,13 +76,25 @@ class Segmenter(nn.Module):
         return self.head(x)[..., :h, :w]
 
     @torch.no_grad()
-    def segment(self, images: np.ndarray, batch: int = 64) -> np.ndarray:
-        """uint8 (H, W, 3) or (B, H, W, 3) -> uint8 class ids (H, W) or (B, H, W)."""
+    def segment(self, images: np.ndarray, batch: int = 64, size: int | None = None) -> np.ndarray:
+        """uint8 (H, W, 3) or (B, H, W, 3) -> uint8 class ids (H, W) or (B, H, W), read at the
+        pictures' own resolution. `size`: the class map at size x size instead, the class
+        probabilities averaged over each block (the chain's 128 px picture against its 64 px maps);
+        a smaller picture is enlarged (bilinear) to that size first."""
         from .graph_encoder import image_tensor
 
         single = images.ndim == 3
         x = image_tensor(images)
+        if size is not None and x.shape[-1] < size:
+            x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
         device = next(self.parameters()).device
-        out = [self(x[i:i + batch].to(device)).argmax(1).to(torch.uint8).cpu() for i in range(0, len(x), batch)]
+
+        def read(chunk: torch.Tensor) -> torch.Tensor:
+            logits = self(chunk.to(device)).float()
+            if size is not None and logits.shape[-1] != size:
+                return F.adaptive_avg_pool2d(logits.softmax(1), size).argmax(1)
+            return logits.argmax(1)
+
+        out = [read(x[i:i + batch]).to(torch.uint8).cpu() for i in range(0, len(x), batch)]
         labels = torch.cat(out).numpy()
         return labels[0] if single else labels

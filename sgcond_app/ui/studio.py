@@ -36,7 +36,7 @@ import gradio as gr
 import numpy as np
 
 from ..errors import BadInput
-from ..graph import vocab
+from ..graph import judge, vocab
 from ..graph.scene_graph import SceneGraph
 from ..inputs import check_seed
 from . import graph_views as views
@@ -52,6 +52,7 @@ RERUNS = ("depth", "sketch", "image")
 RELATION_HEADERS = ["subject", "predicate", "object", "holds"]
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "graphs"
 UP = 4  # the page shows the 64 px maps at 256 px
+DISPLAY = 64 * UP  # and every other picture at that size too (the 128 px image in 2x2 blocks)
 MAP_HEIGHT = 220  # pixels on screen for the 64x64 maps
 PROGRESS_EVERY = 0.4  # seconds between progress updates within a factor
 MAX_EARLIER = 8  # earlier results kept per session as paste sources
@@ -126,27 +127,37 @@ class Session:
 # --- pictures ---------------------------------------------------------------------------------------
 
 
+def _blocks(picture: np.ndarray, k: int) -> np.ndarray:
+    return np.repeat(np.repeat(picture, k, axis=0), k, axis=1) if k > 1 else picture
+
+
 def overlay(image: np.ndarray, seg: np.ndarray, x: int | None = None, y: int | None = None) -> np.ndarray:
-    """The image with the segmentation's colours over it; the object under (x, y) outlined."""
+    """The image with the segmentation's colours over it, at the image's size (the 128 px picture
+    over the 64 px map, each map pixel a 2x2 block); the object under (x, y), in map pixels,
+    outlined."""
     from scipy import ndimage
 
-    out = (0.55 * image.astype(np.float32) + 0.45 * vocab.colorize(seg).astype(np.float32)).round().astype(np.uint8)
+    k = max(1, image.shape[0] // seg.shape[0])
+    out = (0.55 * image.astype(np.float32) + 0.45 * _blocks(vocab.colorize(seg), k).astype(np.float32))
+    out = out.round().astype(np.uint8)
     if x is not None and y is not None and 0 <= x < seg.shape[1] and 0 <= y < seg.shape[0]:
         from ..editing import masks as ed
 
         m = ed.Masks.from_segmentation(seg)
         iid = int(m.instances[int(y), int(x)])
         if iid and not m.is_stuff(iid):
-            mask = m.mask(iid)
+            mask = _blocks(m.mask(iid), k)
             edge = mask & ~ndimage.binary_erosion(mask)
             out[edge] = (255, 255, 255)
     return out
 
 
 def _up(picture: np.ndarray, display: bool) -> np.ndarray:
-    """The page shows the 64 px maps UP times larger, as blocks of pixels (Gradio's click position
-    is only right for pictures drawn at their own size or smaller); the API returns them as they are."""
-    return np.repeat(np.repeat(picture, UP, axis=0), UP, axis=1) if display else picture
+    """The page shows every picture at UP times the maps' 64 px (a 64 px map in blocks of UP pixels,
+    the 128 px image in blocks of UP / 2): Gradio's click position is only right for pictures drawn
+    at their own size or smaller, and the same size everywhere lets a click anywhere mean the same
+    map pixel. The API returns them as they are."""
+    return _blocks(picture, max(1, DISPLAY // picture.shape[0])) if display else picture
 
 
 def _map_rgb(name: str, arr: np.ndarray) -> np.ndarray:
@@ -194,6 +205,11 @@ def legend_html(session: Session | None) -> str:
     from ..graph.judge import MIN_PIXELS
 
     m = ed.Masks.from_segmentation(session.current)
+    g = session.result.graph
+    verdict = judge.judge(g.labels, g.triples(), session.current, session.result.depth)
+    extra = np.zeros(session.current.shape, bool)
+    for i in verdict.extras:
+        extra |= verdict.regions[i].mask
     rows = []
     for iid in range(1, int(m.instances.max()) + 1):
         mask = m.mask(iid)
@@ -201,11 +217,13 @@ def legend_html(session: Session | None) -> str:
             continue
         label = m.label_of(iid)
         x, y = _point_on(m, iid, *ed.centroid(m, iid))
-        r, g, b = vocab.colorize(np.array([[vocab.class_id(label)]]))[0, 0]
+        r, g_, b = vocab.colorize(np.array([[vocab.class_id(label)]]))[0, 0]
         kind = "stuff" if m.is_stuff(iid) else "object"
-        rows.append(f"<tr data-x='{x}' data-y='{y}' class='sg-{kind}'>"
-                    f"<td><span class='sg-swatch' style='background:rgb({r},{g},{b})'></span></td>"
-                    f"<td>{label}</td><td>{kind}</td><td>({x}, {y})</td><td>{int(mask.sum())} px</td></tr>")
+        unasked = kind == "object" and bool((extra & mask).any())
+        note = " <em class='sg-unasked' title='the graph did not ask for it'>not in the graph</em>" if unasked else ""
+        rows.append(f"<tr data-x='{x}' data-y='{y}' class='sg-{kind}{' sg-extra' if unasked else ''}'>"
+                    f"<td><span class='sg-swatch' style='background:rgb({r},{g_},{b})'></span></td>"
+                    f"<td>{label}{note}</td><td>{kind}</td><td>({x}, {y})</td><td>{int(mask.sum())} px</td></tr>")
     return ("<table class='sg-legend'><thead><tr><th></th><th>class</th><th></th><th>at (x, y)</th>"
             "<th>area</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
 
@@ -584,9 +602,12 @@ def candidates(session: Session | None) -> list[tuple[np.ndarray, str]]:
     out = []
     for k, c in enumerate(session.result.candidates):
         rel = c.verdict.relation_accuracy
+        n = len(c.verdict.extras)
+        extra = f", {n} not asked for" if n else ""
+        chosen = " (chosen)" if k == session.result.chosen else ""
         out.append((vocab.colorize(c.segmentation),
                     f"#{k} seed {c.seed}: recall {c.verdict.object_recall:.2f}, relations "
-                    f"{'n/a' if rel is None else f'{rel:.2f}'}{' (chosen)' if k == session.result.chosen else ''}"))
+                    f"{'n/a' if rel is None else f'{rel:.2f}'}{extra}{chosen}"))
     return out
 
 
@@ -789,6 +810,7 @@ LEGEND_CSS = """
 .sg-legend tbody tr { cursor: pointer; }
 .sg-legend tbody tr:hover { background: rgba(37, 99, 235, 0.12); }
 .sg-legend tr.sg-stuff { color: var(--body-text-color-subdued); }
+.sg-legend .sg-unasked { color: #b45309; font-size: 12px; margin-left: 4px; }
 .sg-swatch { display: inline-block; width: 14px; height: 14px; border-radius: 3px; border: 1px solid #0004; }
 """
 # After Generate, once the new segmentation is on screen, the maps are scrolled into view (on a
