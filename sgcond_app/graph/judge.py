@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -105,7 +106,7 @@ def extract_regions(seg: np.ndarray, depth: np.ndarray | None = None,
 
 def countable_stuff(labels: Sequence[str]) -> frozenset[str]:
     """Stuff a graph names more than once ("mountain left of mountain"): it is counted in pieces."""
-    return frozenset(lab for lab in set(labels) if vocab.is_stuff(lab) and list(labels).count(lab) > 1)
+    return frozenset(lab for lab, n in Counter(labels).items() if n > 1 and vocab.is_stuff(lab))
 
 
 def point_on(region: Region) -> tuple[int, int]:

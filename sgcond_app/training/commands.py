@@ -191,7 +191,7 @@ FACTOR_WHAT = {
 
 def train_factors(args) -> dict:
     from ..evaluation import factor_metrics
-    from ..fgdm.factors import FACTORS, default_config, tiny_config
+    from ..fgdm.factors import FACTORS, MAP_SIZE, default_config, tiny_config
     from ..models.denoiser import FactorDenoiser
     from ..models.shipped import ENCODER_DIR
     from .factors import P_DROP_STUFF, FactorCollate, FactorsObjective, make_dataset_factory, to_inputs
@@ -209,7 +209,7 @@ def train_factors(args) -> dict:
         if args.init:  # start from trained weights (a run's checkpoint, when there is one, wins)
             models[name].load_state_dict(from_pretrained(Path(args.init) / name, FactorDenoiser).state_dict())
     objective = FactorsObjective(models)
-    picture = models["image"].config.size if "image" in models else 64
+    picture = models["image"].config.size if "image" in models else MAP_SIZE
     result = train(objective, make_dataset_factory(args.reuse, picture), FactorCollate(args.encoder or ENCODER_DIR),
                    to_inputs, _train_config(args))
     result["batch"] = args.batch

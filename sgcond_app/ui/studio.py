@@ -176,7 +176,6 @@ def _maps(result, display: bool = False) -> tuple:
 def _relations(session: Session, seg: np.ndarray | None = None) -> list[list[str]]:
     """One row per relation of the graph: judged on `seg`, or, without one, the result's own verdict.
     A relation of a missing object fails and says which is missing; one that cannot be judged is n/a."""
-    from ..graph import judge
 
     g = session.mapped.graph
     v = session.result.verdict if seg is None else judge.judge(g.labels, g.triples(), seg, session.result.depth)
@@ -745,7 +744,6 @@ def _pick_row(evt: gr.EventData, session: Session | None) -> tuple:
 def match_graph(session: Session | None) -> tuple:
     """The graph rewritten to describe the edited mask; its text (the views follow from it)."""
     from ..editing.graph_sync import match_graph as rewrite
-    from ..graph import judge
     from ..graph.mapping import map_graph
 
     session = _need(session)
