@@ -144,6 +144,30 @@ def bench_factors(n: int = 200, weights: str | None = None) -> dict:
     return factor_metrics({f: from_pretrained(root / f, FactorDenoiser) for f in FACTORS}, n=n)
 
 
+WORD_LISTS = tuple(DEFAULT_GRAPHS.parent.parent / "words" / f for f in ("kinds.json", "kinds_heldout.json"))
+
+
+def bench_words(lists: str | None = None) -> dict:
+    """Object words that name kinds of classes, and words that name none, through the mapping."""
+    import json
+
+    from .graph.mapping import map_label
+
+    out = {}
+    for path in [Path(lists)] if lists else WORD_LISTS:
+        data = json.loads(Path(path).read_text())
+        kinds, unrelated = data["hyponyms"], data["unrelated"]
+        start = time.perf_counter()
+        hits = sum(map_label(w).mapped == c for w, c in kinds.items())
+        taken = [w for w in unrelated if map_label(w).mapped is not None]
+        seconds = time.perf_counter() - start
+        out[Path(path).stem] = {"hyponyms_mapped": hits / len(kinds), "unrelated_refused":
+                                1 - len(taken) / len(unrelated), "hyponyms": len(kinds),
+                                "unrelated": len(unrelated), "ms_per_word": 1000 * seconds
+                                / (len(kinds) + len(unrelated))}
+    return out
+
+
 CHAIN_BENCHES = ("compliance", "sbpc", "fidelity", "diversity", "latency", "edit")
 
 
@@ -163,6 +187,8 @@ def run(what: str, n: int | None = None, size: int = 64, graphs: str | None = No
         return bench_segmenter(n or 500, size, weights)
     if what == "load":
         return bench_load(weights)
+    if what == "words":
+        return bench_words(graphs)
     if what == "factors":
         return bench_factors(n or 200, weights)
     if what == "memory":

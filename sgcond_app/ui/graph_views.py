@@ -153,11 +153,13 @@ def to_table(graph: SceneGraph | None) -> list[list[str]]:
 def _note(w: WordMapping | None) -> str:
     if w is None or w.method == "exact":
         return ""
+    if w.mapped is None and w.reason:
+        return f"{w.reason}, dropped"
     if w.mapped is None:
         return f"not known{f' (nearest {w.best} {w.score:.2f})' if w.best else ''}, dropped"
     if w.method == "semantic":
         return "kept, not checkable here"
-    return f"→ {w.mapped} {w.score:.2f}"
+    return f"→ {w.mapped}, {w.reason}" if w.reason else f"→ {w.mapped} {w.score:.2f}"
 
 
 @dataclass
