@@ -168,6 +168,20 @@ def bench_words(lists: str | None = None) -> dict:
     return out
 
 
+def bench_quality(n: int = 500, weights: str | None = None) -> dict:
+    """The image factor's pictures from the true maps of n held-out renders (one seed each, guidance
+    1): the Fréchet distance to the renders on the shipped segmenter's features at 128 px (smaller
+    pictures enlarged), and fidelity. Any --weights (a factors folder) is measured the same way."""
+    from .evaluation import factor_metrics
+    from .models.denoiser import FactorDenoiser
+    from .models.pretrained import from_pretrained
+    from .models.shipped import WEIGHTS
+
+    root = Path(weights) if weights else WEIGHTS / "factors"
+    image = from_pretrained(root / "image", FactorDenoiser)
+    return {**factor_metrics({"image": image}, n=n), "picture_size": image.config.size}
+
+
 CHAIN_BENCHES = ("compliance", "sbpc", "fidelity", "diversity", "latency", "edit")
 
 
@@ -191,6 +205,8 @@ def run(what: str, n: int | None = None, size: int = 64, graphs: str | None = No
         return bench_words(graphs)
     if what == "factors":
         return bench_factors(n or 200, weights)
+    if what == "quality":
+        return bench_quality(n or 500, weights)
     if what == "memory":
         from . import bench_memory
 

@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("bench", help="measurements that print numbers")
     c.add_argument("what", choices=["render", "judge", "placement", "retrieval", "layout", "segmenter",
                                      "load", "factors", "compliance", "sbpc", "fidelity", "diversity", "latency",
-                                     "edit", "studio", "memory", "words"],
+                                     "edit", "studio", "memory", "words", "quality"],
                    help="render: renderer speed; judge: the judge on renders; placement: `synth --graph` "
                         "on graphs; retrieval: graph<->image retrieval with the encoder; layout: the "
                         "encoder's boxes judged against the graph; segmenter: mIoU on held-out renders; "
@@ -138,7 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "the app through gradio_client (generate, move, rerun; 20 clients at once); memory: the app's "
                         "memory and temporary files over --n requests (default 500); words: object words that name a "
                         "kind of a class and words that name none, through the mapping (--graphs: a "
-                        "word list like assets/words/kinds.json; default both lists there)")
+                        "word list like assets/words/kinds.json; default both lists there); quality: "
+                        "the image factor's pictures from the true maps of --n held-out renders (default "
+                        "500): Fréchet distance to the renders on the shipped segmenter's features, and "
+                        "fidelity (--weights: another factors folder, measured the same way)")
     c.add_argument("--n", type=_count(100_000), default=None)
     c.add_argument("--size", type=_size, default=64)
     c.add_argument("--graphs", default=None, help="graph file for `placement` and `layout`")
@@ -147,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
 
     c = sub.add_parser("train", help="train a model of the tiny backend (resumes from --out)")
-    c.add_argument("what", choices=["encoder", "segmenter", "factors"])
+    c.add_argument("what", choices=["encoder", "segmenter", "factors", "distill"],
+                   help="distill: a student factor that samples in half its teacher's steps (--init the "
+                        "teacher's folder, --only the factor, default segmentation)")
     c.add_argument("--out", required=True, help="run folder: checkpoints, log; training resumes from it")
     c.add_argument("--steps", type=_count(10_000_000), default=4000, help="total steps (all runs together)")
     c.add_argument("--batch", type=_count(4096), default=64)
@@ -175,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--init", default=None, help="factors: start from these weights (a folder with one "
                    "sub-folder per factor, e.g. weights/factors) instead of random ones")
     c.add_argument("--eval-n", type=_count(100_000), default=1000, help="held-out samples for the card")
+    c.add_argument("--teacher-steps", type=_count(1000), default=8, help="distill: the steps the teacher "
+                   "samples in, where its config does not say (an undistilled factor)")
     return p
 
 
@@ -394,6 +401,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         result = commands.train_encoder(args)
     elif args.what == "segmenter":
         result = commands.train_segmenter(args)
+    elif args.what == "distill":
+        result = commands.train_distill(args)
     else:
         result = commands.train_factors(args)
     _print_figures(result)

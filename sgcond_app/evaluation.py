@@ -175,10 +175,12 @@ def miou(pred: np.ndarray, truth: np.ndarray) -> float:
 
 
 @torch.no_grad()
-def factor_metrics(factors: dict, n: int = 200, chunk: int = 50, encoder_dir=None) -> dict:
+def factor_metrics(factors: dict, n: int = 200, chunk: int = 50, encoder_dir=None,
+                   steps: dict[str, int] | None = None) -> dict:
     """Each factor sampled from the true conditions of n held-out renders (one seed each); the
     segmentation factor from the graph, through the encoder in `encoder_dir` (default: the shipped
-    one; it must be the one the factor was trained with). `factors` maps names to models (any subset)."""
+    one; it must be the one the factor was trained with). `factors` maps names to models (any subset);
+    `steps` the sampling steps of some of them (default: each stage's own)."""
     from .fgdm import stages
     from .fgdm.factors import DEPTH_SIZE, MAP_SIZE, depth_tensor, image_from_tensor
     from .models.shipped import load_encoder, shipped_encoder, shipped_segmenter
@@ -191,6 +193,7 @@ def factor_metrics(factors: dict, n: int = 200, chunk: int = 50, encoder_dir=Non
     sketch64 = torch.from_numpy(np.stack([s.sketch for s in samples]))
     result: dict = {"n": n}
     acc: dict[str, list] = defaultdict(list)  # per chunk, summed up below
+    kw = {name: {"steps": k} for name, k in (steps or {}).items()}
     for a in range(0, n, chunk):
         sl = slice(a, a + chunk)
         part = seeds[sl]
@@ -199,23 +202,24 @@ def factor_metrics(factors: dict, n: int = 200, chunk: int = 50, encoder_dir=Non
             conds = [stages.graph_conditions(encoder, words, s.graph, [k]) for s, k in zip(samples[sl], part)]
             tokens, pad = _pad_tokens([(c[0], c[1]) for c in conds])
             layouts = torch.cat([c[2] for c in conds])
-            seg = stages.segmentation(factors["segmentation"], tokens, pad, layouts, part)
+            seg = stages.segmentation(factors["segmentation"], tokens, pad, layouts, part,
+                                      **kw.get("segmentation", {}))
             for s, m in zip(samples[sl], seg.numpy()):
                 v = judge.judge(s.graph.labels, s.graph.triples(), m)
                 acc["recall"].append(v.object_recall)
                 acc["held"].extend(r.holds for r in v.relations if r.holds is not None)
         if "depth" in factors:
-            d = stages.depth(factors["depth"], seg64[sl], part)
+            d = stages.depth(factors["depth"], seg64[sl], part, **kw.get("depth", {}))
             acc["depth_err"].append(float((d - depth32[sl]).abs().mean()) * len(part))
         if "sketch" in factors:
-            e = stages.sketch(factors["sketch"], seg64[sl], depth32[sl], part) > 0
+            e = stages.sketch(factors["sketch"], seg64[sl], depth32[sl], part, **kw.get("sketch", {})) > 0
             t = sketch64[sl] > 0
             near_t = torch.nn.functional.max_pool2d(t[:, None].float(), 3, 1, 1)[:, 0] > 0
             near_e = torch.nn.functional.max_pool2d(e[:, None].float(), 3, 1, 1)[:, 0] > 0
             acc["edge"].append(((e & near_t).sum().item(), e.sum().item(),
                                                    (t & near_e).sum().item(), t.sum().item()))
         if "image" in factors:
-            x = stages.image(factors["image"], seg64[sl], depth32[sl], sketch64[sl], part)
+            x = stages.image(factors["image"], seg64[sl], depth32[sl], sketch64[sl], part, **kw.get("image", {}))
             rgb = image_from_tensor(x)
             read = shipped_segmenter().segment(rgb, size=MAP_SIZE)
             acc["fid"].append((read, seg64[sl].numpy()))
@@ -223,6 +227,10 @@ def factor_metrics(factors: dict, n: int = 200, chunk: int = 50, encoder_dir=Non
             truth = np.stack([s.image if size == s.image.shape[0] else rasterize(s.scene, size).image
                               for s in samples[sl]])
             acc["pix"].append(float(np.abs(rgb.astype(np.float32) - truth).mean()) * len(part))
+            reader = shipped_segmenter()
+            acc["feat"].append(picture_features(reader, rgb, FRECHET_SIZE))
+            acc["feat_true"].append(picture_features(reader, truth if size == FRECHET_SIZE else np.stack(
+                [rasterize(s.scene, FRECHET_SIZE).image for s in samples[sl]]), FRECHET_SIZE))
     if acc["recall"]:
         result["segmentation_object_recall"] = float(np.mean(acc["recall"]))
         held = acc["held"]
@@ -238,4 +246,34 @@ def factor_metrics(factors: dict, n: int = 200, chunk: int = 50, encoder_dir=Non
         result["image_fidelity_miou"] = miou(np.concatenate([p for p, _ in pairs]),
                                              np.concatenate([t for _, t in pairs]))
         result["image_mean_abs_error"] = sum(acc["pix"]) / n
+        true = np.concatenate(acc["feat_true"])
+        result["image_frechet_distance"] = frechet_distance(np.concatenate(acc["feat"]), true)
+        # What the measure gives two independent sets of n renders: its floor at this n.
+        others = [rasterize(s.scene, FRECHET_SIZE).image for s in held_out_samples(n, start=n)]
+        result["image_frechet_renders_vs_renders"] = frechet_distance(
+            picture_features(shipped_segmenter(), np.stack(others), FRECHET_SIZE), true)
     return result
+
+
+FRECHET_SIZE = 128  # pictures are compared at this size; smaller ones are enlarged first
+
+
+def picture_features(segmenter, images: np.ndarray, size: int, batch: int = 64) -> np.ndarray:
+    """(B, H, W, 3) uint8 pictures -> (B, D) features of the segmenter (`Segmenter.features`), each
+    picture enlarged (bilinear) to size x size first, as a person's screen would show it."""
+    x = image_tensor(images)
+    if x.shape[-1] != size:
+        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+    device = next(segmenter.parameters()).device
+    return torch.cat([segmenter.features(x[i:i + batch].to(device)).float().cpu()
+                      for i in range(0, len(x), batch)]).numpy().astype(np.float64)
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """The Fréchet distance between Gaussians fitted to two feature sets (N, D), as FID computes it."""
+    from scipy import linalg
+
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root = np.real(linalg.sqrtm(cov_a @ cov_b))
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root))

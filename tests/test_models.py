@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-from sgcond_app.evaluation import embed_graphs, embed_images, layout, segmenter_miou
+from sgcond_app.evaluation import (
+    embed_graphs,
+    embed_images,
+    frechet_distance,
+    layout,
+    picture_features,
+    segmenter_miou,
+)
 from sgcond_app.graph import judge, vocab
 from sgcond_app.graph.scene_graph import SceneGraph
 from sgcond_app.models.graph_encoder import SceneGraphEncoder, pad_objects, tensorize
@@ -125,6 +132,26 @@ def test_the_factor_stream_draws_the_picture_of_the_same_scene():
     assert item.picture.shape == (128, 128, 3) and item.image.shape == (64, 64, 3)
     small = item.picture.reshape(64, 2, 64, 2, 3).mean(axis=(1, 3))
     assert np.abs(small - item.image).mean() < 20  # the same scene (and the same flip)
+
+
+def test_frechet_distance_of_gaussians():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(4000, 3)), rng.normal(size=(4000, 3))
+    assert frechet_distance(a, b) < 0.02
+    assert frechet_distance(a, b + [2.0, 0.0, 0.0]) == pytest.approx(4.0, abs=0.25)  # the means, squared
+    assert frechet_distance(a, 3 * b) == pytest.approx(3 * (3 - 1) ** 2, abs=0.3)  # the spreads
+
+
+def test_picture_features_tell_renders_from_noise():
+    """The segmenter's features (the Fréchet distance's): two sets of renders are closer to each
+    other than renders to their own pictures blurred to blocks, at any picture size read."""
+    seg = shipped_segmenter()
+    a = np.stack([rasterize(s.scene, 128).image for s in held_out_samples(40)])
+    b = np.stack([rasterize(s.scene, 128).image for s in held_out_samples(40, start=40)])
+    blocks = a.reshape(40, 16, 8, 16, 8, 3).mean((2, 4)).astype(np.uint8)  # 16 px, enlarged when read
+    fa, fb, fblocks = (picture_features(seg, x, 128) for x in (a, b, blocks))
+    assert fa.shape == (40, sum(seg.config.channels))
+    assert frechet_distance(fa, fb) < frechet_distance(fa, fblocks)
 
 
 def test_save_and_load_round_trip(tmp_path):

@@ -76,6 +76,19 @@ class Segmenter(nn.Module):
         return self.head(x)[..., :h, :w]
 
     @torch.no_grad()
+    def features(self, image: torch.Tensor) -> torch.Tensor:
+        """image (B, 3, H, W) in [-1, 1] -> (B, sum of channels): each encoder level's activations
+        and the bottleneck's, averaged over the picture (what the Fréchet distance compares)."""
+        x = self.stem(image)
+        pooled = []
+        for block, pool in zip(self.down, self.pool):
+            x = block(x)
+            pooled.append(x.mean((2, 3)))
+            x = pool(x)
+        pooled.append(self.mid(x).mean((2, 3)))
+        return torch.cat(pooled, dim=1)
+
+    @torch.no_grad()
     def segment(self, images: np.ndarray, batch: int = 64, size: int | None = None) -> np.ndarray:
         """uint8 (H, W, 3) or (B, H, W, 3) -> uint8 class ids (H, W) or (B, H, W), read at the
         pictures' own resolution. `size`: the class map at size x size instead, the class
