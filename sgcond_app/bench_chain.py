@@ -77,7 +77,8 @@ def _baseline(chain: Chain, graph: SceneGraph, seed: int, samples: int) -> tuple
 
 
 def _baseline_batched(chain: Chain, graph: SceneGraph, seed: int, samples: int) -> float:
-    """The same N full chains, but each factor run on the N samples as one batch: wall time only."""
+    """The same N full chains, but each factor run on the N samples as one batch (with the chain's
+    steps, guidance and scheduler): wall time only."""
     import torch
 
     from .fgdm import stages
@@ -86,11 +87,14 @@ def _baseline_batched(chain: Chain, graph: SceneGraph, seed: int, samples: int) 
     seeds = [seed + k for k in range(samples)]
     start = time.perf_counter()
     tokens, pad, layouts = stages.graph_conditions(chain.encoder, chain.words, graph, seeds, s.jitter)
-    seg = stages.segmentation(chain.factors["segmentation"], tokens, pad, layouts, seeds, s.steps["segmentation"])
-    disp = stages.depth(chain.factors["depth"], seg, seeds, s.steps["depth"])
-    edges = stages.sketch(chain.factors["sketch"], seg, disp, seeds, s.steps["sketch"])
+    seg = stages.segmentation(chain.factors["segmentation"], tokens, pad, layouts, seeds, s.steps["segmentation"],
+                              s.guidance["segmentation"], s.scheduler)
+    disp = stages.depth(chain.factors["depth"], seg, seeds, s.steps["depth"], s.guidance["depth"], s.scheduler)
+    edges = stages.sketch(chain.factors["sketch"], seg, disp, seeds, s.steps["sketch"], s.guidance["sketch"],
+                          s.scheduler)
     with torch.no_grad():
-        x = stages.image(chain.factors["image"], seg, disp, edges, seeds, s.steps["image"])
+        x = stages.image(chain.factors["image"], seg, disp, edges, seeds, s.steps["image"], s.guidance["image"],
+                         s.scheduler)
     from .fgdm.factors import image_from_tensor
 
     chain.segmenter.segment(image_from_tensor(x), size=MAP_SIZE)
