@@ -79,6 +79,7 @@ class FactorDenoiser(nn.Module):
         context_dim: int = 0  # token width; 0 = no tokens
         heads: int = 4
         time_dim: int = 128
+        steps: int = 0  # 0: samples in any number of steps; k: distilled to sample in exactly k
 
     def __init__(self, config: Config) -> None:
         super().__init__()

@@ -228,3 +228,58 @@ def train_factors(args) -> dict:
             write_card(out, f"Factor: {name} (tiny backend)", body, result, mine, command_line(), FACTOR_REPRODUCE)
         result["exported"] = str(args.export)
     return result
+
+
+DISTILL_CARD = """
+The **{name}** factor of SGCond Studio's tiny backend, distilled to sample in **{steps} DDIM steps**
+(progressive distillation, `sgcond_app/training/distill.py`): a student that takes in one step what
+its teacher ({teacher}, {teacher_steps} steps) takes in two. Use it at {steps} steps; it was trained
+for no other count. Otherwise as its teacher: {what}
+- {params:,} parameters, stored as float16.
+"""
+
+
+def train_distill(args) -> dict:
+    from ..evaluation import factor_metrics
+    from ..fgdm.factors import FACTORS, MAP_SIZE
+    from ..models.denoiser import FactorDenoiser
+    from ..models.shipped import ENCODER_DIR
+    from .distill import DistillObjective, student_timesteps
+    from .factors import FactorCollate, make_dataset_factory, to_inputs
+
+    name = (args.only or "segmentation").strip()
+    if name not in FACTORS:
+        raise BadInput(f"--only: one factor to distil, from {', '.join(FACTORS)}")
+    if not args.init:
+        raise BadInput("train distill: --init names the teacher (a folder with one sub-folder per factor)")
+    teacher = from_pretrained(Path(args.init) / name, FactorDenoiser)
+    teacher_steps = teacher.config.steps or args.teacher_steps
+    if teacher_steps % 2:
+        raise BadInput(f"the teacher samples in {teacher_steps} steps: an even count is halved")
+    steps = teacher_steps // 2
+    try:
+        student_timesteps(steps)
+    except ValueError as e:
+        raise BadInput(str(e)) from None
+    student = FactorDenoiser(dataclasses.replace(teacher.config, steps=steps))
+    student.load_state_dict(teacher.state_dict())
+    objective = DistillObjective(teacher, student, steps)
+    picture = teacher.config.size if name == "image" else MAP_SIZE
+    result = train(objective, make_dataset_factory(args.reuse, picture), FactorCollate(args.encoder or ENCODER_DIR),
+                   to_inputs, _train_config(args))
+    result["batch"] = args.batch
+    result["teacher"] = {"weights": str(args.init), "steps": teacher_steps}
+    trained = getattr(objective, "module", objective).student.float().eval()
+    if args.export and result["finished"]:
+        metrics = factor_metrics({name: trained}, n=min(args.eval_n, 200), encoder_dir=args.encoder,
+                                 steps={name: steps})
+        result["metrics"] = metrics
+        out = save_pretrained(trained, Path(args.export) / name, {"training": result})
+        _keep_log(Path(args.out), out)
+        body = DISTILL_CARD.format(name=name, steps=steps, teacher=args.init, teacher_steps=teacher_steps,
+                                   what=FACTOR_WHAT[name][0], params=parameter_count(trained))
+        mine = {k: v for k, v in metrics.items() if k.startswith(name) or k == "n"}
+        write_card(out, f"Factor: {name}, {steps} steps (tiny backend)", body, result, mine, command_line(),
+                   FACTOR_REPRODUCE)
+        result["exported"] = str(args.export)
+    return result
