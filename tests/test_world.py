@@ -94,6 +94,18 @@ def test_render_a_written_graph():
     assert img[left.mask][:, 2].mean() > img[right.mask][:, 2].mean()
 
 
+def test_snow_on_a_mountain_is_its_cap():
+    g = map_graph(parse_text("snow on mountain; sky above mountain; tree on grass")).graph
+    r = render_graph(g, seed=3, size=64)
+    assert r.verdict.object_recall == 1.0 and r.verdict.relation_accuracy == 1.0
+    snow = r.maps.segmentation == vocab.CLASS_ID["snow"]
+    assert r.scene.snow_caps and r.scene.ground.base == "grass"
+    assert np.nonzero(snow)[0].max() < r.scene.horizon * 64 + 1  # all of the snow is on the mountains
+    # the world draws snow caps in some random scenes too (and names them where they are big enough)
+    capped = [s for s in (render_sample(seed, 64) for seed in range(120)) if s.scene.snow_caps]
+    assert capped and any("snow" in s.graph.labels for s in capped)
+
+
 def test_people_graphs_render_compliant():
     graphs = [map_graph(g).graph for g in load_graphs(ASSETS / "people.json")]
     held = judged = 0

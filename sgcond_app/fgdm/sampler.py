@@ -4,12 +4,16 @@ the initial noise given by the caller (so a rerun with the same noise repeats wh
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import torch
 
 from ..models.denoiser import FactorDenoiser
 from .factors import make_scheduler, to_x0
+
+log = logging.getLogger(__name__)
+_WARNED: set[tuple[str, int, int]] = set()
 
 
 def seeded_noise(seeds: list[int], shape: tuple[int, ...], salt: int) -> torch.Tensor:
@@ -28,6 +32,11 @@ def sample(model: FactorDenoiser, noise: torch.Tensor, conds: list[torch.Tensor 
            on_step: Callable[[int, int], None] | None = None) -> torch.Tensor:
     """The network's last output (logits for categorical factors, x0 otherwise), (B, C, S, S)."""
     name = model.config.factor
+    distilled = getattr(model.config, "steps", 0)
+    if distilled and (steps != distilled or scheduler != "ddim") and (name, distilled, steps) not in _WARNED:
+        _WARNED.add((name, distilled, steps))
+        log.warning("the %s factor was distilled to sample in %d DDIM steps; sampling it in %d %s steps "
+                    "gives worse maps", name, distilled, steps, scheduler)
     device = next(model.parameters()).device
     sched = make_scheduler(scheduler)
     sched.set_timesteps(steps)

@@ -30,9 +30,15 @@ class GraphRender:
     tries: int
 
 
+def _snow_on_mountain(graph: SceneGraph) -> bool:
+    return any(graph.objects[r.subject].label == "snow" and r.predicate in ("on", "above")
+               and graph.objects[r.object].label == "mountain" for r in graph.relations)
+
+
 def _stuff_scene(graph: SceneGraph, rng: np.random.Generator, seed: int) -> Scene:
     labels = set(graph.labels)
-    base = next((b for b in GROUND_BASES if b in labels), "grass")
+    caps = _snow_on_mountain(graph)  # the snow is the mountains' caps, not the ground
+    base = next((b for b in GROUND_BASES if b in labels and not (caps and b == "snow")), "grass")
     ground = Ground(base=base)
     if "water" in labels:
         kind = str(rng.choice(["sea", "lake", "river"], p=[0.5, 0.3, 0.2]))
@@ -59,9 +65,11 @@ def _stuff_scene(graph: SceneGraph, rng: np.random.Generator, seed: int) -> Scen
     horizon = float(rng.uniform(0.38, 0.52))
     scene = Scene(horizon=horizon, ground=ground, seed=seed)
     if "mountain" in labels:
+        low = 0.16 if caps else 0.1  # caps of a low mountain are too small to see
         for _ in range(int(rng.integers(1, 3))):
             scene.mountains.append((float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.2, 0.35)),
-                                    float(rng.uniform(0.1, min(0.22, horizon - 0.1)))))
+                                    float(rng.uniform(low, max(low, min(0.22, horizon - 0.1))))))
+        scene.snow_caps = caps
     return scene
 
 

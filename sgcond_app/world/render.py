@@ -64,6 +64,7 @@ class Scene:
     ground: Ground
     things: list[Thing] = field(default_factory=list)
     mountains: list[tuple[float, float, float]] = field(default_factory=list)  # (x, half width, height)
+    snow_caps: bool = False  # the mountains' caps are snow (a region of their own), not mountain
     sky_tone: float = 0.0  # 0 day .. 1 dusk
     seed: int = 0
 
@@ -248,6 +249,9 @@ def _draw_background(c: _Canvas, scene: Scene, rng: np.random.Generator) -> None
         c.rgb[m] = (np.array([110, 100, 125], np.float32) * np.clip(shade, 0.7, 1.2))[m]
         c.rgb[m & cap] = np.array([240, 240, 245], np.float32)
         c.part[m & cap] = c.part_id()
+        if scene.snow_caps:  # "snow on the mountain": the caps are snow, one region of their own
+            c.seg[m & cap] = vocab.CLASS_ID["snow"]
+            c.inst[m & cap] = c.new_instance("snow")
     # Ground.
     below = Y > h
     labels = ground_labels(scene, X, Y)

@@ -147,7 +147,12 @@ def sample_scene(seed: int) -> Scene:
         for _ in range(int(rng.integers(1, 4))):
             scene.mountains.append((float(rng.uniform(0, 1)), float(rng.uniform(0.15, 0.35)),
                                     float(rng.uniform(0.06, min(0.2, horizon - 0.08)))))
-    n_stuff = 2 + (ground.water is not None) + (ground.road is not None) + bool(scene.mountains) + ground.beach
+    # Snow-capped mountains (the caps a region of snow) in a quarter of the scenes that can show them;
+    # drawn from a stream of its own so that every other choice of a seed stays as it was.
+    if base != "snow" and scene.mountains and max(m[2] for m in scene.mountains) >= 0.14:
+        scene.snow_caps = bool(np.random.default_rng([seed, 11]).random() < 0.25)
+    n_stuff = (2 + (ground.water is not None) + (ground.road is not None) + bool(scene.mountains) + ground.beach
+               + scene.snow_caps)
     n_things = int(rng.integers(max(1, MIN_OBJECTS - n_stuff), max(2, MAX_OBJECTS - n_stuff + 1)))
     for _ in range(n_things * 4):
         if len(scene.things) >= n_things:
