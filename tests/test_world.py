@@ -106,6 +106,12 @@ def test_snow_on_a_mountain_is_its_cap():
     assert capped and any("snow" in s.graph.labels for s in capped)
 
 
+def test_some_random_scenes_have_no_thing():
+    """Landscapes alone are in the training data, so a graph of stuff only is a scene people know."""
+    graphs = [render_sample(seed, 64).graph for seed in range(150)]
+    assert sum(all(vocab.is_stuff(label) for label in g.labels) for g in graphs) >= 5
+
+
 def test_people_graphs_render_compliant():
     graphs = [map_graph(g).graph for g in load_graphs(ASSETS / "people.json")]
     held = judged = 0

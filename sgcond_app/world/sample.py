@@ -18,6 +18,7 @@ from .render import Ground, Maps, Scene, Thing, ground_label_at, rasterize
 from .shapes import REAL_HEIGHT
 
 MIN_OBJECTS, MAX_OBJECTS = 3, 8
+P_NO_THINGS = 0.1  # of the scenes with enough stuff to make a graph alone
 # A thing enters a derived graph when it shows at least this share of the image.
 DERIVE_THING_FRACTION = 0.004
 DERIVE_STUFF_FRACTION = 0.01
@@ -154,6 +155,10 @@ def sample_scene(seed: int) -> Scene:
     n_stuff = (2 + (ground.water is not None) + (ground.road is not None) + bool(scene.mountains) + ground.beach
                + scene.snow_caps)
     n_things = int(rng.integers(max(1, MIN_OBJECTS - n_stuff), max(2, MAX_OBJECTS - n_stuff + 1)))
+    # A landscape with no thing at all now and then (people write "sky above mountain; water below
+    # mountain" and mean nothing else), from a stream of its own like the snow caps.
+    if n_stuff >= MIN_OBJECTS and np.random.default_rng([seed, 13]).random() < P_NO_THINGS:
+        n_things = 0
     for _ in range(n_things * 4):
         if len(scene.things) >= n_things:
             break
