@@ -180,7 +180,8 @@ def factor_metrics(factors: dict, n: int = 200, chunk: int = 50, encoder_dir=Non
     """Each factor sampled from the true conditions of n held-out renders (one seed each); the
     segmentation factor from the graph, through the encoder in `encoder_dir` (default: the shipped
     one; it must be the one the factor was trained with). `factors` maps names to models (any subset);
-    `steps` the sampling steps of some of them (default: each stage's own)."""
+    `steps` the sampling steps of some of them (default: the steps a distilled factor was made for,
+    else each stage's own)."""
     from .fgdm import stages
     from .fgdm.factors import DEPTH_SIZE, MAP_SIZE, depth_tensor, image_from_tensor
     from .models.shipped import load_encoder, shipped_encoder, shipped_segmenter
@@ -193,7 +194,8 @@ def factor_metrics(factors: dict, n: int = 200, chunk: int = 50, encoder_dir=Non
     sketch64 = torch.from_numpy(np.stack([s.sketch for s in samples]))
     result: dict = {"n": n}
     acc: dict[str, list] = defaultdict(list)  # per chunk, summed up below
-    kw = {name: {"steps": k} for name, k in (steps or {}).items()}
+    distilled = {name: m.config.steps for name, m in factors.items() if getattr(m.config, "steps", 0)}
+    kw = {name: {"steps": k} for name, k in {**distilled, **(steps or {})}.items()}
     for a in range(0, n, chunk):
         sl = slice(a, a + chunk)
         part = seeds[sl]

@@ -46,7 +46,7 @@ def test_shipped_weights_are_small_and_carded():
     weights = ROOT / "weights"
     assert _size(weights / "encoder") + _size(weights / "segmenter") < 20e6
     assert _size(weights) < 40e6  # with the chain's four factors: tens of MB in all
-    for name, command in [("encoder", "encoder"), ("segmenter", "segmenter"), ("factors/segmentation", "factors"),
+    for name, command in [("encoder", "encoder"), ("segmenter", "segmenter"), ("factors/segmentation", "distill"),
                           ("factors/depth", "factors"), ("factors/sketch", "factors"), ("factors/image", "factors")]:
         card = (weights / name / "README.md").read_text()
         assert "python -m sgcond_app train " + command in card and "Metrics after training" in card
