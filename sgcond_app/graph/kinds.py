@@ -10,9 +10,9 @@ the positions are found by reading the file once.
 Each class of the tiny world is anchored at one or more WordNet senses (`ANCHORS`). A word maps
 onto a class when one of its senses has an anchor among its hypernyms (instances included, so
 "Everest" is a mountain). The senses are tried in WordNet's order, which is by frequency in tagged
-text, and only the word's leading senses count (`MAX_SENSE`): "apple" is the fruit long before it is
-the tree, so an apple is not a tree. Where several anchors are above a sense, the nearest wins: a
-cottage is a house (two steps) before it is a building (three).
+text, at most `MAX_SENSE` of them, and a later sense only within the first one's domain (`kind_of`):
+"apple" is the fruit, a food, so its tree sense is not read. Where several anchors are above a
+sense, the nearest wins: a cottage is a house (two steps) before it is a building (three).
 """
 
 from __future__ import annotations
