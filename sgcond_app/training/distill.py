@@ -19,20 +19,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..fgdm.factors import (
-    DEPTH_SIZE,
-    MAP_SIZE,
-    alphas_cumprod,
-    depth_tensor,
-    downsample_classes,
-    onehot,
-    picture_conditions,
-    sketch_tensor,
-    to_x0,
-)
+from ..fgdm.factors import alphas_cumprod, to_x0
 from ..models.denoiser import FactorDenoiser
-from ..models.graph_encoder import image_tensor
-from .factors import P_DROP, P_NULL
+from .factors import condition_dropout, factor_setup
 
 TRAIN_STEPS = 1000
 
@@ -94,31 +83,15 @@ class DistillObjective(nn.Module):
         self.teacher.eval()
         return self
 
-    def setup(self, image, segmentation, depth, sketch, layout, tokens, token_pad):
-        """(clean sample, spatial conditions, tokens, token padding) as `FactorsObjective` builds them."""
-        if self.name == "segmentation":
-            return onehot(segmentation), [onehot(layout)], tokens, token_pad
-        depth32 = depth_tensor(depth, DEPTH_SIZE)
-        disparity32 = (depth32.squeeze(1) + 1) / 2
-        if self.name == "depth":
-            return depth32, [onehot(downsample_classes(segmentation, MAP_SIZE // DEPTH_SIZE))], None, None
-        if self.name == "sketch":
-            return sketch_tensor(sketch), [onehot(segmentation), depth_tensor(disparity32, MAP_SIZE)], None, None
-        rgb = image_tensor(image)
-        return rgb, picture_conditions(segmentation, disparity32, sketch, rgb.shape[-1]), None, None
-
     def forward(self, image, segmentation, depth, sketch, layout, tokens, token_pad):
-        x0, conds, toks, pad = self.setup(image, segmentation, depth, sketch, layout, tokens, token_pad)
+        x0, _, conds, toks = factor_setup(self.name, image, segmentation, depth, sketch, layout, tokens)
         b, dev = x0.size(0), x0.device
         k = torch.randint(0, self.steps, (b,), device=dev)
         shape = (b, 1, 1, 1)
         ab, ab_mid, ab_end = self.ab_t[k].view(shape), self.ab_mid[k].view(shape), self.ab_end[k].view(shape)
         t, t_mid = self.t[k], self.t_mid[k]
         x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * torch.randn_like(x0)
-        null = torch.rand(b, device=dev) < P_NULL
-        keep = [(torch.rand(b, device=dev) >= P_DROP) & ~null for _ in conds]
-        if toks is not None:
-            pad = pad | ~((torch.rand(b, device=dev) >= P_DROP) & ~null).unsqueeze(1)
+        keep, pad = condition_dropout(b, len(conds), token_pad if toks is not None else None, dev)
         with torch.no_grad():
             first = to_x0(self.name, self.teacher(x_t, t, conds, toks, pad, keep))
             x_mid = ddim_step(x_t, first, ab, ab_mid)

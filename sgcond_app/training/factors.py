@@ -82,6 +82,33 @@ def to_inputs(batch: dict, device: torch.device) -> dict:
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
+def factor_setup(name: str, image, segmentation, depth, sketch, layout, tokens):
+    """(clean sample, loss target, spatial conditions, tokens or None) of one factor for a batch:
+    the picture (B, P, P, 3), the 64 px maps, the layout drawn from boxes and the graph's tokens."""
+    if name == "segmentation":
+        return onehot(segmentation), segmentation, [onehot(layout)], tokens
+    depth32 = depth_tensor(depth, DEPTH_SIZE)
+    disparity32 = (depth32.squeeze(1) + 1) / 2
+    if name == "depth":
+        return depth32, depth32, [onehot(downsample_classes(segmentation, MAP_SIZE // DEPTH_SIZE))], None
+    if name == "sketch":
+        edges = sketch_tensor(sketch)
+        return edges, edges, [onehot(segmentation), depth_tensor(disparity32, MAP_SIZE)], None
+    rgb = image_tensor(image)
+    return rgb, rgb, picture_conditions(segmentation, disparity32, sketch, rgb.shape[-1]), None
+
+
+def condition_dropout(b: int, n_conds: int, token_pad, device) -> tuple[list, object]:
+    """Which of b samples see each spatial condition (P_DROP each, all hidden with P_NULL), and the
+    token padding with the graph's tokens hidden likewise (None where the factor has no tokens)."""
+    null = torch.rand(b, device=device) < P_NULL
+    keep = [(torch.rand(b, device=device) >= P_DROP) & ~null for _ in range(n_conds)]
+    if token_pad is None:
+        return keep, None
+    keep_tokens = (torch.rand(b, device=device) >= P_DROP) & ~null
+    return keep, token_pad | ~keep_tokens.unsqueeze(1)
+
+
 class FactorsObjective(nn.Module):
     """The denoising losses of the chosen factors, summed (their parameters are disjoint)."""
 
@@ -91,34 +118,16 @@ class FactorsObjective(nn.Module):
         self.register_buffer("alphas_cumprod", alphas_cumprod(), persistent=False)
 
     def forward(self, image, segmentation, depth, sketch, layout, tokens, token_pad):
-        b = image.size(0)
         """image: the picture (B, P, P, 3) (P = the image factor's size); the maps are at 64 px."""
-        seg_cond64 = onehot(segmentation)
-        seg_cond32 = onehot(downsample_classes(segmentation, MAP_SIZE // DEPTH_SIZE))
-        depth32 = depth_tensor(depth, DEPTH_SIZE)
-        disparity32 = (depth32.squeeze(1) + 1) / 2
-        depth_up = depth_tensor(disparity32, MAP_SIZE)
-        edges = sketch_tensor(sketch)
-        rgb = image_tensor(image)
-        setups = {
-            "segmentation": (seg_cond64, segmentation, [onehot(layout)], tokens),
-            "depth": (depth32, depth32, [seg_cond32], None),
-            "sketch": (edges, edges, [seg_cond64, depth_up], None),
-            "image": (rgb, rgb, picture_conditions(segmentation, disparity32, sketch, rgb.shape[-1]), None),
-        }
+        b = image.size(0)
         total = 0.0
         logs = {}
         for name, model in self.models.items():
-            x0, target, conds, toks = setups[name]
+            x0, target, conds, toks = factor_setup(name, image, segmentation, depth, sketch, layout, tokens)
             t = torch.randint(0, self.alphas_cumprod.numel(), (b,), device=image.device)
             ab = self.alphas_cumprod[t].view(b, 1, 1, 1)
             x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * torch.randn_like(x0)
-            null = torch.rand(b, device=image.device) < P_NULL
-            keep = [(torch.rand(b, device=image.device) >= P_DROP) & ~null for _ in conds]
-            pad = None
-            if toks is not None:
-                keep_tokens = (torch.rand(b, device=image.device) >= P_DROP) & ~null
-                pad = token_pad | ~keep_tokens.unsqueeze(1)
+            keep, pad = condition_dropout(b, len(conds), token_pad if toks is not None else None, image.device)
             out = model(x_t, t, conds, toks, pad, keep)
             loss = factor_loss(name, out, target)
             total = total + loss
