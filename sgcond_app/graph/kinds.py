@@ -139,8 +139,8 @@ class NounHierarchy:
         self._lock = threading.Lock()
 
     @functools.lru_cache(maxsize=65536)  # noqa: B019 - one instance per process
-    def synset(self, offset: int) -> tuple[tuple[str, ...], tuple[int, ...], str]:
-        """(its words, its hypernyms' offsets, its gloss)."""
+    def synset(self, offset: int) -> tuple[tuple[str, ...], tuple[int, ...], str, int]:
+        """(its words, its hypernyms' offsets, its gloss, its lexicographer file)."""
         with self._lock:
             self._data.seek(self._where[offset])
             line = self._data.readline().decode("utf-8")
@@ -155,13 +155,11 @@ class NounHierarchy:
             symbol, target, pos = parts[at + 1 + 4 * p: at + 4 + 4 * p]
             if symbol in _HYPERNYMS and pos == "n":
                 hypernyms.append(int(target))
-        return words, tuple(hypernyms), gloss.strip()
+        return words, tuple(hypernyms), gloss.strip(), int(parts[1])
 
     def lexfile(self, offset: int) -> int:
         """The synset's lexicographer file number (5 animal, 6 artifact, 18 person, ...)."""
-        with self._lock:
-            self._data.seek(self._where[offset])
-            return int(self._data.readline().split()[1])
+        return self.synset(offset)[3]
 
     def lemmas(self, word: str) -> list[str]:
         """The index's lemmas a written word may be: itself, then its singular forms."""
