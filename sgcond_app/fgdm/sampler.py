@@ -29,8 +29,13 @@ def seeded_noise(seeds: list[int], shape: tuple[int, ...], salt: int) -> torch.T
 def sample(model: FactorDenoiser, noise: torch.Tensor, conds: list[torch.Tensor | None],
            tokens: torch.Tensor | None = None, token_pad: torch.Tensor | None = None, steps: int = 10,
            guidance: float = 1.0, scheduler: str = "ddim",
-           on_step: Callable[[int, int], None] | None = None) -> torch.Tensor:
-    """The network's last output (logits for categorical factors, x0 otherwise), (B, C, S, S)."""
+           on_step: Callable[[int, int], None] | None = None,
+           allowed: torch.Tensor | None = None) -> torch.Tensor:
+    """The network's last output (logits for categorical factors, x0 otherwise), (B, C, S, S).
+
+    `allowed` (C,) bool, categorical factors only: the classes the sample may take. The logits of
+    the others are set to minus infinity at every step, before the clean estimate is formed, so
+    the sample is the model's distribution restricted to those classes (not a relabelling after)."""
     name = model.config.factor
     distilled = getattr(model.config, "steps", 0)
     if distilled and (steps != distilled or scheduler != "ddim") and (name, distilled, steps) not in _WARNED:
@@ -53,6 +58,12 @@ def sample(model: FactorDenoiser, noise: torch.Tensor, conds: list[torch.Tensor 
         if tokens is not None:
             tokens2 = torch.cat([tokens, tokens])
             pad2 = torch.cat([token_pad, torch.ones_like(token_pad)])
+    banned = None
+    if allowed is not None:
+        allowed = allowed.to(device=device, dtype=torch.bool)
+        if not bool(allowed.any()):
+            raise ValueError("at least one class must be allowed")
+        banned = (~allowed).view(1, -1, 1, 1)
     out = None
     for i, t in enumerate(sched.timesteps):
         tt = t.to(device).expand(2 * b if guided else b)
@@ -63,6 +74,8 @@ def sample(model: FactorDenoiser, noise: torch.Tensor, conds: list[torch.Tensor 
             out = uncond_out + guidance * (cond_out - uncond_out)
         else:
             out = model(x, tt, conds, tokens, token_pad).float()
+        if banned is not None:
+            out = out.masked_fill(banned, float("-inf"))
         x = sched.step(to_x0(name, out), t, x).prev_sample
         if on_step is not None:
             on_step(i + 1, steps)

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..graph import vocab
 from ..graph.scene_graph import SceneGraph
 from ..models.denoiser import FactorDenoiser
 from ..models.graph_encoder import SceneGraphEncoder, pad_objects, tensorize
@@ -51,11 +52,24 @@ def graph_conditions(encoder: SceneGraphEncoder, words: WordTable, graph: SceneG
     return tokens.expand(n, -1, -1), pad.expand(n, -1), torch.from_numpy(np.stack(layouts)).long()
 
 
+def named_classes(labels: list[str] | tuple[str, ...]) -> torch.Tensor:
+    """(NUM_CLASSES,) bool: every stuff class (a picture always has a background, named or not) and
+    the thing classes among `labels`. A render of the tiny world shows no thing its graph does not
+    name, so the segmentation factor sampled under this restriction draws what the graph asks."""
+    allowed = torch.zeros(vocab.NUM_CLASSES, dtype=torch.bool)
+    allowed[sorted(vocab.STUFF_IDS)] = True
+    for label in labels:
+        allowed[vocab.CLASS_ID[label]] = True
+    return allowed
+
+
 def segmentation(model: FactorDenoiser, tokens, pad, layouts: torch.Tensor, seeds: list[int], steps: int = 10,
-                 guidance: float = 1.0, scheduler: str = "ddim", on_step=None) -> torch.Tensor:
-    """-> class ids (N, SEG_SIZE, SEG_SIZE)."""
+                 guidance: float = 1.0, scheduler: str = "ddim", on_step=None,
+                 allowed: torch.Tensor | None = None) -> torch.Tensor:
+    """-> class ids (N, SEG_SIZE, SEG_SIZE). `allowed`: the classes the maps may hold (`named_classes`);
+    None: any."""
     noise = seeded_noise(seeds, (model.config.out_channels, SEG_SIZE, SEG_SIZE), SALT["segmentation"])
-    logits = sample(model, noise, [onehot(layouts)], tokens, pad, steps, guidance, scheduler, on_step)
+    logits = sample(model, noise, [onehot(layouts)], tokens, pad, steps, guidance, scheduler, on_step, allowed)
     return logits.argmax(1).cpu()
 
 
