@@ -2,7 +2,8 @@
 
 Settings from the environment (flags win): SGCOND_HOST, SGCOND_PORT, SGCOND_CONCURRENCY (requests
 that run at once per action, default 2), SGCOND_QUEUE_SIZE (requests that may wait, default 64),
-SGCOND_MAX_SAMPLES (SBPC candidates a request may ask for, default 16), SGCOND_WARM_UP (1: load the
+SGCOND_MAX_SAMPLES (SBPC candidates a request may ask for, default 16), SGCOND_BACKEND (--backend;
+default tiny), SGCOND_WARM_UP (1: load the
 models and run one small generation before the first click; default 1), SGCOND_SESSIONS (sessions
 whose result and edits the server keeps, the least recently used going first; default 300).
 Temporary files (sgcond_app/ui/files.py): SGCOND_TMP (where; default the system's temporary
@@ -19,7 +20,8 @@ import signal
 import threading
 
 from sgcond_app.ui import create_demo, files
-from sgcond_app.ui.studio import CSS, warm_up
+from sgcond_app.ui.config import StudioConfig
+from sgcond_app.ui.studio import CSS
 
 
 def _positive(parser: argparse.ArgumentParser, name: str, default: str) -> int:
@@ -29,9 +31,9 @@ def _positive(parser: argparse.ArgumentParser, name: str, default: str) -> int:
     return int(raw)
 
 
-def _warm_up() -> None:
+def _warm_up(backend) -> None:
     try:
-        warm_up()
+        backend.warm_up()
     except Exception:  # the page still serves; the first request loads the models and says what fails
         logging.getLogger("sgcond_app").exception("warm-up failed")
 
@@ -51,10 +53,14 @@ def settings(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=env.get("SGCOND_PORT") or env.get("GRADIO_SERVER_PORT") or "7860",
                         help="port to listen on (env SGCOND_PORT or GRADIO_SERVER_PORT; default 7860)")
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    parser.add_argument("--backend", default=env.get("SGCOND_BACKEND") or "tiny",
+                        help="what makes the pictures (env SGCOND_BACKEND; default tiny: the repository's own "
+                        "models in this process)")
     args = parser.parse_args(argv)
     args.concurrency = _positive(parser, "SGCOND_CONCURRENCY", "2")
     args.queue_size = _positive(parser, "SGCOND_QUEUE_SIZE", "64")
     args.sessions = _positive(parser, "SGCOND_SESSIONS", "300")
+    args.studio = StudioConfig.from_env(env)
     return args
 
 
@@ -62,10 +68,17 @@ def main(argv: list[str] | None = None) -> None:
     args = settings(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    from sgcond_app.backends import get_backend
+    from sgcond_app.errors import BadInput
+
+    try:
+        backend = get_backend(args.backend)
+    except BadInput as e:
+        raise SystemExit(f"--backend: {e}") from None
     if os.environ.get("SGCOND_WARM_UP", "1") != "0":
         # The page is up at once; the models load beside it, so the first Generate is not the slow one.
-        threading.Thread(target=_warm_up, daemon=True, name="sgcond-warm-up").start()
-    demo = create_demo()
+        threading.Thread(target=_warm_up, args=(backend,), daemon=True, name="sgcond-warm-up").start()
+    demo = create_demo(backend, args.studio)
     # Requests beyond this many per event wait in the queue: the tiny backend is CPU-bound.
     demo.queue(default_concurrency_limit=args.concurrency, max_size=args.queue_size)
     # allowed_paths: the app's temporary root when $SGCOND_TMP puts it outside the system's temp folder.

@@ -9,9 +9,12 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
+import textwrap
 from pathlib import Path
 
+from . import bench as benches  # the registry only (standard library): each bench imports its code when run
 from .errors import BadInput
 from .inputs import check_seed, seed_for
 
@@ -73,6 +76,15 @@ def _output_file(path: str | Path, flag: str, suffixes: tuple[str, ...] = ()) ->
     return file
 
 
+def _bench_list() -> str:
+    """The benches, one paragraph each, for `bench --help` (from the registry)."""
+    width = max(shutil.get_terminal_size().columns - 2, 60)  # as argparse wraps its own help
+    lines = ["benches:"]
+    for b in benches.REGISTRY.values():
+        lines += textwrap.wrap(b.help, width, initial_indent=f"  {b.name:<12}", subsequent_indent=" " * 14)
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m sgcond_app", description="SGCond Studio command line")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -115,7 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per factor, an offset added to the seed its noise is drawn from, e.g. image=1 "
                         "(the same maps, another image)")
     c.add_argument("--scheduler", choices=["ddim", "dpm"], default="ddim")
-    c.add_argument("--backend", choices=["tiny"], default="tiny", help="only the tiny backend exists so far")
+    c.add_argument("--any-class", action="store_true", help="let the segmentation factor draw things the "
+                   "graph does not name (by default it samples stuff and the graph's thing classes only)")
+    c.add_argument("--backend", default="tiny", help="the backend that makes the pictures (default tiny: the "
+                   "repository's own models on this machine)")
 
     c = sub.add_parser("sheet", help="a contact sheet PNG: graphs, their generated maps and images")
     c.add_argument("--graphs", default=None, help="graph file (default: assets/graphs/people.json)")
@@ -124,30 +139,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--samples", type=_count(32), default=8)
     c.add_argument("--out", required=True, help="the PNG to write")
 
-    c = sub.add_parser("bench", help="measurements that print numbers")
-    c.add_argument("what", choices=["render", "judge", "placement", "retrieval", "layout", "segmenter",
-                                     "load", "factors", "compliance", "sbpc", "fidelity", "diversity", "latency",
-                                     "edit", "studio", "memory", "words", "quality"],
-                   help="render: renderer speed; judge: the judge on renders; placement: `synth --graph` "
-                        "on graphs; retrieval: graph<->image retrieval with the encoder; layout: the "
-                        "encoder's boxes judged against the graph; segmenter: mIoU on held-out renders; "
-                        "load: seconds to import and load the models; factors: each factor from true "
-                        "conditions of held-out renders; compliance, sbpc, fidelity, diversity, "
-                        "latency, edit (move an object, rerun): the chain on a graph file (--graphs, "
-                        "default assets/graphs/people.json; --n limits the number of graphs); studio: "
-                        "the app through gradio_client (generate, move, rerun; 20 clients at once); memory: the app's "
-                        "memory and temporary files over --n requests (default 500); words: object words that name a "
-                        "kind of a class and words that name none, through the mapping (--graphs: a "
-                        "word list like assets/words/kinds.json; default both lists there); quality: "
-                        "the image factor's pictures from the true maps of --n held-out renders (default "
-                        "500): Fréchet distance to the renders on the shipped segmenter's features, and "
-                        "fidelity (--weights: another factors folder, measured the same way)")
+    c = sub.add_parser("bench", help="measurements that print numbers", epilog=_bench_list(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("what", choices=list(benches.REGISTRY), help="the bench to run (listed below)")
     c.add_argument("--n", type=_count(100_000), default=None)
     c.add_argument("--size", type=_size, default=64)
     c.add_argument("--graphs", default=None, help="graph file for `placement` and `layout`")
     c.add_argument("--weights", default=None, help="model folder (default: the shipped one in weights/)")
     c.add_argument("--samples", type=_count(32), default=8, help="SBPC candidates N for the chain benches")
     c.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
+    c.add_argument("--any-class", action="store_true", help="compliance: the segmentation factor may draw "
+                   "things the graph does not name (the factor's own precision)")
 
     c = sub.add_parser("train", help="train a model of the tiny backend (resumes from --out)")
     c.add_argument("what", choices=["encoder", "segmenter", "factors", "distill"],
@@ -279,39 +281,40 @@ def _per_factor(text: str | None, kind, flag: str) -> dict:
     return out
 
 
+def generation_options(args: argparse.Namespace, factors: tuple[str, ...]):
+    """The request's options from `generate`'s flags (each factor's steps, guidance, seed offset)."""
+    from .backends import Options
+
+    o = Options(samples=args.samples, scheduler=args.scheduler, only_named=not args.any_class)
+    if args.steps:
+        o.steps = {f: args.steps for f in factors}
+    if args.guidance is not None:
+        o.guidance = {f: args.guidance for f in factors}
+    o.steps.update(_per_factor(args.factor_steps, int, "--factor-steps"))
+    o.guidance.update(_per_factor(args.factor_guidance, float, "--factor-guidance"))
+    o.seed_offsets.update(_per_factor(args.factor_seeds, lambda v: check_seed(v, "--factor-seeds"),
+                                      "--factor-seeds"))
+    return o
+
+
 def cmd_generate(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
-    from .fgdm.chain import Chain, Settings, report
-    from .fgdm.factors import FACTORS
-    from .world import io
+    from .backends import get_backend
+    from .backends.output import write_result
 
     mapped = _mapped_graphs(args.graph)
     if len(mapped) == 1 and mapped[0].graph is None:
         raise BadInput(f"{args.graph}: no object of the graph is known to the tiny world")
-    settings = Settings(samples=args.samples, scheduler=args.scheduler)
-    if args.steps:
-        settings.steps = {f: args.steps for f in FACTORS}
-    if args.guidance is not None:
-        settings.guidance = {f: args.guidance for f in FACTORS}
-    settings.steps.update(_per_factor(args.factor_steps, int, "--factor-steps"))
-    settings.guidance.update(_per_factor(args.factor_guidance, float, "--factor-guidance"))
-    settings.seed_offsets.update(_per_factor(args.factor_seeds, lambda v: check_seed(v, "--factor-seeds"),
-                                             "--factor-seeds"))
-    settings.check()
+    backend = get_backend(args.backend)
+    options = generation_options(args, backend.capabilities.factors)
     out = _output_folder(args.out)
-    chain = Chain()
     for k, m in enumerate(tqdm(mapped, desc="generate", unit="graph", disable=len(mapped) < 2)):
         folder = out / f"{k:05d}" if len(mapped) > 1 else out
         if _skip_unmapped(folder, k, m):
             continue
-        r = chain.generate(m.graph, seed=seed_for(args.seed, k), settings=settings)
-        io.save_maps(folder, r.image, r.segmentation, r.depth, r.sketch)
-        cands = folder / "candidates"
-        cands.mkdir(exist_ok=True)
-        for j, c in enumerate(r.candidates):
-            io.save_segmentation(cands / f"{j:02d}_segmentation.png", c.segmentation)
-        io.write_json(folder / "report.json", report(r, m))
+        r = backend.generate(m.graph, seed=seed_for(args.seed, k), options=options)
+        write_result(folder, r, m)
         if len(mapped) == 1:
             print(f"object recall {r.verdict.object_recall:.2f}, relation accuracy "
                   f"{r.verdict.relation_accuracy if r.verdict.relation_accuracy is not None else 'n/a'}, "
@@ -319,18 +322,18 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
 
 def cmd_sheet(args: argparse.Namespace) -> None:
+    from .backends import Options, get_backend
     from .bench import DEFAULT_GRAPHS
-    from .fgdm.chain import Chain, Settings
-    from .fgdm.sheet import contact_sheet
+    from .pictures import contact_sheet
 
     graphs = args.graphs or str(DEFAULT_GRAPHS)
     mapped = [m for m in _mapped_graphs(graphs) if m.graph is not None][: args.n]
     if not mapped:
         raise BadInput(f"{graphs}: no graph has an object the tiny world knows")
     out = _output_file(args.out, "--out", (".png",))
-    chain = Chain()
-    rows = [(m.graph.to_text(), chain.generate(m.graph, seed=seed_for(args.seed, k),
-                                               settings=Settings(samples=args.samples)))
+    backend = get_backend()
+    rows = [(m.graph.to_text(), backend.generate(m.graph, seed=seed_for(args.seed, k),
+                                                 options=Options(samples=args.samples)))
             for k, m in enumerate(mapped)]
     contact_sheet(rows).save(out)
     print(f"wrote {args.out} ({len(rows)} graphs)")
@@ -373,13 +376,11 @@ def cmd_palette(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from . import bench
-
     json_out = _output_file(args.json_out, "--json") if args.json_out else None
     if args.weights and not Path(args.weights).is_dir():
         raise BadInput(f"--weights: {args.weights} is not a folder")
-    result = bench.run(args.what, n=args.n, size=args.size, graphs=args.graphs, weights=args.weights,
-                       samples=args.samples)
+    result = benches.run(args.what, n=args.n, size=args.size, graphs=args.graphs, weights=args.weights,
+                         samples=args.samples, any_class=args.any_class)
     _print_figures(result)
     if json_out:
         json_out.write_text(json.dumps(result, indent=1) + "\n")

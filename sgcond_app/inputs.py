@@ -64,3 +64,31 @@ def read_file(path: str | Path, max_bytes: int, what: str, where: str | None = N
         return path.read_bytes()
     except OSError as e:  # unreadable, a name too long, ...
         raise BadInput(f"{where}: cannot read it ({e.strerror or e.__class__.__name__})") from None
+
+
+def _as_number(value: object) -> float | int | None:
+    """An int or a float from a number or a short numeric string; None for anything else."""
+    if isinstance(value, str):
+        try:
+            return float(value.strip()) if len(value) < 40 else None
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value
+
+
+def whole_number(value: object, name: str, low: int, high: int) -> int:
+    """A whole number from low to high, from what a page or a client sent; else one clear message."""
+    v = _as_number(value)
+    if v is None or not low <= v <= high or v != int(v):  # NaN fails the range test
+        raise BadInput(f"{name} must be a whole number from {low} to {high}, not {shown(value, 24)}")
+    return int(v)
+
+
+def number(value: object, name: str, low: float, high: float) -> float:
+    """A number from low to high, from what a page or a client sent; else one clear message."""
+    v = _as_number(value)
+    if v is None or not low <= v <= high:
+        raise BadInput(f"{name} must be a number from {low:g} to {high:g}, not {shown(value, 24)}")
+    return float(v)

@@ -178,8 +178,9 @@ def test_choose_undo_redo_and_download(client: Client, tmp_path: Path) -> None:
     assert np.array_equal(_png(undone), _png(seg)) and np.array_equal(_png(redone), _png(edited))
     path = client.predict(api_name="/download")
     with zipfile.ZipFile(path) as z:
+        # The files `generate` writes, by the same writer: the candidates' segmentations too.
         assert set(z.namelist()) == {"graph.json", "report.json", "segmentation.png", "image.png", "depth.png",
-                                     "sketch.png"}
+                                     "sketch.png", *(f"candidates/{k:02d}_segmentation.png" for k in range(3))}
         assert "dog" in json.loads(z.read("graph.json"))["objects"]
         z.extract("segmentation.png", tmp_path)
     assert np.array_equal(_png(str(tmp_path / "segmentation.png")), _png(edited))

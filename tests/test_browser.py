@@ -69,8 +69,8 @@ def chromium():
 class Stage:
     """Names the step the test is at, so a failure leaves a screenshot called after it."""
 
-    def __init__(self, page) -> None:
-        self.page, self.name, self.count = page, "start", 0
+    def __init__(self, page, prefix: str = "browser_") -> None:
+        self.page, self.name, self.count, self.prefix = page, "start", 0, prefix
         self.errors: list[str] = []  # errors thrown in the page
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         ARTIFACTS.mkdir(exist_ok=True)
@@ -81,7 +81,7 @@ class Stage:
         self.name = name
 
     def shot(self, suffix: str = "") -> None:
-        self.page.screenshot(path=str(ARTIFACTS / f"browser_{self.count:02d}_{self.name}{suffix}.png"),
+        self.page.screenshot(path=str(ARTIFACTS / f"{self.prefix}{self.count:02d}_{self.name}{suffix}.png"),
                              full_page=True)
 
 
@@ -124,10 +124,10 @@ def _click_pixel(page, elem_id: str, x: int, y: int) -> None:
 
 
 @contextmanager
-def _studio(chromium, url: str, name: str) -> Iterator[tuple]:
+def _studio(chromium, url: str, name: str, prefix: str = "browser_") -> Iterator[tuple]:
     """A new page with the studio loaded; a screenshot named after the stage if anything fails."""
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
-    stage = Stage(page)
+    stage = Stage(page, prefix)
     try:
         stage(name)
         page.goto(url)
@@ -179,7 +179,34 @@ def _build_graph_on_canvas(page) -> None:
 
 
 def test_a_person_builds_generates_edits_and_reruns(url: str, chromium) -> None:
-    with _studio(chromium, url, "open") as (page, stage):
+    _build_generate_edit_rerun(url, chromium, timings=True)
+
+
+@pytest.fixture(scope="module")
+def remote_page(tmp_path_factory) -> Iterator[str]:
+    """Two instances of the app, each `python app.py`: one serves as the backend, the other serves
+    the page and sends the work to the first through its API (`--backend URL`)."""
+    from tests.test_remote import start_app
+
+    backend, backend_url = start_app(tmp_path_factory.mktemp("backend"))
+    try:
+        page, page_url = start_app(tmp_path_factory.mktemp("page"), "--backend", backend_url)
+        try:
+            yield page_url
+        finally:
+            page.terminate()
+            page.wait(timeout=60)
+    finally:
+        backend.terminate()
+        backend.wait(timeout=60)
+
+
+def test_the_same_through_a_remote_backend(remote_page: str, chromium) -> None:
+    _build_generate_edit_rerun(remote_page, chromium, timings=False, prefix="browser_remote_")
+
+
+def _build_generate_edit_rerun(url: str, chromium, timings: bool, prefix: str = "browser_") -> None:
+    with _studio(chromium, url, "open", prefix) as (page, stage):
         stage("build_graph")
         _build_graph_on_canvas(page)
         page.get_by_role("tab", name="Text / sg2im JSON").click()
@@ -206,13 +233,14 @@ def test_a_person_builds_generates_edits_and_reruns(url: str, chromium) -> None:
         seg_src = _wait_new_src(page, "sg-seg", None)
         image_src = _wait_new_src(page, "sg-image", None)
         seen = page.evaluate("() => window.__seen")
-        timings = {k.removeprefix("sg-"): round((v - start) / 1000, 3) for k, v in seen.items()}
+        seconds = {k.removeprefix("sg-"): round((v - start) / 1000, 3) for k, v in seen.items()}
         for name in ("seg", "depth", "sketch", "image"):
-            assert name in timings, f"the {name} map never appeared"
+            assert name in seconds, f"the {name} map never appeared"
         samples = page.locator("#sg-samples input[type=number]").input_value()
-        (ARTIFACTS / "browser_timings.json").write_text(json.dumps(
-            {"from_generate_click_seconds": timings, "candidates": int(samples),
-             "browser": f"{CHROMIUM} {page.context.browser.version}"}, indent=1))
+        if timings:
+            (ARTIFACTS / "browser_timings.json").write_text(json.dumps(
+                {"from_generate_click_seconds": seconds, "candidates": int(samples),
+                 "browser": f"{CHROMIUM} {page.context.browser.version}"}, indent=1))
         # The relations were judged and the canvas shows each edge's verdict.
         page.wait_for_selector("#sg-canvas .sg-edge.sg-pass, #sg-canvas .sg-edge.sg-fail", timeout=20_000)
 

@@ -21,7 +21,7 @@ FAST = {"segmentation": 4, "depth": 3, "sketch": 3, "image": 4}
 
 @pytest.fixture(scope="module")
 def chain():
-    return Chain()
+    return Chain.from_pretrained()
 
 
 def graph():
@@ -200,3 +200,43 @@ def test_a_seed_per_factor(chain):
     assert not np.array_equal(a.image, b.image)
     c = chain.rerun(a, what="image", settings=fast(seed_offsets={"image": 5}))
     assert np.array_equal(c.image, b.image)
+
+
+def test_named_classes_are_stuff_and_the_graphs_things():
+    allowed = stages.named_classes(["sky", "car", "car", "tree"])
+    from sgcond_app.graph import vocab
+
+    names = {vocab.CLASS_NAMES[c] for c in np.nonzero(allowed.numpy())[0]}
+    assert names == {vocab.CLASS_NAMES[c] for c in vocab.STUFF_IDS} | {"car", "tree"}
+
+
+def test_segmentation_samples_only_the_classes_the_graph_names(chain):
+    from sgcond_app.graph import vocab
+
+    landscape = SceneGraph.build([("sky", ()), ("mountain", ()), ("grass", ())], [(0, "above", 1), (1, "above", 2)])
+    for g in (graph(), landscape):
+        things = set(g.labels) - {vocab.CLASS_NAMES[c] for c in vocab.STUFF_IDS}
+        r = chain.generate(g, seed=3, settings=fast(samples=6))
+        for c in r.candidates:
+            drawn = {vocab.CLASS_NAMES[k] for k in np.unique(c.segmentation) if k not in vocab.STUFF_IDS}
+            assert drawn <= things, (g.labels, drawn)
+
+
+def test_the_sampler_restricts_categorical_logits():
+    from sgcond_app.fgdm.factors import tiny_config
+    from sgcond_app.fgdm.sampler import sample
+    from sgcond_app.models.denoiser import FactorDenoiser
+
+    torch.manual_seed(0)
+    model = FactorDenoiser(tiny_config("segmentation")).eval()
+    c = model.config
+    noise = torch.randn(2, c.out_channels, c.size, c.size)
+    conds = [torch.zeros(2, ch, c.size, c.size) for ch in c.cond_channels]
+    tokens = torch.zeros(2, 1, c.context_dim) if c.context_dim else None
+    pad = torch.zeros(2, 1, dtype=torch.bool) if c.context_dim else None
+    allowed = torch.zeros(c.out_channels, dtype=torch.bool)
+    allowed[[3, 5]] = True
+    out = sample(model, noise, conds, tokens, pad, steps=3, allowed=allowed)
+    assert set(out.argmax(1).unique().tolist()) <= {3, 5}
+    with pytest.raises(ValueError):
+        sample(model, noise, conds, tokens, pad, steps=2, allowed=torch.zeros(c.out_channels, dtype=torch.bool))

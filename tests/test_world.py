@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from sgcond_app.graph import judge, vocab
-from sgcond_app.graph.judge_reference import reference_relations
 from sgcond_app.graph.mapping import map_graph
 from sgcond_app.graph.parse import load_graphs, parse_text
 from sgcond_app.world import render_sample
 from sgcond_app.world.layout import render_graph
+from tests.oracles.judge_reference import reference_relations
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "graphs"
 

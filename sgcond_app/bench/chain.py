@@ -1,4 +1,4 @@
-"""Benchmarks of the chain (`python -m sgcond_app bench compliance|sbpc|fidelity|diversity|latency`).
+"""Benches of the chain (`python -m sgcond_app bench compliance|sbpc|fidelity|diversity|latency|edit`).
 
 All of them run on graphs from a file (default: assets/graphs/people.json, written by people, not
 derived from renders), mapped onto the tiny world first. "On the image" means: the segmenter reads
@@ -13,17 +13,17 @@ import time
 
 import numpy as np
 
-from .bench import DEFAULT_GRAPHS
-from .evaluation import miou
-from .fgdm.chain import Chain, Result, Settings
-from .fgdm.factors import MAP_SIZE
-from .graph import judge
-from .graph.scene_graph import SceneGraph
+from ..evaluation import miou
+from ..fgdm.chain import Chain, Result, Settings
+from ..fgdm.factors import MAP_SIZE
+from ..graph import judge
+from ..graph.scene_graph import SceneGraph
+from .registry import DEFAULT_GRAPHS
 
 
 def _graphs(path: str | None, limit: int | None = None) -> list[SceneGraph]:
-    from .graph.mapping import map_graph
-    from .graph.parse import load_graphs
+    from ..graph.mapping import map_graph
+    from ..graph.parse import load_graphs
 
     graphs = [g for g in (map_graph(x).graph for x in load_graphs(path or DEFAULT_GRAPHS)) if g is not None]
     return graphs[:limit] if limit else graphs
@@ -39,17 +39,18 @@ def _accuracy(verdicts: list[judge.Verdict]) -> float:
 
 
 def compliance(path: str | None = None, samples: int = 8, limit: int | None = None, weights: str | None = None,
-               seed: int = 0) -> dict:
+               seed: int = 0, any_class: bool = False) -> dict:
     """The chain on each graph (seed + its index); the chosen segmentation judged, and the picture
     through the segmenter. Precision: the share of graphs whose chosen segmentation holds a thing
     the graph did not ask for, those things per graph, and the share of pixels of classes the
-    graph never names (stuff included)."""
-    chain = Chain(weights)
+    graph never names (stuff included). `any_class`: the segmentation factor samples every class
+    (`Settings.only_named` off), which measures the factor's own precision."""
+    chain = Chain.from_pretrained(weights)
     graphs = _graphs(path, limit)
     seg_v, img_v, unnamed = [], [], []
     start = time.perf_counter()
     for k, g in enumerate(graphs):
-        r = chain.generate(g, seed=seed + k, settings=Settings(samples=samples))
+        r = chain.generate(g, seed=seed + k, settings=Settings(samples=samples, only_named=not any_class))
         seg_v.append(r.verdict)
         img_v.append(image_verdict(chain, g, r.image, r.depth))
         unnamed.append(judge.unnamed_fraction(g.labels, r.segmentation))
@@ -76,33 +77,37 @@ def _baseline(chain: Chain, graph: SceneGraph, seed: int, samples: int) -> tuple
     return best, time.perf_counter() - start
 
 
-def _baseline_batched(chain: Chain, graph: SceneGraph, seed: int, samples: int) -> float:
+def _baseline_batched(chain: Chain, graph: SceneGraph, seed: int, samples: int, read: bool = True) -> float:
     """The same N full chains, but each factor run on the N samples as one batch (with the chain's
-    steps, guidance and scheduler): wall time only."""
+    steps, guidance and scheduler), and (`read`) the N pictures read by the segmenter to judge them:
+    wall time only."""
     import torch
 
-    from .fgdm import stages
+    from ..fgdm import stages
 
     s = Settings(samples=samples)
     seeds = [seed + k for k in range(samples)]
     start = time.perf_counter()
     tokens, pad, layouts = stages.graph_conditions(chain.encoder, chain.words, graph, seeds, s.jitter)
     seg = stages.segmentation(chain.factors["segmentation"], tokens, pad, layouts, seeds, s.steps["segmentation"],
-                              s.guidance["segmentation"], s.scheduler)
+                              s.guidance["segmentation"], s.scheduler,
+                              allowed=stages.named_classes(graph.labels) if s.only_named else None)
     disp = stages.depth(chain.factors["depth"], seg, seeds, s.steps["depth"], s.guidance["depth"], s.scheduler)
     edges = stages.sketch(chain.factors["sketch"], seg, disp, seeds, s.steps["sketch"], s.guidance["sketch"],
                           s.scheduler)
     with torch.no_grad():
         x = stages.image(chain.factors["image"], seg, disp, edges, seeds, s.steps["image"], s.guidance["image"],
                          s.scheduler)
-    from .fgdm.factors import image_from_tensor
+    from ..fgdm.factors import image_from_tensor
 
-    chain.segmenter.segment(image_from_tensor(x), size=MAP_SIZE)
+    pictures = image_from_tensor(x)
+    if read:
+        chain.segmenter.segment(pictures, size=MAP_SIZE)
     return time.perf_counter() - start
 
 
 def sbpc(path: str | None = None, samples: int = 8, limit: int | None = None) -> dict:
-    chain = Chain()
+    chain = Chain.from_pretrained()
     graphs = _graphs(path, limit)
     chain.generate(graphs[0], seed=0)  # warm-up
     fg_t, base_t, batch_t, fg_v, base_v = [], [], [], [], []
@@ -129,7 +134,7 @@ def sbpc(path: str | None = None, samples: int = 8, limit: int | None = None) ->
 def fidelity(path: str | None = None, samples: int = 8, limit: int | None = None) -> dict:
     """mIoU between the segmenter's reading of each generated image and the segmentation it was
     conditioned on, over all the graphs' results together."""
-    chain = Chain()
+    chain = Chain.from_pretrained()
     read, cond = [], []
     for k, g in enumerate(_graphs(path, limit)):
         r = chain.generate(g, seed=k, settings=Settings(samples=samples))
@@ -147,7 +152,7 @@ def _pair_iou(a: np.ndarray, b: np.ndarray) -> float:
 def diversity(path: str | None = None, samples: int = 8, limit: int | None = 8) -> dict:
     """For each graph: its N seeds' segmentations (pairwise IoU of class maps) and images (mean
     pairwise absolute pixel difference, 0..255), each seed a whole chain; averaged over graphs."""
-    chain = Chain()
+    chain = Chain.from_pretrained()
     seg_iou, pix = [], []
     per_graph = []
     for k, g in enumerate(_graphs(path, limit)):
@@ -165,7 +170,7 @@ def diversity(path: str | None = None, samples: int = 8, limit: int | None = 8) 
 
 def latency(path: str | None = None, repeats: int = 5) -> dict:
     """Median seconds of the whole chain (and of each factor) at N=1 and N=8 on one graph."""
-    chain = Chain()
+    chain = Chain.from_pretrained()
     g = _graphs(path, 1)[0]
     out: dict = {}
     for n in (1, 8):
@@ -188,7 +193,7 @@ def move_effect(before, obj: int, moved, after_seg: np.ndarray, image_before: np
     the object's old and new places, dilated by 4 px."""
     from scipy import ndimage
 
-    from .editing import masks as ed
+    from ..editing import masks as ed
 
     after = ed.Masks.from_segmentation(after_seg)
     new_obj = int(np.bincount(after.instances[moved.mask(obj)]).argmax())
@@ -204,9 +209,9 @@ def edit(path: str | None = None, samples: int = 8, limit: int | None = None, dx
     """Move each graph's largest object dx pixels right in the generated segmentation and rerun:
     how far the object's centroid moved, and how much the image changed outside the object's old
     and new places (dilated by 4 px) and inside them, in 0..255 units."""
-    from .editing import masks as ed
+    from ..editing import masks as ed
 
-    chain = Chain()
+    chain = Chain.from_pretrained()
     out: dict = {}
     for what in ("depth", "image"):
         shifts, outside, inside = [], [], []
@@ -230,3 +235,17 @@ def edit(path: str | None = None, samples: int = 8, limit: int | None = None, dx
         out["n"] = len(shifts)
     out["dx"] = dx
     return out
+
+
+def throughput(path: str | None = None, batch: int = 64, repeats: int = 2) -> dict:
+    """Whole chains batched: every factor run on `batch` samples of the first graph as one batch (the
+    chain's steps, guidance and scheduler), without judging; pictures a second."""
+    import torch
+
+    chain = Chain.from_pretrained()
+    g = _graphs(path, 1)[0]
+    _baseline_batched(chain, g, 0, 2, read=False)  # warm-up
+    runs = [_baseline_batched(chain, g, 1000 * (r + 1), batch, read=False) for r in range(repeats)]
+    seconds = statistics.median(runs)
+    return {"batch": batch, "seconds": seconds, "images_per_second": batch / seconds, "device": chain.device,
+            "torch_threads": torch.get_num_threads(), "repeats": repeats}

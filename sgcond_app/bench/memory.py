@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .ui.files import GRACE_S
+from ..ui.files import GRACE_S
 
 WARM_UP = 50
 SAMPLE_EVERY = 50
@@ -38,7 +38,7 @@ SAMPLES = 2  # SBPC candidates per generate
 PRUNE_EVERY_S, MAX_AGE_S = 30, 60
 GRAPHS = ["sky above grass; red car on grass; tree left of red car", "sky above grass; dog on grass; house behind dog",
           "sky above water; boat on water", "sky above grass; sheep left of cow; tree behind sheep"]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def rss_mb(pid: int) -> float:
@@ -77,8 +77,8 @@ def _png(path: str) -> np.ndarray:
 
 def _thing_pixel(seg_path: str) -> tuple[int, int] | None:
     """A pixel of the largest object of a returned segmentation, if it has one."""
-    from .editing.masks import Masks
-    from .graph import vocab
+    from ..editing.masks import Masks
+    from ..graph import vocab
 
     m = Masks.from_segmentation(vocab.decolorize(_png(seg_path)))
     if not m.things():

@@ -46,12 +46,12 @@ def run(path: str | None = None, samples: int = 8, limit: int | None = None, cli
         dx: int = 8) -> dict:
     from gradio_client import Client
 
-    from .bench import DEFAULT_GRAPHS
-    from .bench_chain import move_effect
-    from .editing import masks as ed
-    from .graph import vocab
-    from .graph.parse import load_graphs
-    from .ui import serve_locally
+    from ..editing import masks as ed
+    from ..graph import vocab
+    from ..graph.parse import load_graphs
+    from ..ui import serve_locally
+    from .chain import move_effect
+    from .registry import DEFAULT_GRAPHS
 
     graphs = load_graphs(path or DEFAULT_GRAPHS)[:limit] if limit else load_graphs(path or DEFAULT_GRAPHS)
     demo, url = serve_locally(warm=True)

@@ -25,7 +25,7 @@ from ..models.denoiser import FactorDenoiser
 from ..models.pretrained import from_pretrained
 from ..models.shipped import WEIGHTS, load_encoder, load_segmenter
 from . import stages
-from .factors import DEPTH_SIZE, FACTORS, MAP_SIZE, SEG_SIZE, image_from_tensor
+from .factors import FACTORS, SEG_SIZE, image_from_tensor
 
 MAX_SAMPLES = 32
 LEGIBLE_AREA = 40  # pixels of a 64x64 map
@@ -44,6 +44,9 @@ class Settings:
     scheduler: str = "ddim"
     jitter: float = 1.0  # how much each seed moves the encoder's boxes (0: all seeds share them)
     clean_pixels: int = 8  # islands of a sampled segmentation smaller than this are filled
+    # The segmentation factor samples only stuff and the thing classes the graph names (a render
+    # of the world shows no thing its graph does not name); False: every class (docs/benchmarks.md).
+    only_named: bool = True
     # Per factor, added to the seed its noise is drawn from: another image for the same maps, say.
     seed_offsets: dict[str, int] = field(default_factory=lambda: {f: 0 for f in FACTORS})
 
@@ -87,12 +90,6 @@ class Candidate:
         relations = (v.relation_accuracy if v.relation_accuracy is not None else 1.0) - EXTRA_PENALTY * len(v.extras)
         return (v.object_recall or 0.0, relations, self.legibility)
 
-    def to_json(self) -> dict:
-        v = self.verdict.to_json()
-        return {"seed": self.seed, "object_recall": self.verdict.object_recall,
-                "relation_accuracy": self.verdict.relation_accuracy, "extra_things": len(self.verdict.extras),
-                "smallest_object_pixels": self.legibility, "objects": v["objects"], "extras": v["extras"]}
-
 
 @dataclass
 class Result:
@@ -121,20 +118,31 @@ MapReady = Callable[[str, np.ndarray], None]
 
 
 class Chain:
-    """The tiny backend's chain. Loads the encoder, the four factors and the segmenter once."""
+    """The tiny backend's chain, built from its models in memory: the graph encoder and its word
+    table, the four factors and the segmenter (which reads pictures back). `Chain.from_pretrained`
+    loads them from a weights folder (the shipped one by default), as a diffusers pipeline does."""
 
-    def __init__(self, weights: str | Path | None = None, device: str = "cpu") -> None:
-        root = Path(weights) if weights else WEIGHTS
+    def __init__(self, encoder, words, factors: dict[str, FactorDenoiser], segmenter=None,
+                 device: str = "cpu") -> None:
+        missing = [f for f in FACTORS if f not in factors]
+        if missing:
+            raise ValueError(f"the chain needs every factor; missing: {', '.join(missing)}")
+        self.encoder, self.words, self.factors, self.segmenter = encoder, words, dict(factors), segmenter
         self.device = device
-        self.encoder, self.words = load_encoder(root / "encoder", device)
-        self.segmenter = load_segmenter(root / "segmenter", device)
-        self.factors: dict[str, FactorDenoiser] = {}
+
+    @classmethod
+    def from_pretrained(cls, weights: str | Path | None = None, device: str = "cpu") -> Chain:
+        root = Path(weights) if weights else WEIGHTS
+        encoder, words = load_encoder(root / "encoder", device)
+        segmenter = load_segmenter(root / "segmenter", device)
+        factors: dict[str, FactorDenoiser] = {}
         for name in FACTORS:
             path = root / "factors" / name
             if not (path / "config.json").is_file():
                 raise BadInput(f"no weights for the {name} factor in {path}: train them with "
                                f"`python -m sgcond_app train factors --export {root / 'factors'}`")
-            self.factors[name] = from_pretrained(path, FactorDenoiser, device)
+            factors[name] = from_pretrained(path, FactorDenoiser, device)
+        return cls(encoder, words, factors, segmenter, device)
 
     # --- the stages, timed ---------------------------------------------------------------------
 
@@ -151,7 +159,8 @@ class Chain:
         tokens, pad, layouts = stages.graph_conditions(self.encoder, self.words, graph, seg_seeds, s.jitter)
         seg = stages.segmentation(self.factors["segmentation"], tokens, pad, layouts, seg_seeds,
                                   s.steps["segmentation"], s.guidance["segmentation"], s.scheduler,
-                                  self._progress(on_step, "segmentation"))
+                                  self._progress(on_step, "segmentation"),
+                                  stages.named_classes(graph.labels) if s.only_named else None)
         if s.clean_pixels > 1:
             seg = torch.from_numpy(np.stack([stages.clean_segmentation(m, s.clean_pixels) for m in seg.numpy()]))
         seconds["segmentation"] = time.perf_counter() - start
@@ -265,27 +274,3 @@ def best_candidate(cands: list[Candidate]) -> int:
     first seed on ties."""
     return max(range(len(cands)), key=lambda k: (cands[k].score, -k))
 
-
-def report(result: Result, mapped=None) -> dict:
-    """report.json: the graph as understood, mapping, verdicts, scores, seconds, seeds, candidates."""
-    from ..graph.compliance import check
-
-    out: dict = {
-        "graph": result.graph.to_sg2im(),
-        "seed": result.seed,
-        "factor_seed": result.factor_seed,
-        "settings": dataclasses.asdict(result.settings),
-        "resolution": {"segmentation": SEG_SIZE, "depth": DEPTH_SIZE, "sketch": MAP_SIZE,
-                       "image": int(result.image.shape[0])},
-        "object_recall": result.verdict.object_recall,
-        "relation_accuracy": result.verdict.relation_accuracy,
-        "extra_things": len(result.verdict.extras),
-        "verdict": result.verdict.to_json(),
-        "seconds": {k: round(v, 4) for k, v in result.seconds.items()},
-        "chosen_candidate": result.chosen,
-        "candidates": [c.to_json() for c in result.candidates],
-    }
-    if mapped is not None:
-        out["mapping"] = mapped.to_json()
-        out["source_verdict"] = check(mapped, result.segmentation, result.depth)
-    return out

@@ -7,18 +7,21 @@ from .sample_page import create_demo
 __all__ = ["create_demo", "serve_locally"]
 
 
-def serve_locally(warm: bool = False):
+def serve_locally(warm: bool = False, backend=None, config=None):
     """The page served from this process on a free port of 127.0.0.1, queued and styled as `app.py`
     serves it (for tests, benches and screenshots). warm: load the models and run one small
-    generation first, as app.py does beside the page. -> (demo, url); stop it with demo.close()."""
+    generation first, as app.py does beside the page. `backend`, `config`: as `create_demo`'s.
+    -> (demo, url); stop it with demo.close()."""
     import socket
 
     from . import files
-    from .studio import CSS, warm_up
+    from .studio import CSS
 
+    demo = create_demo(backend, config)
     if warm:
+        from .studio import warm_up
+
         warm_up()
-    demo = create_demo()
     demo.queue(default_concurrency_limit=2)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

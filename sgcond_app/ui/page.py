@@ -21,7 +21,9 @@ import reprlib
 
 import gradio as gr
 
-from ..errors import BadInput, shown
+from ..errors import BadInput
+from ..inputs import number  # noqa: F401 - the page's checks of numbers
+from ..inputs import whole_number as whole  # noqa: F401
 
 log = logging.getLogger("sgcond_app.ui")
 
@@ -105,29 +107,3 @@ def as_api(fn):
     return _guard(fn, handle)
 
 
-def _as_number(value: object) -> float | int | None:
-    """An int or a float from a number or a short numeric string; None for anything else."""
-    if isinstance(value, str):
-        try:
-            return float(value.strip()) if len(value) < 40 else None
-        except ValueError:
-            return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return value
-
-
-def whole(value: object, name: str, low: int, high: int) -> int:
-    """A whole number from low to high, from what a page or a client sent; else one clear message."""
-    v = _as_number(value)
-    if v is None or not low <= v <= high or v != int(v):  # NaN fails the range test
-        raise BadInput(f"{name} must be a whole number from {low} to {high}, not {shown(value, 24)}")
-    return int(v)
-
-
-def number(value: object, name: str, low: float, high: float) -> float:
-    """A number from low to high, from what a page or a client sent; else one clear message."""
-    v = _as_number(value)
-    if v is None or not low <= v <= high:
-        raise BadInput(f"{name} must be a number from {low:g} to {high:g}, not {shown(value, 24)}")
-    return float(v)

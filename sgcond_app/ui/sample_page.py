@@ -17,6 +17,7 @@ from ..graph.draw import draw_graph
 from ..graph.mapping import MappedGraph, map_graph
 from ..graph.parse import parse_graph_text
 from ..graph.scene_graph import SceneGraph, SGObject
+from ..pictures import depth_to_rgb, gray_to_rgb
 from ..world import render_sample
 from . import files
 from .page import as_api, on_page, whole
@@ -35,27 +36,6 @@ PARSE_EXAMPLES = [
     '{"objects": ["boy", "kite", "sky", "field"],\n'
     ' "relationships": [[1, "above", 0], [0, "standing on", 3], [1, "in", 2]]}',
 ]
-
-# Magma-like anchors from far (0) to near (1): near things come out bright and warm.
-_DEPTH_ANCHORS = np.array(
-    [(0, 0, 4), (59, 15, 112), (140, 41, 129), (222, 73, 104), (254, 159, 109), (252, 253, 191)],
-    dtype=np.float64,
-)
-_DEPTH_LUT = np.stack(
-    [np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_DEPTH_ANCHORS)), _DEPTH_ANCHORS[:, c])
-     for c in range(3)],
-    axis=1,
-).round().astype(np.uint8)
-
-
-def depth_to_rgb(depth: np.ndarray) -> np.ndarray:
-    """(H, W) float depth in [0, 1], near = 1 -> (H, W, 3) uint8 through a colour map."""
-    idx = np.clip(np.nan_to_num(depth, nan=0.0) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    return _DEPTH_LUT[idx]
-
-
-def gray_to_rgb(image: np.ndarray) -> np.ndarray:
-    return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
 
 
 def map_images(*labels: str) -> list[gr.Image]:
@@ -171,8 +151,10 @@ def _parse_tab() -> None:
           api_visibility="private")
 
 
-def create_demo() -> gr.Blocks:
-    """The whole page; the caller queues and launches it."""
+def create_demo(backend=None, config=None) -> gr.Blocks:
+    """The whole page; the caller queues and launches it. `backend`: what the studio calls (default
+    the tiny one, loaded on first use; see `sgcond_app.backends`); `config`: the studio's limits
+    (`ui.config.StudioConfig`, read from the environment by `app.py`)."""
     # Gradio keeps every upload and every output (each map of each request is a PNG) in its cache
     # and by default deletes nothing until the server stops. The cache is this process's own
     # (files.gradio_cache: in the app's temporary root, removed at exit, unless GRADIO_TEMP_DIR names
@@ -185,12 +167,17 @@ def create_demo() -> gr.Blocks:
     with gr.Blocks(title="SGCond Studio", delete_cache=files.delete_cache()) as demo:
         gr.Markdown("# SGCond Studio\nScene graphs to images through a chain of conditions.")
         with gr.Tab("Studio"):
-            from .studio import studio_tab
+            from .studio import configure, studio_tab
 
+            configure(backend, config)
             studio_tab()
         with gr.Tab("Tiny world"):
             _tiny_world_tab(demo)
         with gr.Tab("Parse a graph"):
             _parse_tab()
+        from .backend_api import backend_api
+        from .studio import backend
+
+        backend_api(backend)
     files.start_pruning(demo)
     return demo

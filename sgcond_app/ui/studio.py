@@ -25,131 +25,94 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import queue
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 
+from .. import pictures
+from ..backends import RERUNS, Options
+from ..editing.session import MAX_EARLIER, OPERATIONS, Session, picked_line, point_on
 from ..errors import BadInput
 from ..graph import judge, vocab
 from ..graph.scene_graph import SceneGraph
 from ..inputs import check_seed
 from . import graph_views as views
-from .page import as_api, info, number, on_page, warn, whole
+from .config import StudioConfig
+from .page import as_api, info, on_page, warn, whole
 from .raw_inputs import RawNumber, RawSlider
+from .streaming import InternalError, Stopped, run_streamed
 
 log = logging.getLogger(__name__)
 
 EXAMPLE = "sky above grass\nred car on grass\ntree left of red car\nhouse behind tree"
-OPERATIONS = ("move_right", "move_left", "move_up", "move_down", "flip_horizontal", "flip_vertical", "resize",
-              "delete", "paste", "undo", "redo")
-RERUNS = ("depth", "sketch", "image")
 RELATION_HEADERS = ["subject", "predicate", "object", "holds"]
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "graphs"
 UP = 4  # the page shows the 64 px maps at 256 px
 DISPLAY = 64 * UP  # and every other picture at that size too (the 128 px image in 2x2 blocks)
 MAP_HEIGHT = 220  # pixels on screen for the 64x64 maps
 PROGRESS_EVERY = 0.4  # seconds between progress updates within a factor
-MAX_EARLIER = 8  # earlier results kept per session as paste sources
-MAX_UNDO = 100  # mask edits a session can undo (a 64x64 map each)
 
 
-def _env_int(name: str, default: int, low: int, high: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    if not raw.strip().isdigit() or not low <= int(raw) <= high:
-        raise SystemExit(f"{name} must be a whole number from {low} to {high}, not {raw!r}")
-    return int(raw)
-
-
-MAX_SAMPLES = _env_int("SGCOND_MAX_SAMPLES", 16, 1, 32)  # candidates per request
-# The page's default: on 2 cores, 4 candidates put the segmentation on screen in about 1.0 s and
-# the image in 2.4 s, 8 in 1.5 s and 2.7 s (docs/benchmarks.md). The API's default stays 8.
-DEFAULT_SAMPLES = min(4, MAX_SAMPLES)
-
-_chain = None
+_backend = None  # what configure() was given
+_default = None  # the tiny backend, made once per process when none was given
+_config = StudioConfig()
 _lock = threading.Lock()
 
 
-def chain():
-    global _chain
+def configure(backend=None, config: StudioConfig | None = None) -> None:
+    """The backend the studio's handlers call (None: the tiny one, loaded on first use and kept for
+    the process) and its limits (`create_demo` passes what `app.py` read)."""
+    global _backend, _config
     with _lock:
-        if _chain is None:
-            from ..fgdm.chain import Chain
+        _backend = backend
+        _config = config or StudioConfig()
 
-            _chain = Chain()
-    return _chain
+
+def backend():
+    global _default
+    with _lock:
+        if _backend is not None:
+            return _backend
+        if _default is None:
+            from ..backends import get_backend
+
+            _default = get_backend()
+        return _default
+
+
+def max_samples() -> int:
+    """The candidates a request may ask for: the app's limit, within what the backend can do (the
+    app's alone while a remote backend cannot be reached: the page still comes up)."""
+    try:
+        return min(_config.max_samples, backend().capabilities.max_samples)
+    except BadInput:
+        return _config.max_samples
 
 
 def warm_up() -> None:
     """Load the models and run one small generation, so that the first click is as fast as the rest."""
-    from ..graph.parse import parse_text
-
-    chain().generate(parse_text("sky above grass; dog on grass"), seed=0,
-                     settings=_settings(1))
-
-
-def _settings(samples: int):
-    from ..fgdm.chain import Settings
-
-    return Settings(samples=samples)
-
-
-class Stopped(Exception):
-    """The person pressed Stop."""
-
-
-@dataclass
-class Session:
-    mapped: object  # MappedGraph of the graph that was generated
-    result: object  # fgdm.chain.Result of the last (re)run
-    history: list = field(default_factory=list)  # segmentations before each edit, for undo
-    segmentation: np.ndarray | None = None  # the edited one (None: the result's)
-    future: list = field(default_factory=list)  # segmentations undone, for redo
-    earlier: list = field(default_factory=list)  # segmentations of earlier results, newest last
-
-    @property
-    def current(self) -> np.ndarray:
-        return self.result.segmentation if self.segmentation is None else self.segmentation
-
-    def after(self, result) -> Session:
-        """The session with a new result; the one it replaces becomes a paste source."""
-        earlier = [*self.earlier, self.current][-MAX_EARLIER:]
-        return Session(self.mapped, result, self.history, None, [], earlier)
+    backend().warm_up()
 
 
 # --- pictures ---------------------------------------------------------------------------------------
 
 
-def _blocks(picture: np.ndarray, k: int) -> np.ndarray:
-    return np.repeat(np.repeat(picture, k, axis=0), k, axis=1) if k > 1 else picture
-
-
 def overlay(image: np.ndarray, seg: np.ndarray, x: int | None = None, y: int | None = None) -> np.ndarray:
-    """The image with the segmentation's colours over it, at the image's size (the 128 px picture
-    over the 64 px map, each map pixel a 2x2 block); the object under (x, y), in map pixels,
+    """The image with the segmentation's colours over it; the object under (x, y), in map pixels,
     outlined."""
-    from scipy import ndimage
-
-    k = max(1, image.shape[0] // seg.shape[0])
-    out = (0.55 * image.astype(np.float32) + 0.45 * _blocks(vocab.colorize(seg), k).astype(np.float32))
-    out = out.round().astype(np.uint8)
+    outline = None
     if x is not None and y is not None and 0 <= x < seg.shape[1] and 0 <= y < seg.shape[0]:
         from ..editing import masks as ed
 
         m = ed.Masks.from_segmentation(seg)
         iid = int(m.instances[int(y), int(x)])
         if iid and not m.is_stuff(iid):
-            mask = _blocks(m.mask(iid), k)
-            edge = mask & ~ndimage.binary_erosion(mask)
-            out[edge] = (255, 255, 255)
-    return out
+            outline = m.mask(iid)
+    return pictures.overlay(image, seg, outline)
 
 
 def _up(picture: np.ndarray, display: bool) -> np.ndarray:
@@ -157,18 +120,11 @@ def _up(picture: np.ndarray, display: bool) -> np.ndarray:
     the 128 px image in blocks of UP / 2): Gradio's click position is only right for pictures drawn
     at their own size or smaller, and the same size everywhere lets a click anywhere mean the same
     map pixel. The API returns them as they are."""
-    return _blocks(picture, max(1, DISPLAY // picture.shape[0])) if display else picture
-
-
-def _map_rgb(name: str, arr: np.ndarray) -> np.ndarray:
-    """A factor's map as a picture: class colours, a colour map for depth, the sketch in grey."""
-    from .sample_page import depth_to_rgb, gray_to_rgb
-
-    return {"segmentation": vocab.colorize, "depth": depth_to_rgb, "sketch": gray_to_rgb}.get(name, np.asarray)(arr)
+    return pictures.blocks(picture, max(1, DISPLAY // picture.shape[0])) if display else picture
 
 
 def _maps(result, display: bool = False) -> tuple:
-    return tuple(_up(_map_rgb(name, m), display) for name, m in (
+    return tuple(_up(pictures.map_rgb(name, m), display) for name, m in (
         ("segmentation", result.segmentation), ("depth", result.depth), ("sketch", result.sketch),
         ("image", result.image)))
 
@@ -215,7 +171,7 @@ def legend_html(session: Session | None) -> str:
         if mask.sum() < MIN_PIXELS:  # specks no judge counts
             continue
         label = m.label_of(iid)
-        x, y = _point_on(m, iid, *ed.centroid(m, iid))
+        x, y = point_on(m, iid, *ed.centroid(m, iid))
         r, g_, b = vocab.colorize(np.array([[vocab.class_id(label)]]))[0, 0]
         kind = "stuff" if m.is_stuff(iid) else "object"
         unasked = kind == "object" and bool((extra & mask).any())
@@ -384,32 +340,14 @@ def export_graph(text: str | None) -> str:
 
 
 def _run_streamed(job, steps: dict, progress, context: str, requested: threading.Event | None = None):
-    """Run job(on_step, on_map) in a thread. Yields ("map", name, array) as each factor's map is
-    ready and finally ("done", result). The progress bar follows the factors' denoising steps; when
-    the page stops listening (Stop), the chain stops at its next step. A person's mistake the chain
-    finds is raised as it is; anything else is logged with `context` and raised as gr.Error."""
-    q: queue.Queue = queue.Queue()
-    stop = threading.Event()
+    """`streaming.run_streamed` with the page's progress bar following the factors' denoising steps
+    (a few updates a second), and an internal error as gr.Error. Yields ("map", name, array) and
+    ("done", result)."""
     total = max(1, sum(steps.values()))
     finished: dict[str, int] = {}
     shown = ["", 0.0]  # the factor and time of the last progress update
-    ended = False
-
-    def on_step(factor: str, i: int, n: int) -> None:
-        if stop.is_set() or (requested is not None and requested.is_set()):
-            raise Stopped()
-        q.put(("step", factor, i, n))
-
-    def work() -> None:
-        try:
-            q.put(("done", job(on_step, lambda name, arr: q.put(("map", name, arr)))))
-        except BaseException as e:  # handed to the page's thread
-            q.put(("error", e))
-
-    threading.Thread(target=work, daemon=True, name="sgcond-chain").start()
     try:
-        while True:
-            kind, *rest = q.get()
+        for kind, *rest in run_streamed(job, context, requested):
             if kind == "step":
                 factor, i, n = rest
                 finished[factor] = i
@@ -419,33 +357,16 @@ def _run_streamed(job, steps: dict, progress, context: str, requested: threading
                 if factor != shown[0] or now - shown[1] >= PROGRESS_EVERY:
                     shown[:] = [factor, now]
                     progress(sum(finished.values()) / total, desc=f"{factor}: step {i} of {n}")
-            elif kind == "map":
-                yield ("map", *rest)
-            elif kind == "done":
-                ended = True
-                yield ("done", rest[0])
-                return
             else:
-                ended = True
-                error = rest[0]
-                if isinstance(error, Stopped):
-                    log.info("stopped by Stop: %s", context)
-                    raise error
-                if isinstance(error, BadInput):
-                    raise error
-                log.error("the chain failed on %s", context, exc_info=error)
-                raise gr.Error(f"internal error ({type(error).__name__}); it is in the server's log, "
-                               "and the page keeps what it showed")
-    finally:
-        if not ended:  # Stop, or the page went away: the chain stops at its next step
-            log.info("stopped: %s", context)
-        stop.set()
+                yield (kind, *rest)
+    except InternalError as e:
+        raise gr.Error(f"internal error ({e}); it is in the server's log, and the page keeps what it showed") from None
 
 
 def _outputs(session: Session | None, display: bool) -> tuple:
     """What the maps, the overlay, the report and the relations show for a session (all empty
     before the first result)."""
-    from ..fgdm.chain import report
+    from ..backends import report
 
     if session is None:
         return (None,) * 7 + (None,)
@@ -487,7 +408,7 @@ def _stream_result(job, steps: dict, progress, make_session, display: bool, cont
                 if name == "segmentation":
                     # A new segmentation: what followed the old one is cleared until its own arrives.
                     out[2:5] = [None, None, None]
-                out[slot[name]] = _up(_map_rgb(name, arr), display)
+                out[slot[name]] = _up(pictures.map_rgb(name, arr), display)
                 shown_any = True
                 yield tuple(out)
             else:
@@ -507,8 +428,8 @@ def _stream_result(job, steps: dict, progress, make_session, display: bool, cont
 
 def _samples(samples: object) -> int:
     if samples is None:
-        return min(8, MAX_SAMPLES)
-    return whole(samples, "candidates", 1, MAX_SAMPLES)
+        return min(_config.api_samples, max_samples())
+    return whole(samples, "candidates", 1, max_samples())
 
 
 def _generate(graph: SceneGraph, seed: object, samples: object, session: Session | None, progress,
@@ -520,13 +441,13 @@ def _generate(graph: SceneGraph, seed: object, samples: object, session: Session
         raise BadInput("no object of this graph is known to the tiny world: " + "; ".join(mapped.lines()[:3]))
     seed = check_seed(0 if seed is None else seed)
     samples = _samples(samples)
-    settings = _settings(samples)
+    b = backend()
 
     def job(on_step, on_map):
-        return chain().generate(mapped.graph, seed=seed, settings=settings, on_step=on_step, on_map=on_map)
+        return b.generate(mapped.graph, seed=seed, options=Options(samples=samples), on_step=on_step, on_map=on_map)
 
     earlier = session.earlier + [session.current] if session is not None else []
-    yield from _stream_result(job, dict(settings.steps), progress,
+    yield from _stream_result(job, dict(b.capabilities.default_steps), progress,
                               lambda r: Session(mapped, r, earlier=earlier[-MAX_EARLIER:]), display,
                               f"generate(seed={seed}, samples={samples}, graph={graph.to_json()})", session,
                               request)
@@ -562,12 +483,11 @@ def rerun(what: str, session: Session | None, request: gr.Request = None, progre
     session = _need(session)
     if what not in RERUNS:
         raise BadInput(f"rerun: what must be one of {', '.join(RERUNS)}, not {what!r}"[:200])
-    s = session.result.settings
-    steps = {f: s.steps[f] for f in {"depth": ("depth", "sketch", "image"), "sketch": ("sketch", "image"),
-                                     "image": ("image",)}[what]}
+    b = backend()
+    steps = {f: session.result.options.steps.get(f, k) for f, k in b.capabilities.steps_after(what).items()}
 
     def job(on_step, on_map):
-        return chain().rerun(session.result, session.current, what=what, on_step=on_step, on_map=on_map)
+        return b.rerun(session.result, session.current, what=what, on_step=on_step, on_map=on_map)
 
     yield from _stream_result(job, steps, progress, session.after, display,
                               f"rerun({what}) of {session.mapped.source.to_json()}", session, request)
@@ -577,14 +497,14 @@ def choose(index: float | int | None, session: Session | None, request: gr.Reque
            *, display: bool = False):
     session = _need(session)
     n = len(session.result.candidates)
-    index = whole(index, "the candidate", 0, MAX_SAMPLES * 8)
+    index = whole(index, "the candidate", 0, max_samples() * 8)
     if index >= n:
         raise BadInput(f"candidate {index} does not exist (this result has {n}: 0 to {n - 1})")
-    s = session.result.settings
-    steps = {f: s.steps[f] for f in ("depth", "sketch", "image")}
+    b = backend()
+    steps = {f: session.result.options.steps.get(f, k) for f, k in b.capabilities.steps_after("depth").items()}
 
     def job(on_step, on_map):
-        return chain().choose(session.result, index, on_step=on_step, on_map=on_map)
+        return b.choose(session.result, index, on_step=on_step, on_map=on_map)
 
     yield from _stream_result(job, steps, progress, session.after, display,
                               f"choose({index}) of {session.mapped.source.to_json()}", session, request)
@@ -611,28 +531,10 @@ def candidates(session: Session | None) -> list[tuple[np.ndarray, str]]:
 
 
 def _sources(session: Session | None) -> dict[str, np.ndarray]:
-    """Maps an object can be pasted from: this result's candidates and earlier results."""
-    if session is None:
-        return {}
-    out = {f"candidate {k}": c.segmentation for k, c in enumerate(session.result.candidates)}
-    n = len(session.earlier)
-    out.update({f"earlier result {n - k}": seg for k, seg in enumerate(session.earlier)})
-    return out
+    return {} if session is None else session.sources()
 
 
 # --- editing the mask -------------------------------------------------------------------------------
-
-
-def _point_on(masks, iid: int, x: float, y: float) -> tuple[int, int]:
-    """The pixel of instance iid nearest (x, y): where the picked object is after an edit, or, from
-    its centroid, a point on an object even when it is not convex."""
-    ys, xs = np.nonzero(masks.mask(iid))
-    k = int(np.argmin((xs - x) ** 2 + (ys - y) ** 2))
-    return int(xs[k]), int(ys[k])
-
-
-def _picked(label: str, x: int, y: int) -> str:
-    return f"Picked **{label}** at ({x}, {y}). Move, flip, resize or delete it below."
 
 
 def edit_mask(operation: str, x: float | int | None, y: float | int | None, amount: float | int | None,
@@ -640,74 +542,14 @@ def edit_mask(operation: str, x: float | int | None, y: float | int | None, amou
     """One mask operation on the session's segmentation -> segmentation, overlay, relations, x, y,
     what is picked, session. A move or a resize that pushes the object past the picture's edge says
     how much of it was cut."""
-    from ..editing import masks as ed
-
-    session = _need(session)
-    if operation not in OPERATIONS:
-        raise BadInput(f"unknown operation {operation!r}; one of {', '.join(OPERATIONS)}"[:300])
-    h, w = session.current.shape
-    picked = gr.skip()
-    if operation == "undo":
-        if not session.history:
-            raise BadInput("nothing to undo")
-        session = replace(session, history=session.history[:-1], segmentation=session.history[-1],
-                          future=[*session.future, session.current])
-        px = py = None
-    elif operation == "redo":
-        if not session.future:
-            raise BadInput("nothing to redo")
-        session = replace(session, history=[*session.history, session.current][-MAX_UNDO:],
-                          segmentation=session.future[-1], future=session.future[:-1])
-        px = py = None
-    else:
-        px, py = whole(x, "x", 0, w - 1), whole(y, "y", 0, h - 1)
-        m = ed.Masks.from_segmentation(session.current, session.result.depth)
-        if operation == "paste":
-            sources = _sources(session)
-            if not isinstance(source, str) or source not in sources:
-                raise BadInput(f"paste: choose a source ({', '.join(sources) or 'none yet'})")
-            src = ed.Masks.from_segmentation(sources[source])
-            out = ed.paste(m, src, ed.pick(src, px, py))
-            iid = int(out.instances.max())
-        else:
-            obj = ed.pick(m, px, py)
-            before = int(m.mask(obj).sum())
-            if operation.startswith("move_"):
-                step = 8 if amount in (None, 0, "") else whole(amount, "the step", 1, max(h, w) - 1)
-                dx, dy = {"right": (step, 0), "left": (-step, 0), "up": (0, -step), "down": (0, step)}[
-                    operation[5:]]
-                out = ed.move(m, obj, dx, dy)
-                px, py = px + dx, py + dy
-                expected = before
-            elif operation.startswith("flip_"):
-                out = ed.flip(m, obj, operation[5:])
-                expected = before
-            elif operation == "resize":
-                scale = 1.25 if amount in (None, 0, "") else number(
-                    amount, "the scale", 1 / ed.MAX_SCALE, ed.MAX_SCALE)
-                out = ed.resize(m, obj, scale)
-                expected = before * scale * scale
-            else:
-                out = ed.delete(m, obj)
-                expected = None
-            iid = obj
-            if expected is not None:
-                kept = int(out.mask(iid).sum())
-                if kept < 0.9 * expected and kept < expected - 2:
-                    info(f"The {m.label_of(obj)} is partly outside the picture now: about "
-                            f"{round(expected) - kept} of its {round(expected)} pixels were cut. Undo brings "
-                            "them back.")
-        if operation != "delete":  # move, flip, resize and paste leave the object in the picture
-            px, py = _point_on(out, iid, px, py)
-            picked = _picked(out.label_of(iid), px, py)
-        else:
-            picked = f"Deleted the {m.label_of(iid)}; click another object to edit it."
-        session = replace(session, history=[*session.history, session.current][-MAX_UNDO:],
-                          segmentation=out.segmentation, future=[])
+    session, done = _need(session).apply(operation, x, y, amount, source)
+    if done.cut:
+        info(done.cut)
+    picked = done.message if operation not in ("undo", "redo") else gr.skip()
     return (_up(vocab.colorize(session.current), display),
-            _up(overlay(session.result.image, session.current, px, py), display),
+            _up(overlay(session.result.image, session.current, done.x, done.y), display),
             _relations(session, session.current),
-            gr.skip() if px is None else px, gr.skip() if py is None else py, picked, session)
+            gr.skip() if done.x is None else done.x, gr.skip() if done.y is None else done.y, picked, session)
 
 
 def edit_mask_api(operation: str, x, y, amount, source: str | None, session: Session | None) -> tuple:
@@ -728,7 +570,7 @@ def pick_point(x: int, y: int, session: Session | None) -> tuple:
     except BadInput as e:
         warn(str(e))
         return x, y, _up(overlay(session.result.image, session.current), True), f"({x}, {y}): {e}"
-    return x, y, _up(overlay(session.result.image, session.current, x, y), True), _picked(m.label_of(iid), x, y)
+    return x, y, _up(overlay(session.result.image, session.current, x, y), True), picked_line(m.label_of(iid), x, y)
 
 
 def _pick_selected(evt: gr.SelectData, session: Session | None) -> tuple:
@@ -753,9 +595,9 @@ def match_graph(session: Session | None) -> tuple:
     else:
         info("Graph updated: " + "; ".join(changes))
     mapped = map_graph(graph)
-    g = mapped.graph
-    verdict = judge.judge(g.labels, g.triples(), session.current, session.result.depth)
-    new = replace(session, mapped=mapped, result=replace(session.result, graph=g, verdict=verdict))
+    # The result judged against the new graph on the edited mask (which is what the graph describes).
+    result = replace(session.result, graph=mapped.graph, verdict=session.result.judged(mapped.graph, session.current))
+    new = replace(session, mapped=mapped, result=result)
     return views.to_text(graph), _relations(new, session.current), new
 
 
@@ -764,21 +606,17 @@ def download(session: Session | None) -> str:
     The files are those `generate` writes, by the same functions."""
     import zipfile
 
-    from ..fgdm.chain import report
-    from ..world import io
+    from ..backends.output import write_result
     from .files import new_folder
 
     session = _need(session)
-    r = session.result
     folder = new_folder("sgcond-download-")
-    files = folder / "files"
-    io.save_maps(files, r.image, session.current, r.depth, r.sketch)
-    io.write_json(files / "graph.json", session.mapped.source.to_sg2im())
-    io.write_json(files / "report.json", report(r, session.mapped))
+    files = write_result(folder / "files", session.result, session.mapped, session.current)
     path = folder / "sgcond_result.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for f in sorted(files.iterdir()):
-            z.write(f, f.name)
+        for f in sorted(files.rglob("*")):
+            if f.is_file():
+                z.write(f, f.relative_to(files).as_posix())
     return str(path)
 
 
@@ -870,7 +708,7 @@ def studio_tab() -> None:
                                 elem_id="sg-notes")
             with gr.Row():
                 seed = RawNumber(label="Seed", value=0, precision=0, minimum=0, elem_id="sg-seed")
-                samples = RawSlider(1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1,
+                samples = RawSlider(1, max_samples(), value=min(_config.page_samples, max_samples()), step=1,
                                         label="Candidates (N, SBPC)", elem_id="sg-samples")
             with gr.Row():
                 go = gr.Button("Generate", variant="primary", elem_id="sg-generate")

@@ -1,4 +1,5 @@
-"""A second, independent implementation of the judge's lenient rules, used only to cross-check it.
+"""A second, independent implementation of the judge's lenient rules, used only to cross-check it:
+a test oracle (tests/test_world.py; `bench judge` loads this file by its path in a source checkout).
 
 It differs on purpose in everything but the definitions: it reads each object from the render's
 instance map (no connected components, no matching), gets boxes from row/column projections,

@@ -1,0 +1,30 @@
+"""Backends: what the studio and the CLI call to make pictures (see `base.py` for the boundary).
+
+`get_backend(spec)`: "tiny" (the default) is this repository's chain on this machine; an
+http(s) address is another running instance of the app (`remote.py`)."""
+
+from __future__ import annotations
+
+from ..errors import BadInput
+from .base import RERUNS, Backend, Candidate, Capabilities, MapReady, Options, Progress, Result, report
+
+BACKENDS = ("tiny",)
+
+
+def get_backend(spec: str | None = None, *, weights=None, device: str = "cpu") -> Backend:
+    """The backend a flag or setting names. The models load on first use."""
+    name = (spec or "tiny").strip()
+    if name == "tiny":
+        from .tiny import TinyBackend
+
+        return TinyBackend(weights=weights, device=device)
+    if name.startswith(("http://", "https://")):
+        from .remote import RemoteBackend
+
+        return RemoteBackend(name)
+    raise BadInput(f"unknown backend {name!r}; the backends are {', '.join(BACKENDS)}, or the address of "
+                   "another running instance (http://HOST:PORT/)"[:300])
+
+
+__all__ = ["BACKENDS", "RERUNS", "Backend", "Candidate", "Capabilities", "MapReady", "Options", "Progress",
+           "Result", "get_backend", "report"]

@@ -1,0 +1,187 @@
+"""The boundary between what people use (the studio, the CLI) and what makes the pictures.
+
+A backend turns a scene graph (in the tiny world's words) into a segmentation, a depth map, a
+sketch and a picture, judged against the graph; it reruns what follows an edited segmentation and
+switches to another SBPC candidate. Everything that crosses this boundary is a plain value: numpy
+arrays, seeds, dictionaries of numbers, the judge's verdicts, and an opaque `state` of arrays the
+backend needs to repeat its noise (the tiny backend keeps its 32 px depth there). Results
+serialize (`wire.py`), so a backend may run in another process or on another machine.
+
+Nothing below this package (the chain, the models) knows about it.
+
+Long work reports through two callbacks: `on_step(factor, step, steps)` after each denoising step
+and `on_map(name, array)` as each map is ready. An exception raised by either (the studio's Stop)
+ends the work at that point and propagates to the caller: that is how work is cancelled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ..errors import BadInput
+from ..graph import judge
+from ..graph.scene_graph import SceneGraph
+
+Progress = Callable[[str, int, int], None]  # (factor, step, steps)
+# (name, map) as each is ready: the chosen segmentation (class ids), its depth ([0, 1]), the sketch
+# (uint8); the image comes with the result.
+MapReady = Callable[[str, np.ndarray], None]
+RERUNS = ("depth", "sketch", "image")  # what a rerun starts from; everything after it reruns too
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do, for the page and the CLI to shape their controls."""
+
+    name: str  # "tiny", or a remote's address
+    device: str  # "cpu", "cuda", or where a remote runs
+    map_size: int  # the segmentation, depth and sketch a result gives out, and an edit takes
+    picture_size: int
+    factors: tuple[str, ...]  # in the chain's order; the last is the picture
+    default_steps: dict[str, int]
+    max_samples: int  # SBPC candidates per request
+    max_steps: int
+    schedulers: tuple[str, ...]
+    inverts: bool = False  # can it take a picture from outside (issue 13)
+    remote: bool = False
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> Capabilities:
+        d = dict(d)
+        d["factors"], d["schedulers"] = tuple(d["factors"]), tuple(d["schedulers"])
+        return cls(**d)
+
+    def steps_after(self, what: str) -> dict[str, int]:
+        """The factors a rerun from `what` runs, with their default steps (for a progress bar)."""
+        names = self.factors[self.factors.index(what):]
+        return {f: self.default_steps.get(f, 1) for f in names}
+
+
+@dataclass
+class Options:
+    """A request's settings. Empty per-factor tables mean the backend's defaults."""
+
+    samples: int = 8
+    steps: dict[str, int] = field(default_factory=dict)
+    guidance: dict[str, float] = field(default_factory=dict)
+    scheduler: str = "ddim"
+    seed_offsets: dict[str, int] = field(default_factory=dict)  # added to the seed a factor's noise comes from
+    only_named: bool = True  # the segmentation holds no thing class the graph does not name
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict | None) -> Options:
+        if d is None:
+            return cls()
+        if not isinstance(d, dict):
+            raise BadInput("options must be a JSON object")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise BadInput(f"unknown option {unknown[0]!r}; options are {', '.join(sorted(names))}"[:300])
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One SBPC candidate: its seed, segmentation, depth (None: not sampled) and verdict."""
+
+    seed: int
+    segmentation: np.ndarray
+    depth: np.ndarray | None
+    verdict: judge.Verdict
+
+    def to_json(self) -> dict:
+        v = self.verdict.to_json()
+        areas = [self.verdict.regions[o.region].area for o in self.verdict.objects if o.region is not None]
+        return {"seed": self.seed, "object_recall": self.verdict.object_recall,
+                "relation_accuracy": self.verdict.relation_accuracy, "extra_things": len(self.verdict.extras),
+                "smallest_object_pixels": min(areas, default=0), "objects": v["objects"], "extras": v["extras"]}
+
+
+@dataclass(frozen=True)
+class Result:
+    """A generated (or rerun) scene, as plain values."""
+
+    backend: str
+    graph: SceneGraph  # in the tiny world's words
+    seed: int
+    options: Options  # as run: every factor's steps, guidance and seed offset filled in
+    candidates: tuple[Candidate, ...]
+    chosen: int
+    segmentation: np.ndarray  # (S, S) class ids, S = map_size
+    depth: np.ndarray  # (S, S) disparity in [0, 1], near is 1
+    sketch: np.ndarray  # (S, S) uint8, 255 on edges
+    image: np.ndarray  # (P, P, 3) uint8
+    verdict: judge.Verdict  # of the segmentation with its depth
+    seconds: dict[str, float]
+    resolution: dict[str, int]  # each factor's own size
+    state: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # the backend's, opaque
+
+    @property
+    def factor_seed(self) -> int:
+        return self.candidates[self.chosen].seed
+
+    def judged(self, graph: SceneGraph, segmentation: np.ndarray | None = None) -> judge.Verdict:
+        seg = self.segmentation if segmentation is None else segmentation
+        return judge.judge(graph.labels, graph.triples(), seg, self.depth)
+
+
+def report(result: Result, mapped=None) -> dict:
+    """report.json: the graph as understood, mapping, verdicts, scores, seconds, seeds, candidates."""
+    from ..graph.compliance import check
+
+    out: dict = {
+        "backend": result.backend,
+        "graph": result.graph.to_sg2im(),
+        "seed": result.seed,
+        "factor_seed": result.factor_seed,
+        "settings": result.options.to_json(),
+        "resolution": dict(result.resolution),
+        "object_recall": result.verdict.object_recall,
+        "relation_accuracy": result.verdict.relation_accuracy,
+        "extra_things": len(result.verdict.extras),
+        "verdict": result.verdict.to_json(),
+        "seconds": {k: round(v, 4) for k, v in result.seconds.items()},
+        "chosen_candidate": result.chosen,
+        "candidates": [c.to_json() for c in result.candidates],
+    }
+    if mapped is not None:
+        out["mapping"] = mapped.to_json()
+        out["source_verdict"] = check(mapped, result.segmentation, result.depth)
+    return out
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What the studio and the CLI call. A person's mistake is raised as `BadInput`; the callbacks'
+    exceptions propagate (see the module's docstring)."""
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    def warm_up(self) -> None:
+        """Load what the first request would load, and run a small one."""
+
+    def generate(self, graph: SceneGraph, seed: int = 0, options: Options | None = None,
+                 on_step: Progress | None = None, on_map: MapReady | None = None) -> Result: ...
+
+    def rerun(self, result: Result, segmentation: np.ndarray | None = None, what: str = "depth",
+              options: Options | None = None, on_step: Progress | None = None,
+              on_map: MapReady | None = None) -> Result:
+        """The factors from `what` on (depth, sketch or image), after an edited segmentation (the
+        result's own when None), with the result's seeds, so what was not edited stays."""
+
+    def choose(self, result: Result, index: int, on_step: Progress | None = None,
+               on_map: MapReady | None = None) -> Result:
+        """Another SBPC candidate of the result, carried through the factors after it."""

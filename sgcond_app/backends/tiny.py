@@ -1,0 +1,122 @@
+"""The tiny backend: the chain of this repository's own small models (`fgdm.chain.Chain`).
+
+It loads the models on first use (or takes a chain built from components), and translates
+between the boundary's plain values and the chain's own (its settings, its tensors)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BadInput
+from ..graph.scene_graph import SceneGraph
+from .base import RERUNS, Candidate, Capabilities, MapReady, Options, Progress, Result
+
+NAME = "tiny"
+
+
+class TinyBackend:
+    """`TinyBackend()` loads the shipped weights when first needed; `TinyBackend.from_pretrained(folder)`
+    another weights folder; `TinyBackend(chain)` a chain already built (tests build one from tiny
+    random models)."""
+
+    def __init__(self, chain=None, *, weights: str | Path | None = None, device: str = "cpu") -> None:
+        self._chain, self._weights, self._device = chain, weights, device
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_pretrained(cls, weights: str | Path | None = None, device: str = "cpu") -> TinyBackend:
+        backend = cls(weights=weights, device=device)
+        backend.chain  # noqa: B018 - load now: a missing folder is reported at start, not on first use
+        return backend
+
+    @property
+    def chain(self):
+        with self._lock:
+            if self._chain is None:
+                from ..fgdm.chain import Chain
+
+                self._chain = Chain.from_pretrained(self._weights, self._device)
+        return self._chain
+
+    @property
+    def capabilities(self) -> Capabilities:
+        from ..fgdm import chain as c
+        from ..fgdm import stages
+        from ..fgdm.factors import FACTORS, MAP_SIZE, PICTURE_SIZE
+
+        picture = PICTURE_SIZE if self._chain is None else self._chain.factors["image"].config.size
+        return Capabilities(NAME, self._device, MAP_SIZE, picture, FACTORS, dict(stages.DEFAULT_STEPS),
+                            c.MAX_SAMPLES, c.MAX_STEPS, ("ddim", "dpm"))
+
+    def warm_up(self) -> None:
+        from ..graph.parse import parse_text
+
+        self.generate(parse_text("sky above grass; dog on grass"), 0, Options(samples=1))
+
+    # --- the boundary's values <-> the chain's ---------------------------------------------------
+
+    def settings(self, options: Options | None):
+        """The chain's Settings for a request's options (defaults filled in), checked."""
+        from ..fgdm.chain import Settings
+
+        o = options or Options()
+        s = Settings(samples=o.samples, scheduler=o.scheduler, only_named=o.only_named)
+        for table, given in ((s.steps, o.steps), (s.guidance, o.guidance), (s.seed_offsets, o.seed_offsets)):
+            unknown = sorted(set(given) - set(table))
+            if unknown:
+                raise BadInput(f"no factor {unknown[0]!r}; the factors are {', '.join(table)}"[:200])
+            table.update(given)
+        s.check()
+        return s
+
+    @staticmethod
+    def _options(settings) -> Options:
+        return Options(settings.samples, dict(settings.steps), dict(settings.guidance), settings.scheduler,
+                       dict(settings.seed_offsets), settings.only_named)
+
+    def _plain(self, r) -> Result:
+        from ..fgdm.factors import DEPTH_SIZE, SEG_SIZE
+
+        cands = tuple(Candidate(c.seed, c.segmentation, c.depth, c.verdict) for c in r.candidates)
+        resolution = {"segmentation": SEG_SIZE, "depth": DEPTH_SIZE, "sketch": int(r.sketch.shape[0]),
+                      "image": int(r.image.shape[0])}
+        return Result(NAME, r.graph, r.seed, self._options(r.settings), cands, r.chosen, r.segmentation, r.depth,
+                      r.sketch, r.image, r.verdict, dict(r.seconds), resolution,
+                      {"depth32": r.depth32.numpy().astype(np.float32)})
+
+    def _chain_result(self, result: Result):
+        import torch
+
+        from ..fgdm import chain as c
+
+        if result.backend != NAME or "depth32" not in result.state:
+            raise BadInput(f"this result was made by the {result.backend!r} backend, not the tiny one: "
+                           "generate it again here")
+        cands = [c.Candidate(k.seed, k.segmentation, k.depth, k.verdict) for k in result.candidates]
+        return c.Result(result.graph, result.seed, self.settings(result.options), cands, result.chosen,
+                        torch.from_numpy(np.asarray(result.state["depth32"], np.float32)), result.segmentation,
+                        result.depth, result.sketch, result.image, result.verdict, dict(result.seconds))
+
+    # --- the work --------------------------------------------------------------------------------
+
+    def generate(self, graph: SceneGraph, seed: int = 0, options: Options | None = None,
+                 on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
+        s = self.settings(options)
+        return self._plain(self.chain.generate(graph, seed, s, on_step, on_map))
+
+    def rerun(self, result: Result, segmentation: np.ndarray | None = None, what: str = "depth",
+              options: Options | None = None, on_step: Progress | None = None,
+              on_map: MapReady | None = None) -> Result:
+        if what not in RERUNS:
+            raise BadInput(f"rerun: what must be one of {', '.join(RERUNS)}, not {what!r}"[:200])
+        settings = None if options is None else self.settings(options)
+        return self._plain(self.chain.rerun(self._chain_result(result), segmentation, what, on_step, settings,
+                                            on_map))
+
+    def choose(self, result: Result, index: int, on_step: Progress | None = None,
+               on_map: MapReady | None = None) -> Result:
+        return self._plain(self.chain.choose(self._chain_result(result), index, on_step, on_map))
+

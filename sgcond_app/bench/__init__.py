@@ -1,0 +1,179 @@
+"""Benchmarks: measurements that print numbers (`python -m sgcond_app bench NAME`).
+
+Every bench is registered below, once, with a one-line help text and the function that runs it
+(`registry.py`); `run(what, **options)` dispatches through the registry, and the command line takes
+its choices and its help from it. Each runner imports its measurements when it is called, so that
+this package imports nothing but the standard library and `bench --help` starts at once (no numpy,
+torch or gradio). The measurements, by what they measure:
+
+  world.py    the tiny world and the graph side: renderer speed, the judge, `synth --graph`, words
+  models.py   each trained model apart: retrieval, layout, segmenter, load times, factors, quality
+  chain.py    the whole chain on a graph file: compliance, SBPC, fidelity, diversity, latency, edits
+  studio.py   the studio through its API (gradio_client), in this process
+  memory.py   the app's memory and temporary files under traffic, in a child process
+"""
+
+from __future__ import annotations
+
+from .registry import DEFAULT_GRAPHS, REGISTRY, Bench, Options, bench, run
+
+__all__ = ["DEFAULT_GRAPHS", "REGISTRY", "Bench", "Options", "bench", "run"]
+
+_GRAPH_FILE = "--graphs, default assets/graphs/people.json"
+
+
+@bench("render", "renderer speed: tiny-world samples a second at --size, rendered with their graphs on one core "
+       "(--n, default 500)")
+def _render(o: Options) -> dict:
+    from . import world
+
+    return world.render(o.n or 500, o.size)
+
+
+@bench("judge", "the judge on --n tiny-world renders (default 120), and its agreement with the reference "
+       "rules of tests/oracles (a source checkout only)")
+def _judge(o: Options) -> dict:
+    from . import world
+
+    return world.judge(o.n or 120, o.size)
+
+
+@bench("placement", f"`synth --graph` on a graph file ({_GRAPH_FILE}): are its relations obeyed?")
+def _placement(o: Options) -> dict:
+    from . import world
+
+    return world.placement(o.graphs, o.size)
+
+
+@bench("retrieval", "graph<->image retrieval with the encoder among --n held-out pairs (default 1000), with "
+       "hard negatives and held-out synonyms")
+def _retrieval(o: Options) -> dict:
+    from . import models
+
+    return models.retrieval(o.n or 1000, o.size, o.weights)
+
+
+@bench("layout", "the encoder's boxes, drawn as maps, judged against the graph: --n held-out renders "
+       "(default 500), or a graph file (--graphs)")
+def _layout(o: Options) -> dict:
+    from . import models
+
+    return models.encoder_layout(o.n or 500, o.size, o.graphs, o.weights)
+
+
+@bench("segmenter", "the segmenter's mIoU on --n held-out renders (default 500) at --size")
+def _segmenter(o: Options) -> dict:
+    from . import models
+
+    return models.segmenter(o.n or 500, o.size, o.weights)
+
+
+@bench("load", "seconds to import torch and the model code, and to load the shipped encoder and segmenter")
+def _load(o: Options) -> dict:
+    from . import models
+
+    return models.load(o.weights)
+
+
+@bench("factors", "each factor from the true conditions of --n held-out renders (default 200; the model "
+       "cards' figures)")
+def _factors(o: Options) -> dict:
+    from . import models
+
+    return models.factors(o.n or 200, o.weights)
+
+
+@bench("compliance", f"the chain on a graph file ({_GRAPH_FILE}; --n limits the number of graphs): its "
+       "segmentation and picture judged (--any-class: the factor may draw any class)")
+def _compliance(o: Options) -> dict:
+    from . import chain
+
+    return chain.compliance(o.graphs, o.samples, o.n, o.weights, any_class=o.any_class)
+
+
+@bench("sbpc", "SBPC against the whole chain once per seed (one seed at a time, and batched per factor): "
+       "seconds and recall on a graph file")
+def _sbpc(o: Options) -> dict:
+    from . import chain
+
+    return chain.sbpc(o.graphs, o.samples, o.n)
+
+
+@bench("fidelity", "the segmenter's reading of each generated picture against the segmentation it was "
+       "conditioned on (mIoU), on a graph file")
+def _fidelity(o: Options) -> dict:
+    from . import chain
+
+    return chain.fidelity(o.graphs, o.samples, o.n)
+
+
+@bench("diversity", "--samples seeds of each graph, each a whole chain: pairwise IoU of the segmentations "
+       "and pixel distance of the pictures")
+def _diversity(o: Options) -> dict:
+    from . import chain
+
+    return chain.diversity(o.graphs, o.samples, o.n)
+
+
+@bench("latency", "median seconds of the whole chain and of each factor at N = 1 and N = 8, on the first "
+       "graph of a graph file")
+def _latency(o: Options) -> dict:
+    from . import chain
+
+    return chain.latency(o.graphs)
+
+
+@bench("throughput", "whole chains batched: each factor on --n samples of the first graph as one batch "
+       "(default 64); pictures a second")
+def _throughput(o: Options) -> dict:
+    from . import chain
+
+    return chain.throughput(o.graphs, o.n or 64)
+
+
+@bench("remote", "what the remote backend's hop adds: --samples N generates of the first graph in this "
+       "process and through a second `python app.py` on this machine (medians of 5)")
+def _remote(o: Options) -> dict:
+    from . import remote
+
+    return remote.run(o.graphs, o.samples)
+
+
+@bench("edit", "move each graph's largest object 8 px right and rerun: the object's shift, and how the "
+       "picture changed outside and inside its places")
+def _edit(o: Options) -> dict:
+    from . import chain
+
+    return chain.edit(o.graphs, o.samples, o.n)
+
+
+@bench("studio", "the app through gradio_client: generate, move, rerun on each graph of a graph file; "
+       "20 clients at once")
+def _studio(o: Options) -> dict:
+    from . import studio
+
+    return studio.run(o.graphs, o.samples, o.n)
+
+
+@bench("memory", "the app's memory and temporary files over --n requests (default 500), `python app.py` "
+       "driven by gradio_client")
+def _memory(o: Options) -> dict:
+    from . import memory
+
+    return memory.run(o.n or 500)
+
+
+@bench("words", "object words that name a kind of a class, and words that name none, through the mapping "
+       "(--graphs: a word list; default both lists in assets/words)")
+def _words(o: Options) -> dict:
+    from . import world
+
+    return world.words(o.graphs)
+
+
+@bench("quality", "the image factor's pictures from the true maps of --n held-out renders (default 500): "
+       "Fréchet distance to the renders, and fidelity (--weights: a factors folder)")
+def _quality(o: Options) -> dict:
+    from . import models
+
+    return models.quality(o.n or 500, o.weights)

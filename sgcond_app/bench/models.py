@@ -1,0 +1,92 @@
+"""Benches of the trained models one at a time, on held-out renders (`bench retrieval|layout|segmenter|
+load|factors|quality`): the graph encoder, the segmenter and the four factors, each measured apart
+from the chain. Torch and the model code are imported inside each bench (`load` times them)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+
+def retrieval(n: int = 1000, size: int = 64, weights: str | None = None) -> dict:
+    """Graph->image and image->graph retrieval, hard negatives and held-out synonyms (encoder)."""
+    from .. import evaluation
+    from ..models.shipped import load_encoder
+
+    model, words = load_encoder(weights)
+    start = time.perf_counter()
+    result = evaluation.retrieval(model, words, n=n, size=size)
+    return {**result, "seconds": time.perf_counter() - start}
+
+
+def encoder_layout(n: int = 500, size: int = 64, graphs: str | None = None, weights: str | None = None) -> dict:
+    """The encoder's predicted boxes drawn as a segmentation and judged against the graph: on
+    held-out renders' graphs, or on a graph file (mapped onto the tiny world first)."""
+    from ..evaluation import layout
+    from ..models.shipped import load_encoder
+
+    model, words = load_encoder(weights)
+    given = None
+    if graphs:
+        from ..graph.mapping import map_graph
+        from ..graph.parse import load_graphs
+
+        given = [g for g in (map_graph(x).graph for x in load_graphs(graphs)) if g is not None]
+    return layout(model, words, graphs=given, n=n, size=size)
+
+
+def segmenter(n: int = 500, size: int = 64, weights: str | None = None) -> dict:
+    from ..evaluation import segmenter_miou
+    from ..models.shipped import load_segmenter
+
+    start = time.perf_counter()
+    model = load_segmenter(weights)
+    load_seconds = time.perf_counter() - start
+    result = segmenter_miou(model, n=n, size=size)
+    return {**result, "load_seconds": load_seconds}
+
+
+def load(weights_encoder: str | None = None) -> dict:
+    """Seconds to import torch, to import the model code (torch-geometric with it) and to load both
+    shipped models. Meaningful as a fresh process (the command line is one)."""
+    start = time.perf_counter()
+    import torch  # noqa: F401
+
+    torch_done = time.perf_counter()
+    from ..models import graph_encoder as _encoder_code  # noqa: F401
+    from ..models import segmenter as _segmenter_code  # noqa: F401
+    from ..models.shipped import load_encoder, load_segmenter
+
+    code_done = time.perf_counter()
+    load_encoder(weights_encoder)
+    load_segmenter()
+    end = time.perf_counter()
+    return {"import_torch_seconds": torch_done - start, "import_models_seconds": code_done - torch_done,
+            "load_both_models_seconds": end - code_done}
+
+
+def factors(n: int = 200, weights: str | None = None) -> dict:
+    """Each factor sampled from the true conditions of held-out renders (guidance 1; the figures in
+    the factors' model cards)."""
+    from ..evaluation import factor_metrics
+    from ..fgdm.factors import FACTORS
+    from ..models.denoiser import FactorDenoiser
+    from ..models.pretrained import from_pretrained
+    from ..models.shipped import WEIGHTS
+
+    root = Path(weights) if weights else WEIGHTS / "factors"
+    return factor_metrics({f: from_pretrained(root / f, FactorDenoiser) for f in FACTORS}, n=n)
+
+
+def quality(n: int = 500, weights: str | None = None) -> dict:
+    """The image factor's pictures from the true maps of n held-out renders (one seed each, guidance
+    1): the Fréchet distance to the renders on the shipped segmenter's features at 128 px (smaller
+    pictures enlarged), and fidelity. Any --weights (a factors folder) is measured the same way."""
+    from ..evaluation import factor_metrics
+    from ..models.denoiser import FactorDenoiser
+    from ..models.pretrained import from_pretrained
+    from ..models.shipped import WEIGHTS
+
+    root = Path(weights) if weights else WEIGHTS / "factors"
+    image = from_pretrained(root / "image", FactorDenoiser)
+    return {**factor_metrics({"image": image}, n=n), "picture_size": image.config.size}
