@@ -3,7 +3,7 @@
 Settings from the environment (flags win): SGCOND_HOST, SGCOND_PORT, SGCOND_CONCURRENCY (requests
 that run at once per action, default 2), SGCOND_QUEUE_SIZE (requests that may wait, default 64),
 SGCOND_MAX_SAMPLES (SBPC candidates a request may ask for, default 16), SGCOND_BACKEND (--backend;
-default tiny), SGCOND_WARM_UP (1: load the
+default tiny), SGCOND_WORKERS (--workers; default 0), SGCOND_WARM_UP (1: load the
 models and run one small generation before the first click; default 1), SGCOND_SESSIONS (sessions
 whose result and edits the server keeps, the least recently used going first; default 300).
 Temporary files (sgcond_app/ui/files.py): SGCOND_TMP (where; default the system's temporary
@@ -55,9 +55,18 @@ def settings(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     parser.add_argument("--backend", default=env.get("SGCOND_BACKEND") or "tiny",
                         help="what makes the pictures (env SGCOND_BACKEND; default tiny: the repository's own "
-                        "models in this process)")
+                        "models in this process; http://HOST:PORT/: another running instance, several "
+                        "comma-separated: workers behind this page)")
+    parser.add_argument("--workers", type=int, default=env.get("SGCOND_WORKERS") or "0",
+                        help="start this many local instances (worker processes, each with the tiny backend) "
+                        "and send them the work (env SGCOND_WORKERS; default 0: work in this process)")
     args = parser.parse_args(argv)
-    args.concurrency = _positive(parser, "SGCOND_CONCURRENCY", "2")
+    if not 0 <= args.workers <= 16:
+        parser.error("--workers must be from 0 to 16")
+    if args.workers and args.backend != "tiny":
+        parser.error("--workers starts local tiny workers; it does not go with --backend")
+    # With workers, each takes two requests at once unless SGCOND_CONCURRENCY says otherwise.
+    args.concurrency = _positive(parser, "SGCOND_CONCURRENCY", str(2 * max(1, args.workers)))
     args.queue_size = _positive(parser, "SGCOND_QUEUE_SIZE", "64")
     args.sessions = _positive(parser, "SGCOND_SESSIONS", "300")
     args.studio = StudioConfig.from_env(env)
@@ -71,9 +80,21 @@ def main(argv: list[str] | None = None) -> None:
     from sgcond_app.backends import get_backend
     from sgcond_app.errors import BadInput
 
+    workers = None
     try:
-        backend = get_backend(args.backend)
+        if args.workers:
+            from sgcond_app.backends.pool import PooledBackend
+            from sgcond_app.backends.remote import RemoteBackend
+            from sgcond_app.backends.workers import Workers
+
+            workers = Workers(args.workers)
+            workers.wait()
+            backend = PooledBackend([RemoteBackend(u) for u in workers.urls])
+        else:
+            backend = get_backend(args.backend)
     except BadInput as e:
+        if workers is not None:
+            workers.stop()
         raise SystemExit(f"--backend: {e}") from None
     if os.environ.get("SGCOND_WARM_UP", "1") != "0":
         # The page is up at once; the models load beside it, so the first Generate is not the slow one.

@@ -295,6 +295,17 @@ def test_app_settings_from_flags_and_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("GRADIO_SERVER_PORT", "7861")
     assert (app.settings([]).host, app.settings([]).port) == ("0.0.0.0", 7861)
     assert app.settings(["--host", "10.0.0.1", "--port", "9000"]).port == 9000
+    monkeypatch.delenv("SGCOND_WORKERS", raising=False)
+    assert app.settings(["--workers", "3"]).concurrency == 6  # two requests at once per worker
+    for bad in (["--workers", "17"], ["--workers", "-1"], ["--workers", "1", "--backend", "http://a:1/"]):
+        with pytest.raises(SystemExit):
+            app.settings(bad)
+    assert app.settings(["--backend", "http://a:1/,http://b:1/"]).backend == "http://a:1/,http://b:1/"
+    monkeypatch.setenv("SGCOND_MAX_SAMPLES", "40")
+    with pytest.raises(SystemExit):
+        app.settings([])
+    monkeypatch.setenv("SGCOND_MAX_SAMPLES", "5")
+    assert app.settings([]).studio.max_samples == 5
     monkeypatch.setenv("SGCOND_CONCURRENCY", "zero")
     with pytest.raises(SystemExit):
         app.settings([])

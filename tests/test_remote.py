@@ -90,3 +90,92 @@ def test_a_remote_that_is_down_is_one_clear_message():
         far.generate(graph())
     with pytest.raises(BadInput, match="http"):
         get_backend("ftp://example.org/")
+
+
+class _Fake:
+    """A worker that records what it was sent; `down`: unreachable; `fail_after_map`: fails mid-way."""
+
+    def __init__(self, name: str, down: bool = False, fail_after_map: bool = False):
+        self.name, self.down, self.fail_after_map, self.calls = name, down, fail_after_map, 0
+
+    def generate(self, graph, seed=0, options=None, on_step=None, on_map=None):
+        self.calls += 1
+        if self.down:
+            raise BackendUnavailable(f"{self.name} is down")
+        on_map("segmentation", np.zeros((2, 2)))
+        if self.fail_after_map:
+            raise BackendUnavailable(f"{self.name} fell over")
+        return self.name
+
+
+def test_a_pool_sends_work_to_the_least_busy_worker_and_past_a_dead_one():
+    import threading
+
+    from sgcond_app.backends.pool import PooledBackend
+
+    a, b = _Fake("a"), _Fake("b")
+    pool = PooledBackend([a, b])
+    assert [pool.generate(graph(), on_map=lambda *_: None) for _ in range(4)] == ["a", "b", "a", "b"]
+
+    gate, entered = threading.Event(), threading.Event()
+
+    class Slow(_Fake):
+        def generate(self, *args, **kw):
+            entered.set()
+            gate.wait(10)
+            return super().generate(*args, **kw)
+
+    slow = Slow("slow")
+    pool = PooledBackend([slow, _Fake("quick")])
+    t = threading.Thread(target=lambda: pool.generate(graph(), on_map=lambda *_: None))
+    t.start()
+    entered.wait(10)
+    assert pool.in_flight() == [1, 0]
+    assert pool.generate(graph(), on_map=lambda *_: None) == "quick"  # the busy one is passed over
+    gate.set()
+    t.join(10)
+
+    dead, alive = _Fake("dead", down=True), _Fake("alive")
+    assert PooledBackend([dead, alive]).generate(graph(), on_map=lambda *_: None) == "alive"
+    with pytest.raises(BackendUnavailable, match="fell over"):  # maps were shown: not sent elsewhere
+        PooledBackend([_Fake("half", fail_after_map=True), alive]).generate(graph(), on_map=lambda *_: None)
+    with pytest.raises(BackendUnavailable):
+        PooledBackend([_Fake("x", down=True), _Fake("y", down=True)]).generate(graph(), on_map=lambda *_: None)
+
+
+def test_a_page_with_workers(tmp_path):
+    """`app.py --workers 1`: the page starts a worker process and its work is done there."""
+    from gradio_client import Client
+
+    proc, url = start_app(tmp_path, "--workers", "1")
+    try:
+        client = Client(url, verbose=False, download_files=str(tmp_path / "downloads"))
+        *_, report, _ = client.predict("sky above grass; dog on grass", 3, 2, api_name="/generate")
+        assert report["backend"] == "tiny" and "dog" in report["graph"]["objects"]
+        children = {int(c) for t in Path(f"/proc/{proc.pid}/task").iterdir()
+                    for c in (t / "children").read_text().split()}
+        worker_cmds = [Path(f"/proc/{c}/cmdline").read_bytes().split(b"\0") for c in children]
+        assert any(b"app.py" in arg for cmd in worker_cmds for arg in cmd), "no worker process"
+        # The page process itself never loaded the models: its work went to the worker.
+        assert "torch" not in Path(f"/proc/{proc.pid}/maps").read_text()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def test_the_page_comes_up_with_a_remote_that_is_down_and_keeps_the_session():
+    from sgcond_app.ui import create_demo, studio
+    from sgcond_app.ui.page import on_page
+
+    try:
+        demo = create_demo(RemoteBackend(f"http://127.0.0.1:{free_port()}/", connect_timeout_s=2))
+        assert demo is not None and studio.max_samples() == 16  # the app's own limit meanwhile
+        import warnings
+
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            outs = list(on_page(12)(studio.generate_from_views)("dog on grass", None, None, 1, 2, None))
+        assert len(outs) == 1 and all(o == studio.gr.skip() for o in outs[0])  # every output kept
+        assert any("cannot be reached" in str(w.message) and "kept" in str(w.message) for w in seen)
+    finally:
+        studio.configure(None)

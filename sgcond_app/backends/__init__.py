@@ -1,7 +1,8 @@
 """Backends: what the studio and the CLI call to make pictures (see `base.py` for the boundary).
 
 `get_backend(spec)`: "tiny" (the default) is this repository's chain on this machine; an
-http(s) address is another running instance of the app (`remote.py`)."""
+http(s) address is another running instance of the app (`remote.py`); several addresses,
+comma-separated, are workers behind one (`pool.py`)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,12 @@ def get_backend(spec: str | None = None, *, weights=None, device: str = "cpu") -
     if name.startswith(("http://", "https://")):
         from .remote import RemoteBackend
 
-        return RemoteBackend(name)
+        urls = [u.strip() for u in name.split(",") if u.strip()]
+        if len(urls) == 1:
+            return RemoteBackend(urls[0])
+        from .pool import PooledBackend
+
+        return PooledBackend([RemoteBackend(u) for u in urls])
     raise BadInput(f"unknown backend {name!r}; the backends are {', '.join(BACKENDS)}, or the address of "
                    "another running instance (http://HOST:PORT/)"[:300])
 

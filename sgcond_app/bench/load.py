@@ -1,0 +1,123 @@
+"""`python -m sgcond_app bench load`: many people at once, on one instance and on a page with
+worker processes behind it (`app.py --workers K`).
+
+50 clients (gradio_client, each its own session) share --n requests (default 500): each client
+generates its own graph with its own seed (one candidate), moves its object and reruns the image,
+over and over. Counted: requests that failed, answers that belong to another client (a report
+whose graph or seed is not the client's: cross-talk), requests a second, and the resident memory
+of the app with its workers after the first 100 requests and at the end (flat: within 10 %)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .memory import ROOT, _free_port, _wait_until_up, rss_mb
+
+LABELS = ["car", "bus", "truck", "house", "tree", "dog", "sheep", "cow", "horse", "boat"]
+WARM = 100  # requests before the first memory reading
+
+
+def _instance(workers: int, requests: int, clients: int) -> dict:
+    from gradio_client import Client
+
+    work = Path(tempfile.mkdtemp(prefix="sgcond-bench-load-"))
+    log = work / "server.log"
+    env = {**os.environ, "SGCOND_WARM_UP": "1", "SGCOND_TMP": str(work / "tmp"), "PYTHONUNBUFFERED": "1"}
+    env.pop("GRADIO_TEMP_DIR", None)
+    (work / "tmp").mkdir()
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port),
+                                 "--workers", str(workers)], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    lock = threading.Lock()
+    state = {"sent": 0, "done": 0, "failed": 0, "mixed": 0, "errors": [], "rss": []}
+
+    def take() -> bool:
+        with lock:
+            if state["sent"] >= requests:
+                return False
+            state["sent"] += 1
+            return True
+
+    def finished(ok: bool, mixed: bool = False, error: str | None = None) -> None:
+        with lock:
+            state["done"] += 1
+            state["failed"] += not ok
+            state["mixed"] += mixed
+            if error and len(state["errors"]) < 3:
+                state["errors"].append(error)
+            if state["done"] == WARM:
+                state["rss"].append(rss_mb(proc.pid))
+
+    def client(k: int) -> None:
+        c = Client(url, verbose=False, download_files=str(work / f"c{k}"))
+        label = LABELS[k % len(LABELS)]
+        ground = "water" if label == "boat" else "grass"
+        seed = 1000 + k
+        while take():
+            try:
+                *_, report, _ = c.predict(f"sky above {ground}; {label} on {ground}", seed, 1, api_name="/generate")
+                mine = label in report["graph"]["objects"] and report["seed"] == seed
+                finished(True, not mine)
+            except Exception as e:  # counted: the bench reports failures
+                finished(False, error=f"generate: {type(e).__name__}: {str(e)[:200]}")
+                continue
+            for step in ("move", "rerun"):
+                if not take():
+                    return
+                try:
+                    if step == "move":
+                        c.predict("move_right", *_object_at(report), 4, "", api_name="/edit_mask")
+                        finished(True)
+                    else:
+                        *_, report2, _ = c.predict("image", api_name="/rerun")
+                        finished(True, not (label in report2["graph"]["objects"] and report2["seed"] == seed))
+                except Exception as e:
+                    finished(False, error=f"{step}: {type(e).__name__}: {str(e)[:200]}")
+
+    try:
+        _wait_until_up(proc, url, log)
+        time.sleep(2)  # the warm-up's generation
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            list(pool.map(client, range(clients)))
+        wall = time.perf_counter() - start
+        end_rss = rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(work, ignore_errors=True)
+    first = state["rss"][0] if state["rss"] else float("nan")
+    return {"requests": state["done"], "failed": state["failed"], "other_clients_answers": state["mixed"],
+            "failures": state["errors"], "requests_per_second": state["done"] / wall, "wall_seconds": wall,
+            f"rss_mb_after_{WARM}": first, "rss_mb_at_end": end_rss, "rss_growth": end_rss / first - 1}
+
+
+def _object_at(report: dict) -> tuple[int, int]:
+    """A pixel on the graph's thing (its first present object that is not stuff), from the report."""
+    from ..graph import vocab
+
+    for o in report["verdict"]["objects"]:
+        if o.get("at") and not vocab.is_stuff(o["label"]):
+            return tuple(o["at"])
+    for o in report["verdict"]["objects"]:
+        if o.get("at"):
+            return tuple(o["at"])
+    return (0, 0)
+
+
+def run(requests: int = 500, clients: int = 50, workers: tuple[int, ...] = (0, 2)) -> dict:
+    return {f"workers_{w}": _instance(w, requests, clients) for w in workers}
