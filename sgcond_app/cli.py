@@ -144,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("what", choices=list(benches.REGISTRY), help="the bench to run (listed below)")
     c.add_argument("--n", type=_count(100_000), default=None)
     c.add_argument("--size", type=_size, default=64)
-    c.add_argument("--graphs", default=None, help="graph file for `placement` and `layout`")
+    c.add_argument("--graphs", default=None, help="the graph file of the benches that take one (default "
+                   "assets/graphs/people.json); a word list for `words`")
     c.add_argument("--weights", default=None, help="model folder (default: the shipped one in weights/)")
     c.add_argument("--samples", type=_count(32), default=8, help="SBPC candidates N for the chain benches")
     c.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")

@@ -14,7 +14,8 @@ from sgcond_app.errors import BadInput
 
 # The names docs/benchmarks.md gives commands for, and the ones the command line had before the registry.
 KNOWN = ["render", "judge", "placement", "retrieval", "layout", "segmenter", "load", "factors", "compliance",
-         "sbpc", "fidelity", "diversity", "latency", "edit", "studio", "memory", "words", "quality"]
+         "sbpc", "fidelity", "diversity", "latency", "throughput", "remote", "clients", "edit", "studio", "memory",
+         "words", "quality"]
 
 
 def _bench_parser() -> argparse.ArgumentParser:

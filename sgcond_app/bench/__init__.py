@@ -139,12 +139,12 @@ def _remote(o: Options) -> dict:
     return remote.run(o.graphs, o.samples)
 
 
-@bench("load", "50 clients at once share --n requests (default 500: generate, move, rerun), on one "
+@bench("clients", "50 clients at once share --n requests (default 500: generate, move, rerun), on one "
        "instance and on a page with 2 workers: failures, cross-talk, requests a second, memory")
-def _load(o: Options) -> dict:
-    from . import load
+def _clients(o: Options) -> dict:
+    from . import clients
 
-    return load.run(o.n or 500)
+    return clients.run(o.n or 500)
 
 
 @bench("edit", "move each graph's largest object 8 px right and rerun: the object's shift, and how the "
