@@ -132,6 +132,28 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--backend", default="tiny", help="the backend that makes the pictures (default tiny: the "
                    "repository's own models on this machine)")
 
+    c = sub.add_parser("read", help="a picture from outside: its maps, its scene graph and its inversion")
+    c.add_argument("picture", help="PNG, JPEG, WebP, BMP or GIF (first frame), any size: centre-cropped "
+                   "and resized to the chain's picture size")
+    c.add_argument("--out", required=True, help="output folder (an `edit` continues from it)")
+    c.add_argument("--inversion", choices=["ddpm", "ddim"], default="ddpm",
+                   help="ddpm: edit-friendly inversion, the picture comes back exactly (default); ddim: "
+                        "deterministic, approximate")
+    c.add_argument("--steps", type=_count(100), default=8, help="inversion steps (default 8)")
+    c.add_argument("--seed", type=_seed, default=0, help="seed of the depth and sketch factors and of the "
+                   "inversion's noise")
+    c.add_argument("--backend", default="tiny", help="the backend (default tiny)")
+
+    c = sub.add_parser("edit", help="edit a picture `read` (or an earlier `edit`) wrote, keeping the rest")
+    c.add_argument("folder", help="a folder `read` or `edit` wrote")
+    c.add_argument("--out", required=True, help="output folder")
+    what = c.add_mutually_exclusive_group(required=True)
+    what.add_argument("--graph", help="the picture's graph.json, changed: a predicate (the subject moves), "
+                      "a label (the region becomes that class), a node left out (deleted)")
+    what.add_argument("--op", help="move:X,Y,DX,DY | flip_h:X,Y | flip_v:X,Y | resize:X,Y,SCALE | delete:X,Y "
+                      "(map pixels, 0..63)")
+    c.add_argument("--backend", default="tiny", help="the backend (default tiny)")
+
     c = sub.add_parser("sheet", help="a contact sheet PNG: graphs, their generated maps and images")
     c.add_argument("--graphs", default=None, help="graph file (default: assets/graphs/people.json)")
     c.add_argument("--n", type=_count(64), default=12, help="how many graphs (rows)")
@@ -322,6 +344,73 @@ def cmd_generate(args: argparse.Namespace) -> None:
                   f"{r.seconds['total']:.2f} s; wrote {folder}")
 
 
+def cmd_read(args: argparse.Namespace) -> None:
+    from .backends import get_backend
+    from .reading import files
+    from .reading.load import decode
+
+    picture = decode(args.picture)
+    backend = get_backend(args.backend)
+    if not backend.capabilities.inverts:
+        raise BadInput(f"the {backend.capabilities.name} backend cannot read pictures")
+    out = _output_folder(args.out)
+    r = backend.read(picture, args.seed, None, args.inversion, args.steps)
+    rec = backend.reconstruct(r) if hasattr(backend, "reconstruct") else None
+    extra = {"source": {"file": Path(args.picture).name, "width": int(picture.shape[1]),
+                        "height": int(picture.shape[0])},
+             "inversion": {"kind": args.inversion, "steps": args.steps,
+                           "reconstruction_psnr_db": None if rec is None else round(files.psnr(rec, r.image), 2)}}
+    files.write_folder(out, r, r.image, extra, rec)
+    psnr = extra["inversion"]["reconstruction_psnr_db"]
+    print(f"read {len(r.graph.objects)} objects, {len(r.graph.relations)} relations: {r.graph.to_text()}; "
+          f"reconstruction {psnr} dB; {r.seconds['total']:.2f} s; wrote {out}")
+
+
+def cmd_edit(args: argparse.Namespace) -> None:
+    import dataclasses
+
+    import numpy as np
+
+    from .backends import get_backend
+    from .reading import edit, files
+
+    result = files.load_state(args.folder)
+    backend = get_backend(args.backend)
+    picture = np.asarray(result.state.get("inv_picture", result.image), np.uint8)
+    if args.op is not None:
+        seg, line = edit.apply_op(result.segmentation, result.depth, args.op)
+        said, graph = [line], result.graph
+    else:
+        mapped = _mapped_graphs(args.graph)
+        if len(mapped) != 1 or mapped[0].graph is None:
+            raise BadInput(f"{args.graph}: give one graph whose objects the tiny world knows")
+        graph = mapped[0].graph
+        seg, said = edit.graph_edit(result.segmentation, result.depth, result.graph, graph)
+    out = _output_folder(args.out)
+    r = backend.rerun(dataclasses.replace(result, graph=graph), seg)
+    outside = _change_outside(picture, r.image, result.segmentation, r.segmentation)
+    extra = {"edit": {"done": said, "mean_change_outside": outside}}
+    files.write_folder(out, r, picture, extra)
+    v = r.verdict
+    print(f"{'; '.join(said)}. Relations hold: {sum(x.holds is True for x in v.relations)}/{len(v.relations)}; "
+          f"{r.seconds.get('total', 0):.2f} s; wrote {out}")
+
+
+def _change_outside(before, after, seg_before, seg_after, grow: int = 4) -> float | None:
+    """Mean absolute change (0..255) of the picture outside where the segmentation changed, grown
+    by `grow` map pixels."""
+    import numpy as np
+    from scipy import ndimage
+
+    changed = ndimage.binary_dilation(seg_before != seg_after, iterations=grow) if (seg_before != seg_after).any() \
+        else np.zeros(seg_before.shape, bool)
+    k = before.shape[0] // changed.shape[0]
+    keep = ~np.kron(changed, np.ones((k, k), bool))
+    if not keep.any():
+        return None
+    return round(float(np.abs(before.astype(np.int16) - after.astype(np.int16))[keep].mean()), 3)
+
+
 def cmd_sheet(args: argparse.Namespace) -> None:
     from .backends import Options, get_backend
     from .bench import DEFAULT_GRAPHS
@@ -412,7 +501,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 COMMANDS = {"parse": cmd_parse, "synth": cmd_synth, "check": cmd_check, "palette": cmd_palette,
             "bench": cmd_bench, "train": cmd_train, "generate": cmd_generate,
-            "sheet": cmd_sheet}
+            "sheet": cmd_sheet, "read": cmd_read, "edit": cmd_edit}
 
 
 def main(argv: list[str] | None = None) -> int:

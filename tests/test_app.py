@@ -448,3 +448,30 @@ def test_json_nested_10000_deep_a_5000_digit_index_and_a_lone_surrogate_are_refu
 def test_megabytes_of_triples_are_refused_by_their_size(client: Client) -> None:
     """Refused for its length before any clause is parsed (parsing it held a worker for 25 s)."""
     _refused(client, "dog near tree\n" * 100_000, api_name="/parse", match="characters")
+
+
+def test_read_a_picture_then_turn_a_relation_around(client: Client, tmp_path: Path) -> None:
+    from gradio_client import handle_file
+
+    from sgcond_app.world.sample import render_sample
+
+    (tmp_path / "bad.png").write_bytes(b"not a picture at all")
+    with pytest.raises(AppError, match="not a picture"):
+        client.predict(handle_file(str(tmp_path / "bad.png")), 0, api_name="/read_picture")
+    s = render_sample(1_000_080_003, 200)
+    Image.fromarray(s.image).save(tmp_path / "scene.jpg", quality=90)
+    seg, depth, sketch, image, overlay, report, relations = client.predict(
+        handle_file(str(tmp_path / "scene.jpg")), 0, api_name="/read_picture")
+    assert _png(image).shape == (128, 128, 3) and _png(seg).shape == (64, 64, 3)
+    graph = report["graph"]
+    assert graph["objects"] and all(row[3] == "yes" for row in relations["data"]), relations
+    flips = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
+    k = next(i for i, r in enumerate(graph["relationships"]) if r[1] in flips)
+    graph["relationships"][k][1] = flips[graph["relationships"][k][1]]
+    import json
+
+    seg2, _d, _s, image2, _o, report2, relations2 = client.predict(json.dumps(graph), api_name="/apply_graph")
+    assert report2["graph"]["relationships"][k][1] == graph["relationships"][k][1]
+    before, after = _png(image).astype(int), _png(image2).astype(int)
+    changed = np.abs(before - after).max(2) > 0
+    assert changed.any() and changed.mean() < 0.5  # the rest of the picture stays

@@ -674,3 +674,51 @@ def test_every_control_works_and_keeps_the_page(url: str, chromium, tmp_path: Pa
         stage("all_done")
         stage.shot()
         assert not stage.errors, f"errors in the page: {stage.errors}"
+
+
+FLIPS = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
+
+
+def test_a_picture_read_then_a_relation_turned_around_on_the_canvas(url: str, chromium, tmp_path: Path) -> None:
+    """Upload a picture, see its graph on the canvas, turn one relation around there, apply it to
+    the picture: the object moves in the picture and the edge turns green."""
+    from sgcond_app.world.sample import render_sample
+
+    path = tmp_path / "street.jpg"
+    # A held-out render whose graph, as read, has two clouds side by side (found by trying seeds).
+    Image.fromarray(render_sample(1_000_080_008, 256).image).save(path, quality=90)
+    with _studio(chromium, url, "picture_open") as (page, stage):
+        page.get_by_role("tab", name="Start from a picture").click()
+        page.locator("#sg-picture input[type=file]").set_input_files(str(path))
+        _idle(page)
+        stage("picture_read")
+        old = _src(page, "sg-image")
+        page.locator("#sg-read").click()
+        _wait_new_src(page, "sg-image", old, timeout=90)
+        _idle(page)
+        canvas = page.locator("#sg-canvas")
+        assert canvas.locator(".sg-node").count() >= 2
+        # An edge's label is its predicate and a mark (✓ holds, ✗ does not).
+        labels = {int(e.get_attribute("data-edge")): (e.locator("text").first.text_content() or "").rstrip(" ✓✗")
+                  for e in canvas.locator(".sg-edge").all()}
+        k = next(i for i, t in sorted(labels.items()) if t in ("left of", "right of"))
+        stage("picture_turn_relation")
+        canvas.locator(f".sg-edge[data-edge='{k}'] .sg-edge-label").click()
+        canvas.locator(".sg-pred").fill(FLIPS[labels[k]])
+        canvas.locator(".sg-rename").click()
+        _idle(page)
+        seg_before = _fetch(page, _src(page, "sg-seg"))
+        image_before = _src(page, "sg-image")
+        page.locator("#sg-apply-graph").click()
+        try:
+            _wait_new_src(page, "sg-image", image_before, timeout=90)
+        except AssertionError:
+            toasts = page.locator(".toast-body").all_inner_texts()
+            raise AssertionError(f"no new picture after applying the graph; messages: {toasts}") from None
+        _idle(page)
+        page.wait_for_function(
+            f"() => document.querySelector(\"#sg-canvas .sg-edge[data-edge='{k}']\").classList.contains('sg-pass')",
+            timeout=30_000)
+        assert (_fetch(page, _src(page, "sg-seg")) != seg_before).any()  # the object moved
+        assert page.locator("#sg-compare").is_visible()
+        stage("picture_after")

@@ -84,6 +84,20 @@ def test_a_remote_backend_gives_what_the_local_one_gives(remote):
         far.choose(r, 9)  # the remote's own message, as it is
 
 
+def test_a_picture_read_through_a_remote_is_the_one_read_here(remote):
+    from sgcond_app.world.sample import render_sample
+
+    picture = render_sample(1_000_080_002, 96).image  # not the chain's size: the backend fits it
+    far, near = get_backend(remote), get_backend("tiny")
+    assert far.capabilities.inverts
+    r = far.read(picture, seed=1, steps=3)
+    here = near.read(picture, seed=1, steps=3)
+    assert r.inverted and np.array_equal(r.image, here.image) and r.graph.triples() == here.graph.triples()
+    edited = r.segmentation.copy()
+    edited[:6] = edited[0, 0]
+    assert np.array_equal(far.rerun(r, edited).image, near.rerun(here, edited).image)
+
+
 def test_a_remote_that_is_down_is_one_clear_message():
     far = RemoteBackend(f"http://127.0.0.1:{free_port()}/", connect_timeout_s=2)
     with pytest.raises(BackendUnavailable, match="cannot be reached.*graph and edits are kept"):

@@ -32,6 +32,7 @@ Progress = Callable[[str, int, int], None]  # (factor, step, steps)
 # (uint8); the image comes with the result.
 MapReady = Callable[[str, np.ndarray], None]
 RERUNS = ("depth", "sketch", "image")  # what a rerun starts from; everything after it reruns too
+INVERSIONS = ("ddpm", "ddim")  # edit-friendly DDPM inversion (exact), DDIM inversion (approximate)
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,11 @@ class Result:
     def factor_seed(self) -> int:
         return self.candidates[self.chosen].seed
 
+    @property
+    def inverted(self) -> bool:
+        """Whether the picture is inverted: an edit then redraws only what it changed."""
+        return "inv_x_t" in self.state
+
     def judged(self, graph: SceneGraph, segmentation: np.ndarray | None = None) -> judge.Verdict:
         seg = self.segmentation if segmentation is None else segmentation
         return judge.judge(graph.labels, graph.triples(), seg, self.depth)
@@ -185,3 +191,12 @@ class Backend(Protocol):
     def choose(self, result: Result, index: int, on_step: Progress | None = None,
                on_map: MapReady | None = None) -> Result:
         """Another SBPC candidate of the result, carried through the factors after it."""
+
+    def read(self, picture: np.ndarray, seed: int = 0, options: Options | None = None, inversion: str = "ddpm",
+             steps: int = 8, on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
+        """A picture from outside (uint8 (H, W, 3), any size: centre-cropped and resized) as a result:
+        its maps, the scene graph they show, and its inversion, so edits keep what they do not touch."""
+
+    def invert(self, result: Result, inversion: str = "ddpm", steps: int = 8,
+               on_step: Progress | None = None) -> Result:
+        """The result with its picture inverted: from then on an edit redraws only what it changed."""

@@ -98,3 +98,11 @@ class PooledBackend:
     def choose(self, result: Result, index: int, on_step: Progress | None = None,
                on_map: MapReady | None = None) -> Result:
         return self._work(lambda w, s, m: w.choose(result, index, s, m), on_step, on_map)
+
+    def read(self, picture: np.ndarray, seed: int = 0, options: Options | None = None, inversion: str = "ddpm",
+             steps: int = 8, on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
+        return self._work(lambda w, s, m: w.read(picture, seed, options, inversion, steps, s, m), on_step, on_map)
+
+    def invert(self, result: Result, inversion: str = "ddpm", steps: int = 8,
+               on_step: Progress | None = None) -> Result:
+        return self._work(lambda w, s, m: w.invert(result, inversion, steps, s), on_step, None)

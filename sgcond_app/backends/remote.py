@@ -148,3 +148,14 @@ class RemoteBackend:
     def choose(self, result: Result, index: int, on_step: Progress | None = None,
                on_map: MapReady | None = None) -> Result:
         return self._run("/backend_choose", [wire.to_text(wire.to_bytes(result)), str(int(index))], on_step, on_map)
+
+    def read(self, picture: np.ndarray, seed: int = 0, options: Options | None = None, inversion: str = "ddpm",
+             steps: int = 8, on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
+        o = "" if options is None else json.dumps(options.to_json())
+        args = [wire.array_to_text(np.asarray(picture, np.uint8)), str(int(seed)), o, inversion, str(int(steps))]
+        return self._run("/backend_read", args, on_step, on_map)
+
+    def invert(self, result: Result, inversion: str = "ddpm", steps: int = 8,
+               on_step: Progress | None = None) -> Result:
+        args = [wire.to_text(wire.to_bytes(result)), inversion, str(int(steps))]
+        return self._run("/backend_invert", args, on_step, None)

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import BadInput
 from ..graph.scene_graph import SceneGraph
-from .base import RERUNS, Candidate, Capabilities, MapReady, Options, Progress, Result
+from .base import INVERSIONS, RERUNS, Candidate, Capabilities, MapReady, Options, Progress, Result
 
 NAME = "tiny"
 
@@ -49,7 +49,7 @@ class TinyBackend:
 
         picture = PICTURE_SIZE if self._chain is None else self._chain.factors["image"].config.size
         return Capabilities(NAME, self._device, MAP_SIZE, picture, FACTORS, dict(stages.DEFAULT_STEPS),
-                            c.MAX_SAMPLES, c.MAX_STEPS, ("ddim", "dpm"))
+                            c.MAX_SAMPLES, c.MAX_STEPS, ("ddim", "dpm"), inverts=True)
 
     def warm_up(self) -> None:
         from ..graph.parse import parse_text
@@ -83,22 +83,30 @@ class TinyBackend:
         cands = tuple(Candidate(c.seed, c.segmentation, c.depth, c.verdict) for c in r.candidates)
         resolution = {"segmentation": SEG_SIZE, "depth": DEPTH_SIZE, "sketch": int(r.sketch.shape[0]),
                       "image": int(r.image.shape[0])}
+        state = {"depth32": r.depth32.numpy().astype(np.float32)}
+        if r.inverted is not None:
+            state.update(r.inverted.to_state())
         return Result(NAME, r.graph, r.seed, self._options(r.settings), cands, r.chosen, r.segmentation, r.depth,
-                      r.sketch, r.image, r.verdict, dict(r.seconds), resolution,
-                      {"depth32": r.depth32.numpy().astype(np.float32)})
+                      r.sketch, r.image, r.verdict, dict(r.seconds), resolution, state)
 
     def _chain_result(self, result: Result):
         import torch
 
         from ..fgdm import chain as c
+        from ..fgdm.inversion import Inverted
 
         if result.backend != NAME or "depth32" not in result.state:
             raise BadInput(f"this result was made by the {result.backend!r} backend, not the tiny one: "
                            "generate it again here")
         cands = [c.Candidate(k.seed, k.segmentation, k.depth, k.verdict) for k in result.candidates]
+        try:
+            inverted = Inverted.from_state(result.state)
+        except (KeyError, IndexError, ValueError, TypeError) as e:
+            raise BadInput(f"the result's inversion is damaged ({type(e).__name__}): read the picture again") from None
         return c.Result(result.graph, result.seed, self.settings(result.options), cands, result.chosen,
                         torch.from_numpy(np.asarray(result.state["depth32"], np.float32)), result.segmentation,
-                        result.depth, result.sketch, result.image, result.verdict, dict(result.seconds))
+                        result.depth, result.sketch, result.image, result.verdict, dict(result.seconds),
+                        inverted)
 
     # --- the work --------------------------------------------------------------------------------
 
@@ -120,3 +128,30 @@ class TinyBackend:
                on_map: MapReady | None = None) -> Result:
         return self._plain(self.chain.choose(self._chain_result(result), index, on_step, on_map))
 
+
+    def read(self, picture: np.ndarray, seed: int = 0, options: Options | None = None, inversion: str = "ddpm",
+             steps: int = 8, on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
+        from ..reading.load import from_array
+
+        kind, k = _inversion(inversion, steps)
+        fitted = from_array(picture, self.capabilities.picture_size)
+        return self._plain(self.chain.read(fitted, int(seed), self.settings(options), kind, k, on_step, on_map))
+
+    def invert(self, result: Result, inversion: str = "ddpm", steps: int = 8,
+               on_step: Progress | None = None) -> Result:
+        kind, k = _inversion(inversion, steps)
+        return self._plain(self.chain.invert(self._chain_result(result), kind, k, on_step))
+
+    def reconstruct(self, result: Result, on_step: Progress | None = None) -> np.ndarray:
+        """The picture regenerated from the result's inversion alone (how exactly it comes back)."""
+        return self.chain.reconstruct(self._chain_result(result), on_step)
+
+
+def _inversion(kind: str, steps: int) -> tuple[str, int]:
+    from ..fgdm.chain import MAX_STEPS
+
+    if kind not in INVERSIONS:
+        raise BadInput(f"inversion must be one of {', '.join(INVERSIONS)}, not {str(kind)[:20]!r}")
+    if not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        raise BadInput(f"inversion steps must be a whole number from 1 to {MAX_STEPS}")
+    return kind, steps

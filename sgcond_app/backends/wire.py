@@ -18,7 +18,8 @@ FORMAT = "sgcond-result/1"
 MAX_BYTES = 64 * 1024 * 1024
 
 
-def to_bytes(result: Result) -> bytes:
+def to_arrays(result: Result) -> tuple[dict, dict[str, np.ndarray]]:
+    """The result as a JSON-able header and named arrays (npz here, safetensors for a read picture)."""
     arrays = {"segmentation": result.segmentation, "depth": result.depth, "sketch": result.sketch,
               "image": result.image}
     for k, c in enumerate(result.candidates):
@@ -31,6 +32,11 @@ def to_bytes(result: Result) -> bytes:
               "options": result.options.to_json(), "chosen": result.chosen, "seconds": result.seconds,
               "resolution": result.resolution, "candidates": [c.seed for c in result.candidates],
               "state": sorted(result.state)}
+    return header, arrays
+
+
+def to_bytes(result: Result) -> bytes:
+    header, arrays = to_arrays(result)
     buf = io.BytesIO()
     np.savez_compressed(buf, header=np.frombuffer(json.dumps(header).encode(), np.uint8), **arrays)
     return buf.getvalue()
@@ -43,6 +49,15 @@ def from_bytes(data: bytes) -> Result:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
         header = json.loads(arrays.pop("header").tobytes().decode())
+        return from_arrays(header, arrays)
+    except BadInput:
+        raise
+    except Exception as e:  # bytes from elsewhere: whatever fails to parse them is the bytes' fault
+        raise BadInput(f"this is not a result this app wrote ({type(e).__name__})") from None
+
+
+def from_arrays(header: dict, arrays: dict[str, np.ndarray]) -> Result:
+    try:
         if header.get("format") != FORMAT:
             raise ValueError(f"format {header.get('format')!r}")
         g = header["graph"]

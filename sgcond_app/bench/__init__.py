@@ -185,3 +185,11 @@ def _quality(o: Options) -> dict:
     from . import models
 
     return models.quality(o.n or 500, o.weights)
+
+
+@bench("pictures", "pictures in: --n held-out renders (default 200) as JPEG at --size, read, inverted and "
+       "edited (move, flip a relation, relabel): reconstruction PSNR, picture->graph, edits read back")
+def _pictures(o: Options) -> dict:
+    from . import pictures
+
+    return pictures.run(o.n or 200, o.size)

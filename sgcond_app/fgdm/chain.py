@@ -25,13 +25,17 @@ from ..models.denoiser import FactorDenoiser
 from ..models.pretrained import from_pretrained
 from ..models.shipped import WEIGHTS, load_encoder, load_segmenter
 from . import stages
-from .factors import FACTORS, SEG_SIZE, image_from_tensor
+from .factors import FACTORS, SEG_SIZE, image_from_tensor, picture_conditions
+from .inversion import DEFAULT_STEPS as INVERSION_STEPS
+from .inversion import Inverted, invert, regenerate, soft_mask, window_around
+from .sampler import Guided
 
 MAX_SAMPLES = 32
 LEGIBLE_AREA = 40  # pixels of a 64x64 map
 MAX_STEPS = 100
 # SBPC: a thing the graph did not ask for costs a candidate as much as a quarter of its relations.
 EXTRA_PENALTY = 0.25
+WINDOW_MARGIN = 24  # picture pixels around an edit that the image factor sees when redrawing it
 
 
 @dataclass
@@ -105,6 +109,8 @@ class Result:
     image: np.ndarray  # (64, 64, 3) uint8
     verdict: judge.Verdict  # of the chosen segmentation with its depth
     seconds: dict[str, float]
+    # A picture read in (or inverted): an edit regenerates only where the maps changed, from its noise.
+    inverted: Inverted | None = None
 
     @property
     def factor_seed(self) -> int:
@@ -186,28 +192,144 @@ class Chain:
 
     def finish(self, graph: SceneGraph, seed: int, s: Settings, cands: list[Candidate], chosen: int,
                seg64: torch.Tensor, depth32: torch.Tensor, seconds: dict, on_step: Progress | None = None,
-               sketch: np.ndarray | None = None, on_map: MapReady | None = None) -> Result:
-        """Sketch (unless given) and image for one segmentation (64, 64) and depth (32, 32)."""
+               sketch: np.ndarray | None = None, on_map: MapReady | None = None,
+               inverted: Inverted | None = None) -> Result:
+        """Sketch (unless given) and image for one segmentation (64, 64) and depth (32, 32). With
+        `inverted`, only where the segmentation differs from the inverted one is drawn anew (depth
+        and sketch too), from the inversion's noise; the rest is the inverted picture's."""
         fseed = [cands[chosen].seed]
         seg, disp = seg64.long().unsqueeze(0), depth32.unsqueeze(0)
+        changed = inverted.changed(seg64.numpy()) if inverted is not None else None
         if sketch is None:
             start = time.perf_counter()
             edges = stages.sketch(self.factors["sketch"], seg, disp, s.seeds("sketch", fseed), s.steps["sketch"],
                                   s.guidance["sketch"], s.scheduler, self._progress(on_step, "sketch"))
             seconds["sketch"] = time.perf_counter() - start
-            if on_map:
-                on_map("sketch", edges[0].numpy())
         else:
             edges = torch.from_numpy(np.asarray(sketch, dtype=np.uint8)).unsqueeze(0)
             seconds["sketch"] = 0.0
+        if inverted is not None:
+            kept_depth, kept_sketch = inverted.keep_outside(changed, disp[0], edges[0].numpy())
+            disp, edges = kept_depth.unsqueeze(0), torch.from_numpy(kept_sketch).unsqueeze(0)
+            depth32 = disp[0]
+        if sketch is None and on_map:
+            on_map("sketch", edges[0].numpy())
         start = time.perf_counter()
-        x = stages.image(self.factors["image"], seg, disp, edges, s.seeds("image", fseed), s.steps["image"],
-                         s.guidance["image"], s.scheduler, self._progress(on_step, "image"))
+        if inverted is None:
+            x = stages.image(self.factors["image"], seg, disp, edges, s.seeds("image", fseed), s.steps["image"],
+                             s.guidance["image"], s.scheduler, self._progress(on_step, "image"))
+            image = image_from_tensor(x)[0]
+        else:
+            image = self._regenerate(inverted, seg, disp, edges, changed, on_step)
         seconds["image"] = time.perf_counter() - start
         seg_map, depth_map = stages.to_image_size(seg, disp)
         verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0])
         return Result(graph, seed, s, cands, chosen, depth32, seg_map[0], depth_map[0], edges[0].numpy(),
-                      image_from_tensor(x)[0], verdict, seconds)
+                      image, verdict, seconds, inverted)
+
+    def _image_predictor(self, seg: torch.Tensor, disp: torch.Tensor, edges: torch.Tensor, guidance: float) -> Guided:
+        model = self.factors["image"]
+        return Guided(model, picture_conditions(seg, disp, edges, model.config.size), guidance=guidance)
+
+    def _regenerate(self, inverted: Inverted, seg, disp, edges, changed: np.ndarray | None,
+                    on_step: Progress | None) -> np.ndarray:
+        """The inverted picture with the changed region drawn anew from its noise (the picture
+        itself when nothing changed; everything when `changed` is None)."""
+        if changed is not None and not changed.any():
+            if on_step:
+                on_step("image", inverted.inversion.steps, inverted.inversion.steps)
+            return inverted.picture.copy()
+        model = self.factors["image"]
+        size = model.config.size
+        conds = picture_conditions(seg, disp, edges, size)
+        mask = None if changed is None else soft_mask(changed, size)
+        # The factor is convolutional: only a window around the change is sampled, with a margin
+        # for what the network sees around it; the rest is the picture.
+        window = None if mask is None else window_around(mask, 2 ** (len(model.config.channels) - 1), WINDOW_MARGIN)
+        if window is not None:
+            top, bottom, left, right = window
+            conds = [c[..., top:bottom, left:right] if c is not None else None for c in conds]
+        predict = Guided(model, conds, guidance=inverted.inversion.guidance)
+        x = regenerate(predict, "image", inverted.inversion, inverted.picture_tensor(), mask,
+                       self._progress(on_step, "image"), window)
+        part = image_from_tensor(x)[0]
+        if window is None:
+            return part
+        out = inverted.picture.copy()
+        out[top:bottom, left:right] = part
+        return out
+
+    def invert(self, result: Result, kind: str = "ddpm", steps: int = INVERSION_STEPS,
+               on_step: Progress | None = None) -> Result:
+        """The result's picture inverted under the image factor given its maps, so that an edit
+        keeps what it did not touch."""
+        seg = torch.from_numpy(result.segmentation.astype(np.int64)).unsqueeze(0)
+        disp = result.depth32.float().unsqueeze(0)
+        edges = torch.from_numpy(result.sketch.astype(np.uint8)).unsqueeze(0)
+        guidance = result.settings.guidance["image"]
+        predict = self._image_predictor(seg, disp, edges, guidance)
+        x0 = torch.from_numpy(result.image).permute(2, 0, 1).float().unsqueeze(0) / 127.5 - 1
+        start = time.perf_counter()
+        inv = invert(predict, "image", x0, kind, steps, result.factor_seed, self._progress(on_step, "inversion"))
+        seconds = {**result.seconds, "inversion": time.perf_counter() - start}
+        inverted = Inverted(inv, result.image.copy(), result.segmentation.astype(np.uint8),
+                            result.depth32.float().numpy(), result.sketch.astype(np.uint8))
+        return dataclasses.replace(result, inverted=inverted, seconds=seconds)
+
+    def reconstruct(self, result: Result, on_step: Progress | None = None) -> np.ndarray:
+        """The picture regenerated from the result's inversion under its own maps, nothing kept
+        from the picture itself: how exactly the inversion brings it back."""
+        if result.inverted is None:
+            raise BadInput("this result has not been inverted")
+        inv = result.inverted
+        seg = torch.from_numpy(inv.segmentation.astype(np.int64)).unsqueeze(0)
+        disp = torch.from_numpy(inv.depth32).unsqueeze(0)
+        edges = torch.from_numpy(inv.sketch).unsqueeze(0)
+        return self._regenerate(inv, seg, disp, edges, None, on_step)
+
+    def read(self, picture: np.ndarray, seed: int = 0, settings: Settings | None = None, kind: str = "ddpm",
+             steps: int = INVERSION_STEPS, on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
+        """A picture (P, P, 3) uint8 at the image factor's size, read into a result: its segmentation
+        (the segmenter's), depth and sketch (their factors', given the segmentation), the scene graph
+        the maps show, and its inversion under the image factor."""
+        from ..reading.derive import graph_from_maps
+
+        size = self.factors["image"].config.size
+        if picture.shape != (size, size, 3) or picture.dtype != np.uint8:
+            raise BadInput(f"a picture to read must be {size}x{size} RGB (uint8), not {picture.shape}")
+        if self.segmenter is None:
+            raise BadInput("this chain has no segmenter, so it cannot read pictures")
+        s = dataclasses.replace(settings or Settings(), samples=1)
+        s.check()
+        seconds: dict[str, float] = {}
+        start = began = time.perf_counter()
+        seg_np = self.segmenter.segment(picture, size=SEG_SIZE)
+        if s.clean_pixels > 1:
+            seg_np = stages.clean_segmentation(seg_np, s.clean_pixels)
+        seg = torch.from_numpy(seg_np.astype(np.int64)).unsqueeze(0)
+        seconds["segmentation"] = time.perf_counter() - start
+        if on_map:
+            on_map("segmentation", seg_np.astype(np.uint8))
+        disp = self._depth(seg, s.seeds("depth", [seed]), s, seconds, on_step)
+        seg_map, depth_map = stages.to_image_size(seg, disp)
+        if on_map:
+            on_map("depth", depth_map[0])
+        start = time.perf_counter()
+        edges = stages.sketch(self.factors["sketch"], seg, disp, s.seeds("sketch", [seed]), s.steps["sketch"],
+                              s.guidance["sketch"], s.scheduler, self._progress(on_step, "sketch"))
+        seconds["sketch"] = time.perf_counter() - start
+        if on_map:
+            on_map("sketch", edges[0].numpy())
+        start = time.perf_counter()
+        graph, _regions = graph_from_maps(seg_map[0], depth_map[0])
+        verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0])
+        cand = Candidate(seed, seg_map[0], depth_map[0], verdict)
+        seconds["graph"] = time.perf_counter() - start
+        result = Result(graph, seed, s, [cand], 0, disp[0], seg_map[0], depth_map[0], edges[0].numpy(),
+                        picture.copy(), verdict, seconds)
+        result = self.invert(result, kind, steps, on_step)
+        result.seconds["total"] = time.perf_counter() - began
+        return result
 
     def generate(self, graph: SceneGraph, seed: int = 0, settings: Settings | None = None,
                  on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
@@ -263,7 +385,7 @@ class Chain:
             on_map("depth", stages.to_image_size(seg.unsqueeze(0), disp.unsqueeze(0))[1][0])
         sketch = result.sketch if what == "image" else None
         out = self.finish(result.graph, result.seed, s, result.candidates, result.chosen, seg, disp, seconds,
-                          on_step, sketch, on_map)
+                          on_step, sketch, on_map, result.inverted)
         seconds["total"] = time.perf_counter() - start
         return out
 

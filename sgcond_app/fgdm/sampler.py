@@ -25,6 +25,45 @@ def seeded_noise(seeds: list[int], shape: tuple[int, ...], salt: int) -> torch.T
     return torch.stack(out)
 
 
+class Guided:
+    """The network's output for a batch of noisy samples at one timestep under fixed conditions,
+    with classifier-free guidance in the same call (the conditional and unconditional halves of one
+    batch) when `guidance` is not 1. Shared by sampling and inversion."""
+
+    def __init__(self, model: FactorDenoiser, conds: list[torch.Tensor | None], tokens: torch.Tensor | None = None,
+                 token_pad: torch.Tensor | None = None, guidance: float = 1.0, batch: int = 1) -> None:
+        self.model, self.guidance = model, float(guidance)
+        self.device = next(model.parameters()).device
+        device, b = self.device, batch
+        self.conds = [c.to(device) if c is not None else None for c in conds]
+        self.tokens = tokens.to(device) if tokens is not None else None
+        self.pad = token_pad.to(device) if token_pad is not None else None
+        if self.guided:
+            self.conds2 = [torch.cat([c, c]) if c is not None else None for c in self.conds]
+            self.keep = [torch.cat([torch.ones(b, dtype=torch.bool), torch.zeros(b, dtype=torch.bool)]).to(device)
+                         for _ in self.conds]
+            if self.tokens is not None:
+                self.tokens2 = torch.cat([self.tokens, self.tokens])
+                self.pad2 = torch.cat([self.pad, torch.ones_like(self.pad)])
+
+    @property
+    def guided(self) -> bool:
+        return self.guidance != 1.0
+
+    @torch.no_grad()
+    def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        x = x.to(self.device)
+        b = x.size(0)
+        tt = torch.as_tensor(t).to(self.device).expand(2 * b if self.guided else b)
+        if not self.guided:
+            return self.model(x, tt, self.conds, self.tokens, self.pad).float()
+        tokens = self.tokens2 if self.tokens is not None else None
+        pad = self.pad2 if self.tokens is not None else None
+        both = self.model(torch.cat([x, x]), tt, self.conds2, tokens, pad, self.keep)
+        cond_out, uncond_out = both.float().chunk(2)
+        return uncond_out + self.guidance * (cond_out - uncond_out)
+
+
 @torch.no_grad()
 def sample(model: FactorDenoiser, noise: torch.Tensor, conds: list[torch.Tensor | None],
            tokens: torch.Tensor | None = None, token_pad: torch.Tensor | None = None, steps: int = 10,
@@ -42,38 +81,19 @@ def sample(model: FactorDenoiser, noise: torch.Tensor, conds: list[torch.Tensor 
         _WARNED.add((name, distilled, steps))
         log.warning("the %s factor was distilled to sample in %d DDIM steps; sampling it in %d %s steps "
                     "gives worse maps", name, distilled, steps, scheduler)
-    device = next(model.parameters()).device
     sched = make_scheduler(scheduler)
     sched.set_timesteps(steps)
-    x = noise.to(device) * sched.init_noise_sigma
-    b = x.size(0)
-    conds = [c.to(device) if c is not None else None for c in conds]
-    if tokens is not None:
-        tokens, token_pad = tokens.to(device), token_pad.to(device)
-    guided = guidance != 1.0
-    if guided:
-        conds2 = [torch.cat([c, c]) if c is not None else None for c in conds]
-        keep = [torch.cat([torch.ones(b, dtype=torch.bool), torch.zeros(b, dtype=torch.bool)]).to(device)
-                for _ in conds]
-        if tokens is not None:
-            tokens2 = torch.cat([tokens, tokens])
-            pad2 = torch.cat([token_pad, torch.ones_like(token_pad)])
+    predict = Guided(model, conds, tokens, token_pad, guidance, noise.size(0))
+    x = noise.to(predict.device) * sched.init_noise_sigma
     banned = None
     if allowed is not None:
-        allowed = allowed.to(device=device, dtype=torch.bool)
+        allowed = allowed.to(device=predict.device, dtype=torch.bool)
         if not bool(allowed.any()):
             raise ValueError("at least one class must be allowed")
         banned = (~allowed).view(1, -1, 1, 1)
     out = None
     for i, t in enumerate(sched.timesteps):
-        tt = t.to(device).expand(2 * b if guided else b)
-        if guided:
-            both = model(torch.cat([x, x]), tt, conds2, tokens2 if tokens is not None else None,
-                         pad2 if tokens is not None else None, keep)
-            cond_out, uncond_out = both.float().chunk(2)
-            out = uncond_out + guidance * (cond_out - uncond_out)
-        else:
-            out = model(x, tt, conds, tokens, token_pad).float()
+        out = predict(x, t)
         if banned is not None:
             out = out.masked_fill(banned, float("-inf"))
         x = sched.step(to_x0(name, out), t, x).prev_sample

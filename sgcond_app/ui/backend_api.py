@@ -91,14 +91,31 @@ def backend_api(get_backend) -> None:
         yield from _events(lambda on_step, on_map: get_backend().choose(r, k, on_step, on_map),
                            f"backend choose({k})")
 
+    def read(picture: str, seed, options: str | None, inversion: str, steps):
+        arr = wire.array_from_text(picture, "the picture")
+        o = _options(options)
+        s, k = whole(seed, "the seed", 0, 2**32 - 1), whole(steps, "the inversion steps", 1, 100)
+        yield from _events(lambda on_step, on_map: get_backend().read(arr, s, o, inversion, k, on_step, on_map),
+                           f"backend read({inversion}, {k})")
+
+    def invert(result: str, inversion: str, steps):
+        r = wire.from_bytes(wire.from_text(result))
+        k = whole(steps, "the inversion steps", 1, 100)
+        yield from _events(lambda on_step, on_map: get_backend().invert(r, inversion, k, on_step),
+                           f"backend invert({inversion}, {k})")
+
     text = gr.Textbox(visible=False)
     text2 = gr.Textbox(visible=False)
     text3 = gr.Textbox(visible=False)
     text4 = gr.Textbox(visible=False)
+    text5 = gr.Textbox(visible=False)
     out = gr.JSON(visible=False)
-    buttons = {name: gr.Button(visible=False) for name in ("capabilities", "generate", "rerun", "choose")}
+    buttons = {name: gr.Button(visible=False) for name in ("capabilities", "generate", "rerun", "choose", "read",
+                                                            "invert")}
     buttons["capabilities"].click(as_api(capabilities), None, out, api_name="backend_capabilities",
                                   concurrency_limit=None)
     buttons["generate"].click(as_api(generate), [text, text2, text3], out, api_name="backend_generate")
     buttons["rerun"].click(as_api(rerun), [text, text2, text3, text4], out, api_name="backend_rerun")
     buttons["choose"].click(as_api(choose), [text, text2], out, api_name="backend_choose")
+    buttons["read"].click(as_api(read), [text, text2, text3, text4, text5], out, api_name="backend_read")
+    buttons["invert"].click(as_api(invert), [text, text2, text3], out, api_name="backend_invert")

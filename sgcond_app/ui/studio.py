@@ -472,9 +472,100 @@ def generate_from_views(text: str | None, rows, canvas: str | None, seed, sample
             yield (*out, *(gr.skip() for _ in range(4)))
 
 
+# --- pictures in --------------------------------------------------------------------------------------
+
+INVERSION_STEPS = 8  # edit-friendly inversion is exact at any count; 8 keeps a read and an edit quick
+
+
+def _read(path: str | None, seed: object, session: Session | None, progress, display: bool,
+          request: gr.Request | None = None):
+    from ..graph.mapping import map_graph
+    from ..reading.load import decode
+
+    if not path:
+        raise BadInput("choose a picture first (PNG, JPEG, WebP, BMP or GIF)")
+    picture = decode(path)  # the limits are checked here, before any work: nothing on the page changes
+    seed = check_seed(0 if seed is None else seed)
+    b = backend()
+    caps = b.capabilities
+    if not caps.inverts:
+        raise BadInput(f"the {caps.name} backend cannot read pictures")
+    steps = {"depth": caps.default_steps.get("depth", 1), "sketch": caps.default_steps.get("sketch", 1),
+             "inversion": INVERSION_STEPS}
+
+    def job(on_step, on_map):
+        return b.read(picture, seed, None, "ddpm", INVERSION_STEPS, on_step, on_map)
+
+    earlier = session.earlier + [session.current] if session is not None else []
+    yield from _stream_result(job, steps, progress,
+                              lambda r: Session(map_graph(r.graph), r, earlier=earlier[-MAX_EARLIER:]), display,
+                              f"read({Path(path).name}, seed={seed})", session, request)
+
+
+def read_picture(path: str | None, seed, session: Session | None, progress=gr.Progress()):
+    """The API's read: a picture file -> its maps, its graph (in report.json) and its inversion."""
+    yield from _read(path, seed, session, progress, False)
+
+
+def read_from_page(path: str | None, seed, canvas: str | None, session: Session | None,
+                   request: gr.Request = None, progress=gr.Progress()):
+    """Start from a picture: its maps arrive one by one, then its graph is on the canvas."""
+    for out in _read(path, seed, session, progress, True, request):
+        new = out[7]
+        if isinstance(new, Session):
+            info(f"Read {len(new.mapped.source.objects)} objects and {len(new.mapped.source.relations)} relations. "
+                 "Edit the mask or the graph: only what you change is drawn again.")
+            yield (*out, *_graph_views(new.mapped.source, _positions_for(new.mapped.source, canvas), new))
+        else:
+            yield (*out, *(gr.skip() for _ in range(4)))
+
+
+def _apply_graph(graph: SceneGraph, session: Session | None, progress, display: bool,
+                 request: gr.Request | None = None):
+    """The result edited until it shows `graph`: a changed predicate moves the subject, a node left
+    out is deleted, a new label redraws the region; then the factors rerun (a read picture keeps
+    everything the edit did not touch)."""
+    from ..graph.mapping import map_graph
+    from ..reading.edit import graph_edit
+
+    session = _need(session)
+    mapped = map_graph(graph)
+    if mapped.graph is None:
+        raise BadInput("no object of this graph is known to the tiny world: " + "; ".join(mapped.lines()[:3]))
+    seg, said = graph_edit(session.current, session.result.depth, session.mapped.graph, mapped.graph)
+    info("; ".join(said)[:500])
+    edited = replace(session, mapped=mapped, result=replace(session.result, graph=mapped.graph)).with_map(seg)
+    yield from rerun("depth", edited, request, progress, display=display)
+
+
+def apply_graph(text: str | None, session: Session | None, progress=gr.Progress()):
+    """The API's graph edit: the graph as text triples or sg2im JSON, the same objects in the same
+    order (some may be left out: deleted, or relabelled)."""
+    yield from _apply_graph(views.read_text(text), session, progress, False)
+
+
+def apply_graph_from_page(text: str | None, rows, canvas: str | None, session: Session | None,
+                          request: gr.Request = None, progress=gr.Progress()):
+    """The page's graph edit; with the result, every view shows the graph, its edges judged."""
+    for out in _apply_graph(graph_from_views(text, rows, canvas), session, progress, True, request):
+        new = out[7]
+        if isinstance(new, Session):
+            yield (*out, *_graph_views(new.mapped.source, _positions_for(new.mapped.source, canvas), new))
+        else:
+            yield (*out, *(gr.skip() for _ in range(4)))
+
+
+def before_after(session: Session | None):
+    """The read picture and the picture now, for the comparison slider (hidden for generated ones)."""
+    if session is None or not session.result.inverted:
+        return gr.update(visible=False)
+    before = np.asarray(session.result.state["inv_picture"], np.uint8)
+    return gr.update(value=(_up(before, True), _up(session.result.image, True)), visible=True)
+
+
 def _need(session: Session | None) -> Session:
     if session is None:
-        raise BadInput("generate a scene first")
+        raise BadInput("generate a scene first (or read a picture)")
     return session
 
 
@@ -516,7 +607,7 @@ def _choose_selected(evt: gr.SelectData, session: Session | None, request: gr.Re
 
 
 def candidates(session: Session | None) -> list[tuple[np.ndarray, str]]:
-    if session is None:
+    if session is None or session.result.inverted:  # a read picture has no candidates to choose from
         return []
     out = []
     for k, c in enumerate(session.result.candidates):
@@ -633,7 +724,7 @@ def after_result(canvas: str | None, session: Session | None) -> tuple:
             out_canvas = _graph_views(graph, positions, session)[0]
     sources = list(_sources(session))
     return (out_canvas, legend_html(session), candidates(session),
-            gr.update(choices=sources, value=sources[0] if sources else None))
+            gr.update(choices=sources, value=sources[0] if sources else None), before_after(session))
 
 
 # --- the page ----------------------------------------------------------------------------------------
@@ -702,6 +793,17 @@ def studio_tab() -> None:
                 examples = gr.Gallery(value=example_gallery(), columns=4, height=300, allow_preview=False,
                                       object_fit="contain", elem_id="sg-examples",
                                       label="Click a graph to load it")
+            with gr.Tab("Start from a picture", elem_id="sg-picture-tab"):
+                # A file, not gr.Image: Gradio would decode an image itself, before our limits are checked.
+                picture = gr.File(label="A picture (PNG, JPEG, WebP, BMP, GIF; up to 20 MB and 40 megapixels; "
+                                  "centre-cropped)", file_types=[".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"],
+                                  type="filepath", height=120, elem_id="sg-picture")
+                with gr.Row():
+                    read = gr.Button("Read the picture", variant="primary", elem_id="sg-read")
+                    apply_to_picture = gr.Button("Apply the graph to the picture", elem_id="sg-apply-graph")
+                gr.Markdown("Reading finds the objects and relations and inverts the picture, so that an edit "
+                            "(in the mask, or of the graph above: turn a relation around, relabel or delete "
+                            "a node) redraws only what changed.", elem_id="sg-picture-help")
         with gr.Column(scale=2):
             notes = gr.Markdown(views.notes_markdown(views.read_text(EXAMPLE),
                                                      views.understand(views.read_text(EXAMPLE))),
@@ -725,6 +827,8 @@ def studio_tab() -> None:
                      elem_classes="sg-map", buttons=["download"])
             for name, label in (("seg", "Segmentation"), ("depth", "Depth"), ("sketch", "Sketch"),
                                 ("image", "Image"), ("overlay", "Overlay")))
+    compare = gr.ImageSlider(label="The picture read, and now (drag to compare)", visible=False, format="png",
+                             elem_id="sg-compare", elem_classes="sg-map", interactive=False, max_height=DISPLAY)
     with gr.Row():
         with gr.Column(scale=2):
             legend = gr.HTML(legend_html(None), js_on_load=LEGEND_JS, css_template=LEGEND_CSS, elem_id="sg-legend")
@@ -773,7 +877,8 @@ def studio_tab() -> None:
     # the API's events, on hidden buttons, raise so that a client gets the message (page.as_api).
     private = dict(api_visibility="private")
     api = {name: gr.Button(visible=False) for name in ("generate", "rerun", "choose", "edit_mask", "match_graph",
-                                                       "download", "export_graph")}
+                                                       "download", "export_graph", "read_picture",
+                                                       "apply_graph")}
     # Gradio names a private event after its function too: the API's names are taken first.
     api["export_graph"].click(as_api(export_graph), [text], [exported], api_name="export_graph")
     api["download"].click(as_api(download), [session], [zip_file], api_name="download")
@@ -792,8 +897,8 @@ def studio_tab() -> None:
     hidden_maps = [gr.Image(format="png", visible=False) for _ in range(5)]
     page_out = [seg, depth, sketch, image, over, report, relations, session]
     api_out = [*hidden_maps, report, relations, session]
-    follow = dict(fn=on_page(4)(after_result), inputs=[canvas, session], outputs=[canvas, legend, gallery, source],
-                  **private)
+    follow = dict(fn=on_page(5)(after_result), inputs=[canvas, session],
+                  outputs=[canvas, legend, gallery, source, compare], **private)
     shown = functools.partial
     page_generate = go.click(on_page(12)(generate_from_views), [text, table, canvas, seed, samples, session],
                              [*page_out, *graph_out], js=SCROLL_TO_MAPS_JS, **private)
@@ -804,6 +909,12 @@ def studio_tab() -> None:
         api["choose"].click(as_api(choose), [index, session], api_out, api_name="choose"),
         again.click(on_page(8)(shown(rerun, display=True)), [what, session], page_out, **private),
         gallery.select(on_page(8)(_choose_selected), [session], page_out, **private),
+        read.click(on_page(12)(read_from_page), [picture, seed, canvas, session], [*page_out, *graph_out],
+                   js=SCROLL_TO_MAPS_JS, **private),
+        api["read_picture"].click(as_api(read_picture), [picture, seed, session], api_out, api_name="read_picture"),
+        apply_to_picture.click(on_page(12)(apply_graph_from_page), [text, table, canvas, session],
+                               [*page_out, *graph_out], **private),
+        api["apply_graph"].click(as_api(apply_graph), [text, session], api_out, api_name="apply_graph"),
     ]
     for btn, w in ((rerun_all, "depth"), (rerun_image, "image")):
         running.append(btn.click(on_page(8)(shown(rerun, w, display=True)), [session], page_out, **private))

@@ -205,7 +205,7 @@ def rider_on(index: int, scene: Scene, rng: np.random.Generator) -> Thing:
 # --- the graph a render shows ------------------------------------------------------------------
 
 
-def _sensible(predicate: str, s: judge.Region, o: judge.Region, seg: np.ndarray) -> bool:
+def sensible(predicate: str, s: judge.Region, o: judge.Region, seg: np.ndarray) -> bool:
     """Whether a person would say it: the rules hold for "mountain on bus" too, but nobody writes
     that. Only what a derived graph states is filtered; the judge's rules stay as they are."""
     s_stuff, o_stuff = vocab.is_stuff(s.label), vocab.is_stuff(o.label)
@@ -271,7 +271,7 @@ def derive_graph(scene: Scene, maps: Maps, rng: np.random.Generator) -> tuple[Sc
         for b in range(len(regs)):
             if a != b:
                 cands += [(a, p, b) for p in judge.clear_predicates(regs[a], regs[b], shape)
-                          if _sensible(p, regs[a], regs[b], maps.segmentation)]
+                          if sensible(p, regs[a], regs[b], maps.segmentation)]
     relations: list[tuple[int, str, int]] = []
     budget = min(12, int(rng.integers(len(regs) - 1, 2 * len(regs) + 1)))
     used_pairs: set[frozenset[int]] = set()

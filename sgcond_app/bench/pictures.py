@@ -1,0 +1,181 @@
+"""Pictures in (`bench pictures`): held-out renders, given as JPEG (quality 90) at --size, read by the
+tiny backend (segmenter, depth and sketch factors, derived graph, edit-friendly inversion), then
+edited. What is measured on the *edited picture* is read back by the segmenter, not taken from the
+edited map.
+
+- reconstruction: PSNR of the picture regenerated from its edit-friendly inversion alone (8 steps), and
+  (on the first `ddim_n`) from DDIM inversions of 8, 16 and 32 steps;
+- picture -> graph: the render's true graph judged on the read maps (object recall, relations);
+- move: the largest thing moved 6 map pixels sideways; where the segmenter finds it in the
+  edited picture against where it was asked to go; change outside the old and new places;
+- flip: one left/right or above/below relation of the derived graph turned around, applied by
+  the graph edit; whether it and the others hold on the edited picture; change outside the moved
+  object's old and new places;
+- relabel: the largest thing made another thing of its kind; whether the segmenter reads the new
+  class there;
+- seconds: read + invert + one edit (the move).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import statistics
+import time
+
+import numpy as np
+
+HELD_OUT_START = 50_000  # past the held-out seeds the other benches use
+GROW = 4  # map pixels around the changed places left out of "change outside"
+MOVE = 6
+KINDS = ({"dog", "sheep", "cow", "horse", "elephant"}, {"car", "bus", "truck"}, {"tree", "bush"},
+         {"house", "building"}, {"bird", "kite"})
+FLIPS = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
+
+
+def _jpeg(image: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
+
+def _outside(before: np.ndarray, after: np.ndarray, places: np.ndarray) -> float:
+    """Mean absolute change (0..255) of a picture outside `places` (map-sized bool), grown by GROW."""
+    from scipy import ndimage
+
+    grown = ndimage.binary_dilation(places, iterations=GROW) if places.any() else places
+    k = before.shape[0] // places.shape[0]
+    keep = ~np.kron(grown, np.ones((k, k), bool))
+    return float(np.abs(before.astype(np.int16) - after.astype(np.int16))[keep].mean()) if keep.any() else 0.0
+
+
+def _psnr(a, b) -> float:
+    from ..reading.files import psnr
+
+    return psnr(a, b)
+
+
+def _largest_thing(seg: np.ndarray, depth):
+    from ..editing import masks as ed
+
+    m = ed.Masks.from_segmentation(seg, depth)
+    things = [(int(m.mask(i).sum()), i) for i in m.things()]
+    return (m, max(things)[1]) if things else (m, None)
+
+
+def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
+    import torch
+
+    from ..backends import get_backend
+    from ..editing import masks as ed
+    from ..graph import judge, vocab
+    from ..graph.scene_graph import SceneGraph
+    from ..reading.edit import graph_edit
+    from ..reading.load import load_picture
+    from ..training.data import held_out_samples
+
+    torch.manual_seed(0)
+    backend = get_backend("tiny")
+    chain = backend.chain
+    segment = lambda picture: chain.segmenter.segment(picture, size=64)  # noqa: E731
+    psize = backend.capabilities.picture_size
+    counts = dict.fromkeys(("objects", "found", "relations", "held", "moves", "moves_within_2px", "flips",
+                            "flip_holds", "flip_others", "flip_others_held", "relabels", "relabel_read"), 0)
+    rec_ddpm, rec_ddim = [], {8: [], 16: [], 32: []}
+    move_err, move_out, flip_out, seconds = [], [], [], []
+    backend.read(np.zeros((psize, psize, 3), np.uint8))  # warm-up
+    for k, sample in enumerate(held_out_samples(n, size, HELD_OUT_START)):
+        picture = load_picture(_jpeg(sample.image), psize)
+        start = time.perf_counter()
+        r = backend.read(picture)
+        read_seconds = time.perf_counter() - start
+        # Picture -> graph: the render's own graph judged on the maps read off the picture.
+        v = judge.judge(sample.graph.labels, sample.graph.triples(), r.segmentation, r.depth)
+        counts["objects"] += len(v.objects)
+        counts["found"] += sum(o.present for o in v.objects)
+        judged = [x for x in v.relations if x.holds is not None]
+        counts["relations"] += len(judged)
+        counts["held"] += sum(x.holds for x in judged)
+        # Move the largest thing sideways.
+        m, iid = _largest_thing(r.segmentation, r.depth)
+        if iid is not None:
+            cx, cy = ed.centroid(m, iid)
+            dx = MOVE if cx + MOVE < 60 else -MOVE
+            moved = ed.move(m, iid, dx, 0)
+            start = time.perf_counter()
+            r2 = backend.rerun(r, moved.segmentation)
+            seconds.append(read_seconds + time.perf_counter() - start)
+            label = m.label_of(iid)
+            seen = judge.extract_regions(segment(r2.image))
+            mine = [g for g in seen if g.label == label]
+            counts["moves"] += 1
+            if mine:
+                err = min(np.hypot(g.centroid[0] - (cx + dx), g.centroid[1] - cy) for g in mine)
+                move_err.append(float(err))
+                counts["moves_within_2px"] += int(err <= 2.0)
+            places = m.mask(iid) | moved.mask(iid)
+            move_out.append(_outside(picture, r2.image, places))
+        rec_ddpm.append(_psnr(backend.reconstruct(r), picture))
+        if k < ddim_n:
+            for steps in rec_ddim:
+                rec_ddim[steps].append(_psnr(backend.reconstruct(backend.invert(r, "ddim", steps)), picture))
+        # Flip one left/right or above/below relation of the derived graph.
+        g = r.graph
+        flip = next((t for t in g.triples() if t[1] in FLIPS and not (vocab.is_stuff(g.labels[t[0]])
+                                                                        and vocab.is_stuff(g.labels[t[2]]))), None)
+        if flip is not None:
+            rels = [(s, FLIPS[p], o) if (s, p, o) == flip else (s, p, o) for s, p, o in g.triples()]
+            new = SceneGraph.build([(o.label, o.attributes) for o in g.objects], rels)
+            seg, _said = graph_edit(r.segmentation, r.depth, g, new)
+            r3 = backend.rerun(dataclasses.replace(r, graph=new), seg)
+            read = segment(r3.image)
+            v3 = judge.judge(new.labels, new.triples(), read, r3.depth)
+            target = next(x for x in v3.relations if (x.subject, x.predicate, x.object) == (flip[0], FLIPS[flip[1]],
+                                                                                            flip[2]))
+            counts["flips"] += 1
+            counts["flip_holds"] += int(target.holds is True)
+            others = [x for x in v3.relations if x is not target and x.holds is not None]
+            counts["flip_others"] += len(others)
+            counts["flip_others_held"] += sum(x.holds for x in others)
+            flip_out.append(_outside(picture, r3.image, seg != r.segmentation))
+        # Relabel the largest thing as another of its kind.
+        if iid is not None:
+            label = m.label_of(iid)
+            kind = next((kd for kd in KINDS if label in kd), None)
+            index = next((o.index for o in r.verdict.objects if o.present and o.label == label), None)
+            if kind is not None and index is not None:
+                other = sorted(kind - {label})[k % (len(kind) - 1)]
+                new = SceneGraph.build([(other if j == index else o.label, o.attributes)
+                                        for j, o in enumerate(g.objects)], g.triples())
+                seg, _said = graph_edit(r.segmentation, r.depth, g, new)
+                r4 = backend.rerun(dataclasses.replace(r, graph=new), seg)
+                region = seg == vocab.CLASS_ID[other]
+                read = segment(r4.image)
+                counts["relabels"] += 1
+                counts["relabel_read"] += int(region.any() and (read[region] == vocab.CLASS_ID[other]).mean() > 0.5)
+
+    def share(a: str, b: str) -> float | None:
+        return round(counts[a] / counts[b], 4) if counts[b] else None
+
+    return {
+        "renders": n, "jpeg_size": size, "picture_size": psize,
+        "reconstruction_psnr_ddpm_db_min": round(min(rec_ddpm), 2),
+        "reconstruction_psnr_ddpm_db_mean": round(statistics.mean(rec_ddpm), 2),
+        **{f"reconstruction_psnr_ddim_{s}_db_mean": round(statistics.mean(v), 2) for s, v in rec_ddim.items() if v},
+        "ddim_renders": min(n, ddim_n),
+        "graph_object_recall": share("found", "objects"),
+        "graph_relation_agreement": share("held", "relations"),
+        "moves": counts["moves"],
+        "move_found_within_2px": share("moves_within_2px", "moves"),
+        "move_centroid_error_px_median": round(statistics.median(move_err), 3) if move_err else None,
+        "move_change_outside_mean": round(statistics.mean(move_out), 3) if move_out else None,
+        "flips": counts["flips"],
+        "flip_relation_holds": share("flip_holds", "flips"),
+        "flip_other_relations_hold": share("flip_others_held", "flip_others"),
+        "flip_change_outside_mean": round(statistics.mean(flip_out), 3) if flip_out else None,
+        "relabels": counts["relabels"],
+        "relabel_read_as_new_class": share("relabel_read", "relabels"),
+        "read_invert_edit_seconds_median": round(statistics.median(seconds), 3) if seconds else None,
+    }

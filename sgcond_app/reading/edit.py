@@ -1,0 +1,228 @@
+"""Edits of a read (or any) result's segmentation, from an operation or from a changed scene graph.
+
+Operations are the studio's, written `move:X,Y,DX,DY`, `flip_h:X,Y`, `flip_v:X,Y`,
+`resize:X,Y,SCALE`, `delete:X,Y` (map pixels). A graph edit compares the result's graph with a new
+one of the same objects, in any order (a node may be left out: deleted; a label changed):
+- a deleted node's region is filled with what surrounds it;
+- a relabelled node (dog -> sheep) keeps its region, now of the new class;
+- a relation that does not hold moves its subject (a thing; else its object) by as few pixels as
+  it can until every relation of the new graph between placed things holds; when no place does,
+  the move that satisfies the most is taken and the message says which still fail;
+- a changed attribute is reported as not applied: the tiny image factor is not told colours.
+Every step is said in plain words, and the returned segmentation is what the chain reruns from.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..editing import masks as ed
+from ..errors import BadInput, shown
+from ..graph import judge, vocab
+from ..graph.scene_graph import SceneGraph
+from ..inputs import number, whole_number
+
+OPS = {"move": 4, "flip_h": 2, "flip_v": 2, "resize": 3, "delete": 2}
+MAX_SHIFT = 48  # map pixels a relation edit may move an object
+# Predicates a moved object must satisfy with the world's margin, not by a pixel.
+CLEAR = frozenset({"left of", "right of", "above", "below", "in front of", "behind"})
+MAX_COVER = 0.05  # of a moved object's pixels that may lie over another thing
+
+
+def parse_op(text: str) -> tuple[str, list[str]]:
+    name, _, rest = str(text).partition(":")
+    if name not in OPS:
+        raise BadInput(f"unknown operation {shown(name)}; one of move:X,Y,DX,DY, flip_h:X,Y, flip_v:X,Y, "
+                       "resize:X,Y,SCALE, delete:X,Y")
+    args = [a.strip() for a in rest.split(",")] if rest else []
+    if len(args) != OPS[name]:
+        raise BadInput(f"{name} takes {OPS[name]} numbers after the colon, not {len(args)}")
+    return name, args
+
+
+def apply_op(seg: np.ndarray, depth: np.ndarray | None, text: str) -> tuple[np.ndarray, str]:
+    """One operation on a segmentation -> the edited one and a line saying what was done."""
+    name, args = parse_op(text)
+    h, w = seg.shape
+    x, y = whole_number(args[0], "x", 0, w - 1), whole_number(args[1], "y", 0, h - 1)
+    m = ed.Masks.from_segmentation(seg, depth)
+    iid = ed.pick(m, x, y)
+    label = m.label_of(iid)
+    if name == "move":
+        dx, dy = whole_number(args[2], "dx", -(w - 1), w - 1), whole_number(args[3], "dy", -(h - 1), h - 1)
+        return ed.move(m, iid, dx, dy).segmentation, f"moved the {label} by ({dx}, {dy})"
+    if name in ("flip_h", "flip_v"):
+        axis = "horizontal" if name == "flip_h" else "vertical"
+        return ed.flip(m, iid, axis).segmentation, f"flipped the {label} ({axis})"
+    if name == "resize":
+        scale = number(args[2], "the scale", 1 / ed.MAX_SCALE, ed.MAX_SCALE)
+        return ed.resize(m, iid, scale).segmentation, f"resized the {label} by {scale:g}"
+    return ed.delete(m, iid).segmentation, f"deleted the {label}"
+
+
+# --- graph edits ---------------------------------------------------------------------------------
+
+
+def _align(old: SceneGraph, new: SceneGraph) -> list[int]:
+    """For each new object, the old one it is, whatever the order: the same label first (in order
+    among equals); the objects left on both sides then pair in order (relabels). Old objects
+    nobody pairs with are deleted; a new object nobody pairs with would have to be added."""
+    if len(new.objects) > len(old.objects):
+        raise BadInput("the new graph has more objects than the picture's; a picture edit can change, "
+                       "relabel or delete objects, not add them (paste one in the studio)")
+    out: list[int | None] = [None] * len(new.objects)
+    free = list(range(len(old.objects)))
+    for j, obj in enumerate(new.objects):
+        k = next((k for k in free if old.objects[k].label == obj.label), None)
+        if k is not None:
+            out[j] = k
+            free.remove(k)
+    left = [j for j, k in enumerate(out) if k is None]
+    for j, k in zip(left, free):
+        out[j] = k
+    return [int(k) for k in out]
+
+
+def _shifted(region: judge.Region, dx: int, dy: int, depth: np.ndarray | None) -> judge.Region | None:
+    mask = ed._shift(region.mask, dx, dy)
+    if mask.sum() < 0.9 * region.area:
+        return None
+    return judge.make_region(region.label, mask, depth)
+
+
+def _satisfied(regions: dict[int, judge.Region], relations: list[tuple[int, str, int]], shape) -> int:
+    ok = 0
+    for s, p, o in relations:
+        if s in regions and o in regions and judge.holds(p, regions[s], regions[o], shape) is not False:
+            ok += 1
+    return ok
+
+
+def riders(who: int, regions: dict[int, judge.Region], relations: list[tuple[int, str, int]]) -> list[int]:
+    """`who` and the things the graph puts on it (a person on a horse moves with the horse)."""
+    on = [s for s, p, o in relations if p == "on" and o == who and s in regions and s != who
+          and not vocab.is_stuff(regions[s].label)]
+    return [who, *dict.fromkeys(on)]
+
+
+def _best_shift(who: int, target: tuple[int, str, int], regions: dict[int, judge.Region],
+                relations: list[tuple[int, str, int]], shape, depth) -> tuple[int, int, tuple[int, int]]:
+    """The smallest shift of region `who` (and what rides on it) that makes `target` hold and keeps
+    the most of its other relations -> (dx, dy, (target holds, relations holding))."""
+    group = riders(who, regions, relations)
+    mine = [r for r in relations if r[0] in group or r[2] in group]
+
+    s, p, o = target
+
+    def score(regs) -> tuple[int, int]:
+        if s not in regs or o not in regs:
+            return 0, _satisfied(regs, mine, shape)
+        clear = p in judge.clear_predicates(regs[s], regs[o], shape) if p in CLEAR else True
+        ok = clear and judge.holds(p, regs[s], regs[o], shape) is not False
+        return int(ok), _satisfied(regs, mine, shape)
+
+    best = (0, 0, score(regions))
+    if best[2] == (1, len(mine)):
+        return best
+    # A thing on the ground moving up or down floats or sinks: a vertical pixel costs it twice.
+    wy = 1 if regions[who].label in vocab.SKY_THINGS else 2
+    shifts = sorted(((dx, dy) for dx in range(-MAX_SHIFT, MAX_SHIFT + 1) for dy in range(-MAX_SHIFT, MAX_SHIFT + 1)),
+                    key=lambda d: (d[0] ** 2 + (wy * d[1]) ** 2, abs(d[1]), d))
+    # Things the moved one may not cover (it would hide them, and their relations with them).
+    others = [r.mask for k, r in regions.items() if k not in group and not vocab.is_stuff(r.label)]
+    blocked = np.logical_or.reduce(others) if others else np.zeros(shape, bool)
+    for dx, dy in shifts[1:]:
+        moved = {k: _shifted(regions[k], dx, dy, depth) for k in group}
+        if any(m is None or (m.mask & blocked).sum() > MAX_COVER * m.area for m in moved.values()):
+            continue
+        got = score({**regions, **moved})
+        if got > best[2]:
+            best = (dx, dy, got)
+            if got == (1, len(mine)):
+                break
+    return best
+
+
+def graph_edit(seg: np.ndarray, depth: np.ndarray | None, old: SceneGraph, new: SceneGraph
+               ) -> tuple[np.ndarray, list[str]]:
+    """The segmentation edited so that it shows `new` where `old` showed before -> (segmentation,
+    what was done, a line each)."""
+    unknown = [label for label in new.labels if label not in vocab.CLASS_ID]
+    if unknown:
+        raise BadInput(f"{shown(unknown[0])} is not a class of the tiny world; map the graph's words first "
+                       "(`python -m sgcond_app parse`)")
+    pairing = _align(old, new)
+    verdict = judge.judge(old.labels, old.triples(), seg, depth)
+    region_of = {o.index: verdict.regions[o.region] for o in verdict.objects if o.region is not None}
+    m = ed.Masks.from_segmentation(seg, depth)
+    out = np.array(seg, copy=True)
+    said: list[str] = []
+
+    def instance_of(region: judge.Region) -> int:
+        ys, xs = np.nonzero(region.mask)
+        ids, counts = np.unique(m.instances[ys, xs], return_counts=True)
+        return int(ids[np.argmax(counts)])
+
+    kept = set(pairing)
+    for k, obj in enumerate(old.objects):
+        if k in kept or k not in region_of:
+            continue
+        if vocab.is_stuff(obj.label):
+            said.append(f"the {obj.label} is background: deleting it from the graph leaves it in the picture")
+            continue
+        m = ed.delete(m, instance_of(region_of[k]))
+        said.append(f"deleted the {obj.label}")
+    out = m.segmentation.copy()
+    for j, k in enumerate(pairing):
+        a, b = old.objects[k], new.objects[j]
+        if a.label != b.label:
+            if k not in region_of:
+                said.append(f"the {a.label} is not in the picture, so it cannot become a {b.label}")
+                continue
+            if vocab.is_stuff(a.label) != vocab.is_stuff(b.label):
+                raise BadInput(f"{a.label} -> {b.label}: a thing can become another thing and stuff other "
+                               "stuff, not one the other")
+            out[region_of[k].mask & (out == vocab.CLASS_ID[a.label])] = vocab.CLASS_ID[b.label]
+            said.append(f"the {a.label} is now a {b.label}")
+        if set(a.attributes) != set(b.attributes):
+            said.append(f"attributes of the {b.label} not applied: the tiny backend's image factor is not "
+                        "told colours or sizes")
+
+    # Relations: the new graph's, on the regions after deletions and relabels.
+    shape = out.shape
+    verdict = judge.judge(new.labels, new.triples(), out, depth)
+    regions = {o.index: verdict.regions[o.region] for o in verdict.objects if o.region is not None}
+    rels = list(new.triples())
+    failing = [r for r in rels if r[0] in regions and r[2] in regions
+               and judge.holds(r[1], regions[r[0]], regions[r[2]], shape) is False]
+    moved: set[int] = set()
+    for s, p, o in failing:
+        if s in regions and o in regions and judge.holds(p, regions[s], regions[o], shape) is not False:
+            continue  # an earlier move already satisfied it
+        order = [i for i in (s, o) if not vocab.is_stuff(new.objects[i].label) and i not in moved]
+        if not order:
+            said.append(f"'{new.objects[s].label} {p} {new.objects[o].label}' cannot be made to hold by moving "
+                        "a thing (both are background, or already moved)")
+            continue
+        tries = [(who, *_best_shift(who, (s, p, o), regions, rels, shape, depth)) for who in order]
+        who, dx, dy, _ = max(tries, key=lambda t: (t[3], -(t[1] ** 2 + t[2] ** 2)))
+        if (dx, dy) == (0, 0):
+            continue
+        group = riders(who, regions, rels)
+        for k in group:  # each by its own pixels, so that one moved first does not carry the other's
+            m = ed.Masks.from_segmentation(out, depth)
+            ys, xs = np.nonzero(regions[k].mask)
+            out = ed.move(m, int(np.bincount(m.instances[ys, xs]).argmax()), dx, dy).segmentation
+        verdict = judge.judge(new.labels, new.triples(), out, depth)
+        regions = {v.index: verdict.regions[v.region] for v in verdict.objects if v.region is not None}
+        moved.update(group)
+        names = " and the ".join(new.objects[k].label for k in group)
+        said.append(f"moved the {names} by ({dx}, {dy}) map pixels")
+    verdict = judge.judge(new.labels, new.triples(), out, depth)
+    still = [r for r in verdict.relations if r.holds is False]
+    for r in still:
+        said.append(f"no place found where '{new.objects[r.subject].label} {r.predicate} "
+                    f"{new.objects[r.object].label}' holds with the others")
+    if not said:
+        said.append("the picture already shows this graph; nothing to change")
+    return out, said

@@ -1,0 +1,277 @@
+"""Pictures in: files read safely, inversion brings a picture back, an edit keeps what it did not
+touch, a graph edit moves, deletes and relabels, the folder `read` writes is read back."""
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from sgcond_app.backends import wire
+from sgcond_app.errors import BadInput
+from sgcond_app.fgdm import inversion
+from sgcond_app.graph import judge, vocab
+from sgcond_app.graph.scene_graph import SceneGraph
+from sgcond_app.reading import load
+from sgcond_app.reading.derive import graph_from_maps
+from sgcond_app.reading.edit import apply_op, graph_edit, parse_op
+from tests.test_backends import tiny_random_backend
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _encoded(array: np.ndarray, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def _picture(h=48, w=80) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    arr = np.zeros((h, w, 3), np.uint8)
+    arr[:, : w // 2] = (200, 30, 30)
+    arr[:, w // 2:] = (30, 30, 200)
+    return np.clip(arr.astype(int) + rng.integers(0, 5, arr.shape), 0, 255).astype(np.uint8)
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "BMP", "GIF"])
+def test_every_format_reads_to_the_chains_size(fmt):
+    out = load.load_picture(_encoded(_picture(), fmt), 32)
+    assert out.shape == (32, 32, 3) and out.dtype == np.uint8
+    # Centre crop of a wide picture: both halves still there, red left, blue right.
+    assert out[16, 2, 0] > 150 and out[16, 29, 2] > 150
+
+
+def test_modes_and_orientation():
+    rgba = np.zeros((20, 20, 4), np.uint8)
+    rgba[..., 0] = 255  # red, fully transparent: white after flattening
+    assert (load.load_picture(_encoded(rgba, "PNG"), 20) == 255).all()
+    grey = np.full((20, 20), 77, np.uint8)
+    assert (load.load_picture(_encoded(grey, "PNG"), 20) == 77).all()
+    pal = Image.fromarray(_picture(20, 20)).convert("P")
+    buf = io.BytesIO()
+    pal.save(buf, format="PNG")
+    assert load.load_picture(buf.getvalue(), 20).shape == (20, 20, 3)
+    deep = Image.fromarray(np.full((20, 20), 65535, np.uint16))
+    buf = io.BytesIO()
+    deep.save(buf, format="PNG")
+    assert (load.load_picture(buf.getvalue(), 20) == 255).all()
+    # EXIF orientation 6 (rotate 90 degrees clockwise to view): a tall picture shows wide.
+    tall = np.zeros((40, 20, 3), np.uint8)
+    tall[:10] = 255  # white at the top
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    Image.fromarray(tall).save(buf, format="JPEG", exif=exif, quality=95)
+    upright = load.decode(buf.getvalue())
+    assert upright.shape[:2] == (20, 40) and upright[:, -5:].mean() > 200 and upright[:, :5].mean() < 50
+
+
+def test_what_is_not_a_picture_is_refused_with_one_line(tmp_path, monkeypatch):
+    with pytest.raises(BadInput, match="not a picture"):
+        load.decode(b"scene graphs are not pictures")
+    with pytest.raises(BadInput, match="empty"):
+        load.decode(b"")
+    png = _encoded(_picture(64, 64), "PNG")
+    with pytest.raises(BadInput, match="damaged or truncated|could not be read"):
+        load.decode(png[: len(png) // 2])
+    with pytest.raises(BadInput, match="at least 8 pixels"):
+        load.decode(_encoded(np.zeros((4, 30, 3), np.uint8), "PNG"))
+    with pytest.raises(BadInput, match="no picture at"):
+        load.decode(tmp_path / "nothing.png")
+    monkeypatch.setattr(load, "MAX_BYTES", 100)
+    with pytest.raises(BadInput, match="at most 0 MB|MB"):
+        load.decode(png)
+
+
+def test_a_decompression_bomb_is_refused_from_its_header():
+    # 8000 x 6000 of zeros: a few kB of PNG, 48 megapixels once decoded.
+    big = Image.new("L", (8000, 6000))
+    buf = io.BytesIO()
+    big.save(buf, format="PNG")
+    assert len(buf.getvalue()) < 200_000
+    with pytest.raises(BadInput, match="megapixels"):
+        load.decode(buf.getvalue())
+
+
+# --- inversion ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return tiny_random_backend()
+
+
+def test_edit_friendly_inversion_brings_the_picture_back_exactly_and_ddim_nearly(tiny):
+    from sgcond_app.fgdm.factors import picture_conditions
+    from sgcond_app.fgdm.sampler import Guided
+
+    model = tiny.chain.factors["image"]
+    seg = torch.zeros(1, 64, 64, dtype=torch.long)
+    seg[:, 32:] = vocab.CLASS_ID["grass"]
+    predict = Guided(model, picture_conditions(seg, None, None, 128), guidance=2.0)
+    x0 = torch.rand(1, 3, 128, 128) * 2 - 1
+    inv = inversion.invert(predict, "image", x0, "ddpm", 5, seed=3)
+    back = inversion.regenerate(predict, "image", inv)
+    assert (back - x0).abs().max() < 1e-4
+    state = inversion.Inversion.from_state(inv.to_state())
+    assert torch.equal(inversion.regenerate(predict, "image", state), back)
+    ddim = inversion.invert(predict, "image", x0, "ddim", 5)
+    assert ddim.noises is None and torch.isfinite(inversion.regenerate(predict, "image", ddim)).all()
+    # A mask of zeros keeps the original everywhere; a window samples only its part.
+    mask = torch.zeros(1, 1, 128, 128)
+    assert torch.allclose(inversion.regenerate(predict, "image", inv, x0, mask), x0, atol=1e-6)
+    mask[..., 40:50, 60:70] = 1
+    window = inversion.window_around(mask, 16, 8)
+    assert window == (32, 64, 52, 84)  # rows 40-49 and columns 60-69 grown by 8, sides multiples of 16
+    assert inversion.window_around(torch.zeros(1, 1, 128, 128), 16, 8) is None
+
+
+def test_a_read_picture_edited_keeps_the_rest(tiny):
+    picture = (np.random.default_rng(1).random((128, 128, 3)) * 255).astype(np.uint8)
+    r = tiny.read(picture, seed=2, inversion="ddpm", steps=3)
+    assert r.inverted and np.array_equal(r.image, picture) and len(r.graph.objects) >= 1
+    assert np.array_equal(tiny.reconstruct(r), picture)
+    same = tiny.rerun(r)  # nothing edited: the picture, exactly
+    assert np.array_equal(same.image, picture)
+    edited = r.segmentation.copy()
+    edited[10:20, 10:20] = vocab.CLASS_ID["dog"]
+    after = tiny.rerun(r, edited)
+    changed = np.kron(np.abs(after.image.astype(int) - picture).max(2) > 0, np.ones((1, 1)))
+    ys, xs = np.nonzero(changed)
+    assert len(ys) and ys.min() >= 2 * (10 - 4) and ys.max() < 2 * (20 + 4) and xs.min() >= 2 * (10 - 4)
+    # The result crosses the wire with its inversion, and edits the same after.
+    back = wire.from_bytes(wire.to_bytes(after))
+    assert back.inverted and np.array_equal(tiny.rerun(back, edited).image, after.image)
+    # Any size and shape of picture is fitted; a DDIM inversion of a generated result too.
+    wide = tiny.read(np.zeros((30, 90, 3), np.uint8), steps=2)
+    assert wide.image.shape == (128, 128, 3)
+    assert tiny.invert(wide, "ddim", 2).inverted
+    with pytest.raises(BadInput, match="inversion must be"):
+        tiny.read(picture, inversion="sdedit")
+
+
+# --- the graph of a picture, and graph edits ----------------------------------------------------
+
+
+def _scene() -> np.ndarray:
+    seg = np.full((64, 64), vocab.CLASS_ID["sky"], np.uint8)
+    seg[36:] = vocab.CLASS_ID["grass"]
+    seg[26:40, 8:18] = vocab.CLASS_ID["dog"]
+    seg[14:40, 40:52] = vocab.CLASS_ID["tree"]
+    return seg
+
+
+def test_the_graph_read_off_maps_holds_on_them():
+    from sgcond_app.world.sample import render_sample
+
+    for seed in range(5):
+        s = render_sample(1_000_070_000 + seed, 64)
+        g, regions = graph_from_maps(s.segmentation, s.depth)
+        v = judge.judge(g.labels, g.triples(), s.segmentation, s.depth)
+        assert v.object_recall == 1.0 and all(x.holds for x in v.relations)
+        assert set(g.labels) <= set(vocab.CLASS_NAMES) and len(g.relations) >= len(g.objects) - 1
+        true = judge.judge(s.graph.labels, s.graph.triples(), s.segmentation, s.depth)
+        assert {o.label for o in true.objects} <= set(g.labels)
+    g, _ = graph_from_maps(_scene())
+    assert g.labels == ["sky", "grass", "dog", "tree"]
+
+
+def test_a_relation_turned_around_moves_the_subject_as_little_as_it_can():
+    seg = _scene()
+    old = SceneGraph.build([("sky", ()), ("grass", ()), ("dog", ()), ("tree", ())],
+                           [(2, "left of", 3), (2, "on", 1), (0, "above", 1)])
+    new = SceneGraph.build([(o.label, ()) for o in old.objects], [(2, "right of", 3), (2, "on", 1), (0, "above", 1)])
+    out, said = graph_edit(seg, None, old, new)
+    v = judge.judge(new.labels, new.triples(), out, None)
+    assert all(x.holds for x in v.relations), said
+    assert any("moved the dog" in line or "moved the tree" in line for line in said)
+    moved = (out == vocab.CLASS_ID["dog"]).sum()
+    assert abs(int(moved) - 140) <= 10  # the dog kept its size (10 x 14)
+    # Nothing to do: said so.
+    same, said = graph_edit(seg, None, old, old)
+    assert np.array_equal(same, seg) and "nothing to change" in said[0]
+
+
+def test_delete_and_relabel_through_the_graph():
+    seg = _scene()
+    old = SceneGraph.build([("sky", ()), ("grass", ()), ("dog", ()), ("tree", ())], [(2, "left of", 3)])
+    gone = SceneGraph.build([("sky", ()), ("grass", ()), ("tree", ())], [])
+    out, said = graph_edit(seg, None, old, gone)
+    assert not (out == vocab.CLASS_ID["dog"]).any() and "deleted the dog" in said
+    sheep = SceneGraph.build([("sky", ()), ("grass", ()), ("sheep", ()), ("tree", ())], [(2, "left of", 3)])
+    out, said = graph_edit(seg, None, old, sheep)
+    assert (out == vocab.CLASS_ID["sheep"]).sum() == (seg == vocab.CLASS_ID["dog"]).sum()
+    more = SceneGraph.build([(o.label, ()) for o in old.objects] + [("car", ())], [])
+    with pytest.raises(BadInput, match="more objects"):
+        graph_edit(seg, None, old, more)
+    with pytest.raises(BadInput, match="a thing can become another thing"):
+        graph_edit(seg, None, old, SceneGraph.build([("sky", ()), ("grass", ()), ("sand", ()), ("tree", ())], []))
+    with pytest.raises(BadInput, match="not a class of the tiny world"):
+        graph_edit(seg, None, old, SceneGraph.build([("sky", ()), ("grass", ()), ("poodle", ()), ("tree", ())], []))
+
+
+def test_operations_are_parsed_and_refused_clearly():
+    assert parse_op("move:1,2,3,4") == ("move", ["1", "2", "3", "4"])
+    with pytest.raises(BadInput, match="unknown operation"):
+        parse_op("rotate:1,2")
+    with pytest.raises(BadInput, match="takes 2 numbers"):
+        parse_op("delete:1")
+    seg = _scene()
+    out, line = apply_op(seg, None, "move:12,30,10,0")
+    assert "moved the dog" in line and (out[26:40, 18:28] == vocab.CLASS_ID["dog"]).all()
+
+
+# --- the command line, with the shipped weights ---------------------------------------------------
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sgcond_app", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_read_then_edit_on_the_command_line(tmp_path):
+    from sgcond_app.world.sample import render_sample
+
+    s = render_sample(1_000_080_001, 256)
+    Image.fromarray(s.image).save(tmp_path / "in.jpg", quality=90)
+    p = _cli("read", str(tmp_path / "in.jpg"), "--out", str(tmp_path / "read"), "--steps", "4")
+    assert p.returncode == 0, p.stderr
+    names = {f.name for f in (tmp_path / "read").iterdir()}
+    assert {"picture.png", "segmentation.png", "depth.png", "sketch.png", "graph.json", "reconstruction.png",
+            "inversion.safetensors", "report.json"} <= names
+    report = json.loads((tmp_path / "read" / "report.json").read_text())
+    assert report["inversion"]["reconstruction_psnr_db"] >= 40 and report["source"]["width"] == 256
+    graph = json.loads((tmp_path / "read" / "graph.json").read_text())
+    flips = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
+    k = next((i for i, r in enumerate(graph["relationships"]) if r[1] in flips), None)
+    assert k is not None, graph
+    graph["relationships"][k][1] = flips[graph["relationships"][k][1]]
+    (tmp_path / "new.json").write_text(json.dumps(graph))
+    p = _cli("edit", str(tmp_path / "read"), "--out", str(tmp_path / "edited"), "--graph", str(tmp_path / "new.json"))
+    assert p.returncode == 0, p.stderr
+    report = json.loads((tmp_path / "edited" / "report.json").read_text())
+    assert report["edit"]["done"] and report["edit"]["mean_change_outside"] <= 4
+    assert (tmp_path / "edited" / "image.png").is_file()
+    # An edit continues from an edit's folder.
+    from sgcond_app.reading.files import load_state
+
+    seg = load_state(tmp_path / "edited").segmentation
+    ys, xs = np.nonzero(~np.isin(seg, sorted(vocab.STUFF_IDS)))
+    p = _cli("edit", str(tmp_path / "edited"), "--out", str(tmp_path / "again"), "--op", f"flip_h:{xs[0]},{ys[0]}")
+    assert p.returncode == 0, p.stderr
+    # Mistakes: one line, exit code 2, nothing written.
+    (tmp_path / "not.png").write_text("not a picture")
+    p = _cli("read", str(tmp_path / "not.png"), "--out", str(tmp_path / "nope"))
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "not a picture" in p.stderr
+    assert not (tmp_path / "nope").exists()
+    p = _cli("edit", str(tmp_path / "nope"), "--out", str(tmp_path / "nope2"), "--op", "delete:1,1")
+    assert p.returncode == 2 and "inversion.safetensors" in p.stderr
