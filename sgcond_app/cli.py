@@ -385,7 +385,8 @@ def cmd_edit(args: argparse.Namespace) -> None:
         if len(mapped) != 1 or mapped[0].graph is None:
             raise BadInput(f"{args.graph}: give one graph whose objects the tiny world knows")
         graph = mapped[0].graph
-        seg, said = edit.graph_edit(result.segmentation, result.depth, result.graph, graph)
+        seg, said = edit.graph_edit(result.segmentation, result.depth, result.graph, graph,
+                                    getattr(backend, "redraw", None))
     out = _output_folder(args.out)
     r = backend.rerun(dataclasses.replace(result, graph=graph), seg)
     outside = _change_outside(picture, r.image, result.segmentation, r.segmentation)

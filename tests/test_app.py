@@ -475,3 +475,21 @@ def test_read_a_picture_then_turn_a_relation_around(client: Client, tmp_path: Pa
     before, after = _png(image).astype(int), _png(image2).astype(int)
     changed = np.abs(before - after).max(2) > 0
     assert changed.any() and changed.mean() < 0.5  # the rest of the picture stays
+
+
+def test_a_generated_result_inverted_keeps_the_rest_when_edited(client: Client) -> None:
+    seg, _d, _s, image, _o, report, _r = client.predict("sky above grass; dog on grass; tree right of dog", 5, 2,
+                                                        api_name="/generate")
+    _seg, _d, _s, inverted, _o, report2, _r = client.predict(api_name="/invert")
+    assert np.array_equal(_png(inverted), _png(image))  # inverting changes nothing
+    with pytest.raises(AppError, match="inverted already"):
+        client.predict(api_name="/invert")
+    x, y, mask = _thing_pixel(_png(seg))
+    client.predict("move_left", x, y, 6, "", api_name="/edit_mask")
+    _seg, _d, _s, after, _o, _rep, _r = client.predict("depth", api_name="/rerun")
+    changed = np.abs(_png(after).astype(int) - _png(image).astype(int)).max(2) > 0
+    ys, xs = np.nonzero(changed)
+    assert len(ys) and changed.mean() < 0.3
+    # Only around the object's old and new places (map pixels x2 for the 128 px picture, plus the blend).
+    oy, ox = np.nonzero(mask)
+    assert ys.min() >= 2 * (oy.min() - 5) and ys.max() <= 2 * (oy.max() + 5)

@@ -126,13 +126,13 @@ def test_edit_friendly_inversion_brings_the_picture_back_exactly_and_ddim_nearly
     assert torch.equal(inversion.regenerate(predict, "image", state), back)
     ddim = inversion.invert(predict, "image", x0, "ddim", 5)
     assert ddim.noises is None and torch.isfinite(inversion.regenerate(predict, "image", ddim)).all()
-    # A mask of zeros keeps the original everywhere; a window samples only its part.
+    # A mask of zeros keeps the original everywhere; a mask changes only what it covers.
     mask = torch.zeros(1, 1, 128, 128)
     assert torch.allclose(inversion.regenerate(predict, "image", inv, x0, mask), x0, atol=1e-6)
     mask[..., 40:50, 60:70] = 1
-    window = inversion.window_around(mask, 16, 8)
-    assert window == (32, 64, 52, 84)  # rows 40-49 and columns 60-69 grown by 8, sides multiples of 16
-    assert inversion.window_around(torch.zeros(1, 1, 128, 128), 16, 8) is None
+    out = inversion.regenerate(predict, "image", inv, x0, mask)
+    changed = (out - x0).abs().amax(1)[0] > 1e-5
+    assert changed[40:50, 60:70].any() and not changed[:40].any() and not changed[:, :60].any()
 
 
 def test_a_read_picture_edited_keeps_the_rest(tiny):
@@ -217,6 +217,17 @@ def test_delete_and_relabel_through_the_graph():
         graph_edit(seg, None, old, SceneGraph.build([("sky", ()), ("grass", ()), ("sand", ()), ("tree", ())], []))
     with pytest.raises(BadInput, match="not a class of the tiny world"):
         graph_edit(seg, None, old, SceneGraph.build([("sky", ()), ("grass", ()), ("poodle", ()), ("tree", ())], []))
+
+
+def test_a_region_redrawn_by_the_segmentation_factor_keeps_the_rest(tiny):
+    seg = _scene()
+    region = np.zeros(seg.shape, bool)
+    region[22:44, 4:22] = True
+    g = SceneGraph.build([("sky", ()), ("grass", ()), ("sheep", ()), ("tree", ())], [(2, "left of", 3)])
+    out = tiny.redraw(g, seg, region, seed=1)
+    assert out.shape == seg.shape and np.array_equal(out[~region], seg[~region])
+    named = set(vocab.STUFF_IDS) | {vocab.CLASS_ID["sheep"], vocab.CLASS_ID["tree"]}
+    assert set(np.unique(out[region]).tolist()) <= named  # no thing the graph does not name
 
 
 def test_operations_are_parsed_and_refused_clearly():

@@ -142,6 +142,10 @@ class TinyBackend:
         kind, k = _inversion(inversion, steps)
         return self._plain(self.chain.invert(self._chain_result(result), kind, k, on_step))
 
+    def redraw(self, graph: SceneGraph, segmentation: np.ndarray, region: np.ndarray, seed: int = 0) -> np.ndarray:
+        """`region` of the segmentation drawn again by the segmentation factor for `graph`, the rest kept."""
+        return self.chain.redraw(graph, np.asarray(segmentation), np.asarray(region, bool), seed)
+
     def reconstruct(self, result: Result, on_step: Progress | None = None) -> np.ndarray:
         """The picture regenerated from the result's inversion alone (how exactly it comes back)."""
         return self.chain.reconstruct(self._chain_result(result), on_step)

@@ -149,9 +149,9 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
                 other = sorted(kind - {label})[k % (len(kind) - 1)]
                 new = SceneGraph.build([(other if j == index else o.label, o.attributes)
                                         for j, o in enumerate(g.objects)], g.triples())
-                seg, _said = graph_edit(r.segmentation, r.depth, g, new)
+                seg, _said = graph_edit(r.segmentation, r.depth, g, new, backend.redraw)
                 r4 = backend.rerun(dataclasses.replace(r, graph=new), seg)
-                region = seg == vocab.CLASS_ID[other]
+                region = (seg == vocab.CLASS_ID[other]) & (r.segmentation != seg)
                 read = segment(r4.image)
                 counts["relabels"] += 1
                 counts["relabel_read"] += int(region.any() and (read[region] == vocab.CLASS_ID[other]).mean() > 0.5)

@@ -27,7 +27,7 @@ from ..models.shipped import WEIGHTS, load_encoder, load_segmenter
 from . import stages
 from .factors import FACTORS, SEG_SIZE, image_from_tensor, picture_conditions
 from .inversion import DEFAULT_STEPS as INVERSION_STEPS
-from .inversion import Inverted, invert, regenerate, soft_mask, window_around
+from .inversion import Inverted, invert, regenerate, soft_mask
 from .sampler import Guided
 
 MAX_SAMPLES = 32
@@ -35,7 +35,6 @@ LEGIBLE_AREA = 40  # pixels of a 64x64 map
 MAX_STEPS = 100
 # SBPC: a thing the graph did not ask for costs a candidate as much as a quarter of its relations.
 EXTRA_PENALTY = 0.25
-WINDOW_MARGIN = 24  # picture pixels around an edit that the image factor sees when redrawing it
 
 
 @dataclass
@@ -241,23 +240,13 @@ class Chain:
             return inverted.picture.copy()
         model = self.factors["image"]
         size = model.config.size
-        conds = picture_conditions(seg, disp, edges, size)
         mask = None if changed is None else soft_mask(changed, size)
-        # The factor is convolutional: only a window around the change is sampled, with a margin
-        # for what the network sees around it; the rest is the picture.
-        window = None if mask is None else window_around(mask, 2 ** (len(model.config.channels) - 1), WINDOW_MARGIN)
-        if window is not None:
-            top, bottom, left, right = window
-            conds = [c[..., top:bottom, left:right] if c is not None else None for c in conds]
-        predict = Guided(model, conds, guidance=inverted.inversion.guidance)
+        # The whole picture is sampled, not a window around the change: the factor's GroupNorm
+        # statistics over a crop differ from the picture's, and a crop drew washed-out objects.
+        predict = Guided(model, picture_conditions(seg, disp, edges, size), guidance=inverted.inversion.guidance)
         x = regenerate(predict, "image", inverted.inversion, inverted.picture_tensor(), mask,
-                       self._progress(on_step, "image"), window)
-        part = image_from_tensor(x)[0]
-        if window is None:
-            return part
-        out = inverted.picture.copy()
-        out[top:bottom, left:right] = part
-        return out
+                       self._progress(on_step, "image"))
+        return image_from_tensor(x)[0]
 
     def invert(self, result: Result, kind: str = "ddpm", steps: int = INVERSION_STEPS,
                on_step: Progress | None = None) -> Result:
@@ -286,6 +275,38 @@ class Chain:
         disp = torch.from_numpy(inv.depth32).unsqueeze(0)
         edges = torch.from_numpy(inv.sketch).unsqueeze(0)
         return self._regenerate(inv, seg, disp, edges, None, on_step)
+
+    def redraw(self, graph: SceneGraph, segmentation: np.ndarray, region: np.ndarray, seed: int = 0,
+               steps: int | None = None) -> np.ndarray:
+        """The segmentation (S, S) with `region` (S, S bool) drawn again by the segmentation factor
+        for `graph`, the rest kept (inpainting). The layout it is conditioned on is the objects'
+        boxes as they are in the segmentation (a region's box for each object the judge finds)."""
+        from ..world.boxes import draw_layout
+        from .factors import onehot
+        from .inversion import inpaint
+
+        verdict = judge.judge(graph.labels, graph.triples(), segmentation)
+        boxes = np.zeros((len(graph.objects), 4), np.float32)
+        disp = np.zeros(len(graph.objects), np.float32)
+        n = segmentation.shape[0]
+        for o in verdict.objects:
+            if o.region is not None:
+                x0, y0, x1, y1 = verdict.regions[o.region].box
+                boxes[o.index] = (x0 / n, y0 / n, (x1 + 1) / n, (y1 + 1) / n)
+                disp[o.index] = 0.0 if vocab.is_stuff(o.label) else 0.5
+        tokens, pad, _ = stages.graph_conditions(self.encoder, self.words, graph, [seed], 0.0)
+        layout = torch.from_numpy(draw_layout(graph.labels, boxes, disp, SEG_SIZE)[0].astype(np.int64)).unsqueeze(0)
+        model = self.factors["segmentation"]
+        predict = Guided(model, [onehot(layout)], tokens, pad, 1.0)
+        noise = stages.seeded_noise([seed], (model.config.out_channels, SEG_SIZE, SEG_SIZE),
+                                    stages.SALT["segmentation"])
+        known = onehot(torch.from_numpy(segmentation.astype(np.int64)).unsqueeze(0))
+        mask = torch.from_numpy(region).float()[None, None]
+        banned = (~stages.named_classes(graph.labels)).view(1, -1, 1, 1)
+        k = steps or getattr(model.config, "steps", 0) or stages.DEFAULT_STEPS["segmentation"]
+        logits = inpaint(predict, "segmentation", known, mask, noise, k, banned)
+        drawn = logits.argmax(1)[0].numpy().astype(segmentation.dtype)
+        return np.where(region, drawn, segmentation)
 
     def read(self, picture: np.ndarray, seed: int = 0, settings: Settings | None = None, kind: str = "ddpm",
              steps: int = INVERSION_STEPS, on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:

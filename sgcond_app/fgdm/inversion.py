@@ -16,9 +16,11 @@ Two inversions of a clean sample x0 under fixed conditions, on the DDIM timestep
 An edit regenerates with the edited conditions. Where the edit changed nothing (outside `mask`,
 a soft map in [0, 1] of where the conditions changed), every intermediate state is replaced by the
 picture's own noisy state at that timestep (blended sampling), so the rest of the picture stays as
-it was, pixel for pixel. Inside the mask the region starts from fresh noise: the inverted noise
-there still carries what was there before (measured: a moved sheep left its legs behind), so it is
-the inversion's reconstruction, not the edit, that uses the inverted noise maps in the region.
+it was, pixel for pixel. Inside the mask the region starts from fresh noise and is sampled with
+deterministic DDIM steps: the inverted noise there still carries what was there before (a moved
+sheep left its legs behind), and at 8 steps the stochastic steps the noise maps belong to drew
+washed-out objects. So the noise maps give the exact reconstruction; an edit keeps the rest of the
+picture through the picture's own noisy states.
 """
 
 from __future__ import annotations
@@ -137,33 +139,25 @@ def invert(predict: Guided, name: str, x0: torch.Tensor, kind: str = "ddpm", ste
 
 @torch.no_grad()
 def regenerate(predict: Guided, name: str, inv: Inversion, original: torch.Tensor | None = None,
-               mask: torch.Tensor | None = None, on_step: Callable[[int, int], None] | None = None,
-               window: tuple[int, int, int, int] | None = None) -> torch.Tensor:
+               mask: torch.Tensor | None = None, on_step: Callable[[int, int], None] | None = None) -> torch.Tensor:
     """The clean sample (B, C, S, S) from the inversion's noise under `predict`'s conditions.
     `mask` (B, 1, S, S) in [0, 1] with `original` (the inverted picture): outside the mask every
-    state is the original's own noisy state, and the result is the original there. `window`
-    (top, bottom, left, right): only that part is sampled (a convolutional factor, its conditions
-    cropped the same by the caller); the result is that part."""
+    state is the original's own noisy state, and the result is the original there."""
     sched = schedule(inv.steps)
-    cut = (lambda t: t[..., window[0]:window[1], window[2]:window[3]]) if window else (lambda t: t)  # noqa: E731
-    x = cut(inv.x_t.clone())
+    x = inv.x_t.clone()
     blend = mask is not None and original is not None
-    states = [cut(st) for st in _noisy_states(original.float().cpu(), sched, inv.seed)] if blend else None
-    noises = None if inv.noises is None else cut(inv.noises)
+    states = _noisy_states(original.float().cpu(), sched, inv.seed) if blend else None
+    noises = inv.noises
     if blend:
-        original, mask = cut(original), cut(mask)
         # Inside the edit the inverted noise still carries what was there (a ghost of a moved
-        # object): the region starts from fresh noise instead, and the last step adds none.
-        inside = (mask > 0).float()
+        # object): the region starts from fresh noise instead and is sampled by DDIM (at a few
+        # steps far sharper than the stochastic steps the noise maps belong to).
         g = torch.Generator().manual_seed((int(inv.seed) * 1_000_003 + NOISE_SALT + 1) % (2 ** 63))
-        x = inside * cut(torch.randn(inv.x_t.shape, generator=g)) + (1 - inside) * x
-        if noises is not None:
-            fresh = cut(torch.randn(inv.noises.shape, generator=g))
-            fresh[-1] = 0
-            noises = inside * fresh + (1 - inside) * noises
+        inside = (mask > 0).float()
+        x = inside * torch.randn(x.shape, generator=g) + (1 - inside) * x
     for k, (t, a_t, a_prev) in enumerate(sched):
         est = to_x0(name, predict(x, torch.tensor(t))).cpu()
-        if inv.kind == "ddpm":
+        if inv.kind == "ddpm" and not blend:
             mean, sigma = _step(est, x, a_t, a_prev, 1.0)
             x = mean + (sigma if sigma > 0 else 1.0) * noises[k]
         else:
@@ -238,23 +232,23 @@ def soft_mask(changed: np.ndarray, size: int) -> torch.Tensor:
     return F.avg_pool2d(grown, 2 * r + 1, stride=1, padding=r, count_include_pad=False).clamp(0, 1)
 
 
-def window_around(mask: torch.Tensor, multiple: int, margin: int) -> tuple[int, int, int, int] | None:
-    """The smallest box (top, bottom, left, right) holding mask > 0 grown by `margin`, its sides
-    multiples of `multiple` (what the factor's downsamplings need) and inside the picture; None
-    when that is the whole picture anyway."""
-    ys, xs = torch.nonzero(mask.reshape(mask.shape[-2:]) > 0, as_tuple=True)
-    h, w = mask.shape[-2:]
-    if len(ys) == 0:
-        return None
-
-    def span(lo: int, hi: int, size: int) -> tuple[int, int]:
-        lo, hi = max(0, lo - margin), min(size, hi + 1 + margin)
-        length = min(size, -(-(hi - lo) // multiple) * multiple)
-        lo = max(0, min(lo, size - length))
-        return lo, lo + length
-
-    top, bottom = span(int(ys.min()), int(ys.max()), h)
-    left, right = span(int(xs.min()), int(xs.max()), w)
-    if (bottom - top, right - left) == (h, w):
-        return None
-    return top, bottom, left, right
+@torch.no_grad()
+def inpaint(predict: Guided, name: str, known: torch.Tensor, mask: torch.Tensor, noise: torch.Tensor, steps: int,
+            banned: torch.Tensor | None = None) -> torch.Tensor:
+    """A DDIM sample with `known` (B, C, S, S, clean, in [-1, 1]) kept outside `mask` (B, 1, S, S):
+    after every step the state outside the mask is the known sample noised to that step (RePaint's
+    replacement, without resampling). -> the network's last output. `banned` (1, C, 1, 1) bool: the
+    classes a categorical factor may not draw."""
+    sched = schedule(steps)
+    g = torch.Generator().manual_seed(NOISE_SALT)
+    x = noise.clone()
+    out = None
+    for t, a_t, a_prev in sched:
+        out = predict(x, torch.tensor(t)).cpu()
+        if banned is not None:
+            out = out.masked_fill(banned, float("-inf"))
+        x, _ = _step(to_x0(name, out), x, a_t, a_prev, 0.0)
+        keep = known if a_prev >= 1.0 else a_prev ** 0.5 * known + (1 - a_prev) ** 0.5 * torch.randn(
+            known.shape, generator=g)
+        x = mask * x + (1 - mask) * keep
+    return out

@@ -27,6 +27,7 @@ MAX_SHIFT = 48  # map pixels a relation edit may move an object
 # Predicates a moved object must satisfy with the world's margin, not by a pixel.
 CLEAR = frozenset({"left of", "right of", "above", "below", "in front of", "behind"})
 MAX_COVER = 0.05  # of a moved object's pixels that may lie over another thing
+RELABEL_ROOM = 2  # map pixels around a relabelled thing that its new shape may take
 
 
 def parse_op(text: str) -> tuple[str, list[str]]:
@@ -143,10 +144,12 @@ def _best_shift(who: int, target: tuple[int, str, int], regions: dict[int, judge
     return best
 
 
-def graph_edit(seg: np.ndarray, depth: np.ndarray | None, old: SceneGraph, new: SceneGraph
-               ) -> tuple[np.ndarray, list[str]]:
+def graph_edit(seg: np.ndarray, depth: np.ndarray | None, old: SceneGraph, new: SceneGraph,
+               redraw=None) -> tuple[np.ndarray, list[str]]:
     """The segmentation edited so that it shows `new` where `old` showed before -> (segmentation,
-    what was done, a line each)."""
+    what was done, a line each). `redraw(graph, segmentation, region)`: a relabelled region drawn
+    again as its new class by the backend's segmentation factor (`TinyBackend.redraw`); without it
+    the region keeps its shape."""
     unknown = [label for label in new.labels if label not in vocab.CLASS_ID]
     if unknown:
         raise BadInput(f"{shown(unknown[0])} is not a class of the tiny world; map the graph's words first "
@@ -182,7 +185,17 @@ def graph_edit(seg: np.ndarray, depth: np.ndarray | None, old: SceneGraph, new: 
             if vocab.is_stuff(a.label) != vocab.is_stuff(b.label):
                 raise BadInput(f"{a.label} -> {b.label}: a thing can become another thing and stuff other "
                                "stuff, not one the other")
-            out[region_of[k].mask & (out == vocab.CLASS_ID[a.label])] = vocab.CLASS_ID[b.label]
+            region = region_of[k].mask & (out == vocab.CLASS_ID[a.label])
+            out[region] = vocab.CLASS_ID[b.label]
+            if redraw is not None and not vocab.is_stuff(b.label):
+                from scipy import ndimage
+
+                # Around the old shape, minus other things: the new class takes its own shape there.
+                others = ~np.isin(out, sorted(vocab.STUFF_IDS)) & ~region
+                room = ndimage.binary_dilation(region, iterations=RELABEL_ROOM) & ~others
+                drawn = redraw(new, out, room)
+                if (drawn[room] == vocab.CLASS_ID[b.label]).sum() >= 0.3 * region.sum():
+                    out = drawn
             said.append(f"the {a.label} is now a {b.label}")
         if set(a.attributes) != set(b.attributes):
             said.append(f"attributes of the {b.label} not applied: the tiny backend's image factor is not "

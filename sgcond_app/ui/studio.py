@@ -532,7 +532,8 @@ def _apply_graph(graph: SceneGraph, session: Session | None, progress, display: 
     mapped = map_graph(graph)
     if mapped.graph is None:
         raise BadInput("no object of this graph is known to the tiny world: " + "; ".join(mapped.lines()[:3]))
-    seg, said = graph_edit(session.current, session.result.depth, session.mapped.graph, mapped.graph)
+    seg, said = graph_edit(session.current, session.result.depth, session.mapped.graph, mapped.graph,
+                           getattr(backend(), "redraw", None))
     info("; ".join(said)[:500])
     edited = replace(session, mapped=mapped, result=replace(session.result, graph=mapped.graph)).with_map(seg)
     yield from rerun("depth", edited, request, progress, display=display)
@@ -553,6 +554,26 @@ def apply_graph_from_page(text: str | None, rows, canvas: str | None, session: S
             yield (*out, *_graph_views(new.mapped.source, _positions_for(new.mapped.source, canvas), new))
         else:
             yield (*out, *(gr.skip() for _ in range(4)))
+
+
+def invert(session: Session | None, request: gr.Request = None, progress=gr.Progress(), *, display: bool = False):
+    """The result's picture inverted: from then on an edit redraws only what it changed."""
+    session = _need(session)
+    if session.result.inverted:
+        raise BadInput("this picture is inverted already: edits keep what they do not touch")
+    b = backend()
+    if not b.capabilities.inverts:
+        raise BadInput(f"the {b.capabilities.name} backend cannot invert pictures")
+
+    def job(on_step, on_map):
+        return b.invert(session.result, "ddpm", INVERSION_STEPS, on_step)
+
+    def keep(result) -> Session:
+        info("Inverted: an edit now redraws only what it changes.")
+        return replace(session, result=result)
+
+    yield from _stream_result(job, {"inversion": INVERSION_STEPS}, progress, keep, display, "invert", session,
+                              request)
 
 
 def before_after(session: Session | None):
@@ -801,9 +822,11 @@ def studio_tab() -> None:
                 with gr.Row():
                     read = gr.Button("Read the picture", variant="primary", elem_id="sg-read")
                     apply_to_picture = gr.Button("Apply the graph to the picture", elem_id="sg-apply-graph")
+                    invert_btn = gr.Button("Invert the result shown", elem_id="sg-invert")
                 gr.Markdown("Reading finds the objects and relations and inverts the picture, so that an edit "
                             "(in the mask, or of the graph above: turn a relation around, relabel or delete "
-                            "a node) redraws only what changed.", elem_id="sg-picture-help")
+                            "a node) redraws only what changed. A generated result can be inverted too.",
+                            elem_id="sg-picture-help")
         with gr.Column(scale=2):
             notes = gr.Markdown(views.notes_markdown(views.read_text(EXAMPLE),
                                                      views.understand(views.read_text(EXAMPLE))),
@@ -878,7 +901,7 @@ def studio_tab() -> None:
     private = dict(api_visibility="private")
     api = {name: gr.Button(visible=False) for name in ("generate", "rerun", "choose", "edit_mask", "match_graph",
                                                        "download", "export_graph", "read_picture",
-                                                       "apply_graph")}
+                                                       "apply_graph", "invert")}
     # Gradio names a private event after its function too: the API's names are taken first.
     api["export_graph"].click(as_api(export_graph), [text], [exported], api_name="export_graph")
     api["download"].click(as_api(download), [session], [zip_file], api_name="download")
@@ -915,6 +938,8 @@ def studio_tab() -> None:
         apply_to_picture.click(on_page(12)(apply_graph_from_page), [text, table, canvas, session],
                                [*page_out, *graph_out], **private),
         api["apply_graph"].click(as_api(apply_graph), [text, session], api_out, api_name="apply_graph"),
+        invert_btn.click(on_page(8)(shown(invert, display=True)), [session], page_out, **private),
+        api["invert"].click(as_api(invert), [session], api_out, api_name="invert"),
     ]
     for btn, w in ((rerun_all, "depth"), (rerun_image, "image")):
         running.append(btn.click(on_page(8)(shown(rerun, w, display=True)), [session], page_out, **private))
