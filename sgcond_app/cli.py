@@ -152,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "a label (the region becomes that class), a node left out (deleted)")
     what.add_argument("--op", help="move:X,Y,DX,DY | flip_h:X,Y | flip_v:X,Y | resize:X,Y,SCALE | delete:X,Y "
                       "(map pixels, 0..63)")
+    what.add_argument("--concept", help="towards or away from words, LEDITS++-style: -car takes the cars away, "
+                      "+sheep,-dog makes the dogs sheep; WORD:SCALE sets one's scale (default 1.5)")
     c.add_argument("--backend", default="tiny", help="the backend (default tiny)")
 
     c = sub.add_parser("sheet", help="a contact sheet PNG: graphs, their generated maps and images")
@@ -377,9 +379,16 @@ def cmd_edit(args: argparse.Namespace) -> None:
     result = files.load_state(args.folder)
     backend = get_backend(args.backend)
     picture = np.asarray(result.state.get("inv_picture", result.image), np.uint8)
+    stages = None
     if args.op is not None:
         seg, line = edit.apply_op(result.segmentation, result.depth, args.op)
         said, graph = [line], result.graph
+    elif args.concept is not None:
+        from .reading.concepts import parse_concepts, plan
+
+        p = plan(result.segmentation, result.depth, result.graph, parse_concepts(args.concept),
+                 getattr(backend, "redraw", None))
+        said, graph, seg, stages = p.said, p.graph, p.segmentations[-1], p
     else:
         mapped = _mapped_graphs(args.graph)
         if len(mapped) != 1 or mapped[0].graph is None:
@@ -388,7 +397,10 @@ def cmd_edit(args: argparse.Namespace) -> None:
         seg, said = edit.graph_edit(result.segmentation, result.depth, result.graph, graph,
                                     getattr(backend, "redraw", None))
     out = _output_folder(args.out)
-    r = backend.rerun(dataclasses.replace(result, graph=graph), seg)
+    if stages is not None:
+        r = backend.steer(dataclasses.replace(result, graph=graph), stages.segmentations, stages.scales)
+    else:
+        r = backend.rerun(dataclasses.replace(result, graph=graph), seg)
     outside = _change_outside(picture, r.image, result.segmentation, r.segmentation)
     extra = {"edit": {"done": said, "mean_change_outside": outside}}
     files.write_folder(out, r, picture, extra)

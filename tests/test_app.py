@@ -477,6 +477,23 @@ def test_read_a_picture_then_turn_a_relation_around(client: Client, tmp_path: Pa
     assert changed.any() and changed.mean() < 0.5  # the rest of the picture stays
 
 
+def test_a_class_taken_away_by_concept(client: Client) -> None:
+    seg, _d, _s, image, _o, report, _r = client.predict("sky above grass; dog on grass; tree right of dog", 5, 2,
+                                                        api_name="/generate")
+    with pytest.raises(AppError, match="inverted picture"):
+        client.predict("-dog", api_name="/apply_concepts")
+    client.predict(api_name="/invert")
+    with pytest.raises(AppError, match="not a class"):
+        client.predict("-blorfing", api_name="/apply_concepts")
+    seg2, _d, _s, image2, _o, report2, relations = client.predict("-poodle:2", api_name="/apply_concepts")
+    labels = [o[0] if isinstance(o, list) else o for o in report2["graph"]["objects"]]
+    assert "dog" not in labels and "tree" in labels
+    dog = vocab.PALETTE[vocab.CLASS_ID["dog"]]
+    assert (_png(seg) == dog).all(2).any() and not (_png(seg2) == dog).all(2).any()
+    changed = np.abs(_png(image2).astype(int) - _png(image).astype(int)).max(2) > 0
+    assert changed.any() and changed.mean() < 0.5
+
+
 def test_a_generated_result_inverted_keeps_the_rest_when_edited(client: Client) -> None:
     seg, _d, _s, image, _o, report, _r = client.predict("sky above grass; dog on grass; tree right of dog", 5, 2,
                                                         api_name="/generate")

@@ -159,6 +159,27 @@ def test_a_read_picture_edited_keeps_the_rest(tiny):
         tiny.read(picture, inversion="sdedit")
 
 
+def test_a_moved_or_mirrored_thing_is_found_and_keeps_its_own_pixels():
+    old = np.full((8, 8), vocab.CLASS_ID["grass"], np.uint8)
+    old[2:5, 1:3] = vocab.CLASS_ID["dog"]
+    old[2, 1] = vocab.CLASS_ID["grass"]  # not symmetric, so a mirror can be told from a shift
+    picture = (np.arange(16 * 16 * 3) % 251).astype(np.uint8).reshape(16, 16, 3)
+    moved = np.full_like(old, vocab.CLASS_ID["grass"])
+    moved[2:5, 5:7] = old[2:5, 1:3]  # three map pixels to the right
+    changed = moved != old
+    guide, where = inversion.transplants(old, moved, changed, picture)
+    assert where.sum() == 4 * 5 and np.array_equal(guide[6:10, 10:14], picture[6:10, 2:6])
+    assert np.array_equal(guide[~where], picture[~where])
+    mirrored = old.copy()
+    mirrored[2:5, 1:3] = old[2:5, 1:3][:, ::-1]
+    guide, where = inversion.transplants(old, mirrored, mirrored != old, picture)
+    assert np.array_equal(guide[6:10, 4:6], picture[6:10, 2:4][:, ::-1])
+    assert inversion.transplants(old, old, np.zeros_like(changed), picture) is None  # nothing moved
+    other = moved.copy()
+    other[moved == vocab.CLASS_ID["dog"]] = vocab.CLASS_ID["sheep"]  # a new thing, not a moved one
+    assert inversion.transplants(old, other, other != old, picture) is None
+
+
 # --- the graph of a picture, and graph edits ----------------------------------------------------
 
 
@@ -241,6 +262,80 @@ def test_operations_are_parsed_and_refused_clearly():
     assert "moved the dog" in line and (out[26:40, 18:28] == vocab.CLASS_ID["dog"]).all()
 
 
+# --- concept edits ---------------------------------------------------------------------------
+
+
+def test_concepts_are_parsed_mapped_and_refused_clearly():
+    from sgcond_app.reading.concepts import DEFAULT_SCALE, parse_concepts
+
+    cs = parse_concepts(" +lamb , -poodle:2.5")
+    assert [(c.sign, c.label, c.scale) for c in cs] == [("+", "sheep", DEFAULT_SCALE), ("-", "dog", 2.5)]
+    assert "dog" in cs[1].why  # a poodle is read as a kind of dog, and the reason is kept
+    for text, message in (("", "give concepts"), ("car", "starts with \\+"), ("-car:9", "scale of car"),
+                          ("-blorfing", "not a class"), ("-red", "attribute"), ("-car,-car", "named twice"),
+                          ("-a,-b,-c,-d,-e", "at most 4")):
+        with pytest.raises(BadInput, match=message):
+            parse_concepts(text)
+
+
+def test_a_concept_plan_takes_away_and_replaces_in_stages():
+    from sgcond_app.reading.concepts import parse_concepts, plan
+
+    seg = _scene()
+    seg[44:54, 24:30] = vocab.CLASS_ID["dog"]  # a second dog: both go
+    old = SceneGraph.build([("sky", ()), ("grass", ()), ("dog", ()), ("tree", ()), ("dog", ())],
+                           [(2, "left of", 3), (4, "below", 3)])
+    p = plan(seg, None, old, parse_concepts("-dog"))
+    assert len(p.segmentations) == 1 and not (p.segmentations[0] == vocab.CLASS_ID["dog"]).any()
+    assert p.graph.labels == ["sky", "grass", "tree"] and not p.graph.relations and "2 of them" in p.said[0]
+    assert np.array_equal(p.segmentations[0][seg != vocab.CLASS_ID["dog"]], seg[seg != vocab.CLASS_ID["dog"]])
+    p = plan(seg, None, old, parse_concepts("+sheep:2,-dog"))
+    removed, replaced = p.segmentations
+    assert not (removed == vocab.CLASS_ID["sheep"]).any() and p.scales == [1.5, 2.0]
+    assert np.array_equal(replaced == vocab.CLASS_ID["sheep"], seg == vocab.CLASS_ID["dog"])
+    assert p.graph.labels == ["sky", "grass", "sheep", "tree", "sheep"] and len(p.graph.relations) == 2
+    for text, message in (("+sheep", "needs one taken away"), ("-car", "no car"), ("+sand,-dog", "-WORD of stuff")):
+        with pytest.raises(BadInput, match=message):
+            plan(seg, None, old, parse_concepts(text))
+
+
+def test_implicit_masks_keep_to_the_region_and_where_guidance_is_strong():
+    region = torch.zeros(1, 1, 8, 8)
+    region[..., 2:6, 2:6] = 1
+    direction = torch.zeros(1, 3, 8, 8)
+    direction[..., 2:4, 2:6] = 1.0  # strong in the top half of the region
+    direction[..., 4:6, 2:6] = 0.01
+    direction[..., 0, 0] = 5.0  # strongest of all, but outside the region
+    m = inversion.implicit_mask(direction, region, 0.5)
+    assert m[0, 0, 2:4, 2:6].eq(1).all() and m[0, 0, 4:6].eq(0).all() and m[0, 0, 0, 0] == 0
+    assert torch.equal(inversion.implicit_mask(direction, region, 0.0), region)
+
+
+def test_a_concept_taken_away_changes_only_its_place_and_crosses_the_wire(tiny):
+    from sgcond_app.reading.concepts import parse_concepts, plan
+
+    picture = (np.random.default_rng(4).random((128, 128, 3)) * 255).astype(np.uint8)
+    r = tiny.read(picture, seed=1, steps=3)
+    seg = _scene()
+    r = tiny.invert(tiny.rerun(r, seg), "ddpm", 3)  # a picture whose segmentation holds a dog
+    before = r.image
+    graph = SceneGraph.build([("sky", ()), ("grass", ()), ("dog", ()), ("tree", ())], [(2, "left of", 3)])
+    p = plan(r.segmentation, r.depth, graph, parse_concepts("-dog:2"))
+    import dataclasses
+
+    after = tiny.steer(dataclasses.replace(r, graph=p.graph), p.segmentations, p.scales)
+    assert not (after.segmentation == vocab.CLASS_ID["dog"]).any() and after.graph.labels == ["sky", "grass", "tree"]
+    changed = np.abs(after.image.astype(int) - before).max(2) > 0
+    ys, xs = np.nonzero(changed)
+    assert len(ys) and ys.min() >= 2 * (26 - 4) and ys.max() < 2 * (40 + 4) and xs.max() < 2 * (18 + 4)
+    back = wire.from_bytes(wire.to_bytes(r))
+    assert np.array_equal(tiny.steer(back, p.segmentations, p.scales).image, after.image)
+    with pytest.raises(BadInput, match="scale"):
+        tiny.steer(r, p.segmentations, [0.0])
+    with pytest.raises(BadInput, match="inverted"):
+        tiny.steer(dataclasses.replace(r, state={"depth32": r.state["depth32"]}), p.segmentations, p.scales)
+
+
 # --- the command line, with the shipped weights ---------------------------------------------------
 
 
@@ -279,6 +374,14 @@ def test_read_then_edit_on_the_command_line(tmp_path):
     ys, xs = np.nonzero(~np.isin(seg, sorted(vocab.STUFF_IDS)))
     p = _cli("edit", str(tmp_path / "edited"), "--out", str(tmp_path / "again"), "--op", f"flip_h:{xs[0]},{ys[0]}")
     assert p.returncode == 0, p.stderr
+    # By concept: the first thing's class taken away; a + word alone is one line, exit 2.
+    thing = vocab.CLASS_NAMES[int(seg[ys[0], xs[0]])]
+    p = _cli("edit", str(tmp_path / "read"), "--out", str(tmp_path / "gone"), "--concept", f"-{thing}")
+    assert p.returncode == 0, p.stderr
+    report = json.loads((tmp_path / "gone" / "report.json").read_text())
+    assert f"took away the {thing}" in report["edit"]["done"][0] and report["edit"]["mean_change_outside"] <= 6
+    p = _cli("edit", str(tmp_path / "read"), "--out", str(tmp_path / "nope3"), "--concept", "+sheep")
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "taken away" in p.stderr
     # Mistakes: one line, exit code 2, nothing written.
     (tmp_path / "not.png").write_text("not a picture")
     p = _cli("read", str(tmp_path / "not.png"), "--out", str(tmp_path / "nope"))

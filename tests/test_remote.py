@@ -16,6 +16,7 @@ import pytest
 from sgcond_app.backends import Options, get_backend
 from sgcond_app.backends.remote import BackendUnavailable, RemoteBackend
 from sgcond_app.errors import BadInput
+from sgcond_app.graph import vocab
 from sgcond_app.graph.scene_graph import SceneGraph
 
 REPO = Path(__file__).resolve().parents[1]
@@ -96,6 +97,15 @@ def test_a_picture_read_through_a_remote_is_the_one_read_here(remote):
     edited = r.segmentation.copy()
     edited[:6] = edited[0, 0]
     assert np.array_equal(far.rerun(r, edited).image, near.rerun(here, edited).image)
+    # A concept edit (the largest thing's class taken away) crosses too, with its stages and scales.
+    from sgcond_app.reading.concepts import parse_concepts, plan
+
+    things = [c for c in np.unique(r.segmentation) if c not in vocab.STUFF_IDS]
+    assert things, "the render has things to take away"
+    label = vocab.CLASS_NAMES[max(things, key=lambda c: (r.segmentation == c).sum())]
+    p = plan(r.segmentation, r.depth, r.graph, parse_concepts(f"-{label}"))
+    assert np.array_equal(far.steer(r, p.segmentations, p.scales).image,
+                          near.steer(here, p.segmentations, p.scales).image)
 
 
 def test_a_remote_that_is_down_is_one_clear_message():

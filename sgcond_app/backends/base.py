@@ -200,3 +200,8 @@ class Backend(Protocol):
     def invert(self, result: Result, inversion: str = "ddpm", steps: int = 8,
                on_step: Progress | None = None) -> Result:
         """The result with its picture inverted: from then on an edit redraws only what it changed."""
+
+    def steer(self, result: Result, segmentations: list[np.ndarray], scales: list[float],
+              on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
+        """Concept edits of an inverted result: `segmentations` the edit's stages (each one concept
+        further, `reading.concepts.plan`), each pulled towards by its scale inside its implicit mask."""

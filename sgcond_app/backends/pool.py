@@ -106,3 +106,7 @@ class PooledBackend:
     def invert(self, result: Result, inversion: str = "ddpm", steps: int = 8,
                on_step: Progress | None = None) -> Result:
         return self._work(lambda w, s, m: w.invert(result, inversion, steps, s), on_step, None)
+
+    def steer(self, result: Result, segmentations: list[np.ndarray], scales: list[float],
+              on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
+        return self._work(lambda w, s, m: w.steer(result, segmentations, scales, s, m), on_step, on_map)

@@ -159,3 +159,10 @@ class RemoteBackend:
                on_step: Progress | None = None) -> Result:
         args = [wire.to_text(wire.to_bytes(result)), inversion, str(int(steps))]
         return self._run("/backend_invert", args, on_step, None)
+
+    def steer(self, result: Result, segmentations: list[np.ndarray], scales: list[float],
+              on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
+        stack = np.stack([np.asarray(x, np.uint8) for x in segmentations]) if len(segmentations) else np.zeros((0,))
+        scale_text = ",".join(f"{float(x)!r}" for x in scales)
+        args = [wire.to_text(wire.to_bytes(result)), wire.array_to_text(stack), scale_text]
+        return self._run("/backend_steer", args, on_step, on_map)

@@ -142,6 +142,11 @@ class TinyBackend:
         kind, k = _inversion(inversion, steps)
         return self._plain(self.chain.invert(self._chain_result(result), kind, k, on_step))
 
+    def steer(self, result: Result, segmentations: list[np.ndarray], scales: list[float],
+              on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
+        return self._plain(self.chain.steer(self._chain_result(result), [np.asarray(x) for x in segmentations],
+                                            [float(x) for x in scales], on_step, on_map))
+
     def redraw(self, graph: SceneGraph, segmentation: np.ndarray, region: np.ndarray, seed: int = 0) -> np.ndarray:
         """`region` of the segmentation drawn again by the segmentation factor for `graph`, the rest kept."""
         return self.chain.redraw(graph, np.asarray(segmentation), np.asarray(region, bool), seed)

@@ -188,7 +188,8 @@ def _quality(o: Options) -> dict:
 
 
 @bench("pictures", "pictures in: --n held-out renders (default 200) as JPEG at --size, read, inverted and "
-       "edited (move, flip a relation, relabel): reconstruction PSNR, picture->graph, edits read back")
+       "edited (move, flip a relation, relabel, take a class away by concept): reconstruction PSNR, "
+       "picture->graph, edits read back")
 def _pictures(o: Options) -> dict:
     from . import pictures
 

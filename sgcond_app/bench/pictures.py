@@ -8,11 +8,15 @@ edited map.
 - picture -> graph: the render's true graph judged on the read maps (object recall, relations);
 - move: the largest thing moved 6 map pixels sideways; where the segmenter finds it in the
   edited picture against where it was asked to go; change outside the old and new places;
-- flip: one left/right or above/below relation of the derived graph turned around, applied by
-  the graph edit; whether it and the others hold on the edited picture; change outside the moved
-  object's old and new places;
+- flip: one left/right or above/below relation of the derived graph turned around (between two
+  things of different classes where there are two, else a thing's left/right of stuff), applied
+  by the graph edit; whether it holds on the edited map and, read back, on the edited picture,
+  and the others too; change outside the moved object's old and new places;
 - relabel: the largest thing made another thing of its kind; whether the segmenter reads the new
   class there;
+- remove a concept: `-LABEL` for the largest thing's class (every region of it taken away, the
+  picture steered away from it at the default scale); whether the segmenter still finds the class
+  anywhere in the edited picture; change outside its old places;
 - seconds: read + invert + one edit (the move).
 """
 
@@ -24,6 +28,8 @@ import statistics
 import time
 
 import numpy as np
+
+from ..graph import vocab
 
 HELD_OUT_START = 50_000  # past the held-out seeds the other benches use
 GROW = 4  # map pixels around the changed places left out of "change outside"
@@ -65,13 +71,25 @@ def _largest_thing(seg: np.ndarray, depth):
     return (m, max(things)[1]) if things else (m, None)
 
 
+def _flippable(g):
+    """The relation a person would turn around: between two things first, else a thing's left/right
+    of stuff (a thing cannot go above the sky or below the ground it stands on); not between two of
+    the same class."""
+    stuff = [vocab.is_stuff(label) for label in g.labels]
+    # Two of a kind turned around show the same picture (the judge cannot tell them apart): left out.
+    rels = [t for t in g.triples() if t[1] in FLIPS and g.labels[t[0]] != g.labels[t[2]]]
+    return next((t for t in rels if not stuff[t[0]] and not stuff[t[2]]),
+                next((t for t in rels if t[1] in ("left of", "right of") and not (stuff[t[0]] and stuff[t[2]])), None))
+
+
 def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
     import torch
 
     from ..backends import get_backend
     from ..editing import masks as ed
-    from ..graph import judge, vocab
+    from ..graph import judge
     from ..graph.scene_graph import SceneGraph
+    from ..reading.concepts import parse_concepts, plan
     from ..reading.edit import graph_edit
     from ..reading.load import load_picture
     from ..training.data import held_out_samples
@@ -82,9 +100,10 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
     segment = lambda picture: chain.segmenter.segment(picture, size=64)  # noqa: E731
     psize = backend.capabilities.picture_size
     counts = dict.fromkeys(("objects", "found", "relations", "held", "moves", "moves_within_2px", "flips",
-                            "flip_holds", "flip_others", "flip_others_held", "relabels", "relabel_read"), 0)
+                            "flip_holds", "flip_others", "flip_others_held", "relabels", "relabel_read",
+                            "removals", "removal_gone", "flip_holds_on_map"), 0)
     rec_ddpm, rec_ddim = [], {8: [], 16: [], 32: []}
-    move_err, move_out, flip_out, seconds = [], [], [], []
+    move_err, move_out, flip_out, seconds, removal_out = [], [], [], [], []
     backend.read(np.zeros((psize, psize, 3), np.uint8))  # warm-up
     for k, sample in enumerate(held_out_samples(n, size, HELD_OUT_START)):
         picture = load_picture(_jpeg(sample.image), psize)
@@ -123,12 +142,15 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
                 rec_ddim[steps].append(_psnr(backend.reconstruct(backend.invert(r, "ddim", steps)), picture))
         # Flip one left/right or above/below relation of the derived graph.
         g = r.graph
-        flip = next((t for t in g.triples() if t[1] in FLIPS and not (vocab.is_stuff(g.labels[t[0]])
-                                                                        and vocab.is_stuff(g.labels[t[2]]))), None)
+        flip = _flippable(g)
         if flip is not None:
             rels = [(s, FLIPS[p], o) if (s, p, o) == flip else (s, p, o) for s, p, o in g.triples()]
             new = SceneGraph.build([(o.label, o.attributes) for o in g.objects], rels)
             seg, _said = graph_edit(r.segmentation, r.depth, g, new)
+            planned = judge.judge(new.labels, new.triples(), seg, r.depth).relations
+            turned = (flip[0], FLIPS[flip[1]], flip[2])
+            counts["flip_holds_on_map"] += int(any((x.subject, x.predicate, x.object) == turned and x.holds is True
+                                                   for x in planned))
             r3 = backend.rerun(dataclasses.replace(r, graph=new), seg)
             read = segment(r3.image)
             v3 = judge.judge(new.labels, new.triples(), read, r3.depth)
@@ -156,6 +178,13 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
                 counts["relabels"] += 1
                 counts["relabel_read"] += int(region.any() and (read[region] == vocab.CLASS_ID[other]).mean() > 0.5)
 
+            # Take the class away by concept.
+            taken = plan(r.segmentation, r.depth, g, parse_concepts(f"-{label}"))
+            r5 = backend.steer(dataclasses.replace(r, graph=taken.graph), taken.segmentations, taken.scales)
+            counts["removals"] += 1
+            counts["removal_gone"] += int(not any(x.label == label for x in judge.extract_regions(segment(r5.image))))
+            removal_out.append(_outside(picture, r5.image, r.segmentation == vocab.CLASS_ID[label]))
+
     def share(a: str, b: str) -> float | None:
         return round(counts[a] / counts[b], 4) if counts[b] else None
 
@@ -172,10 +201,14 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
         "move_centroid_error_px_median": round(statistics.median(move_err), 3) if move_err else None,
         "move_change_outside_mean": round(statistics.mean(move_out), 3) if move_out else None,
         "flips": counts["flips"],
+        "flip_relation_holds_on_edited_map": share("flip_holds_on_map", "flips"),
         "flip_relation_holds": share("flip_holds", "flips"),
         "flip_other_relations_hold": share("flip_others_held", "flip_others"),
         "flip_change_outside_mean": round(statistics.mean(flip_out), 3) if flip_out else None,
         "relabels": counts["relabels"],
         "relabel_read_as_new_class": share("relabel_read", "relabels"),
+        "removals": counts["removals"],
+        "removal_class_gone": share("removal_gone", "removals"),
+        "removal_change_outside_mean": round(statistics.mean(removal_out), 3) if removal_out else None,
         "read_invert_edit_seconds_median": round(statistics.median(seconds), 3) if seconds else None,
     }

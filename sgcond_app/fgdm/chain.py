@@ -27,7 +27,7 @@ from ..models.shipped import WEIGHTS, load_encoder, load_segmenter
 from . import stages
 from .factors import FACTORS, SEG_SIZE, image_from_tensor, picture_conditions
 from .inversion import DEFAULT_STEPS as INVERSION_STEPS
-from .inversion import Inverted, invert, regenerate, soft_mask
+from .inversion import Inverted, invert, regenerate, soft_mask, steer, transplants
 from .sampler import Guided
 
 MAX_SAMPLES = 32
@@ -35,6 +35,8 @@ LEGIBLE_AREA = 40  # pixels of a 64x64 map
 MAX_STEPS = 100
 # SBPC: a thing the graph did not ask for costs a candidate as much as a quarter of its relations.
 EXTRA_PENALTY = 0.25
+MAX_CONCEPT_STAGES = 8
+MAX_CONCEPT_SCALE = 5.0
 
 
 @dataclass
@@ -244,8 +246,15 @@ class Chain:
         # The whole picture is sampled, not a window around the change: the factor's GroupNorm
         # statistics over a crop differ from the picture's, and a crop drew washed-out objects.
         predict = Guided(model, picture_conditions(seg, disp, edges, size), guidance=inverted.inversion.guidance)
+        guide = None
+        if changed is not None:
+            # A thing the edit moved or mirrored starts from its own pixels at its new place.
+            found = transplants(inverted.segmentation, seg[0].numpy(), changed, inverted.picture)
+            if found is not None:
+                guide = (torch.from_numpy(found[0]).permute(2, 0, 1).float().unsqueeze(0) / 127.5 - 1,
+                         torch.from_numpy(found[1]).float()[None, None])
         x = regenerate(predict, "image", inverted.inversion, inverted.picture_tensor(), mask,
-                       self._progress(on_step, "image"))
+                       self._progress(on_step, "image"), guide)
         return image_from_tensor(x)[0]
 
     def invert(self, result: Result, kind: str = "ddpm", steps: int = INVERSION_STEPS,
@@ -307,6 +316,67 @@ class Chain:
         logits = inpaint(predict, "segmentation", known, mask, noise, k, banned)
         drawn = logits.argmax(1)[0].numpy().astype(segmentation.dtype)
         return np.where(region, drawn, segmentation)
+
+    def steer(self, result: Result, segmentations: list[np.ndarray], scales: list[float],
+              on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
+        """Concept edits of an inverted result (LEDITS++-style): `segmentations` are the stages of the
+        edit, each the one before with one concept applied (a class taken away, a class drawn where
+        one was taken away), the last the edit's whole segmentation. Each stage's maps (depth and
+        sketch from their factors, the inverted ones outside what changed) condition the image
+        factor, and the picture is regenerated from the inversion with each stage's guidance at its
+        own scale inside its implicit mask (`inversion.steer`); the rest stays the picture's."""
+        inv = result.inverted
+        if inv is None:
+            raise BadInput("a concept edit needs an inverted picture: read a picture or invert the result first")
+        if not segmentations or len(segmentations) != len(scales) or len(segmentations) > MAX_CONCEPT_STAGES:
+            raise BadInput(f"a concept edit takes 1 to {MAX_CONCEPT_STAGES} stages, each with a scale")
+        for scale in scales:
+            if not isinstance(scale, (int, float)) or not 0 < float(scale) <= MAX_CONCEPT_SCALE:
+                raise BadInput(f"a concept's scale must be above 0 and at most {MAX_CONCEPT_SCALE:g}")
+        segs = [np.asarray(x) for x in segmentations]
+        if any(x.shape != (SEG_SIZE, SEG_SIZE) for x in segs):
+            raise BadInput(f"an edited segmentation must be {SEG_SIZE}x{SEG_SIZE}")
+        s = result.settings
+        fseed = [result.factor_seed]
+        seconds: dict[str, float] = {}
+        start = time.perf_counter()
+        model = self.factors["image"]
+        size = model.config.size
+        guidance = inv.inversion.guidance
+        maps, stages_, before, union = [], [], inv.segmentation, np.zeros((SEG_SIZE, SEG_SIZE), bool)
+        for k, seg_np in enumerate(segs):
+            seg = torch.from_numpy(seg_np.astype(np.int64)).unsqueeze(0)
+            disp = self._depth(seg, s.seeds("depth", fseed), s, seconds, on_step if k == len(segs) - 1 else None)
+            edges = stages.sketch(self.factors["sketch"], seg, disp, s.seeds("sketch", fseed), s.steps["sketch"],
+                                  s.guidance["sketch"], s.scheduler,
+                                  self._progress(on_step, "sketch") if k == len(segs) - 1 else None)
+            changed = inv.changed(seg_np)
+            kept_depth, kept_sketch = inv.keep_outside(changed, disp[0], edges[0].numpy())
+            disp, edges = kept_depth.unsqueeze(0), torch.from_numpy(kept_sketch).unsqueeze(0)
+            maps.append((seg, disp, edges))
+            step_change = inv.changed(seg_np) if k == 0 else _dilated(seg_np != before)
+            before, union = seg_np, union | changed | step_change
+            predict = Guided(model, picture_conditions(seg, disp, edges, size), guidance=guidance)
+            stages_.append((predict, float(scales[k]), soft_mask(step_change, size)))
+        seg, disp, edges = maps[-1]
+        if on_map:
+            on_map("segmentation", segs[-1].astype(np.uint8))
+            on_map("depth", stages.to_image_size(seg, disp)[1][0])
+            on_map("sketch", edges[0].numpy())
+        began = time.perf_counter()
+        base = Guided(model, picture_conditions(torch.from_numpy(inv.segmentation.astype(np.int64)).unsqueeze(0),
+                                                torch.from_numpy(inv.depth32).unsqueeze(0),
+                                                torch.from_numpy(inv.sketch).unsqueeze(0), size), guidance=guidance)
+        x = steer(base, "image", stages_, inv.inversion, inv.picture_tensor(), soft_mask(union, size),
+                  self._progress(on_step, "image"))
+        image = image_from_tensor(x)[0]
+        seconds["image"] = time.perf_counter() - began
+        seg_map, depth_map = stages.to_image_size(seg, disp)
+        graph = result.graph
+        verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0])
+        seconds["total"] = time.perf_counter() - start
+        return Result(graph, result.seed, s, result.candidates, result.chosen, disp[0], seg_map[0], depth_map[0],
+                      edges[0].numpy(), image, verdict, seconds, inv)
 
     def read(self, picture: np.ndarray, seed: int = 0, settings: Settings | None = None, kind: str = "ddpm",
              steps: int = INVERSION_STEPS, on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
@@ -409,6 +479,14 @@ class Chain:
                           on_step, sketch, on_map, result.inverted)
         seconds["total"] = time.perf_counter() - start
         return out
+
+
+def _dilated(diff: np.ndarray) -> np.ndarray:
+    from scipy import ndimage
+
+    from .inversion import CHANGE_DILATION
+
+    return ndimage.binary_dilation(diff, iterations=CHANGE_DILATION) if diff.any() else diff
 
 
 def best_candidate(cands: list[Candidate]) -> int:

@@ -139,14 +139,22 @@ def invert(predict: Guided, name: str, x0: torch.Tensor, kind: str = "ddpm", ste
 
 @torch.no_grad()
 def regenerate(predict: Guided, name: str, inv: Inversion, original: torch.Tensor | None = None,
-               mask: torch.Tensor | None = None, on_step: Callable[[int, int], None] | None = None) -> torch.Tensor:
+               mask: torch.Tensor | None = None, on_step: Callable[[int, int], None] | None = None,
+               guide: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
     """The clean sample (B, C, S, S) from the inversion's noise under `predict`'s conditions.
     `mask` (B, 1, S, S) in [0, 1] with `original` (the inverted picture): outside the mask every
-    state is the original's own noisy state, and the result is the original there."""
+    state is the original's own noisy state, and the result is the original there. `guide` (a
+    picture, its mask (B, 1, S, S)): inside its mask the first TRANSPLANT_STEPS of the steps take
+    the guide's noisy states (a moved thing's own pixels at its new place), the rest are free to
+    fit it to its surroundings."""
     sched = schedule(inv.steps)
     x = inv.x_t.clone()
     blend = mask is not None and original is not None
     states = _noisy_states(original.float().cpu(), sched, inv.seed) if blend else None
+    guided_steps = round(TRANSPLANT_STEPS * len(sched)) if blend and guide is not None else 0
+    if guided_steps:
+        guide_states = _noisy_states(guide[0].float().cpu(), sched, inv.seed)
+        guide_mask = guide[1].float().cpu()
     noises = inv.noises
     if blend:
         # Inside the edit the inverted noise still carries what was there (a ghost of a moved
@@ -155,6 +163,8 @@ def regenerate(predict: Guided, name: str, inv: Inversion, original: torch.Tenso
         g = torch.Generator().manual_seed((int(inv.seed) * 1_000_003 + NOISE_SALT + 1) % (2 ** 63))
         inside = (mask > 0).float()
         x = inside * torch.randn(x.shape, generator=g) + (1 - inside) * x
+        if guided_steps:
+            x = guide_mask * guide_states[0] + (1 - guide_mask) * x
     for k, (t, a_t, a_prev) in enumerate(sched):
         est = to_x0(name, predict(x, torch.tensor(t))).cpu()
         if inv.kind == "ddpm" and not blend:
@@ -165,6 +175,132 @@ def regenerate(predict: Guided, name: str, inv: Inversion, original: torch.Tenso
         if blend:
             keep = states[k + 1] if k + 1 < len(sched) else original.float().cpu()
             x = mask * x + (1 - mask) * keep
+            if k + 1 < guided_steps:
+                x = guide_mask * guide_states[k + 1] + (1 - guide_mask) * x
+        if on_step:
+            on_step(k + 1, inv.steps)
+    return x
+
+
+TRANSPLANT_IOU = 0.6  # a thing in an edited map counts as moved if an old one, shifted (or mirrored), covers it so
+TRANSPLANT_STEPS = 0.75  # of the steps during which a moved thing keeps its own (noised) pixels
+
+
+def transplants(old: np.ndarray, new: np.ndarray, changed: np.ndarray, picture: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Things an edit moved or mirrored, found by their shapes: each connected region of a thing's
+    class in the new segmentation (S, S) that the edit touched, matched to a region of the same
+    class in the old one of the same shape once shifted (and perhaps mirrored). -> (the picture
+    (P, P, 3) with each such thing's old pixels at its new place, where (P, P) bool), or None."""
+    from scipy import ndimage
+
+    from ..graph import vocab
+
+    size, n = picture.shape[0], old.shape[0]
+    k = size // n
+    guide, where = picture.copy(), np.zeros((size, size), bool)
+    eight = np.ones((3, 3), bool)
+    for cid in np.unique(new[changed]):
+        if int(cid) in vocab.STUFF_IDS:
+            continue
+        new_lab, nn = ndimage.label(new == cid, eight)
+        old_lab, no = ndimage.label(old == cid, eight)
+        sources = [old_lab == j for j in range(1, no + 1)]
+        for i in range(1, nn + 1):
+            target = new_lab == i
+            if not (target & changed).any():
+                continue
+            best = _match(target, sources)
+            if best is None:
+                continue
+            source, (dy, dx), flip = best
+            ty, tx = np.nonzero(np.kron(target, np.ones((k, k), bool)))
+            sy, sx = ty - dy * k, tx - dx * k
+            ys, xs = np.nonzero(source)
+            if flip == "h":
+                sx = (xs.min() * k + (xs.max() + 1) * k - 1) - sx
+            elif flip == "v":
+                sy = (ys.min() * k + (ys.max() + 1) * k - 1) - sy
+            inside = (sy >= 0) & (sy < size) & (sx >= 0) & (sx < size)
+            ty, tx, sy, sx = ty[inside], tx[inside], sy[inside], sx[inside]
+            ok = source[sy // k, sx // k]
+            guide[ty[ok], tx[ok]] = picture[sy[ok], sx[ok]]
+            where[ty[ok], tx[ok]] = True
+    return (guide, where) if where.any() else None
+
+
+def _match(target: np.ndarray, sources: list[np.ndarray]):
+    """The old region (of `sources`) that, shifted and perhaps mirrored, best covers `target` ->
+    (source, (dy, dx), "" | "h" | "v"), or None when none does (IoU under TRANSPLANT_IOU) or the best
+    is the target itself, unmoved."""
+    ty, tx = np.nonzero(target)
+    best, best_iou = None, TRANSPLANT_IOU
+    for source in sources:
+        if not 0.7 <= source.sum() / target.sum() <= 1.4:
+            continue
+        ys, xs = np.nonzero(source)
+        y0, y1, x0, x1 = ys.min(), ys.max(), xs.min(), xs.max()
+        for flip in ("", "h", "v"):
+            fy = y0 + y1 - ys if flip == "v" else ys
+            fx = x0 + x1 - xs if flip == "h" else xs
+            dy, dx = int(round(ty.mean() - fy.mean())), int(round(tx.mean() - fx.mean()))
+            py, px = fy + dy, fx + dx
+            keep = (py >= 0) & (py < target.shape[0]) & (px >= 0) & (px < target.shape[1])
+            placed = np.zeros_like(target)
+            placed[py[keep], px[keep]] = True
+            iou = (placed & target).sum() / (placed | target).sum()
+            if iou > best_iou:
+                best, best_iou = (source, (dy, dx), flip), iou
+    if best is None or (best[1] == (0, 0) and best[2] == ""):
+        return None
+    return best
+
+
+IMPLICIT_QUANTILE = 0.2  # of a concept's region where its guidance is weakest, left out of its implicit mask
+
+
+def implicit_mask(direction: torch.Tensor, region: torch.Tensor, quantile: float = IMPLICIT_QUANTILE) -> torch.Tensor:
+    """LEDITS++'s implicit mask for one concept at one step: where its guidance `direction` (B, C, S, S)
+    is strongest (above the `quantile` of its magnitude within the region), inside `region` (B, 1, S, S,
+    soft), which plays the part of the concept's cross-attention map: the pixels of its class."""
+    magnitude = direction.abs().mean(1, keepdim=True)
+    inside = region > 0
+    if not inside.any() or quantile <= 0:
+        return region
+    threshold = torch.quantile(magnitude[inside], quantile)
+    return region * (magnitude >= threshold).float()
+
+
+@torch.no_grad()
+def steer(base: Guided, name: str, stages: list[tuple[Guided, float, torch.Tensor]], inv: Inversion,
+          original: torch.Tensor, mask: torch.Tensor, on_step: Callable[[int, int], None] | None = None,
+          quantile: float | None = None) -> torch.Tensor:
+    """Concept edits as guidance (LEDITS++'s edit guidance, for a factor conditioned on maps): stage k
+    (its conditions' predictor, its scale, its region) pulls the estimate from the previous stage's
+    conditions towards its own, `scale` times, inside its implicit mask:
+    x0 = x0(base) + sum_k scale_k * M_k * (x0(stage k) - x0(stage k-1)). With every scale 1 and full
+    masks this is the last stage's conditions alone; a larger scale pushes further away from what
+    was there. Outside `mask` (B, 1, S, S) every state is the original's own noisy state, as in
+    `regenerate`, so the rest of the picture stays; inside, fresh noise and DDIM steps."""
+    quantile = IMPLICIT_QUANTILE if quantile is None else quantile
+    sched = schedule(inv.steps)
+    original = original.float().cpu()
+    states = _noisy_states(original, sched, inv.seed)
+    g = torch.Generator().manual_seed((int(inv.seed) * 1_000_003 + NOISE_SALT + 1) % (2 ** 63))
+    inside = (mask > 0).float()
+    x = inside * torch.randn(inv.x_t.shape, generator=g) + (1 - inside) * inv.x_t
+    for k, (t, a_t, a_prev) in enumerate(sched):
+        tt = torch.tensor(t)
+        before = to_x0(name, base(x, tt)).cpu()
+        est = before.clone()
+        for predict, scale, region in stages:
+            now = to_x0(name, predict(x, tt)).cpu()
+            direction = now - before
+            est = est + scale * implicit_mask(direction, region, quantile) * direction
+            before = now
+        x, _ = _step(est.clamp(-1, 1), x, a_t, a_prev, 0.0)
+        keep = states[k + 1] if k + 1 < len(sched) else original
+        x = mask * x + (1 - mask) * keep
         if on_step:
             on_step(k + 1, inv.steps)
     return x

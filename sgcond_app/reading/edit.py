@@ -61,6 +61,23 @@ def apply_op(seg: np.ndarray, depth: np.ndarray | None, text: str) -> tuple[np.n
     return ed.delete(m, iid).segmentation, f"deleted the {label}"
 
 
+def relabel(seg: np.ndarray, region: np.ndarray, label: str, graph: SceneGraph, redraw=None) -> np.ndarray:
+    """`region` (S, S bool) of the segmentation made class `label`; with `redraw` (a thing), drawn
+    again there by the segmentation factor for `graph`, so the new class takes its own shape within
+    a little room around the old one (kept only if the factor drew enough of the new class)."""
+    out = np.array(seg, copy=True)
+    out[region] = vocab.CLASS_ID[label]
+    if redraw is None or vocab.is_stuff(label) or not region.any():
+        return out
+    from scipy import ndimage
+
+    # Around the old shape, minus other things: the new class takes its own shape there.
+    others = ~np.isin(out, sorted(vocab.STUFF_IDS)) & ~region
+    room = ndimage.binary_dilation(region, iterations=RELABEL_ROOM) & ~others
+    drawn = redraw(graph, out, room)
+    return drawn if (drawn[room] == vocab.CLASS_ID[label]).sum() >= 0.3 * region.sum() else out
+
+
 # --- graph edits ---------------------------------------------------------------------------------
 
 
@@ -185,17 +202,7 @@ def graph_edit(seg: np.ndarray, depth: np.ndarray | None, old: SceneGraph, new: 
             if vocab.is_stuff(a.label) != vocab.is_stuff(b.label):
                 raise BadInput(f"{a.label} -> {b.label}: a thing can become another thing and stuff other "
                                "stuff, not one the other")
-            region = region_of[k].mask & (out == vocab.CLASS_ID[a.label])
-            out[region] = vocab.CLASS_ID[b.label]
-            if redraw is not None and not vocab.is_stuff(b.label):
-                from scipy import ndimage
-
-                # Around the old shape, minus other things: the new class takes its own shape there.
-                others = ~np.isin(out, sorted(vocab.STUFF_IDS)) & ~region
-                room = ndimage.binary_dilation(region, iterations=RELABEL_ROOM) & ~others
-                drawn = redraw(new, out, room)
-                if (drawn[room] == vocab.CLASS_ID[b.label]).sum() >= 0.3 * region.sum():
-                    out = drawn
+            out = relabel(out, region_of[k].mask & (out == vocab.CLASS_ID[a.label]), b.label, new, redraw)
             said.append(f"the {a.label} is now a {b.label}")
         if set(a.attributes) != set(b.attributes):
             said.append(f"attributes of the {b.label} not applied: the tiny backend's image factor is not "

@@ -104,6 +104,18 @@ def backend_api(get_backend) -> None:
         yield from _events(lambda on_step, on_map: get_backend().invert(r, inversion, k, on_step),
                            f"backend invert({inversion}, {k})")
 
+    def steer(result: str, segmentations: str, scales: str):
+        r = wire.from_bytes(wire.from_text(result))
+        stack = wire.array_from_text(segmentations, "the segmentations")
+        if stack.ndim != 3:
+            raise BadInput("the segmentations must be a stack (K, S, S)")
+        try:
+            k = [float(x) for x in str(scales).split(",") if x.strip()]
+        except ValueError:
+            raise BadInput("the scales must be numbers separated by commas") from None
+        yield from _events(lambda on_step, on_map: get_backend().steer(r, list(stack), k, on_step, on_map),
+                           f"backend steer({len(k)} stages)")
+
     text = gr.Textbox(visible=False)
     text2 = gr.Textbox(visible=False)
     text3 = gr.Textbox(visible=False)
@@ -111,7 +123,7 @@ def backend_api(get_backend) -> None:
     text5 = gr.Textbox(visible=False)
     out = gr.JSON(visible=False)
     buttons = {name: gr.Button(visible=False) for name in ("capabilities", "generate", "rerun", "choose", "read",
-                                                            "invert")}
+                                                            "invert", "steer")}
     buttons["capabilities"].click(as_api(capabilities), None, out, api_name="backend_capabilities",
                                   concurrency_limit=None)
     buttons["generate"].click(as_api(generate), [text, text2, text3], out, api_name="backend_generate")
@@ -119,3 +131,4 @@ def backend_api(get_backend) -> None:
     buttons["choose"].click(as_api(choose), [text, text2], out, api_name="backend_choose")
     buttons["read"].click(as_api(read), [text, text2, text3, text4, text5], out, api_name="backend_read")
     buttons["invert"].click(as_api(invert), [text, text2, text3], out, api_name="backend_invert")
+    buttons["steer"].click(as_api(steer), [text, text2, text3], out, api_name="backend_steer")

@@ -556,6 +556,47 @@ def apply_graph_from_page(text: str | None, rows, canvas: str | None, session: S
             yield (*out, *(gr.skip() for _ in range(4)))
 
 
+def _apply_concepts(text: str | None, session: Session | None, progress, display: bool,
+                    request: gr.Request | None = None):
+    """Concept edits (LEDITS++-style) of an inverted picture: `-car` takes the cars away, `+sheep,-dog`
+    makes the dogs sheep, `WORD:SCALE` each with its own scale; the graph follows."""
+    from ..graph.mapping import map_graph
+    from ..reading.concepts import parse_concepts, plan
+
+    session = _need(session)
+    concepts = parse_concepts(text)
+    if not session.result.inverted:
+        raise BadInput("a concept edit starts from an inverted picture: read a picture, or press "
+                       "'Invert the result shown' first")
+    b = backend()
+    p = plan(session.current, session.result.depth, session.mapped.graph, concepts, getattr(b, "redraw", None))
+    info("; ".join(p.said)[:500])
+    edited = replace(session, mapped=map_graph(p.graph),
+                     result=replace(session.result, graph=p.graph)).with_map(p.segmentations[-1])
+    steps = {f: session.result.options.steps.get(f, k) for f, k in b.capabilities.steps_after("depth").items()}
+
+    def job(on_step, on_map):
+        return b.steer(edited.result, p.segmentations, p.scales, on_step, on_map)
+
+    yield from _stream_result(job, steps, progress, edited.after, display,
+                              f"concepts({str(text)[:80]!r}) of {session.mapped.source.to_json()}", edited, request)
+
+
+def apply_concepts(text: str | None, session: Session | None, progress=gr.Progress()):
+    """The API's concept edit: "+WORD,-WORD" (each may end in :SCALE)."""
+    yield from _apply_concepts(text, session, progress, False)
+
+
+def apply_concepts_from_page(text: str | None, canvas: str | None, session: Session | None,
+                             request: gr.Request = None, progress=gr.Progress()):
+    for out in _apply_concepts(text, session, progress, True, request):
+        new = out[7]
+        if isinstance(new, Session):
+            yield (*out, *_graph_views(new.mapped.source, _positions_for(new.mapped.source, canvas), new))
+        else:
+            yield (*out, *(gr.skip() for _ in range(4)))
+
+
 def invert(session: Session | None, request: gr.Request = None, progress=gr.Progress(), *, display: bool = False):
     """The result's picture inverted: from then on an edit redraws only what it changed."""
     session = _need(session)
@@ -823,9 +864,14 @@ def studio_tab() -> None:
                     read = gr.Button("Read the picture", variant="primary", elem_id="sg-read")
                     apply_to_picture = gr.Button("Apply the graph to the picture", elem_id="sg-apply-graph")
                     invert_btn = gr.Button("Invert the result shown", elem_id="sg-invert")
+                with gr.Row():
+                    concepts = gr.Textbox(label="Concepts", placeholder="-car   or   +sheep,-dog   (WORD:SCALE, "
+                                          "default 1.5)", scale=3, elem_id="sg-concepts")
+                    apply_concepts_btn = gr.Button("Apply the concepts", scale=1, elem_id="sg-apply-concepts")
                 gr.Markdown("Reading finds the objects and relations and inverts the picture, so that an edit "
                             "(in the mask, or of the graph above: turn a relation around, relabel or delete "
-                            "a node) redraws only what changed. A generated result can be inverted too.",
+                            "a node; or by concept: -car takes the cars away, +sheep,-dog makes the dogs "
+                            "sheep) redraws only what changed. A generated result can be inverted too.",
                             elem_id="sg-picture-help")
         with gr.Column(scale=2):
             notes = gr.Markdown(views.notes_markdown(views.read_text(EXAMPLE),
@@ -901,7 +947,7 @@ def studio_tab() -> None:
     private = dict(api_visibility="private")
     api = {name: gr.Button(visible=False) for name in ("generate", "rerun", "choose", "edit_mask", "match_graph",
                                                        "download", "export_graph", "read_picture",
-                                                       "apply_graph", "invert")}
+                                                       "apply_graph", "invert", "apply_concepts")}
     # Gradio names a private event after its function too: the API's names are taken first.
     api["export_graph"].click(as_api(export_graph), [text], [exported], api_name="export_graph")
     api["download"].click(as_api(download), [session], [zip_file], api_name="download")
@@ -940,6 +986,9 @@ def studio_tab() -> None:
         api["apply_graph"].click(as_api(apply_graph), [text, session], api_out, api_name="apply_graph"),
         invert_btn.click(on_page(8)(shown(invert, display=True)), [session], page_out, **private),
         api["invert"].click(as_api(invert), [session], api_out, api_name="invert"),
+        apply_concepts_btn.click(on_page(12)(apply_concepts_from_page), [concepts, canvas, session],
+                                 [*page_out, *graph_out], **private),
+        api["apply_concepts"].click(as_api(apply_concepts), [concepts, session], api_out, api_name="apply_concepts"),
     ]
     for btn, w in ((rerun_all, "depth"), (rerun_image, "image")):
         running.append(btn.click(on_page(8)(shown(rerun, w, display=True)), [session], page_out, **private))
