@@ -517,10 +517,24 @@ COMMANDS = {"parse": cmd_parse, "synth": cmd_synth, "check": cmd_check, "palette
             "sheet": cmd_sheet, "read": cmd_read, "edit": cmd_edit}
 
 
+def _joined_concepts(argv: list[str]) -> list[str]:
+    """`--concept -car` as `--concept=-car`: argparse would read a value starting with '-' as an option."""
+    out: list[str] = []
+    k = 0
+    while k < len(argv):
+        if argv[k] == "--concept" and k + 1 < len(argv) and argv[k + 1].startswith("-") and argv[k + 1][1:2] != "-":
+            out.append(f"--concept={argv[k + 1]}")
+            k += 2
+            continue
+        out.append(argv[k])
+        k += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(_joined_concepts(sys.argv[1:] if argv is None else list(argv)))
         COMMANDS[args.command](args)
     except BadInput as e:
         print(f"error: {e}", file=sys.stderr)

@@ -35,11 +35,11 @@ def save_state(path: str | Path, result: Result) -> None:
 def load_state(path: str | Path) -> Result:
     from safetensors import safe_open
 
-    path = Path(path)
-    if path.is_dir():
-        path = path / STATE_FILE
+    given = Path(path)
+    path = given / STATE_FILE if given.is_dir() else given
     if not path.is_file():
-        raise BadInput(f"no {STATE_FILE} in {str(path.parent)[:200]}: give a folder `read` or `edit` wrote")
+        where = given if given.is_dir() or given.suffix != ".safetensors" else given.parent
+        raise BadInput(f"no {STATE_FILE} in {str(where)[:200]}: give a folder `read` or `edit` wrote")
     try:
         with safe_open(str(path), framework="numpy") as f:
             header = json.loads((f.metadata() or {})["sgcond"])
