@@ -354,7 +354,7 @@ class Chain:
             kept_depth, kept_sketch = inv.keep_outside(changed, disp[0], edges[0].numpy())
             disp, edges = kept_depth.unsqueeze(0), torch.from_numpy(kept_sketch).unsqueeze(0)
             maps.append((seg, disp, edges))
-            step_change = inv.changed(seg_np) if k == 0 else _dilated(seg_np != before)
+            step_change = changed if k == 0 else _dilated(seg_np != before)
             before, union = seg_np, union | changed | step_change
             predict = Guided(model, picture_conditions(seg, disp, edges, size), guidance=guidance)
             stages_.append((predict, float(scales[k]), soft_mask(step_change, size)))
