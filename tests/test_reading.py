@@ -1,6 +1,7 @@
 """Pictures in: files read safely, inversion brings a picture back, an edit keeps what it did not
 touch, a graph edit moves, deletes and relabels, the folder `read` writes is read back."""
 
+import dataclasses
 import io
 import json
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from sgcond_app.backends import wire
+from sgcond_app.backends import Options, wire
 from sgcond_app.errors import BadInput
 from sgcond_app.fgdm import inversion
 from sgcond_app.graph import judge, vocab
@@ -157,6 +158,59 @@ def test_a_read_picture_edited_keeps_the_rest(tiny):
     assert tiny.invert(wide, "ddim", 2).inverted
     with pytest.raises(BadInput, match="inversion must be"):
         tiny.read(picture, inversion="sdedit")
+
+
+def test_redraws_of_an_edit_keep_the_one_the_segmenter_reads_as_the_edit(tiny):
+    from sgcond_app.fgdm.factors import picture_conditions
+    from sgcond_app.fgdm.sampler import Guided
+
+    model = tiny.chain.factors["image"]
+    seg = torch.zeros(1, 64, 64, dtype=torch.long)
+    x0 = torch.rand(1, 3, 128, 128) * 2 - 1
+    inv = inversion.invert(Guided(model, picture_conditions(seg, None, None, 128)), "image", x0, "ddpm", 3, seed=5)
+    mask = torch.zeros(1, 1, 128, 128)
+    mask[..., 30:60, 30:60] = 1
+    one = inversion.regenerate(Guided(model, picture_conditions(seg, None, None, 128)), "image", inv, x0, mask)
+    three = inversion.regenerate(Guided(model, picture_conditions(seg.expand(3, -1, -1), None, None, 128), batch=3),
+                                 "image", inv, x0, mask, variants=3)
+    # The first draw is the single one; the others differ inside the mask only.
+    assert three.shape[0] == 3 and torch.allclose(three[0], one[0], atol=1e-5)
+    assert (three[1] - three[0]).abs()[..., 30:60, 30:60].mean() > 1e-3
+    assert torch.equal(three[1][..., :30, :], three[0][..., :30, :])
+    # Through the backend: an edit with redraws keeps a draw the segmenter reads closest to the map.
+    picture = (np.random.default_rng(4).random((128, 128, 3)) * 255).astype(np.uint8)
+    r = tiny.read(picture, seed=1, steps=2)
+    edited = r.segmentation.copy()
+    edited[20:40, 20:40] = vocab.CLASS_ID["dog"]
+    chain = tiny.chain
+    picked = []
+    real = chain._best_redraw
+    chain._best_redraw = lambda images, s, c: picked.append(len(images)) or real(images, s, c)
+    try:
+        several = tiny.rerun(dataclasses.replace(r, options=dataclasses.replace(r.options, redraws=3)), edited)
+    finally:
+        chain._best_redraw = real
+    assert picked == [3] and several.options.redraws == 3
+    outside = np.ones((128, 128), bool)
+    outside[30:90, 30:90] = False
+    assert np.array_equal(several.image[outside], picture[outside])
+    with pytest.raises(BadInput, match="redraws"):
+        tiny.rerun(r, edited, options=Options(redraws=9))
+
+
+def test_a_relabelled_thing_gets_a_box_of_its_own_class_on_the_same_ground_line():
+    from sgcond_app.reading.edit import _new_box
+
+    seg = _scene()
+    tree = seg == vocab.CLASS_ID["tree"]  # rows 14..39, columns 40..51
+    bush = _new_box(seg, tree, "bush")
+    rows, cols = np.nonzero(bush.any(1))[0], np.nonzero(bush.any(0))[0]
+    assert rows.max() == 39  # the same base line
+    assert rows.size < 10 and cols.size > rows.size  # a bush is low (0.8 / 3.2 of a tree) and wide
+    assert abs((cols.min() + cols.max()) / 2 - 45.5) <= 1  # the same centre
+    dog = seg == vocab.CLASS_ID["dog"]  # rows 26..39
+    horse = _new_box(seg, dog, "horse")
+    assert np.nonzero(horse.any(1))[0].size > 14 * 2  # 1.05 / 0.42 of the dog's height
 
 
 def test_a_moved_or_mirrored_thing_is_found_and_keeps_its_own_pixels():

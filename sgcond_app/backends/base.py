@@ -76,6 +76,7 @@ class Options:
     scheduler: str = "ddim"
     seed_offsets: dict[str, int] = field(default_factory=dict)  # added to the seed a factor's noise comes from
     only_named: bool = True  # the segmentation holds no thing class the graph does not name
+    redraws: int = 1  # draws of an edited region of an inverted picture; the one read as the edit is kept
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)

@@ -63,7 +63,7 @@ class TinyBackend:
         from ..fgdm.chain import Settings
 
         o = options or Options()
-        s = Settings(samples=o.samples, scheduler=o.scheduler, only_named=o.only_named)
+        s = Settings(samples=o.samples, scheduler=o.scheduler, only_named=o.only_named, redraws=o.redraws)
         for table, given in ((s.steps, o.steps), (s.guidance, o.guidance), (s.seed_offsets, o.seed_offsets)):
             unknown = sorted(set(given) - set(table))
             if unknown:
@@ -75,7 +75,7 @@ class TinyBackend:
     @staticmethod
     def _options(settings) -> Options:
         return Options(settings.samples, dict(settings.steps), dict(settings.guidance), settings.scheduler,
-                       dict(settings.seed_offsets), settings.only_named)
+                       dict(settings.seed_offsets), settings.only_named, settings.redraws)
 
     def _plain(self, r) -> Result:
         from ..fgdm.factors import DEPTH_SIZE, SEG_SIZE

@@ -140,13 +140,15 @@ def invert(predict: Guided, name: str, x0: torch.Tensor, kind: str = "ddpm", ste
 @torch.no_grad()
 def regenerate(predict: Guided, name: str, inv: Inversion, original: torch.Tensor | None = None,
                mask: torch.Tensor | None = None, on_step: Callable[[int, int], None] | None = None,
-               guide: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+               guide: tuple[torch.Tensor, torch.Tensor] | None = None, variants: int = 1) -> torch.Tensor:
     """The clean sample (B, C, S, S) from the inversion's noise under `predict`'s conditions.
     `mask` (B, 1, S, S) in [0, 1] with `original` (the inverted picture): outside the mask every
     state is the original's own noisy state, and the result is the original there. `guide` (a
     picture, its mask (B, 1, S, S)): inside its mask the first TRANSPLANT_STEPS of the steps take
     the guide's noisy states (a moved thing's own pixels at its new place), the rest are free to
-    fit it to its surroundings."""
+    fit it to its surroundings. `variants` (with a mask): that many draws of the masked region, each
+    from its own fresh noise (B = variants; `predict` must be built for that batch), the first the
+    same as a single draw."""
     sched = schedule(inv.steps)
     x = inv.x_t.clone()
     blend = mask is not None and original is not None
@@ -160,9 +162,12 @@ def regenerate(predict: Guided, name: str, inv: Inversion, original: torch.Tenso
         # Inside the edit the inverted noise still carries what was there (a ghost of a moved
         # object): the region starts from fresh noise instead and is sampled by DDIM (at a few
         # steps far sharper than the stochastic steps the noise maps belong to).
-        g = torch.Generator().manual_seed((int(inv.seed) * 1_000_003 + NOISE_SALT + 1) % (2 ** 63))
+        fresh = []
+        for k in range(max(1, int(variants))):
+            g = torch.Generator().manual_seed((int(inv.seed) * 1_000_003 + NOISE_SALT + 1 + 7919 * k) % (2 ** 63))
+            fresh.append(torch.randn(x.shape, generator=g))
         inside = (mask > 0).float()
-        x = inside * torch.randn(x.shape, generator=g) + (1 - inside) * x
+        x = inside * torch.cat(fresh) + (1 - inside) * x
         if guided_steps:
             x = guide_mask * guide_states[0] + (1 - guide_mask) * x
     for k, (t, a_t, a_prev) in enumerate(sched):

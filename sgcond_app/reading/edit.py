@@ -63,19 +63,67 @@ def apply_op(seg: np.ndarray, depth: np.ndarray | None, text: str) -> tuple[np.n
 
 def relabel(seg: np.ndarray, region: np.ndarray, label: str, graph: SceneGraph, redraw=None) -> np.ndarray:
     """`region` (S, S bool) of the segmentation made class `label`; with `redraw` (a thing), drawn
-    again there by the segmentation factor for `graph`, so the new class takes its own shape within
-    a little room around the old one (kept only if the factor drew enough of the new class)."""
+    again by the segmentation factor for `graph`. The new thing gets a box of its own class's size
+    and aspect where the old one stood (on the same ground line: a bush is lower and wider than the
+    tree it replaces), and the factor draws its shape in that box and a little room around the old
+    shape (kept only if the factor drew enough of the new class). Without a box of its own the new
+    class kept the old silhouette, and a horse in a sheep's outline was read as a sheep."""
     out = np.array(seg, copy=True)
     out[region] = vocab.CLASS_ID[label]
     if redraw is None or vocab.is_stuff(label) or not region.any():
         return out
     from scipy import ndimage
 
-    # Around the old shape, minus other things: the new class takes its own shape there.
-    others = ~np.isin(out, sorted(vocab.STUFF_IDS)) & ~region
-    room = ndimage.binary_dilation(region, iterations=RELABEL_ROOM) & ~others
-    drawn = redraw(graph, out, room)
-    return drawn if (drawn[room] == vocab.CLASS_ID[label]).sum() >= 0.3 * region.sum() else out
+    others = ~np.isin(seg, sorted(vocab.STUFF_IDS)) & ~region
+    box = _new_box(seg, region, label) & ~others
+    room = (ndimage.binary_dilation(region, iterations=RELABEL_ROOM) | box) & ~others
+    start = _stuff_under(seg, room)
+    start[box] = vocab.CLASS_ID[label]
+    drawn = redraw(graph, start, room)
+    enough = 0.3 * min(int(region.sum()), int(box.sum()) or int(region.sum()))
+    return drawn if (drawn[room] == vocab.CLASS_ID[label]).sum() >= enough else out
+
+
+def _new_box(seg: np.ndarray, region: np.ndarray, label: str) -> np.ndarray:
+    """(S, S) bool: the box a thing of class `label` takes where the thing in `region` stands. A
+    ground thing keeps its base line and centre and takes its class's real height at that distance
+    (the world's perspective: heights scale alike on one ground line) and its class's aspect; a
+    sky thing keeps its height and centre."""
+    from ..world.shapes import ASPECT, REAL_HEIGHT
+
+    ys, xs = np.nonzero(region)
+    old = vocab.CLASS_NAMES[int(np.bincount(seg[region]).argmax())]
+    height = ys.max() - ys.min() + 1
+    if old in REAL_HEIGHT and label in REAL_HEIGHT:
+        height = height * REAL_HEIGHT[label] / REAL_HEIGHT[old]
+    width = height * ASPECT.get(label, 1.0)
+    n = seg.shape[0]
+    cx = (xs.min() + xs.max() + 1) / 2
+    if label in REAL_HEIGHT:  # stands on the ground: the same base line
+        y1 = ys.max() + 1
+        y0 = y1 - height
+    else:
+        cy = (ys.min() + ys.max() + 1) / 2
+        y0, y1 = cy - height / 2, cy + height / 2
+    x0, x1 = cx - width / 2, cx + width / 2
+    box = np.zeros_like(region)
+    r0, r1 = int(np.clip(round(y0), 0, n - 1)), int(np.clip(round(y1), 1, n))
+    c0, c1 = int(np.clip(round(x0), 0, n - 1)), int(np.clip(round(x1), 1, n))
+    box[r0:max(r1, r0 + 1), c0:max(c1, c0 + 1)] = True
+    return box
+
+
+def _stuff_under(seg: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """The segmentation with `where` filled by the nearest stuff outside it (what a thing stood on)."""
+    from scipy import ndimage
+
+    stuff = np.isin(seg, sorted(vocab.STUFF_IDS)) & ~where
+    out = np.array(seg, copy=True)
+    if not stuff.any():
+        return out
+    _, (iy, ix) = ndimage.distance_transform_edt(~stuff, return_indices=True)
+    out[where] = seg[iy[where], ix[where]]
+    return out
 
 
 # --- graph edits ---------------------------------------------------------------------------------
