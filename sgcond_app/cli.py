@@ -175,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
     c.add_argument("--any-class", action="store_true", help="compliance: the segmentation factor may draw "
                    "things the graph does not name (the factor's own precision)")
+    c.add_argument("--tiny", action="store_true", help="sd: tiny random Stable Diffusion parts on the CPU "
+                   "(the path, not the pictures; no weights needed)")
 
     c = sub.add_parser("train", help="train a model of the tiny backend (resumes from --out)")
     c.add_argument("what", choices=["encoder", "segmenter", "factors", "distill"],
@@ -483,7 +485,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
     if args.weights and not Path(args.weights).is_dir():
         raise BadInput(f"--weights: {args.weights} is not a folder")
     result = benches.run(args.what, n=args.n, size=args.size, graphs=args.graphs, weights=args.weights,
-                         samples=args.samples, any_class=args.any_class)
+                         samples=args.samples, any_class=args.any_class, tiny=args.tiny)
     _print_figures(result)
     if json_out:
         json_out.write_text(json.dumps(result, indent=1) + "\n")

@@ -24,6 +24,7 @@ class Options:
     weights: str | None = None
     samples: int = 8
     any_class: bool = False
+    tiny: bool = False  # `bench sd --tiny`: tiny random Stable Diffusion parts on the CPU
 
 
 Runner = Callable[[Options], dict]
@@ -56,8 +57,9 @@ def bench(name: str, help: str) -> Callable[[Runner], Runner]:
 
 def run(what: str, **options) -> dict:
     """Run bench `what` with the command line's options (n, size, graphs, weights, samples,
-    any_class; those not given take the command line's defaults)."""
+    any_class, tiny; those not given take the command line's defaults)."""
     entry = REGISTRY.get(what)
     if entry is None:
         raise BadInput(f"no bench is called {shown(what)} (benches: {', '.join(REGISTRY)})")
     return entry.run(Options(**options))
+

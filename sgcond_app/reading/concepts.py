@@ -22,7 +22,7 @@ from ..editing import masks as ed
 from ..errors import BadInput, shown
 from ..graph import vocab
 from ..graph.mapping import map_attribute, map_label
-from ..graph.scene_graph import SceneGraph
+from ..graph.scene_graph import SceneGraph, check_plain
 from ..inputs import number
 from .edit import relabel
 
@@ -51,8 +51,11 @@ class Plan:
     said: list[str]
 
 
-def parse_concepts(text: object) -> list[Concept]:
-    """"+sheep,-dog:2" -> concepts. One clear message for anything a person can get wrong."""
+def parse_concepts(text: object, free_words: bool = False) -> list[Concept]:
+    """"+sheep,-dog:2" -> concepts. One clear message for anything a person can get wrong.
+    `free_words`: any plain word passes (for a backend told words, as Stable Diffusion is: "+blue
+    car,-red car"); a word that names no class of the tiny world gets the label "", and what may
+    not be named twice with the same sign is the word (not its class)."""
     parts = [p.strip() for p in str(text or "").split(",") if p.strip()]
     if not parts:
         raise BadInput("give concepts as +WORD or -WORD, separated by commas (e.g. -car, or +sheep,-dog)")
@@ -66,7 +69,17 @@ def parse_concepts(text: object) -> list[Concept]:
         word, _, scale_text = body.partition(":")
         word = word.strip().lower()
         scale = number(scale_text, f"the scale of {word}", 0.1, MAX_SCALE) if scale_text.strip() else DEFAULT_SCALE
+        if free_words:
+            if not word:
+                raise BadInput(f"{shown(part)}: a concept names a word, e.g. -car or +blue car")
+            check_plain(word, f"the concept {shown(word)}")
         m = map_label(word)
+        if free_words:
+            if any(c.word == word and c.sign == sign for c in out):
+                raise BadInput(f"{shown(word)} is named twice with the same sign")
+            why = "" if m.mapped is None or m.method == "exact" else m.why
+            out.append(Concept(sign, word, m.mapped or "", float(scale), why))
+            continue
         if m.mapped is None:
             if map_attribute(word).mapped is not None:
                 raise BadInput(f"{shown(word)} is an attribute; the tiny backend's image factor is not told "
