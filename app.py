@@ -56,7 +56,8 @@ def settings(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--backend", default=env.get("SGCOND_BACKEND") or "tiny",
                         help="what makes the pictures (env SGCOND_BACKEND; default tiny: the repository's own "
                         "models in this process; http://HOST:PORT/: another running instance, several "
-                        "comma-separated: workers behind this page)")
+                        "comma-separated: workers behind this page; sd: Stable Diffusion 1.5 + ControlNets "
+                        "on a GPU, the tiny backend where it cannot load)")
     parser.add_argument("--workers", type=int, default=env.get("SGCOND_WORKERS") or "0",
                         help="start this many local instances (worker processes, each with the tiny backend) "
                         "and send them the work (env SGCOND_WORKERS; default 0: work in this process)")
@@ -71,6 +72,20 @@ def settings(argv: list[str] | None = None) -> argparse.Namespace:
     args.sessions = _positive(parser, "SGCOND_SESSIONS", "300")
     args.studio = StudioConfig.from_env(env)
     return args
+
+
+def _sd_or_tiny():
+    """The sd backend, loaded now; without a GPU, the weights or the Hub, one line says so and the
+    page serves the tiny backend."""
+    from sgcond_app.backends import get_backend
+    from sgcond_app.backends.sd import SDBackend
+    from sgcond_app.errors import BadInput
+
+    try:
+        return SDBackend.from_pretrained()
+    except BadInput as e:
+        logging.getLogger("sgcond").warning("the sd backend is not available (%s); serving the tiny backend", e)
+        return get_backend("tiny")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -90,6 +105,8 @@ def main(argv: list[str] | None = None) -> None:
             workers = Workers(args.workers)
             workers.wait()
             backend = PooledBackend([RemoteBackend(u) for u in workers.urls])
+        elif args.backend.strip() == "sd":
+            backend = _sd_or_tiny()
         else:
             backend = get_backend(args.backend)
     except BadInput as e:

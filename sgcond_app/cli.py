@@ -130,7 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--any-class", action="store_true", help="let the segmentation factor draw things the "
                    "graph does not name (by default it samples stuff and the graph's thing classes only)")
     c.add_argument("--backend", default="tiny", help="the backend that makes the pictures (default tiny: the "
-                   "repository's own models on this machine)")
+                   "repository's own models on this machine; sd: Stable Diffusion 1.5 + ControlNets on a GPU)")
+    c.add_argument("--prompt", default=None, help="sd: the prompt (default: composed from the graph in its "
+                   "own words)")
+    c.add_argument("--negative-prompt", default=None, help="sd: the negative prompt (default: the backend's)")
 
     c = sub.add_parser("read", help="a picture from outside: its maps, its scene graph and its inversion")
     c.add_argument("picture", help="PNG, JPEG, WebP, BMP or GIF (first frame), any size: centre-cropped "
@@ -335,11 +338,21 @@ def cmd_generate(args: argparse.Namespace) -> None:
         raise BadInput(f"{args.graph}: no object of the graph is known to the tiny world")
     backend = get_backend(args.backend)
     options = generation_options(args, backend.capabilities.factors)
+    words = backend.capabilities.prompts
+    if not words and (args.prompt is not None or args.negative_prompt is not None):
+        raise BadInput(f"--prompt: the {backend.capabilities.name} backend's pictures are not told words "
+                       "(--backend sd is)")
     out = _output_folder(args.out)
     for k, m in enumerate(tqdm(mapped, desc="generate", unit="graph", disable=len(mapped) < 2)):
         folder = out / f"{k:05d}" if len(mapped) > 1 else out
         if _skip_unmapped(folder, k, m):
             continue
+        if words:  # the person's own words reach the picture (`broccoli`, which the tiny world drops)
+            from .backends.sd.prompt import compose
+
+            composed = compose(m)
+            options.prompt = args.prompt if args.prompt is not None else composed.text
+            options.negative_prompt = args.negative_prompt if args.negative_prompt is not None else composed.negative
         r = backend.generate(m.graph, seed=seed_for(args.seed, k), options=options)
         write_result(folder, r, m)
         if len(mapped) == 1:
@@ -381,16 +394,24 @@ def cmd_edit(args: argparse.Namespace) -> None:
     result = files.load_state(args.folder)
     backend = get_backend(args.backend)
     picture = np.asarray(result.state.get("inv_picture", result.image), np.uint8)
-    stages = None
+    stages = words = None
     if args.op is not None:
         seg, line = edit.apply_op(result.segmentation, result.depth, args.op)
         said, graph = [line], result.graph
     elif args.concept is not None:
         from .reading.concepts import parse_concepts, plan
 
-        p = plan(result.segmentation, result.depth, result.graph, parse_concepts(args.concept),
-                 getattr(backend, "redraw", None))
-        said, graph, seg, stages = p.said, p.graph, p.segmentations[-1], p
+        told_words = backend.capabilities.prompts
+        words = parse_concepts(args.concept, free_words=True) if told_words else None
+        try:
+            p = plan(result.segmentation, result.depth, result.graph, parse_concepts(args.concept),
+                     getattr(backend, "redraw", None))
+            said, graph, seg, stages = p.said, p.graph, p.segmentations[-1], p
+        except BadInput:
+            if not told_words:
+                raise
+            # Words the maps cannot show (an attribute, a thing of no class): the picture alone changes.
+            said, graph, seg = [f"steered {', '.join(c.text() for c in words)}"], result.graph, result.segmentation
     else:
         mapped = _mapped_graphs(args.graph)
         if len(mapped) != 1 or mapped[0].graph is None:
@@ -399,8 +420,10 @@ def cmd_edit(args: argparse.Namespace) -> None:
         seg, said = edit.graph_edit(result.segmentation, result.depth, result.graph, graph,
                                     getattr(backend, "redraw", None))
     out = _output_folder(args.out)
-    if stages is not None:
-        r = backend.steer(dataclasses.replace(result, graph=graph), stages.segmentations, stages.scales)
+    if stages is not None or words is not None:
+        kw = {"concepts": words} if words is not None else {}
+        r = backend.steer(dataclasses.replace(result, graph=graph), stages.segmentations if stages else [],
+                          stages.scales if stages else [], **kw)
     else:
         r = backend.rerun(dataclasses.replace(result, graph=graph), seg)
     outside = _change_outside(picture, r.image, result.segmentation, r.segmentation)

@@ -208,6 +208,22 @@ def test_same_graph_and_seed_give_the_same_pixels_and_the_conditions_matter(back
     assert not np.array_equal(own.image, result.image)
 
 
+def test_the_prompt_and_scales_ride_in_the_options_and_reach_the_report(backend, result):
+    assert backend.capabilities.prompts and not TinyBackend(backend.chain).capabilities.prompts
+    o = Options(samples=3, steps=dict(STEPS), prompt="a horse in a field", negative_prompt="blurry",
+                condition_scales={"segmentation": 0.5, "depth": 0.0, "sketch": 0.0})
+    own = backend.generate(GRAPH, seed=1, options=o)
+    assert own.options.prompt == "a horse in a field" and own.options.negative_prompt == "blurry"
+    assert own.options.condition_scales == {"segmentation": 0.5, "depth": 0.0, "sketch": 0.0}
+    assert not np.array_equal(own.image, result.image)
+    assert report(own)["prompt"] == "a horse in a field"
+    # Composed from the graph when not given, and kept by a rerun; the options cross the wire.
+    assert result.options.prompt and report(result)["prompt"] == result.options.prompt
+    back = wire.from_bytes(wire.to_bytes(own))
+    assert back.options == own.options
+    assert backend.rerun(back).options.prompt == "a horse in a field"
+
+
 def test_the_sd_settings_and_options_are_checked(backend):
     with pytest.raises(BadInput, match="no factor"):
         backend.generate(GRAPH, options=Options(steps={"colour": 3}))

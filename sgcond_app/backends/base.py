@@ -49,6 +49,7 @@ class Capabilities:
     max_steps: int
     schedulers: tuple[str, ...]
     inverts: bool = False  # can it take a picture from outside (issue 13)
+    prompts: bool = False  # is the picture told words (a prompt; concepts may be any words)
     remote: bool = False
 
     def to_json(self) -> dict:
@@ -77,6 +78,11 @@ class Options:
     seed_offsets: dict[str, int] = field(default_factory=dict)  # added to the seed a factor's noise comes from
     only_named: bool = True  # the segmentation holds no thing class the graph does not name
     redraws: int = 1  # draws of an edited region of an inverted picture; the one read as the edit is kept
+    # Backends told words (capabilities.prompts: sd): the prompt (empty: composed from the graph),
+    # the negative prompt (empty: the backend's) and each condition's scale (empty: the backend's).
+    prompt: str = ""
+    negative_prompt: str = ""
+    condition_scales: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -160,6 +166,8 @@ def report(result: Result, mapped=None) -> dict:
         "extra_things": len(result.verdict.extras),
         "verdict": result.verdict.to_json(),
         "seconds": {k: round(v, 4) for k, v in result.seconds.items()},
+        **({"prompt": result.options.prompt, "negative_prompt": result.options.negative_prompt,
+            "condition_scales": dict(result.options.condition_scales)} if result.options.prompt else {}),
         "chosen_candidate": result.chosen,
         "candidates": [c.to_json() for c in result.candidates],
     }
@@ -203,6 +211,9 @@ class Backend(Protocol):
         """The result with its picture inverted: from then on an edit redraws only what it changed."""
 
     def steer(self, result: Result, segmentations: list[np.ndarray], scales: list[float],
-              on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
+              on_step: Progress | None = None, on_map: MapReady | None = None, *, concepts=None) -> Result:
         """Concept edits of an inverted result: `segmentations` the edit's stages (each one concept
-        further, `reading.concepts.plan`), each pulled towards by its scale inside its implicit mask."""
+        further, `reading.concepts.plan`), each pulled towards by its scale inside its implicit mask.
+        `concepts` (`parse_concepts(text, free_words=True)`): for a backend told words
+        (`capabilities.prompts`), the words as written, steered towards or away from; others ignore
+        them (their stages carry the edit)."""

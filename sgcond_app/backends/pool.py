@@ -108,5 +108,6 @@ class PooledBackend:
         return self._work(lambda w, s, m: w.invert(result, inversion, steps, s), on_step, None)
 
     def steer(self, result: Result, segmentations: list[np.ndarray], scales: list[float],
-              on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
-        return self._work(lambda w, s, m: w.steer(result, segmentations, scales, s, m), on_step, on_map)
+              on_step: Progress | None = None, on_map: MapReady | None = None, *, concepts=None) -> Result:
+        return self._work(lambda w, s, m: w.steer(result, segmentations, scales, s, m, concepts=concepts), on_step,
+                          on_map)

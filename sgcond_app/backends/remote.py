@@ -161,8 +161,9 @@ class RemoteBackend:
         return self._run("/backend_invert", args, on_step, None)
 
     def steer(self, result: Result, segmentations: list[np.ndarray], scales: list[float],
-              on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
+              on_step: Progress | None = None, on_map: MapReady | None = None, *, concepts=None) -> Result:
         stack = np.stack([np.asarray(x, np.uint8) for x in segmentations]) if len(segmentations) else np.zeros((0,))
         scale_text = ",".join(f"{float(x)!r}" for x in scales)
-        args = [wire.to_text(wire.to_bytes(result)), wire.array_to_text(stack), scale_text]
+        words = ",".join(c.text() for c in concepts) if concepts else ""  # parsed again on the other side
+        args = [wire.to_text(wire.to_bytes(result)), wire.array_to_text(stack), scale_text, words]
         return self._run("/backend_steer", args, on_step, on_map)

@@ -143,7 +143,8 @@ class TinyBackend:
         return self._plain(self.chain.invert(self._chain_result(result), kind, k, on_step))
 
     def steer(self, result: Result, segmentations: list[np.ndarray], scales: list[float],
-              on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
+              on_step: Progress | None = None, on_map: MapReady | None = None, *, concepts=None) -> Result:
+        # `concepts` are not used: the image factor is not told words, the stages carry the edit.
         return self._plain(self.chain.steer(self._chain_result(result), [np.asarray(x) for x in segmentations],
                                             [float(x) for x in scales], on_step, on_map))
 

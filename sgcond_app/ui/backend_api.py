@@ -104,16 +104,20 @@ def backend_api(get_backend) -> None:
         yield from _events(lambda on_step, on_map: get_backend().invert(r, inversion, k, on_step),
                            f"backend invert({inversion}, {k})")
 
-    def steer(result: str, segmentations: str, scales: str):
+    def steer(result: str, segmentations: str, scales: str, words: str | None = None):
+        from ..reading.concepts import parse_concepts
+
         r = wire.from_bytes(wire.from_text(result))
         stack = wire.array_from_text(segmentations, "the segmentations")
-        if stack.ndim != 3:
+        if stack.ndim != 3 and stack.size:
             raise BadInput("the segmentations must be a stack (K, S, S)")
+        concepts = parse_concepts(words, free_words=True) if words and str(words).strip() else None
         try:
             k = [float(x) for x in str(scales).split(",") if x.strip()]
         except ValueError:
             raise BadInput("the scales must be numbers separated by commas") from None
-        yield from _events(lambda on_step, on_map: get_backend().steer(r, list(stack), k, on_step, on_map),
+        yield from _events(lambda on_step, on_map: get_backend().steer(r, list(stack) if stack.size else [], k,
+                                                                          on_step, on_map, concepts=concepts),
                            f"backend steer({len(k)} stages)")
 
     text = gr.Textbox(visible=False)
@@ -131,4 +135,4 @@ def backend_api(get_backend) -> None:
     buttons["choose"].click(as_api(choose), [text, text2], out, api_name="backend_choose")
     buttons["read"].click(as_api(read), [text, text2, text3, text4, text5], out, api_name="backend_read")
     buttons["invert"].click(as_api(invert), [text, text2, text3], out, api_name="backend_invert")
-    buttons["steer"].click(as_api(steer), [text, text2, text3], out, api_name="backend_steer")
+    buttons["steer"].click(as_api(steer), [text, text2, text3, text4], out, api_name="backend_steer")

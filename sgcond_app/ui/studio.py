@@ -443,8 +443,15 @@ def _generate(graph: SceneGraph, seed: object, samples: object, session: Session
     samples = _samples(samples)
     b = backend()
 
+    options = Options(samples=samples)
+    if b.capabilities.prompts:  # the person's own words reach the picture (`broccoli`, which the tiny world drops)
+        from ..backends.sd.prompt import compose
+
+        composed = compose(mapped)
+        options.prompt, options.negative_prompt = composed.text, composed.negative
+
     def job(on_step, on_map):
-        return b.generate(mapped.graph, seed=seed, options=Options(samples=samples), on_step=on_step, on_map=on_map)
+        return b.generate(mapped.graph, seed=seed, options=options, on_step=on_step, on_map=on_map)
 
     earlier = session.earlier + [session.current] if session is not None else []
     yield from _stream_result(job, dict(b.capabilities.default_steps), progress,

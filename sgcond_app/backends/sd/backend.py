@@ -118,7 +118,7 @@ class SDBackend:
         device = self._components.device if self._components is not None else (self.settings.device or "cuda")
         steps = {**stages.DEFAULT_STEPS, "image": self.settings.steps}
         return Capabilities(NAME, device, MAP_SIZE, self.picture_size, FACTORS, steps, c.MAX_SAMPLES, c.MAX_STEPS,
-                            SCHEDULERS, inverts=True)
+                            SCHEDULERS, inverts=True, prompts=True)
 
     def warm_up(self) -> None:
         from ...graph.parse import parse_text
@@ -160,6 +160,7 @@ class SDBackend:
         from ...fgdm.chain import best_candidate
 
         s = self.options(options)
+        prompt, negative_prompt, scales = _asked(options, prompt, negative_prompt, scales)
         scales = check_scales(scales) if scales is not None else dict(self.settings.scales)
         self.components  # noqa: B018 - load first: missing weights are reported before any work
         texts = self._texts(mapped if mapped is not None else graph, prompt, negative_prompt)
@@ -198,6 +199,7 @@ class SDBackend:
         inv = self._inversion(result)
         s = self.options(options if options is not None else result.options)
         seg_np = _segmentation(result.segmentation if segmentation is None else segmentation)
+        prompt, negative_prompt, scales = _asked(options, prompt, negative_prompt, scales)
         prompt, negative = _checked(prompt, "the prompt"), _checked(negative_prompt, "the negative prompt")
         texts = (kept.prompt if prompt is None else prompt, kept.negative if negative is None else negative)
         scales = check_scales(scales) if scales is not None else kept.scales
@@ -488,8 +490,8 @@ class SDBackend:
             state.update(inverted.to_state())
         resolution = {"segmentation": SEG_SIZE, "depth": DEPTH_SIZE, "sketch": int(edges.shape[0]),
                       "image": int(image.shape[0])}
-        return Result(NAME, graph, seed, _plain_options(s), cands, chosen, seg_map[0], depth_map[0], edges, image,
-                      verdict, seconds, resolution, state)
+        return Result(NAME, graph, seed, _plain_options(s, texts, scales), cands, chosen, seg_map[0], depth_map[0],
+                      edges, image, verdict, seconds, resolution, state)
 
     def _draw(self, seg_np: np.ndarray, depth32: np.ndarray, sketch: np.ndarray, texts: tuple[str, str],
               noise_seed: int, s, scales: dict[str, float], on_step: Progress | None,
@@ -715,10 +717,24 @@ def _salted(seed: int) -> int:
     return (int(seed) * 1_000_003 + NOISE_SALT) % (2 ** 63)
 
 
-def _plain_options(s) -> Options:
-    """The request's options as run (the chain's settings: every factor filled in)."""
+def _plain_options(s, texts: tuple[str, str] | None = None, scales: dict[str, float] | None = None) -> Options:
+    """The request's options as run (the chain's settings: every factor filled in; the prompt,
+    negative prompt and condition scales the picture was drawn with)."""
     values = {f.name: getattr(s, f.name) for f in dataclasses.fields(Options) if hasattr(s, f.name)}
+    if texts is not None:
+        values.update(prompt=texts[0], negative_prompt=texts[1])
+    if scales is not None:
+        values["condition_scales"] = dict(scales)
     return Options(**{k: dict(v) if isinstance(v, dict) else v for k, v in values.items()})
+
+
+def _asked(options: Options | None, prompt, negative, scales):
+    """A keyword's prompt, negative prompt and scales, else the request options' (None: not asked)."""
+    if options is not None:
+        prompt = prompt if prompt is not None else (options.prompt or None)
+        negative = negative if negative is not None else (options.negative_prompt or None)
+        scales = scales if scales is not None else (dict(options.condition_scales) or None)
+    return prompt, negative, scales
 
 
 def _text_array(text: str) -> np.ndarray:
