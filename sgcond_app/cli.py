@@ -394,24 +394,17 @@ def cmd_edit(args: argparse.Namespace) -> None:
     result = files.load_state(args.folder)
     backend = get_backend(args.backend)
     picture = np.asarray(result.state.get("inv_picture", result.image), np.uint8)
-    stages = words = None
+    stages = None
     if args.op is not None:
         seg, line = edit.apply_op(result.segmentation, result.depth, args.op)
         said, graph = [line], result.graph
     elif args.concept is not None:
-        from .reading.concepts import parse_concepts, plan
+        from .reading.concepts import concept_edit
 
-        told_words = backend.capabilities.prompts
-        words = parse_concepts(args.concept, free_words=True) if told_words else None
-        try:
-            p = plan(result.segmentation, result.depth, result.graph, parse_concepts(args.concept),
-                     getattr(backend, "redraw", None))
-            said, graph, seg, stages = p.said, p.graph, p.segmentations[-1], p
-        except BadInput:
-            if not told_words:
-                raise
-            # Words the maps cannot show (an attribute, a thing of no class): the picture alone changes.
-            said, graph, seg = [f"steered {', '.join(c.text() for c in words)}"], result.graph, result.segmentation
+        stages, words = concept_edit(result.segmentation, result.depth, result.graph, args.concept,
+                                     getattr(backend, "redraw", None), backend.capabilities.prompts)
+        said, graph = stages.said, stages.graph
+        seg = stages.segmentations[-1] if stages.segmentations else result.segmentation
     else:
         mapped = _mapped_graphs(args.graph)
         if len(mapped) != 1 or mapped[0].graph is None:
@@ -420,10 +413,9 @@ def cmd_edit(args: argparse.Namespace) -> None:
         seg, said = edit.graph_edit(result.segmentation, result.depth, result.graph, graph,
                                     getattr(backend, "redraw", None))
     out = _output_folder(args.out)
-    if stages is not None or words is not None:
+    if stages is not None:
         kw = {"concepts": words} if words is not None else {}
-        r = backend.steer(dataclasses.replace(result, graph=graph), stages.segmentations if stages else [],
-                          stages.scales if stages else [], **kw)
+        r = backend.steer(dataclasses.replace(result, graph=graph), stages.segmentations, stages.scales, **kw)
     else:
         r = backend.rerun(dataclasses.replace(result, graph=graph), seg)
     outside = _change_outside(picture, r.image, result.segmentation, r.segmentation)

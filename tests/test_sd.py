@@ -581,6 +581,22 @@ def test_free_words_reach_stable_diffusion(backend, read):
         backend.steer(r, [], [], concepts=parse_concepts("+" + "very " * 14 + "red car", free_words=True))
 
 
+def test_a_concept_edit_plans_maps_where_it_can_and_words_where_it_cannot(read):
+    from sgcond_app.reading.concepts import concept_edit
+
+    r, _ = read
+    p, words = concept_edit(r.segmentation, r.depth, r.graph, "+blue car,-red car", None, words=True)
+    assert p.segmentations == [] and [c.word for c in words] == ["blue car", "red car"] and "maps stay" in p.said[0]
+    p, words = concept_edit(r.segmentation, r.depth, r.graph, "+umbrella", None, words=True)
+    assert p.segmentations == [] and words[0].label == ""
+    with pytest.raises(BadInput, match="not a class"):  # a backend not told words refuses what its maps cannot show
+        concept_edit(r.segmentation, r.depth, r.graph, "+umbrella", None, words=False)
+    label = r.graph.objects[0].label
+    p, words = concept_edit(r.segmentation, r.depth, r.graph, f"-{label}", None, words=True)
+    assert len(p.segmentations) == 1 and not (p.segmentations[0] == vocab.CLASS_ID[label]).any()
+    assert [c.word for c in words] == [label]
+
+
 def test_what_a_concept_edit_refuses(backend, read):
     r, _ = read
     with pytest.raises(BadInput, match="each with a scale"):

@@ -92,6 +92,25 @@ def parse_concepts(text: object, free_words: bool = False) -> list[Concept]:
     return out
 
 
+def concept_edit(seg: np.ndarray, depth: np.ndarray | None, graph: SceneGraph, text: object, redraw=None,
+                 words: bool = False) -> tuple[Plan, list[Concept] | None]:
+    """A concept edit as the CLI and the studio apply it: its plan on the maps and, for a backend told
+    words (`capabilities.prompts`), the concepts as written (pass them to `steer(concepts=...)`). There
+    words the maps cannot show (an attribute, a thing of no class) change the picture alone: the plan
+    is then empty and the maps stay."""
+    free = parse_concepts(text, free_words=True) if words else None
+    # One class both towards and away ("+blue car,-red car"): what changes is not the class.
+    same_class = free is not None and bool({c.label for c in free if c.sign == "+"}
+                                           & {c.label for c in free if c.sign == "-"} - {""})
+    try:
+        if not same_class:
+            return plan(seg, depth, graph, parse_concepts(text), redraw), free
+    except BadInput:
+        if free is None:
+            raise
+    return Plan([], [], graph, [f"steered {', '.join(c.text() for c in free)} (the maps stay)"]), free
+
+
 def plan(seg: np.ndarray, depth: np.ndarray | None, graph: SceneGraph, concepts: list[Concept],
          redraw=None) -> Plan:
     """The edit's stages on a segmentation (S, S): each `-` concept takes every region of its class

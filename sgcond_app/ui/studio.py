@@ -568,22 +568,26 @@ def _apply_concepts(text: str | None, session: Session | None, progress, display
     """Concept edits (LEDITS++-style) of an inverted picture: `-car` takes the cars away, `+sheep,-dog`
     makes the dogs sheep, `WORD:SCALE` each with its own scale; the graph follows."""
     from ..graph.mapping import map_graph
-    from ..reading.concepts import parse_concepts, plan
+    from ..reading.concepts import concept_edit, parse_concepts
 
     session = _need(session)
-    concepts = parse_concepts(text)
+    b = backend()
+    words = b.capabilities.prompts
+    parse_concepts(text, free_words=words)  # a mistake in the words is said before anything else
     if not session.result.inverted:
         raise BadInput("a concept edit starts from an inverted picture: read a picture, or press "
                        "'Invert the result shown' first")
-    b = backend()
-    p = plan(session.current, session.result.depth, session.mapped.graph, concepts, getattr(b, "redraw", None))
+    p, concepts = concept_edit(session.current, session.result.depth, session.mapped.graph, text,
+                               getattr(b, "redraw", None), words)
     info("; ".join(p.said)[:500])
-    edited = replace(session, mapped=map_graph(p.graph),
-                     result=replace(session.result, graph=p.graph)).with_map(p.segmentations[-1])
+    edited = replace(session, mapped=map_graph(p.graph), result=replace(session.result, graph=p.graph))
+    if p.segmentations:
+        edited = edited.with_map(p.segmentations[-1])
     steps = {f: session.result.options.steps.get(f, k) for f, k in b.capabilities.steps_after("depth").items()}
+    kw = {"concepts": concepts} if concepts is not None else {}
 
     def job(on_step, on_map):
-        return b.steer(edited.result, p.segmentations, p.scales, on_step, on_map)
+        return b.steer(edited.result, p.segmentations, p.scales, on_step, on_map, **kw)
 
     yield from _stream_result(job, steps, progress, edited.after, display,
                               f"concepts({str(text)[:80]!r}) of {session.mapped.source.to_json()}", edited, request)
