@@ -39,8 +39,8 @@ MAX_CONCEPT_STAGES = 8
 MAX_CONCEPT_SCALE = 5.0
 REDRAWS = 1
 # A region of a segmentation drawn again (a relabel) follows its layout box with guidance 2: on 23
-# relabels of held-out renders the new class was read in 16 with it, 14 with 1 and 14 with 3 (3
-# overfills the box).
+# relabels of held-out renders the new class was read in 16 with it, 14 with 1 and 13 with 3 (3
+# overfills the box; `tools/edit_variants.py`).
 REDRAW_GUIDANCE = 2.0
 MAX_REDRAWS = 8
 

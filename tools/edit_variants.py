@@ -1,0 +1,91 @@
+"""Relabels and flips of read pictures under other edit settings: `python tools/edit_variants.py`.
+
+The same edits as `bench pictures` (the largest thing relabelled as another of its kind; one
+left/right or above/below relation of the derived graph turned around), on the first --n held-out
+renders as 64 px JPEGs, for each of --redraws (draws of the edited region, the one the segmenter
+reads closest to the edited map kept) and --redraw-guidance (the segmentation factor's layout
+guidance when a relabelled region is drawn again). It prints, per setting, how many relabels the
+segmenter reads as the new class, how many flips hold on the picture, and the median seconds of a
+flip's rerun. The figures are in docs/benchmarks.md; the chooser of several redraws is the same
+segmenter that measures, so those counts are optimistic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=40, help="held-out renders (default 40)")
+    parser.add_argument("--redraws", default="1,4", help="comma-separated draws per edit (default 1,4)")
+    parser.add_argument("--redraw-guidance", default="2", help="comma-separated layout guidance of a "
+                        "relabel's redraw (default 2, the chain's)")
+    args = parser.parse_args(argv)
+
+    from sgcond_app.backends import get_backend
+    from sgcond_app.bench.pictures import FLIPS, HELD_OUT_START, KINDS, _flippable, _jpeg, _largest_thing
+    from sgcond_app.fgdm import chain as chain_module
+    from sgcond_app.graph import judge, vocab
+    from sgcond_app.graph.scene_graph import SceneGraph
+    from sgcond_app.reading.edit import graph_edit
+    from sgcond_app.reading.load import load_picture
+    from sgcond_app.training.data import held_out_samples
+
+    backend = get_backend("tiny")
+    segment = lambda picture: backend.chain.segmenter.segment(picture, size=64)  # noqa: E731
+    size = backend.capabilities.picture_size
+    settings = [(int(k), float(g)) for k in args.redraws.split(",") for g in args.redraw_guidance.split(",")]
+    counts = {s: {"relabels": 0, "read": 0, "flips": 0, "hold": 0, "seconds": []} for s in settings}
+    for k, sample in enumerate(held_out_samples(args.n, 64, HELD_OUT_START)):
+        r = backend.read(load_picture(_jpeg(sample.image), size))
+        g = r.graph
+        m, iid = _largest_thing(r.segmentation, r.depth)
+        flip = _flippable(g)
+        for (redraws, guidance), c in counts.items():
+            chain_module.REDRAW_GUIDANCE = guidance
+            rr = dataclasses.replace(r, options=dataclasses.replace(r.options, redraws=redraws))
+            if flip is not None:
+                turned = (flip[0], FLIPS[flip[1]], flip[2])
+                new = SceneGraph.build([(o.label, o.attributes) for o in g.objects],
+                                       [turned if t == flip else t for t in g.triples()])
+                seg, _ = graph_edit(r.segmentation, r.depth, g, new)
+                start = time.perf_counter()
+                out = backend.rerun(dataclasses.replace(rr, graph=new), seg)
+                c["seconds"].append(time.perf_counter() - start)
+                v = judge.judge(new.labels, new.triples(), segment(out.image), out.depth)
+                c["flips"] += 1
+                c["hold"] += int(any((x.subject, x.predicate, x.object) == turned and x.holds is True
+                                     for x in v.relations))
+            if iid is None:
+                continue
+            label = m.label_of(iid)
+            kind = next((kd for kd in KINDS if label in kd), None)
+            index = next((o.index for o in r.verdict.objects if o.present and o.label == label), None)
+            if kind is None or index is None:
+                continue
+            other = sorted(kind - {label})[k % (len(kind) - 1)]
+            new = SceneGraph.build([(other if j == index else o.label, o.attributes)
+                                    for j, o in enumerate(g.objects)], g.triples())
+            seg, _ = graph_edit(r.segmentation, r.depth, g, new, backend.redraw)
+            out = backend.rerun(dataclasses.replace(rr, graph=new), seg)
+            region = (seg == vocab.CLASS_ID[other]) & (r.segmentation != seg)
+            read = segment(out.image)
+            c["relabels"] += 1
+            c["read"] += int(region.any() and (read[region] == vocab.CLASS_ID[other]).mean() > 0.5)
+    for (redraws, guidance), c in counts.items():
+        seconds = statistics.median(c["seconds"]) if c["seconds"] else float("nan")
+        print(f"redraws {redraws}, redraw guidance {guidance:g}: relabels read as the new class "
+              f"{c['read']}/{c['relabels']}; flips holding on the picture {c['hold']}/{c['flips']}; "
+              f"a flip's rerun {seconds:.2f} s (median)")
+
+
+if __name__ == "__main__":
+    main()
