@@ -16,7 +16,6 @@ import argparse
 import dataclasses
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -31,11 +30,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     from sgcond_app.backends import get_backend
-    from sgcond_app.bench.pictures import FLIPS, HELD_OUT_START, KINDS, _flippable, _jpeg, _largest_thing
+    from sgcond_app.bench.pictures import HELD_OUT_START, _flippable, _jpeg, _largest_thing, flip_edit, relabel_edit
     from sgcond_app.fgdm import chain as chain_module
-    from sgcond_app.graph import judge, vocab
-    from sgcond_app.graph.scene_graph import SceneGraph
-    from sgcond_app.reading.edit import graph_edit
     from sgcond_app.reading.load import load_picture
     from sgcond_app.training.data import held_out_samples
 
@@ -46,40 +42,21 @@ def main(argv: list[str] | None = None) -> None:
     counts = {s: {"relabels": 0, "read": 0, "flips": 0, "hold": 0, "seconds": []} for s in settings}
     for k, sample in enumerate(held_out_samples(args.n, 64, HELD_OUT_START)):
         r = backend.read(load_picture(_jpeg(sample.image), size))
-        g = r.graph
         m, iid = _largest_thing(r.segmentation, r.depth)
-        flip = _flippable(g)
+        flip = _flippable(r.graph)
         for (redraws, guidance), c in counts.items():
             chain_module.REDRAW_GUIDANCE = guidance
             rr = dataclasses.replace(r, options=dataclasses.replace(r.options, redraws=redraws))
             if flip is not None:
-                turned = (flip[0], FLIPS[flip[1]], flip[2])
-                new = SceneGraph.build([(o.label, o.attributes) for o in g.objects],
-                                       [turned if t == flip else t for t in g.triples()])
-                seg, _ = graph_edit(r.segmentation, r.depth, g, new)
-                start = time.perf_counter()
-                out = backend.rerun(dataclasses.replace(rr, graph=new), seg)
-                c["seconds"].append(time.perf_counter() - start)
-                v = judge.judge(new.labels, new.triples(), segment(out.image), out.depth)
+                _seg, out, verdict, turned = flip_edit(backend, rr, flip, segment)
+                c["seconds"].append(out.seconds["total"])  # the rerun's own
                 c["flips"] += 1
                 c["hold"] += int(any((x.subject, x.predicate, x.object) == turned and x.holds is True
-                                     for x in v.relations))
-            if iid is None:
-                continue
-            label = m.label_of(iid)
-            kind = next((kd for kd in KINDS if label in kd), None)
-            index = next((o.index for o in r.verdict.objects if o.present and o.label == label), None)
-            if kind is None or index is None:
-                continue
-            other = sorted(kind - {label})[k % (len(kind) - 1)]
-            new = SceneGraph.build([(other if j == index else o.label, o.attributes)
-                                    for j, o in enumerate(g.objects)], g.triples())
-            seg, _ = graph_edit(r.segmentation, r.depth, g, new, backend.redraw)
-            out = backend.rerun(dataclasses.replace(rr, graph=new), seg)
-            region = (seg == vocab.CLASS_ID[other]) & (r.segmentation != seg)
-            read = segment(out.image)
-            c["relabels"] += 1
-            c["read"] += int(region.any() and (read[region] == vocab.CLASS_ID[other]).mean() > 0.5)
+                                     for x in verdict.relations))
+            read_as_new = relabel_edit(backend, rr, m, iid, k, segment) if iid is not None else None
+            if read_as_new is not None:
+                c["relabels"] += 1
+                c["read"] += int(read_as_new)
     for (redraws, guidance), c in counts.items():
         seconds = statistics.median(c["seconds"]) if c["seconds"] else float("nan")
         print(f"redraws {redraws}, redraw guidance {guidance:g}: relabels read as the new class "

@@ -82,15 +82,53 @@ def _flippable(g):
                 next((t for t in rels if t[1] in ("left of", "right of") and not (stuff[t[0]] and stuff[t[2]])), None))
 
 
+def flip_edit(backend, r, flip, segment):
+    """`flip` (a relation of the read result `r`'s graph) turned around by the graph edit, and the
+    edited picture read back. -> (the edited map, the rerun's result, its verdict read off the
+    picture, the relation turned around)."""
+    from ..graph import judge
+    from ..graph.scene_graph import SceneGraph
+    from ..reading.edit import graph_edit
+
+    g = r.graph
+    turned = (flip[0], FLIPS[flip[1]], flip[2])
+    new = SceneGraph.build([(o.label, o.attributes) for o in g.objects],
+                           [turned if t == flip else t for t in g.triples()])
+    seg, _said = graph_edit(r.segmentation, r.depth, g, new)
+    out = backend.rerun(dataclasses.replace(r, graph=new), seg)
+    return seg, out, judge.judge(new.labels, new.triples(), segment(out.image), out.depth), turned
+
+
+def relabel_edit(backend, r, masks, iid, k: int, segment) -> bool | None:
+    """The thing `iid` of `masks` (the read result `r`'s) made another thing of its kind (the k-th
+    other, in turn) through the graph: whether the segmenter reads the new class in its new region
+    of the edited picture; None when the thing has no kind or is not in the graph."""
+    from ..graph.scene_graph import SceneGraph
+    from ..reading.edit import graph_edit
+
+    g = r.graph
+    label = masks.label_of(iid)
+    kind = next((kd for kd in KINDS if label in kd), None)
+    index = next((o.index for o in r.verdict.objects if o.present and o.label == label), None)
+    if kind is None or index is None:
+        return None
+    other = sorted(kind - {label})[k % (len(kind) - 1)]
+    new = SceneGraph.build([(other if j == index else o.label, o.attributes) for j, o in enumerate(g.objects)],
+                           g.triples())
+    seg, _said = graph_edit(r.segmentation, r.depth, g, new, backend.redraw)
+    out = backend.rerun(dataclasses.replace(r, graph=new), seg)
+    region = (seg == vocab.CLASS_ID[other]) & (r.segmentation != seg)
+    read = segment(out.image)
+    return bool(region.any() and (read[region] == vocab.CLASS_ID[other]).mean() > 0.5)
+
+
 def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
     import torch
 
     from ..backends import get_backend
     from ..editing import masks as ed
     from ..graph import judge
-    from ..graph.scene_graph import SceneGraph
     from ..reading.concepts import parse_concepts, plan
-    from ..reading.edit import graph_edit
     from ..reading.load import load_picture
     from ..training.data import held_out_samples
 
@@ -144,18 +182,11 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
         g = r.graph
         flip = _flippable(g)
         if flip is not None:
-            rels = [(s, FLIPS[p], o) if (s, p, o) == flip else (s, p, o) for s, p, o in g.triples()]
-            new = SceneGraph.build([(o.label, o.attributes) for o in g.objects], rels)
-            seg, _said = graph_edit(r.segmentation, r.depth, g, new)
-            planned = judge.judge(new.labels, new.triples(), seg, r.depth).relations
-            turned = (flip[0], FLIPS[flip[1]], flip[2])
+            seg, r3, v3, turned = flip_edit(backend, r, flip, segment)
+            planned = judge.judge(r3.graph.labels, r3.graph.triples(), seg, r.depth).relations
             counts["flip_holds_on_map"] += int(any((x.subject, x.predicate, x.object) == turned and x.holds is True
                                                    for x in planned))
-            r3 = backend.rerun(dataclasses.replace(r, graph=new), seg)
-            read = segment(r3.image)
-            v3 = judge.judge(new.labels, new.triples(), read, r3.depth)
-            target = next(x for x in v3.relations if (x.subject, x.predicate, x.object) == (flip[0], FLIPS[flip[1]],
-                                                                                            flip[2]))
+            target = next(x for x in v3.relations if (x.subject, x.predicate, x.object) == turned)
             counts["flips"] += 1
             counts["flip_holds"] += int(target.holds is True)
             others = [x for x in v3.relations if x is not target and x.holds is not None]
@@ -165,18 +196,10 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
         # Relabel the largest thing as another of its kind.
         if iid is not None:
             label = m.label_of(iid)
-            kind = next((kd for kd in KINDS if label in kd), None)
-            index = next((o.index for o in r.verdict.objects if o.present and o.label == label), None)
-            if kind is not None and index is not None:
-                other = sorted(kind - {label})[k % (len(kind) - 1)]
-                new = SceneGraph.build([(other if j == index else o.label, o.attributes)
-                                        for j, o in enumerate(g.objects)], g.triples())
-                seg, _said = graph_edit(r.segmentation, r.depth, g, new, backend.redraw)
-                r4 = backend.rerun(dataclasses.replace(r, graph=new), seg)
-                region = (seg == vocab.CLASS_ID[other]) & (r.segmentation != seg)
-                read = segment(r4.image)
+            read_as_new = relabel_edit(backend, r, m, iid, k, segment)
+            if read_as_new is not None:
                 counts["relabels"] += 1
-                counts["relabel_read"] += int(region.any() and (read[region] == vocab.CLASS_ID[other]).mean() > 0.5)
+                counts["relabel_read"] += int(read_as_new)
 
             # Take the class away by concept.
             taken = plan(r.segmentation, r.depth, g, parse_concepts(f"-{label}"))

@@ -136,11 +136,10 @@ def _render(graph, size: int, seed: int) -> np.ndarray:
 def _redrawn(changed: np.ndarray, size: int, side: int) -> np.ndarray:
     """What the sd backend redraws for an edit that changed `changed` (S, S): the changed map region
     grown as the backend grows it, at the latents' resolution (`side`), at the picture's size."""
-    from scipy import ndimage
-
     from ..backends.sd.backend import CHANGE_DILATION, latent_mask
+    from ..fgdm.inversion import grown
 
-    region = ndimage.binary_dilation(changed, iterations=CHANGE_DILATION) if changed.any() else changed
+    region = grown(changed, CHANGE_DILATION)
     latent = latent_mask(region, side)
     return np.kron(latent, np.ones((size // side, size // side), bool))
 

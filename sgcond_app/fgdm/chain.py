@@ -27,7 +27,7 @@ from ..models.shipped import WEIGHTS, load_encoder, load_segmenter
 from . import stages
 from .factors import FACTORS, SEG_SIZE, image_from_tensor, picture_conditions
 from .inversion import DEFAULT_STEPS as INVERSION_STEPS
-from .inversion import Inverted, invert, regenerate, soft_mask, steer, transplants
+from .inversion import Inverted, grown, invert, regenerate, soft_mask, steer, transplants
 from .sampler import Guided
 
 MAX_SAMPLES = 32
@@ -376,7 +376,7 @@ class Chain:
             kept_depth, kept_sketch = inv.keep_outside(changed, disp[0], edges[0].numpy())
             disp, edges = kept_depth.unsqueeze(0), torch.from_numpy(kept_sketch).unsqueeze(0)
             maps.append((seg, disp, edges))
-            step_change = changed if k == 0 else _dilated(seg_np != before)
+            step_change = changed if k == 0 else grown(seg_np != before)
             before, union = seg_np, union | changed | step_change
             predict = Guided(model, picture_conditions(seg, disp, edges, size), guidance=guidance)
             stages_.append((predict, float(scales[k]), soft_mask(step_change, size)))
@@ -501,14 +501,6 @@ class Chain:
                           on_step, sketch, on_map, result.inverted)
         seconds["total"] = time.perf_counter() - start
         return out
-
-
-def _dilated(diff: np.ndarray) -> np.ndarray:
-    from scipy import ndimage
-
-    from .inversion import CHANGE_DILATION
-
-    return ndimage.binary_dilation(diff, iterations=CHANGE_DILATION) if diff.any() else diff
 
 
 def best_candidate(cands: list[Candidate]) -> int:

@@ -316,6 +316,22 @@ def steer(base: Guided, name: str, stages: list[tuple[Guided, float, torch.Tenso
 CHANGE_DILATION = 1  # map pixels around a changed region that are regenerated with it
 
 
+def grown(diff: np.ndarray, iterations: int = CHANGE_DILATION) -> np.ndarray:
+    """(S, S) bool: where the maps changed, grown by `iterations` pixels (what an edit redraws)."""
+    from scipy import ndimage
+
+    return ndimage.binary_dilation(diff, iterations=iterations) if diff.any() and iterations else diff
+
+
+def depth_kept_outside(changed: np.ndarray, fresh: torch.Tensor, old: np.ndarray) -> torch.Tensor:
+    """The depth (32, 32) sampled for an edit inside the changed region (S, S, pooled to the
+    depth's size), the old depth outside it."""
+    import torch.nn.functional as F
+
+    small = F.adaptive_max_pool2d(torch.from_numpy(changed).float()[None, None], fresh.shape[-1])[0, 0] > 0
+    return torch.where(small, fresh.float(), torch.from_numpy(np.asarray(old, np.float32)))
+
+
 @dataclass
 class Inverted:
     """A picture (P, P, 3) uint8 inverted under the image factor given its segmentation (S, S),
@@ -342,20 +358,12 @@ class Inverted:
 
     def changed(self, segmentation: np.ndarray) -> np.ndarray:
         """(S, S) bool: where a segmentation differs from the inverted one, dilated."""
-        from scipy import ndimage
-
-        diff = np.asarray(segmentation) != self.segmentation
-        if not diff.any():
-            return diff
-        return ndimage.binary_dilation(diff, iterations=CHANGE_DILATION)
+        return grown(np.asarray(segmentation) != self.segmentation)
 
     def keep_outside(self, changed: np.ndarray, depth32: torch.Tensor, sketch: np.ndarray
                      ) -> tuple[torch.Tensor, np.ndarray]:
         """Depth and sketch sampled for an edit, the inverted ones outside the changed region."""
-        import torch.nn.functional as F
-
-        small = F.adaptive_max_pool2d(torch.from_numpy(changed).float()[None, None], depth32.shape[-1])[0, 0] > 0
-        depth = torch.where(small, depth32.float(), torch.from_numpy(self.depth32))
+        depth = depth_kept_outside(changed, depth32, self.depth32)
         return depth, np.where(changed, sketch, self.sketch).astype(np.uint8)
 
     def picture_tensor(self) -> torch.Tensor:

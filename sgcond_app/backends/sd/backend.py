@@ -193,6 +193,8 @@ class SDBackend:
         same settings: the same picture)."""
         import torch
 
+        from ...fgdm.inversion import depth_kept_outside, grown
+
         if what not in RERUNS:
             raise BadInput(f"rerun: what must be one of {', '.join(RERUNS)}, not {str(what)[:20]!r}")
         kept = _Kept.of(result)
@@ -207,14 +209,14 @@ class SDBackend:
         # An inverted picture is edited relative to itself (its maps, its latents, its pixels), as the
         # tiny chain does: edits one after another do not drift outside what they changed.
         base_seg = result.segmentation if inv is None else inv.segmentation
-        changed = _dilated(seg_np != base_seg, CHANGE_DILATION)
+        changed = grown(seg_np != base_seg, CHANGE_DILATION)
         seconds: dict[str, float] = {}
         start = time.perf_counter()
         depth32 = torch.from_numpy(kept.depth32)
         if what == "depth":
             fresh = self._depth(torch.from_numpy(seg_np.astype(np.int64))[None], result.factor_seed, s, seconds,
                                 on_step)[0]
-            depth32 = _keep_depth(changed, fresh, kept.depth32 if inv is None else inv.depth32)
+            depth32 = depth_kept_outside(changed, fresh, kept.depth32 if inv is None else inv.depth32)
         sketch = result.sketch if what == "image" else None
         out = self._finish(result.graph, result.seed, s, result.candidates, result.chosen, seg_np, depth32, seconds,
                            texts, scales, on_step, on_map, sketch=sketch, before=(result, kept, changed),
@@ -314,6 +316,7 @@ class SDBackend:
         from ...fgdm import stages
         from ...fgdm.chain import MAX_CONCEPT_STAGES
         from ...fgdm.factors import DEPTH_SIZE, SEG_SIZE
+        from ...fgdm.inversion import depth_kept_outside, grown
         from ...graph import judge
 
         kept = _Kept.of(result)
@@ -342,10 +345,10 @@ class SDBackend:
             seg_np = segs[-1]
             union = np.zeros(seg_np.shape, bool)
             for x in segs:
-                union |= _dilated(x != inv.segmentation, CHANGE_DILATION)
+                union |= grown(x != inv.segmentation, CHANGE_DILATION)
             seg = torch.from_numpy(seg_np.astype(np.int64))[None]
             fresh = self._depth(seg, result.factor_seed, s, seconds, on_step)[0]
-            depth32 = _keep_depth(union, fresh, inv.depth32).float()
+            depth32 = depth_kept_outside(union, fresh, inv.depth32)
             began = time.perf_counter()
             edges = stages.sketch(self.chain.factors["sketch"], seg, depth32[None],
                                   s.seeds("sketch", [result.factor_seed]), s.steps["sketch"], s.guidance["sketch"],
@@ -692,21 +695,6 @@ def _segmentation(seg) -> np.ndarray:
     if not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0 or arr.max() >= vocab.NUM_CLASSES:
         raise BadInput(f"an edited segmentation holds class ids 0..{vocab.NUM_CLASSES - 1}")
     return arr.astype(np.uint8)
-
-
-def _dilated(diff: np.ndarray, iterations: int) -> np.ndarray:
-    from scipy import ndimage
-
-    return ndimage.binary_dilation(diff, iterations=iterations) if diff.any() and iterations else diff
-
-
-def _keep_depth(changed: np.ndarray, fresh, old: np.ndarray):
-    """The depth sampled for an edit (32, 32) inside the changed region (64, 64), the old outside."""
-    import torch
-    import torch.nn.functional as F
-
-    small = F.adaptive_max_pool2d(torch.from_numpy(changed).float()[None, None], fresh.shape[-1])[0, 0] > 0
-    return torch.where(small, fresh.float(), torch.from_numpy(old))
 
 
 def _progress(on_step: Progress | None, name: str):
