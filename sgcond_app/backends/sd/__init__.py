@@ -7,7 +7,8 @@ weights and imports neither torch nor diffusers; `SDBackend` loads them on first
 - `settings.py`: model ids and defaults, from flags and `SGCOND_SD_*`;
 - `components.py`: the diffusers parts, tiny random (tests) or from the Hub;
 - `ledits.py`: pictures in: LEDITS++ inversion and concept edits, kept in a result's state;
-- `backend.py`: `SDBackend`, the boundary's Protocol.
+- `backend.py`: `SDBackend`, the boundary's Protocol;
+- `zerogpu.py`: its work inside `spaces.GPU` on a ZeroGPU Space.
 """
 
 from __future__ import annotations

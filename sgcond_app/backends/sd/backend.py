@@ -38,10 +38,11 @@ import numpy as np
 from ...errors import BadInput
 from ...graph.scene_graph import SceneGraph, check_plain
 from ..base import INVERSIONS, RERUNS, Candidate, Capabilities, MapReady, Options, Progress, Result
-from . import ledits, palette
+from . import ledits, palette, zerogpu
 from .components import SD_PICTURE_SIZE, SDComponents
 from .prompt import MAX_CHARS, NEGATIVE, Prompt, compose, token_counter
 from .settings import CONDITIONS, SDSettings, check_scales
+from .zerogpu import on_gpu
 
 NAME = "sd"
 SCHEDULERS = ("ddim", "dpm")  # the tiny factors' too: one choice serves the whole chain
@@ -68,6 +69,7 @@ class SDBackend:
             self._tiny = TinyBackend(chain)
         self._weights = weights
         self._lock = threading.Lock()
+        zerogpu.register(self)  # on a ZeroGPU Space the GPU's worker, forked from here, finds it
 
     @classmethod
     def from_pretrained(cls, settings: SDSettings | None = None, *, weights=None) -> SDBackend:
@@ -149,6 +151,7 @@ class SDBackend:
 
     # --- the work --------------------------------------------------------------------------------
 
+    @on_gpu
     def generate(self, graph: SceneGraph, seed: int = 0, options: Options | None = None,
                  on_step: Progress | None = None, on_map: MapReady | None = None, *, mapped=None,
                  prompt: str | None = None, negative_prompt: str | None = None,
@@ -183,6 +186,7 @@ class SDBackend:
         result.seconds["total"] = time.perf_counter() - start
         return result
 
+    @on_gpu
     def rerun(self, result: Result, segmentation: np.ndarray | None = None, what: str = "depth",
               options: Options | None = None, on_step: Progress | None = None,
               on_map: MapReady | None = None, *, prompt: str | None = None, negative_prompt: str | None = None,
@@ -224,6 +228,7 @@ class SDBackend:
         out.seconds["total"] = time.perf_counter() - start
         return out
 
+    @on_gpu
     def choose(self, result: Result, index: int, on_step: Progress | None = None,
                on_map: MapReady | None = None) -> Result:
         """Another SBPC candidate: its depth, sketch and a picture of its own (its seed's noise)."""
@@ -244,6 +249,7 @@ class SDBackend:
         out.seconds["total"] = time.perf_counter() - start
         return out
 
+    @on_gpu
     def read(self, picture: np.ndarray, seed: int = 0, options: Options | None = None, inversion: str = "ddpm",
              steps: int = 8, on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
         """A picture from outside as a result: centre-cropped and resized to the picture size; its
@@ -276,6 +282,7 @@ class SDBackend:
         return Result(NAME, maps.graph, int(seed), _plain_options(s), maps.candidates, 0, maps.segmentation,
                       maps.depth, maps.sketch, fitted, maps.verdict, seconds, resolution, state)
 
+    @on_gpu
     def invert(self, result: Result, inversion: str = "ddpm", steps: int = 8,
                on_step: Progress | None = None) -> Result:
         """The result's picture inverted with LEDITS++: a generated picture from its own latents (so
@@ -297,6 +304,7 @@ class SDBackend:
         state = {**result.state, "sd_latents": inv.x0, **inv.to_state()}
         return dataclasses.replace(result, state=state, seconds=seconds)
 
+    @on_gpu
     def steer(self, result: Result, segmentations: list[np.ndarray], scales: list[float],
               on_step: Progress | None = None, on_map: MapReady | None = None, *, concepts=None) -> Result:
         """Concept edits of an inverted result with LEDITS++, towards or away from words.
@@ -381,6 +389,7 @@ class SDBackend:
         return Result(NAME, graph, result.seed, _plain_options(s), result.candidates, result.chosen, seg_map[0],
                       depth_map[0], edges, image, verdict, seconds, resolution, state)
 
+    @on_gpu
     def reconstruct(self, result: Result, on_step: Progress | None = None) -> np.ndarray:
         """The picture sampled again from the result's inversion alone (its state), with no edit: how
         exactly the inversion brings it back (up to the VAE: the picture's latents, decoded)."""
