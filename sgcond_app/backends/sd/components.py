@@ -69,10 +69,13 @@ class SDComponents:
     # --- tiny random ---------------------------------------------------------------------------
 
     @classmethod
-    def tiny_random(cls, seed: int = 0, picture_size: int = TINY_PICTURE_SIZE) -> SDComponents:
+    def tiny_random(cls, seed: int = 0, picture_size: int = TINY_PICTURE_SIZE, *,
+                    attention_masks: bool = False) -> SDComponents:
         """Every part from a tiny config with random weights, on the CPU, in a second or two (most of
         it importing diffusers). The tokenizer is a real CLIP tokenizer over a byte-level BPE learned
-        here from the words our prompts use (`tiny_tokenizer`): no file, no Hub."""
+        here from the words our prompts use (`tiny_tokenizer`): no file, no Hub. `attention_masks`:
+        a third UNet level with cross-attention at a quarter of the latents' size, as SD 1.5 has,
+        where LEDITS++ reads a concept's cross-attention mask (`ledits.attention_masks`)."""
         import torch
         from diffusers import AutoencoderKL, ControlNetModel, DDIMScheduler, UNet2DConditionModel
         from diffusers.models.controlnets.multicontrolnet import MultiControlNetModel
@@ -87,13 +90,18 @@ class SDComponents:
         blocks = {"block_out_channels": (8, 16), "layers_per_block": 1, "cross_attention_dim": 16,
                   "attention_head_dim": 2, "norm_num_groups": 4,
                   "down_block_types": ("CrossAttnDownBlock2D", "DownBlock2D")}
+        up = ("UpBlock2D", "CrossAttnUpBlock2D")
+        if attention_masks:
+            blocks = {**blocks, "block_out_channels": (8, 16, 16),
+                      "down_block_types": ("CrossAttnDownBlock2D", "DownBlock2D", "CrossAttnDownBlock2D")}
+            up = ("CrossAttnUpBlock2D", "UpBlock2D", "CrossAttnUpBlock2D")
         # The VAE shrinks by 8 as SD's does, so the latents, the ControlNets' condition embedding
         # and the edit masks have SD's geometry.
         vae = AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(4, 8, 8, 8),
                             down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
                             layers_per_block=1, norm_num_groups=4, sample_size=picture_size).eval()
         unet = UNet2DConditionModel(sample_size=picture_size // 8, in_channels=4, out_channels=4,
-                                    up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), **blocks).eval()
+                                    up_block_types=up, **blocks).eval()
         nets = []
         for _ in CONDITIONS:
             net = ControlNetModel(in_channels=4, conditioning_embedding_out_channels=(4, 8, 8, 8), **blocks)

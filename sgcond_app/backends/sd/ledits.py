@@ -20,8 +20,9 @@ the UNet alone, so an edit is told words, not maps).
 - **Edits** are `__call__` with the words as `editing_prompt`, `reverse_editing_direction` for "-",
   each word's `edit_guidance_scale` (its concept scale times `GUIDANCE_PER_SCALE`), implicit masks by
   `edit_threshold`, intersected with the cross-attention masks where the UNet has cross-attention at
-  a quarter of the latents' size (SD 1.5 has; the tiny random UNet has not: there the implicit masks
-  are the noise-estimate masks alone). Where the edit's region is known (the classes a concept
+  a quarter of the latents' size (SD 1.5 has, and so has `SDComponents.tiny_random(attention_masks=True)`,
+  which a test runs; the usual tiny random UNet has not: there the implicit masks are the
+  noise-estimate masks alone). Where the edit's region is known (the classes a concept
   takes away or draws, from the tiny plan's segmentations) it is LEDITS++'s `user_mask`, and after
   every step the latents outside it are set back to the unedited trajectory's: outside the region
   the latents end as the picture's exactly.
@@ -164,7 +165,7 @@ def pipeline(comps: SDComponents, kind: str):
 
 def attention_masks(comps: SDComponents) -> bool:
     """Whether the UNet has cross-attention at a quarter of the latents' size, where LEDITS++ reads
-    its cross-attention masks (SD 1.5: yes; the tiny random UNet: no)."""
+    its cross-attention masks (SD 1.5: yes; the tiny random UNet: only with `attention_masks=True`)."""
     kinds = comps.unet.config.down_block_types
     return len(kinds) > 2 and "CrossAttn" in kinds[2]
 
