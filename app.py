@@ -3,7 +3,8 @@
 Settings from the environment (flags win): SGCOND_HOST, SGCOND_PORT, SGCOND_CONCURRENCY (requests
 that run at once per action, default 2), SGCOND_QUEUE_SIZE (requests that may wait, default 64),
 SGCOND_MAX_SAMPLES (SBPC candidates a request may ask for, default 16), SGCOND_BACKEND (--backend;
-default tiny), SGCOND_WORKERS (--workers; default 0), SGCOND_WARM_UP (1: load the
+default tiny), SGCOND_BACKENDS (--backends: the page's Backend choice), SGCOND_WORKERS (--workers;
+default 0), SGCOND_WARM_UP (1: load the
 models and run one small generation before the first click; default 1), SGCOND_SESSIONS (sessions
 whose result and edits the server keeps, the least recently used going first; default 300).
 Temporary files (sgcond_app/ui/files.py): SGCOND_TMP (where; default the system's temporary
@@ -18,6 +19,10 @@ import logging
 import os
 import signal
 import threading
+
+if os.environ.get("SPACES_ZERO_GPU", "").strip().lower() in ("1", "t", "true"):
+    # A ZeroGPU Space: `spaces` patches torch's CUDA before torch is imported (sd/zerogpu.py).
+    import spaces  # noqa: F401
 
 from sgcond_app.ui import create_demo, files
 from sgcond_app.ui.config import StudioConfig
@@ -58,10 +63,19 @@ def settings(argv: list[str] | None = None) -> argparse.Namespace:
                         "models in this process; http://HOST:PORT/: another running instance, several "
                         "comma-separated: workers behind this page; sd: Stable Diffusion 1.5 + ControlNets "
                         "on a GPU, the tiny backend where it cannot load)")
+    parser.add_argument("--backends", default=env.get("SGCOND_BACKENDS"),
+                        help="the page's Backend choice: comma-separated names (tiny, sd) offered beside "
+                        "--backend, each loaded when first chosen (env SGCOND_BACKENDS; default: tiny beside "
+                        "sd, and sd beside tiny where a CUDA GPU or ZeroGPU is present)")
     parser.add_argument("--workers", type=int, default=env.get("SGCOND_WORKERS") or "0",
                         help="start this many local instances (worker processes, each with the tiny backend) "
                         "and send them the work (env SGCOND_WORKERS; default 0: work in this process)")
     args = parser.parse_args(argv)
+    offered = [n.strip() for n in (args.backends or "").split(",") if n.strip()]
+    unknown = sorted(set(offered) - set(PAGE_BACKENDS))
+    if unknown:
+        parser.error(f"--backends: {unknown[0]!r} is not one of {', '.join(PAGE_BACKENDS)}")
+    args.backends = offered if args.backends is not None else None
     if not 0 <= args.workers <= 16:
         parser.error("--workers must be from 0 to 16")
     if args.workers and args.backend != "tiny":
@@ -72,6 +86,38 @@ def settings(argv: list[str] | None = None) -> argparse.Namespace:
     args.sessions = _positive(parser, "SGCOND_SESSIONS", "300")
     args.studio = StudioConfig.from_env(env)
     return args
+
+
+PAGE_BACKENDS = ("tiny", "sd")
+
+
+def _loader(name: str):
+    """What loads a backend the page offers when a person first chooses it (a BadInput is said in
+    the page in one line)."""
+    from sgcond_app.backends import get_backend
+
+    if name == "sd":
+        from sgcond_app.backends.sd import SDBackend
+
+        return SDBackend.from_pretrained
+    return lambda: get_backend(name)
+
+
+def _gpu_at_hand() -> bool:
+    if os.environ.get("SPACES_ZERO_GPU", "").strip().lower() in ("1", "t", "true"):
+        return True
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def page_backends(name: str, offered: list[str] | None, local: bool = True) -> dict:
+    """The page's other backends, by name: those --backends names, or by default tiny beside sd and
+    sd beside tiny where there is a GPU. `local` False (workers, another instance): none by default,
+    and torch is not imported to look for a GPU (the page process stays without it)."""
+    if offered is None:
+        offered = ["tiny"] if name == "sd" else (["sd"] if name == "tiny" and local and _gpu_at_hand() else [])
+    return {n: _loader(n) for n in offered if n != name}
 
 
 def _sd_or_tiny():
@@ -109,6 +155,13 @@ def main(argv: list[str] | None = None) -> None:
             backend = _sd_or_tiny()
         else:
             backend = get_backend(args.backend)
+        spec = args.backend.strip()
+        if workers is not None:
+            name = "tiny"  # the workers are tiny backends
+        elif spec == "sd":
+            name = backend.capabilities.name  # "tiny" where sd could not load
+        else:
+            name = spec
     except BadInput as e:
         if workers is not None:
             workers.stop()
@@ -116,7 +169,8 @@ def main(argv: list[str] | None = None) -> None:
     if os.environ.get("SGCOND_WARM_UP", "1") != "0":
         # The page is up at once; the models load beside it, so the first Generate is not the slow one.
         threading.Thread(target=_warm_up, args=(backend,), daemon=True, name="sgcond-warm-up").start()
-    demo = create_demo(backend, args.studio)
+    demo = create_demo(backend, args.studio, name=name, others=page_backends(name, args.backends,
+                                                                  workers is None and name in PAGE_BACKENDS))
     # Requests beyond this many per event wait in the queue: the tiny backend is CPU-bound.
     demo.queue(default_concurrency_limit=args.concurrency, max_size=args.queue_size)
     # allowed_paths: the app's temporary root when $SGCOND_TMP puts it outside the system's temp folder.

@@ -40,6 +40,7 @@ class Session:
     segmentation: np.ndarray | None = None  # the edited one (None: the result's)
     future: list = field(default_factory=list)  # segmentations undone, for redo
     earlier: list = field(default_factory=list)  # segmentations of earlier results, newest last
+    backend: str = ""  # the page's name of the backend that made the result ("": the page's first)
 
     @property
     def current(self) -> np.ndarray:
@@ -48,7 +49,7 @@ class Session:
     def after(self, result) -> Session:
         """The session with a new result; the one it replaces becomes a paste source."""
         earlier = [*self.earlier, self.current][-MAX_EARLIER:]
-        return Session(self.mapped, result, self.history, None, [], earlier)
+        return Session(self.mapped, result, self.history, None, [], earlier, self.backend)
 
     def sources(self) -> dict[str, np.ndarray]:
         """Maps an object can be pasted from: this result's candidates and earlier results."""

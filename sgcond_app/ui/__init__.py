@@ -7,17 +7,18 @@ from .sample_page import create_demo
 __all__ = ["create_demo", "serve_locally"]
 
 
-def serve_locally(warm: bool = False, backend=None, config=None):
+def serve_locally(warm: bool = False, backend=None, config=None, **page):
     """The page served from this process on a free port of 127.0.0.1, queued and styled as `app.py`
     serves it (for tests, benches and screenshots). warm: load the models and run one small
-    generation first, as app.py does beside the page. `backend`, `config`: as `create_demo`'s.
+    generation first, as app.py does beside the page. `backend`, `config`, `page` (name, others): as
+    `create_demo`'s.
     -> (demo, url); stop it with demo.close()."""
     import socket
 
     from . import files
     from .studio import CSS
 
-    demo = create_demo(backend, config)
+    demo = create_demo(backend, config, **page)
     if warm:
         from .studio import warm_up
 

@@ -151,10 +151,11 @@ def _parse_tab() -> None:
           api_visibility="private")
 
 
-def create_demo(backend=None, config=None) -> gr.Blocks:
+def create_demo(backend=None, config=None, *, name: str = "tiny", others: dict | None = None) -> gr.Blocks:
     """The whole page; the caller queues and launches it. `backend`: what the studio calls (default
-    the tiny one, loaded on first use; see `sgcond_app.backends`); `config`: the studio's limits
-    (`ui.config.StudioConfig`, read from the environment by `app.py`)."""
+    the tiny one, loaded on first use; see `sgcond_app.backends`), `name` its name in the page;
+    `config`: the studio's limits (`ui.config.StudioConfig`, read from the environment by `app.py`);
+    `others`: more backends for the page's Backend choice (`studio.configure`)."""
     # Gradio keeps every upload and every output (each map of each request is a PNG) in its cache
     # and by default deletes nothing until the server stops. The cache is this process's own
     # (files.gradio_cache: in the app's temporary root, removed at exit, unless GRADIO_TEMP_DIR names
@@ -169,7 +170,7 @@ def create_demo(backend=None, config=None) -> gr.Blocks:
         with gr.Tab("Studio"):
             from .studio import configure, studio_tab
 
-            configure(backend, config)
+            configure(backend, config, name=name, others=others)
             studio_tab()
         with gr.Tab("Tiny world"):
             _tiny_world_tab(demo)

@@ -59,21 +59,39 @@ PROGRESS_EVERY = 0.4  # seconds between progress updates within a factor
 
 _backend = None  # what configure() was given
 _default = None  # the tiny backend, made once per process when none was given
+_name = "tiny"  # the page's name for the configured backend
+_others: dict[str, object] = {}  # the other backends the page offers: a backend, or a function loading one
+_loaded: dict[str, object] = {}
 _config = StudioConfig()
 _lock = threading.Lock()
+_loading = threading.Lock()  # one backend loads at a time (Stable Diffusion's first load downloads gigabytes)
 
 
-def configure(backend=None, config: StudioConfig | None = None) -> None:
+def configure(backend=None, config: StudioConfig | None = None, *, name: str = "tiny",
+              others: dict | None = None) -> None:
     """The backend the studio's handlers call (None: the tiny one, loaded on first use and kept for
-    the process) and its limits (`create_demo` passes what `app.py` read)."""
-    global _backend, _config
+    the process), its name in the page, and its limits (`create_demo` passes what `app.py` read).
+    `others`: more backends the page offers in its Backend choice, by name, each a backend or a
+    function that loads one (called on the first choice; a BadInput it raises is said in one line
+    and the page stays on what it had)."""
+    global _backend, _config, _name, _others
     with _lock:
-        _backend = backend
+        _backend, _name = backend, name
+        _others = {k: v for k, v in (others or {}).items() if k != name}
+        _loaded.clear()
         _config = config or StudioConfig()
 
 
-def backend():
+def backend_names() -> list[str]:
+    """The page's backend choice: the configured one first."""
+    return [_name, *_others]
+
+
+def backend(name: str | None = None):
+    """The backend the page calls `name` (None or "": the configured one), loaded on first use."""
     global _default
+    if name and name != _name:
+        return _other(name)
     with _lock:
         if _backend is not None:
             return _backend
@@ -82,6 +100,21 @@ def backend():
 
             _default = get_backend()
         return _default
+
+
+def _other(name: str):
+    if name not in _others:
+        raise BadInput(f"this page offers the {' and '.join(backend_names())} backend(s), not {name!r}"[:300])
+    with _loading:
+        if name not in _loaded:
+            make = _others[name]
+            _loaded[name] = make if hasattr(make, "generate") else make()
+        return _loaded[name]
+
+
+def _for(session: Session):
+    """The backend that made the session's result: its edits, reruns and inversions go back to it."""
+    return backend(session.backend)
 
 
 def max_samples() -> int:
@@ -433,7 +466,8 @@ def _samples(samples: object) -> int:
 
 
 def _generate(graph: SceneGraph, seed: object, samples: object, session: Session | None, progress,
-              display: bool, request: gr.Request | None = None):
+              display: bool, request: gr.Request | None = None, choice: str | None = None,
+              prompt: str | None = None, negative: str | None = None):
     from ..graph.mapping import map_graph
 
     mapped = map_graph(graph)
@@ -441,42 +475,108 @@ def _generate(graph: SceneGraph, seed: object, samples: object, session: Session
         raise BadInput("no object of this graph is known to the tiny world: " + "; ".join(mapped.lines()[:3]))
     seed = check_seed(0 if seed is None else seed)
     samples = _samples(samples)
-    b = backend()
-
+    b = backend(choice)
     options = Options(samples=samples)
-    if b.capabilities.prompts:  # the person's own words reach the picture (`broccoli`, which the tiny world drops)
-        from ..backends.sd.prompt import compose
-
-        composed = compose(mapped)
-        options.prompt, options.negative_prompt = composed.text, composed.negative
+    if b.capabilities.prompts:
+        # The person's own words reach the picture (`broccoli`, which the tiny world drops): the
+        # prompt composed from the graph unless the person wrote one.
+        composed = _composed(mapped)
+        options.prompt = (prompt or "").strip() or composed.text
+        options.negative_prompt = (negative or "").strip() or composed.negative
+    elif (prompt or "").strip() or (negative or "").strip():
+        raise BadInput(f"the {b.capabilities.name} backend is told no words: a prompt goes with a backend "
+                       "that draws from words (sd)")
 
     def job(on_step, on_map):
         return b.generate(mapped.graph, seed=seed, options=options, on_step=on_step, on_map=on_map)
 
     earlier = session.earlier + [session.current] if session is not None else []
     yield from _stream_result(job, dict(b.capabilities.default_steps), progress,
-                              lambda r: Session(mapped, r, earlier=earlier[-MAX_EARLIER:]), display,
-                              f"generate(seed={seed}, samples={samples}, graph={graph.to_json()})", session,
-                              request)
+                              lambda r: Session(mapped, r, earlier=earlier[-MAX_EARLIER:], backend=choice or ""),
+                              display, f"generate(seed={seed}, samples={samples}, backend={choice or _name}, "
+                              f"graph={graph.to_json()})", session, request)
+
+
+def _composed(mapped):
+    from ..backends.sd.prompt import compose
+
+    return compose(mapped)
 
 
 def generate(text: str | None, seed: float | int | None, samples: float | int | None, session: Session | None,
+             choice: str | None = None, prompt: str | None = None, negative_prompt: str | None = None,
              progress=gr.Progress(), *, display: bool = False):
-    """The API's generate: the graph as text triples or sg2im JSON."""
-    yield from _generate(views.read_text(text), seed, samples, session, progress, display)
+    """The API's generate: the graph as text triples or sg2im JSON; on a backend told words (sd), a
+    prompt (empty: composed from the graph) and a negative prompt (empty: the backend's)."""
+    yield from _generate(views.read_text(text), seed, samples, session, progress, display, None, choice, prompt,
+                         negative_prompt)
 
 
 def generate_from_views(text: str | None, rows, canvas: str | None, seed, samples, session: Session | None,
+                        choice: str | None = None, prompt: str | None = None, negative: str | None = None,
                         request: gr.Request = None, progress=gr.Progress()):
-    """The page's Generate: the graph of the view touched last (`graph_from_views`). With the
-    result, every view shows that graph (the canvas with its edges judged), wherever it came from."""
+    """The page's Generate: the graph of the view touched last (`graph_from_views`), on the backend
+    chosen (the prompt boxes count only where it is told words). With the result, every view shows
+    that graph (the canvas with its edges judged), wherever it came from."""
     graph = graph_from_views(text, rows, canvas)
-    for out in _generate(graph, seed, samples, session, progress, True, request):
+    if not backend(choice).capabilities.prompts:
+        prompt = negative = None  # the boxes are hidden: what they held is for another backend
+    for out in _generate(graph, seed, samples, session, progress, True, request, choice, prompt, negative):
         new = out[7]
         if isinstance(new, Session):
             yield (*out, *_graph_views(new.mapped.source, _positions_for(new.mapped.source, canvas), new))
         else:
             yield (*out, *(gr.skip() for _ in range(4)))
+
+
+def pick_backend(choice: str | None, progress=gr.Progress(track_tqdm=True)):
+    """The page's Backend choice: the backend is loaded the first time it is chosen (Stable
+    Diffusion's weights download once, their progress shown); where it cannot load, one line says
+    why and the choice goes back to the configured backend. -> the choice, the prompt boxes."""
+    choice = choice or _name
+    try:
+        caps = backend(choice).capabilities
+    except Exception as e:  # noqa: BLE001 -- whatever stops it loading, the page stays on what works
+        if isinstance(e, BadInput):
+            warn(str(e))
+        else:
+            log.exception("loading the %s backend", choice)
+            warn(f"the {choice} backend could not load ({type(e).__name__}; the server's log has it): "
+                 f"the {_name} backend still serves")
+        return gr.update(value=_name), gr.update(visible=_prompts(_name))
+    if choice != _name:
+        info(f"The {choice} backend makes the pictures now ({caps.picture_size} px, on {caps.device}). "
+             "What you generate or read is edited with it.")
+    return gr.skip(), gr.update(visible=caps.prompts)
+
+
+def _negative() -> str:
+    from ..backends.sd.prompt import NEGATIVE
+
+    return NEGATIVE
+
+
+def _prompts(name: str) -> bool:
+    try:
+        return backend(name).capabilities.prompts
+    except BadInput:
+        return False
+
+
+def prompt_hint(text: str | None, choice: str | None):
+    """The prompt box's placeholder: the prompt the graph in the text box composes (used when the
+    box is left empty); nothing to do where the backend is told no words."""
+    from ..graph.mapping import map_graph
+
+    if not _prompts(choice or _name):
+        return gr.skip()
+    try:
+        mapped = map_graph(views.read_text(text))
+    except BadInput:
+        return gr.skip()
+    if mapped.graph is None:
+        return gr.skip()
+    return gr.update(placeholder=f"Empty: composed from the graph, {_composed(mapped).text!r}"[:600])
 
 
 # --- pictures in --------------------------------------------------------------------------------------
@@ -485,7 +585,7 @@ INVERSION_STEPS = 8  # edit-friendly inversion is exact at any count; 8 keeps a 
 
 
 def _read(path: str | None, seed: object, session: Session | None, progress, display: bool,
-          request: gr.Request | None = None):
+          request: gr.Request | None = None, choice: str | None = None):
     from ..graph.mapping import map_graph
     from ..reading.load import decode
 
@@ -493,7 +593,7 @@ def _read(path: str | None, seed: object, session: Session | None, progress, dis
         raise BadInput("choose a picture first (PNG, JPEG, WebP, BMP or GIF)")
     picture = decode(path)  # the limits are checked here, before any work: nothing on the page changes
     seed = check_seed(0 if seed is None else seed)
-    b = backend()
+    b = backend(choice)
     caps = b.capabilities
     if not caps.inverts:
         raise BadInput(f"the {caps.name} backend cannot read pictures")
@@ -505,19 +605,21 @@ def _read(path: str | None, seed: object, session: Session | None, progress, dis
 
     earlier = session.earlier + [session.current] if session is not None else []
     yield from _stream_result(job, steps, progress,
-                              lambda r: Session(map_graph(r.graph), r, earlier=earlier[-MAX_EARLIER:]), display,
-                              f"read({Path(path).name}, seed={seed})", session, request)
+                              lambda r: Session(map_graph(r.graph), r, earlier=earlier[-MAX_EARLIER:],
+                                                backend=choice or ""),
+                              display, f"read({Path(path).name}, seed={seed})", session, request)
 
 
-def read_picture(path: str | None, seed, session: Session | None, progress=gr.Progress()):
+def read_picture(path: str | None, seed, session: Session | None, choice: str | None = None,
+                 progress=gr.Progress()):
     """The API's read: a picture file -> its maps, its graph (in report.json) and its inversion."""
-    yield from _read(path, seed, session, progress, False)
+    yield from _read(path, seed, session, progress, False, None, choice)
 
 
-def read_from_page(path: str | None, seed, canvas: str | None, session: Session | None,
+def read_from_page(path: str | None, seed, canvas: str | None, session: Session | None, choice: str | None = None,
                    request: gr.Request = None, progress=gr.Progress()):
     """Start from a picture: its maps arrive one by one, then its graph is on the canvas."""
-    for out in _read(path, seed, session, progress, True, request):
+    for out in _read(path, seed, session, progress, True, request, choice):
         new = out[7]
         if isinstance(new, Session):
             info(f"Read {len(new.mapped.source.objects)} objects and {len(new.mapped.source.relations)} relations. "
@@ -540,7 +642,7 @@ def _apply_graph(graph: SceneGraph, session: Session | None, progress, display: 
     if mapped.graph is None:
         raise BadInput("no object of this graph is known to the tiny world: " + "; ".join(mapped.lines()[:3]))
     seg, said = graph_edit(session.current, session.result.depth, session.mapped.graph, mapped.graph,
-                           getattr(backend(), "redraw", None))
+                           getattr(_for(session), "redraw", None))
     info("; ".join(said)[:500])
     edited = replace(session, mapped=mapped, result=replace(session.result, graph=mapped.graph)).with_map(seg)
     yield from rerun("depth", edited, request, progress, display=display)
@@ -571,7 +673,7 @@ def _apply_concepts(text: str | None, session: Session | None, progress, display
     from ..reading.concepts import concept_edit, parse_concepts
 
     session = _need(session)
-    b = backend()
+    b = _for(session)
     words = b.capabilities.prompts
     parse_concepts(text, free_words=words)  # a mistake in the words is said before anything else
     if not session.result.inverted:
@@ -613,7 +715,7 @@ def invert(session: Session | None, request: gr.Request = None, progress=gr.Prog
     session = _need(session)
     if session.result.inverted:
         raise BadInput("this picture is inverted already: edits keep what they do not touch")
-    b = backend()
+    b = _for(session)
     if not b.capabilities.inverts:
         raise BadInput(f"the {b.capabilities.name} backend cannot invert pictures")
 
@@ -647,7 +749,7 @@ def rerun(what: str, session: Session | None, request: gr.Request = None, progre
     session = _need(session)
     if what not in RERUNS:
         raise BadInput(f"rerun: what must be one of {', '.join(RERUNS)}, not {what!r}"[:200])
-    b = backend()
+    b = _for(session)
     steps = {f: session.result.options.steps.get(f, k) for f, k in b.capabilities.steps_after(what).items()}
 
     def job(on_step, on_map):
@@ -664,7 +766,7 @@ def choose(index: float | int | None, session: Session | None, request: gr.Reque
     index = whole(index, "the candidate", 0, max_samples() * 8)
     if index >= n:
         raise BadInput(f"candidate {index} does not exist (this result has {n}: 0 to {n - 1})")
-    b = backend()
+    b = _for(session)
     steps = {f: session.result.options.steps.get(f, k) for f, k in b.capabilities.steps_after("depth").items()}
 
     def job(on_step, on_map):
@@ -892,6 +994,17 @@ def studio_tab() -> None:
                 seed = RawNumber(label="Seed", value=0, precision=0, minimum=0, elem_id="sg-seed")
                 samples = RawSlider(1, max_samples(), value=min(_config.page_samples, max_samples()), step=1,
                                         label="Candidates (N, SBPC)", elem_id="sg-samples")
+            names = backend_names()
+            choice = gr.Dropdown(names, value=names[0], label="Backend", visible=len(names) > 1,
+                                 info="what makes the pictures (the first choice of another loads it)",
+                                 elem_id="sg-backend")
+            with gr.Accordion("Prompt (told to Stable Diffusion)", open=False, visible=_prompts(names[0]),
+                              elem_id="sg-prompt-box") as prompt_box:
+                prompt = gr.Textbox(label="Prompt", lines=2, max_lines=6, elem_id="sg-prompt",
+                                    placeholder="Empty: composed from the graph (the objects, their attributes "
+                                    "and the relations, in your words)")
+                negative = gr.Textbox(label="Negative prompt", lines=1, max_lines=4, elem_id="sg-negative",
+                                      placeholder="Empty: " + _negative())
             with gr.Row():
                 go = gr.Button("Generate", variant="primary", elem_id="sg-generate")
                 stop = gr.Button("Stop", variant="stop", elem_id="sg-stop")
@@ -980,18 +1093,21 @@ def studio_tab() -> None:
     follow = dict(fn=on_page(5)(after_result), inputs=[canvas, session],
                   outputs=[canvas, legend, gallery, source, compare], **private)
     shown = functools.partial
-    page_generate = go.click(on_page(12)(generate_from_views), [text, table, canvas, seed, samples, session],
+    page_generate = go.click(on_page(12)(generate_from_views), [text, table, canvas, seed, samples, session,
+                                                                choice, prompt, negative],
                              [*page_out, *graph_out], js=SCROLL_TO_MAPS_JS, **private)
     running = [
         page_generate,
-        api["generate"].click(as_api(generate), [text, seed, samples, session], api_out, api_name="generate"),
+        api["generate"].click(as_api(generate), [text, seed, samples, session, choice, prompt, negative], api_out,
+                              api_name="generate"),
         api["rerun"].click(as_api(rerun), [what, session], api_out, api_name="rerun"),
         api["choose"].click(as_api(choose), [index, session], api_out, api_name="choose"),
         again.click(on_page(8)(shown(rerun, display=True)), [what, session], page_out, **private),
         gallery.select(on_page(8)(_choose_selected), [session], page_out, **private),
-        read.click(on_page(12)(read_from_page), [picture, seed, canvas, session], [*page_out, *graph_out],
+        read.click(on_page(12)(read_from_page), [picture, seed, canvas, session, choice], [*page_out, *graph_out],
                    js=SCROLL_TO_MAPS_JS, **private),
-        api["read_picture"].click(as_api(read_picture), [picture, seed, session], api_out, api_name="read_picture"),
+        api["read_picture"].click(as_api(read_picture), [picture, seed, session, choice], api_out,
+                                  api_name="read_picture"),
         apply_to_picture.click(on_page(12)(apply_graph_from_page), [text, table, canvas, session],
                                [*page_out, *graph_out], **private),
         api["apply_graph"].click(as_api(apply_graph), [text, session], api_out, api_name="apply_graph"),
@@ -1006,6 +1122,9 @@ def studio_tab() -> None:
     for event in running:
         event.then(**follow)
     stop.click(request_stop, None, None, concurrency_limit=None, **private)
+    choice.input(on_page(2)(pick_backend), [choice], [choice, prompt_box], **private).then(
+        prompt_hint, [text, choice], [prompt], **private)
+    text.change(prompt_hint, [text, choice], [prompt], trigger_mode="always_last", **private)
 
     edit_in = [x, y, step, source, session]
     page_edit = [seg, over, relations, x, y, picked, session]
