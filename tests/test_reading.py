@@ -305,6 +305,22 @@ def test_a_region_redrawn_by_the_segmentation_factor_keeps_the_rest(tiny):
     assert set(np.unique(out[region]).tolist()) <= named  # no thing the graph does not name
 
 
+def test_a_segmentation_inverted_under_its_own_factor_comes_back(tiny):
+    """FG-DM's inversion of a map under its factor: edit-friendly, the map comes back pixel for pixel
+    (random weights or trained); DDIM keeps only x_T (its figures on trained weights: bench pictures)."""
+    seg = _scene()
+    g = SceneGraph.build([("sky", ()), ("grass", ()), ("dog", ()), ("tree", ())], [(2, "left of", 3)])
+    chain = tiny.chain
+    inv = chain.invert_segmentation(g, seg, "ddpm", 6, seed=2)
+    assert inv.noises.shape[0] == 6 and np.array_equal(chain.regenerate_segmentation(g, seg, inv), seg)
+    again = inversion.Inversion.from_state(inv.to_state())
+    assert np.array_equal(chain.regenerate_segmentation(g, seg, again), seg)
+    ddim = chain.invert_segmentation(g, seg, "ddim", 6)
+    assert ddim.noises is None and chain.regenerate_segmentation(g, seg, ddim).shape == seg.shape
+    with pytest.raises(BadInput, match="64x64"):
+        chain.invert_segmentation(g, seg[:10, :10])
+
+
 def test_operations_are_parsed_and_refused_clearly():
     assert parse_op("move:1,2,3,4") == ("move", ["1", "2", "3", "4"])
     with pytest.raises(BadInput, match="unknown operation"):

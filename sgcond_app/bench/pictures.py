@@ -4,7 +4,9 @@ edited. What is measured on the *edited picture* is read back by the segmenter, 
 edited map.
 
 - reconstruction: PSNR of the picture regenerated from its edit-friendly inversion alone (8 steps), and
-  (on the first `ddim_n`) from DDIM inversions of 8, 16 and 32 steps;
+  (on the first `ddim_n`) from DDIM inversions of 8, 16 and 32 steps; and (on those too) the read
+  segmentation inverted under its own factor and regenerated: the share of its pixels given back,
+  edit-friendly (8 steps) and DDIM (8, 16, 32);
 - picture -> graph: the render's true graph judged on the read maps (object recall, relations);
 - move: the largest thing moved 6 map pixels sideways; where the segmenter finds it in the
   edited picture against where it was asked to go; change outside the old and new places;
@@ -141,6 +143,7 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
                             "flip_holds", "flip_others", "flip_others_held", "relabels", "relabel_read",
                             "removals", "removal_gone", "flip_holds_on_map"), 0)
     rec_ddpm, rec_ddim = [], {8: [], 16: [], 32: []}
+    seg_rec: dict[tuple[str, int], list[float]] = {("ddpm", 8): [], ("ddim", 8): [], ("ddim", 16): [], ("ddim", 32): []}
     move_err, move_out, flip_out, seconds, removal_out = [], [], [], [], []
     backend.read(np.zeros((psize, psize, 3), np.uint8))  # warm-up
     for k, sample in enumerate(held_out_samples(n, size, HELD_OUT_START)):
@@ -178,6 +181,10 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
         if k < ddim_n:
             for steps in rec_ddim:
                 rec_ddim[steps].append(_psnr(backend.reconstruct(backend.invert(r, "ddim", steps)), picture))
+            for kind, steps in seg_rec:
+                inv = chain.invert_segmentation(r.graph, r.segmentation, kind, steps)
+                back = chain.regenerate_segmentation(r.graph, r.segmentation, inv)
+                seg_rec[kind, steps].append(float((back == r.segmentation).mean()))
         # Flip one left/right or above/below relation of the derived graph.
         g = r.graph
         flip = _flippable(g)
@@ -216,6 +223,8 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
         "reconstruction_psnr_ddpm_db_min": round(min(rec_ddpm), 2),
         "reconstruction_psnr_ddpm_db_mean": round(statistics.mean(rec_ddpm), 2),
         **{f"reconstruction_psnr_ddim_{s}_db_mean": round(statistics.mean(v), 2) for s, v in rec_ddim.items() if v},
+        **{f"segmentation_inversion_{kind}_{steps}_pixels_back_mean": round(statistics.mean(v), 4)
+           for (kind, steps), v in seg_rec.items() if v},
         "ddim_renders": min(n, ddim_n),
         "graph_object_recall": share("found", "objects"),
         "graph_relation_agreement": share("held", "relations"),

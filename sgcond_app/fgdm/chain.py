@@ -307,14 +307,12 @@ class Chain:
         edges = torch.from_numpy(inv.sketch).unsqueeze(0)
         return self._regenerate(inv, seg, disp, edges, None, on_step)
 
-    def redraw(self, graph: SceneGraph, segmentation: np.ndarray, region: np.ndarray, seed: int = 0,
-               steps: int | None = None) -> np.ndarray:
-        """The segmentation (S, S) with `region` (S, S bool) drawn again by the segmentation factor
-        for `graph`, the rest kept (inpainting). The layout it is conditioned on is the objects'
-        boxes as they are in the segmentation (a region's box for each object the judge finds)."""
+    def _segmentation_predictor(self, graph: SceneGraph, segmentation: np.ndarray, seed: int,
+                                guidance: float) -> Guided:
+        """The segmentation factor conditioned on `graph` and on the layout of the objects' boxes as
+        they are in `segmentation` (a region's box for each object the judge finds)."""
         from ..world.boxes import draw_layout
         from .factors import onehot
-        from .inversion import inpaint
 
         verdict = judge.judge(graph.labels, graph.triples(), segmentation)
         boxes = np.zeros((len(graph.objects), 4), np.float32)
@@ -327,8 +325,17 @@ class Chain:
                 disp[o.index] = 0.0 if vocab.is_stuff(o.label) else 0.5
         tokens, pad, _ = stages.graph_conditions(self.encoder, self.words, graph, [seed], 0.0)
         layout = torch.from_numpy(draw_layout(graph.labels, boxes, disp, SEG_SIZE)[0].astype(np.int64)).unsqueeze(0)
+        return Guided(self.factors["segmentation"], [onehot(layout)], tokens, pad, guidance)
+
+    def redraw(self, graph: SceneGraph, segmentation: np.ndarray, region: np.ndarray, seed: int = 0,
+               steps: int | None = None) -> np.ndarray:
+        """The segmentation (S, S) with `region` (S, S bool) drawn again by the segmentation factor
+        for `graph`, the rest kept (inpainting), conditioned on the layout the segmentation shows."""
+        from .factors import onehot
+        from .inversion import inpaint
+
         model = self.factors["segmentation"]
-        predict = Guided(model, [onehot(layout)], tokens, pad, REDRAW_GUIDANCE)
+        predict = self._segmentation_predictor(graph, segmentation, seed, REDRAW_GUIDANCE)
         noise = stages.seeded_noise([seed], (model.config.out_channels, SEG_SIZE, SEG_SIZE),
                                     stages.SALT["segmentation"])
         known = onehot(torch.from_numpy(segmentation.astype(np.int64)).unsqueeze(0))
@@ -338,6 +345,29 @@ class Chain:
         logits = inpaint(predict, "segmentation", known, mask, noise, k, banned)
         drawn = logits.argmax(1)[0].numpy().astype(segmentation.dtype)
         return np.where(region, drawn, segmentation)
+
+    def invert_segmentation(self, graph: SceneGraph, segmentation: np.ndarray, kind: str = "ddpm",
+                            steps: int = INVERSION_STEPS, seed: int = 0, on_step: Progress | None = None):
+        """A segmentation (S, S) inverted under its own factor (FG-DM's inversion of a map), given
+        `graph` and the layout the segmentation shows: `regenerate_segmentation` with the same
+        graph gives it back (edit-friendly: exactly; DDIM: approximately, `bench pictures`).
+        -> `inversion.Inversion`."""
+        from .factors import onehot
+
+        seg = np.asarray(segmentation)
+        if seg.shape != (SEG_SIZE, SEG_SIZE):
+            raise BadInput(f"a segmentation to invert must be {SEG_SIZE}x{SEG_SIZE}, not {seg.shape}")
+        predict = self._segmentation_predictor(graph, seg, seed, 1.0)
+        x0 = onehot(torch.from_numpy(seg.astype(np.int64)).unsqueeze(0))
+        return invert(predict, "segmentation", x0, kind, steps, seed, self._progress(on_step, "inversion"))
+
+    def regenerate_segmentation(self, graph: SceneGraph, segmentation: np.ndarray, inversion,
+                                on_step: Progress | None = None) -> np.ndarray:
+        """The segmentation (S, S) sampled from a segmentation's inversion, conditioned on `graph`
+        and the layout `segmentation` shows (the inverted one's: its reconstruction)."""
+        predict = self._segmentation_predictor(graph, np.asarray(segmentation), inversion.seed, inversion.guidance)
+        x = regenerate(predict, "segmentation", inversion, on_step=self._progress(on_step, "segmentation"))
+        return x.argmax(1)[0].numpy().astype(np.uint8)
 
     def steer(self, result: Result, segmentations: list[np.ndarray], scales: list[float],
               on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
