@@ -311,6 +311,24 @@ def test_app_settings_from_flags_and_environment(monkeypatch: pytest.MonkeyPatch
         app.settings([])
 
 
+def test_the_pages_backend_choice_from_flags_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import app
+
+    monkeypatch.delenv("SGCOND_BACKENDS", raising=False)
+    monkeypatch.delenv("SPACES_ZERO_GPU", raising=False)
+    assert app.settings([]).backends is None
+    assert app.settings(["--backends", " tiny, sd "]).backends == ["tiny", "sd"]
+    monkeypatch.setenv("SGCOND_BACKENDS", "sd")
+    assert app.settings([]).backends == ["sd"] and app.settings(["--backends", ""]).backends == []
+    with pytest.raises(SystemExit):
+        app.settings(["--backends", "tiny,dall-e"])
+    assert list(app.page_backends("sd", None)) == ["tiny"]  # sd's fallback is always offered
+    assert list(app.page_backends("tiny", ["tiny", "sd"])) == ["sd"]
+    assert app.page_backends("tiny", None, local=False) == {}  # workers: no GPU looked for, nothing offered
+    monkeypatch.setenv("SPACES_ZERO_GPU", "true")  # ZeroGPU: the GPU comes with each call
+    assert list(app.page_backends("tiny", None)) == ["sd"]
+
+
 def test_the_readme_api_example_runs_as_written(client: Client) -> None:
     """The README's gradio_client example, taken from the README (only the address is this server's)."""
     import re

@@ -638,3 +638,148 @@ def test_the_sd_bench_on_tiny_parts(chain, monkeypatch):
         with pytest.raises(BadInput) as e:
             bench.run("sd")
         assert "needs a CUDA GPU" in _one_line(e)
+
+
+# --- ZeroGPU, and the page's backend choice ------------------------------------------------------------
+
+
+def test_on_zero_gpu_the_work_runs_inside_spaces_gpu_with_plain_arguments(backend, result, monkeypatch):
+    """A stand-in for `spaces` that does what ZeroGPU does to a call: the arguments and the result
+    cross a process boundary pickled (so they must be plain values), and CUDA exists only inside."""
+    import pickle
+    import sys
+    import types
+
+    from sgcond_app.backends.sd import zerogpu
+
+    calls = []
+
+    def GPU(duration=None):
+        def decorate(fn):
+            def in_the_worker(*args, **kwargs):
+                calls.append((fn.__name__, duration, args[1]))
+                args, kwargs = pickle.loads(pickle.dumps((args, kwargs)))
+                return pickle.loads(pickle.dumps(fn(*args, **kwargs)))
+            return in_the_worker
+        return decorate
+
+    monkeypatch.setitem(sys.modules, "spaces", types.SimpleNamespace(GPU=GPU))
+    monkeypatch.setattr(zerogpu, "_decorated", None)
+    monkeypatch.setenv("SPACES_ZERO_GPU", "true")
+    monkeypatch.setenv("SGCOND_SD_GPU_SECONDS", "45")
+    seen = []
+    again = backend.rerun(result, what="image", on_step=lambda *a: seen.append(a))
+    assert calls == [("_run", 45, "rerun")] and seen == []  # the callbacks stay behind
+    assert np.array_equal(again.image, result.image)  # nothing edited: the same picture
+    edited = backend.generate(GRAPH, seed=1, options=Options(samples=3, steps=dict(STEPS)))
+    assert [c[2] for c in calls] == ["rerun", "generate"] and np.array_equal(edited.image, result.image)
+    monkeypatch.setenv("SGCOND_SD_GPU_SECONDS", "0")
+    monkeypatch.setattr(zerogpu, "_decorated", None)
+    with pytest.raises(BadInput, match="SGCOND_SD_GPU_SECONDS"):
+        backend.rerun(result, what="image")
+    monkeypatch.setitem(sys.modules, "spaces", None)  # not installed
+    monkeypatch.setenv("SGCOND_SD_GPU_SECONDS", "45")
+    with pytest.raises(BadInput, match="pip install spaces"):
+        backend.rerun(result, what="image")
+    monkeypatch.delenv("SPACES_ZERO_GPU")
+    assert np.array_equal(backend.rerun(result, what="image").image, result.image)  # no Space: as written
+
+
+@pytest.fixture()
+def page(chain, backend):
+    """The studio configured as `app.py --backend tiny --backends sd` configures it, on tiny random parts."""
+    from sgcond_app.ui import studio
+
+    loads = []
+
+    def load_sd():
+        loads.append(1)
+        return backend
+
+    studio.configure(TinyBackend(chain), name="tiny", others={"sd": load_sd})
+    yield studio, loads
+    studio.configure(None)
+
+
+def _last(gen):
+    return list(gen)[-1]
+
+
+def test_the_page_offers_sd_beside_tiny_and_sd_gets_the_prompt(page):
+    from sgcond_app.editing.session import Session
+
+    studio, loads = page
+    assert studio.backend_names() == ["tiny", "sd"]
+    choice, box = studio.pick_backend("sd")
+    assert choice == studio.gr.skip() and box["visible"] is True and loads == [1]
+    assert studio.pick_backend("tiny")[1]["visible"] is False
+    hint = studio.prompt_hint("brown horse left of tree\nsky above grass", "sd")
+    assert "a brown horse" in hint["placeholder"] and studio.prompt_hint("horse", "tiny") == studio.gr.skip()
+    text = "brown horse left of tree\nhorse on grass\nsky above grass"
+    out = _last(studio.generate_from_views(text, None, None, 1, 2, None, "sd", "", ""))
+    session = out[7]
+    assert isinstance(session, Session) and session.backend == "sd" and session.result.backend == "sd"
+    assert "a brown horse" in session.result.options.prompt and session.result.options.negative_prompt == pr.NEGATIVE
+    assert out[5]["prompt"] == session.result.options.prompt  # report.json shows it
+    mine = _last(studio.generate_from_views(text, None, None, 1, 2, session, "sd", "a horse in the fog",
+                                            "sunshine"))[7]
+    assert (mine.result.options.prompt, mine.result.options.negative_prompt) == ("a horse in the fog", "sunshine")
+    again = _last(studio.rerun("image", mine))[7]  # an edit goes back to the backend that made the result
+    assert again.backend == "sd" and again.result.backend == "sd" and loads == [1]
+    assert again.result.options.prompt == "a horse in the fog"
+    tiny = _last(studio.generate_from_views(text, None, None, 1, 2, again, "tiny", "a horse in the fog", ""))[7]
+    assert tiny.backend == "tiny" and tiny.result.backend == "tiny"  # the hidden box counts for nothing
+    with pytest.raises(BadInput, match="told no words"):
+        _last(studio.generate(text, 1, 2, None, "tiny", "a horse in the fog"))
+    with pytest.raises(BadInput, match="offers the tiny and sd"):
+        _last(studio.generate(text, 1, 2, None, "dall-e"))
+
+
+def test_a_backend_that_cannot_load_is_said_in_one_line_and_the_page_stays(chain):
+    import warnings
+
+    from sgcond_app.ui import studio
+
+    def no_gpu():
+        raise BadInput("the sd backend needs a CUDA GPU and this machine has none: the tiny backend still serves")
+
+    studio.configure(TinyBackend(chain), name="tiny", others={"sd": no_gpu})
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            choice, box = studio.pick_backend("sd")
+        assert choice["value"] == "tiny" and box["visible"] is False
+        assert [str(w.message) for w in seen if "CUDA" in str(w.message)] == [
+            "the sd backend needs a CUDA GPU and this machine has none: the tiny backend still serves"]
+    finally:
+        studio.configure(None)
+
+
+def test_concept_edits_use_cross_attention_masks_where_the_unet_has_them(chain, picture, monkeypatch):
+    """LEDITS++'s implicit mask is the strongest guidance intersected with the word's cross-attention
+    at a quarter of the latents' size. The usual tiny UNet has no cross-attention there; this one
+    has, as SD 1.5 does, and each step of each word reads its 4x4 map (16x16 latents)."""
+    from diffusers.pipelines.ledits_pp import pipeline_leditspp_stable_diffusion as lp
+
+    from sgcond_app.backends.sd import ledits
+    from sgcond_app.reading.concepts import parse_concepts
+
+    comps = SDComponents.tiny_random(0, attention_masks=True)
+    assert ledits.attention_masks(comps) and not ledits.attention_masks(SDComponents.tiny_random(0))
+    seen = []
+    aggregate = lp.LeditsAttentionStore.aggregate_attention
+
+    def spy(self, *args, **kwargs):
+        out = aggregate(self, *args, **kwargs)
+        seen.append(tuple(out.shape))
+        return out
+
+    monkeypatch.setattr(lp.LeditsAttentionStore, "aggregate_attention", spy)
+    sd = SDBackend(comps, chain)
+    r = sd.read(picture, seed=1, options=Options(samples=1, steps=dict(STEPS)), steps=INV_STEPS)
+    assert seen == []  # the inversion reads no masks
+    words = parse_concepts("+umbrella,-tree:2", free_words=True)
+    edited = sd.steer(r, [r.segmentation], [1.5], concepts=words)
+    assert seen and set(seen) == {(1, 4, 4, 77)} and len(seen) % 2 == 0  # two words, each step
+    assert np.abs(edited.image.astype(float) - r.image).mean() > 1  # the words changed the picture
+    assert _psnr(sd.reconstruct(r), _vae_round_trip(sd, r)) > RECONSTRUCTION_DB  # and the inversion is exact
