@@ -557,6 +557,9 @@ def _negative() -> str:
 
 
 def _prompts(name: str) -> bool:
+    """Whether the backend `name` is told words (False for one not loaded yet: this loads nothing)."""
+    if name and name != _name and name not in _loaded:
+        return False
     try:
         return backend(name).capabilities.prompts
     except BadInput:
@@ -1123,8 +1126,8 @@ def studio_tab() -> None:
         event.then(**follow)
     stop.click(request_stop, None, None, concurrency_limit=None, **private)
     choice.input(on_page(2)(pick_backend), [choice], [choice, prompt_box], **private).then(
-        prompt_hint, [text, choice], [prompt], **private)
-    text.change(prompt_hint, [text, choice], [prompt], trigger_mode="always_last", **private)
+        on_page(1)(prompt_hint), [text, choice], [prompt], **private)
+    text.change(on_page(1)(prompt_hint), [text, choice], [prompt], trigger_mode="always_last", **private)
 
     edit_in = [x, y, step, source, session]
     page_edit = [seg, over, relations, x, y, picked, session]
