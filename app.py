@@ -20,11 +20,13 @@ import os
 import signal
 import threading
 
-if os.environ.get("SPACES_ZERO_GPU", "").strip().lower() in ("1", "t", "true"):
+from sgcond_app.backends.sd.zerogpu import on_space  # imports neither torch nor diffusers
+
+if on_space():
     # A ZeroGPU Space: `spaces` patches torch's CUDA before torch is imported (sd/zerogpu.py).
     import spaces  # noqa: F401
 
-from sgcond_app.ui import create_demo, files
+from sgcond_app.ui import create_demo, files  # noqa: E402
 from sgcond_app.ui.config import StudioConfig
 from sgcond_app.ui.studio import CSS
 
@@ -104,7 +106,7 @@ def _loader(name: str):
 
 
 def _gpu_at_hand() -> bool:
-    if os.environ.get("SPACES_ZERO_GPU", "").strip().lower() in ("1", "t", "true"):
+    if on_space():
         return True
     import torch
 

@@ -34,9 +34,14 @@ _inside = contextvars.ContextVar("sgcond_zerogpu_inside", default=False)
 _decorated = None
 
 
+def on_space() -> bool:
+    """On a ZeroGPU Space (as `spaces` reads its setting)."""
+    return os.environ.get(ENV, "").strip().lower() in ("1", "t", "true")
+
+
 def active() -> bool:
     """On a ZeroGPU Space, and not already inside the GPU function."""
-    return os.environ.get(ENV, "").strip().lower() in ("1", "t", "true") and not _inside.get()
+    return on_space() and not _inside.get()
 
 
 def seconds() -> int:
