@@ -348,11 +348,9 @@ def cmd_generate(args: argparse.Namespace) -> None:
         if _skip_unmapped(folder, k, m):
             continue
         if words:  # the person's own words reach the picture (`broccoli`, which the tiny world drops)
-            from .backends.sd.prompt import compose
+            from .backends.sd.prompt import for_request
 
-            composed = compose(m)
-            options.prompt = args.prompt if args.prompt is not None else composed.text
-            options.negative_prompt = args.negative_prompt if args.negative_prompt is not None else composed.negative
+            options.prompt, options.negative_prompt = for_request(m, args.prompt, args.negative_prompt)
         r = backend.generate(m.graph, seed=seed_for(args.seed, k), options=options)
         write_result(folder, r, m)
         if len(mapped) == 1:

@@ -25,7 +25,7 @@ from ..models.denoiser import FactorDenoiser
 from ..models.pretrained import from_pretrained
 from ..models.shipped import WEIGHTS, load_encoder, load_segmenter
 from . import stages
-from .factors import FACTORS, SEG_SIZE, image_from_tensor, picture_conditions
+from .factors import FACTORS, SEG_SIZE, image_from_tensor, onehot, picture_conditions
 from .inversion import DEFAULT_STEPS as INVERSION_STEPS
 from .inversion import Inverted, grown, invert, regenerate, soft_mask, steer, transplants
 from .sampler import Guided
@@ -185,7 +185,7 @@ class Chain:
         disp = None
         if any(r.predicate in vocab.DEPTH_PREDICATES for r in graph.relations):
             # A depth relation: every candidate needs its depth to be judged.
-            disp = self._depth(seg, s.seeds("depth", seeds), s, seconds, on_step)
+            disp = self.sample_depth(seg, s.seeds("depth", seeds), s, seconds, on_step)
         start = time.perf_counter()
         seg64 = seg.to(torch.uint8).numpy()
         depth64 = [None] * len(seeds) if disp is None else stages.to_image_size(seg, disp)[1]
@@ -194,13 +194,24 @@ class Chain:
         seconds["judge"] = time.perf_counter() - start
         return cands, seg, disp
 
-    def _depth(self, seg: torch.Tensor, seeds: list[int], s: Settings, seconds: dict,
-               on_step: Progress | None) -> torch.Tensor:
+    def sample_depth(self, seg: torch.Tensor, seeds: list[int], s: Settings, seconds: dict,
+                     on_step: Progress | None) -> torch.Tensor:
+        """seg (B, 64, 64) class ids -> disparity (B, 32, 32), the depth factor's (timed: seconds["depth"])."""
         start = time.perf_counter()
-        disp = stages.depth(self.factors["depth"], seg, seeds, s.steps["depth"], s.guidance["depth"], s.scheduler,
-                            self._progress(on_step, "depth"))
+        disp = stages.depth(self.factors["depth"], seg.long(), seeds, s.steps["depth"], s.guidance["depth"],
+                            s.scheduler, self._progress(on_step, "depth"))
         seconds["depth"] = time.perf_counter() - start
         return disp
+
+    def sample_sketch(self, seg: torch.Tensor, disp: torch.Tensor, seeds: list[int], s: Settings, seconds: dict,
+                      on_step: Progress | None) -> torch.Tensor:
+        """seg (B, 64, 64) and disparity (B, 32, 32) -> the sketch (B, 64, 64) uint8, the sketch factor's
+        (timed: seconds["sketch"])."""
+        start = time.perf_counter()
+        edges = stages.sketch(self.factors["sketch"], seg, disp, seeds, s.steps["sketch"], s.guidance["sketch"],
+                              s.scheduler, self._progress(on_step, "sketch"))
+        seconds["sketch"] = time.perf_counter() - start
+        return edges
 
     def finish(self, graph: SceneGraph, seed: int, s: Settings, cands: list[Candidate], chosen: int,
                seg64: torch.Tensor, depth32: torch.Tensor, seconds: dict, on_step: Progress | None = None,
@@ -213,10 +224,7 @@ class Chain:
         seg, disp = seg64.long().unsqueeze(0), depth32.unsqueeze(0)
         changed = inverted.changed(seg64.numpy()) if inverted is not None else None
         if sketch is None:
-            start = time.perf_counter()
-            edges = stages.sketch(self.factors["sketch"], seg, disp, s.seeds("sketch", fseed), s.steps["sketch"],
-                                  s.guidance["sketch"], s.scheduler, self._progress(on_step, "sketch"))
-            seconds["sketch"] = time.perf_counter() - start
+            edges = self.sample_sketch(seg, disp, s.seeds("sketch", fseed), s, seconds, on_step)
         else:
             edges = torch.from_numpy(np.asarray(sketch, dtype=np.uint8)).unsqueeze(0)
             seconds["sketch"] = 0.0
@@ -312,7 +320,6 @@ class Chain:
         """The segmentation factor conditioned on `graph` and on the layout of the objects' boxes as
         they are in `segmentation` (a region's box for each object the judge finds)."""
         from ..world.boxes import draw_layout
-        from .factors import onehot
 
         verdict = judge.judge(graph.labels, graph.triples(), segmentation)
         boxes = np.zeros((len(graph.objects), 4), np.float32)
@@ -331,7 +338,6 @@ class Chain:
                steps: int | None = None) -> np.ndarray:
         """The segmentation (S, S) with `region` (S, S bool) drawn again by the segmentation factor
         for `graph`, the rest kept (inpainting), conditioned on the layout the segmentation shows."""
-        from .factors import onehot
         from .inversion import inpaint
 
         model = self.factors["segmentation"]
@@ -352,7 +358,6 @@ class Chain:
         `graph` and the layout the segmentation shows: `regenerate_segmentation` with the same
         graph gives it back (edit-friendly: exactly; DDIM: approximately, `bench pictures`).
         -> `inversion.Inversion`."""
-        from .factors import onehot
 
         seg = np.asarray(segmentation)
         if seg.shape != (SEG_SIZE, SEG_SIZE):
@@ -398,7 +403,7 @@ class Chain:
         maps, stages_, before, union = [], [], inv.segmentation, np.zeros((SEG_SIZE, SEG_SIZE), bool)
         for k, seg_np in enumerate(segs):
             seg = torch.from_numpy(seg_np.astype(np.int64)).unsqueeze(0)
-            disp = self._depth(seg, s.seeds("depth", fseed), s, seconds, on_step if k == len(segs) - 1 else None)
+            disp = self.sample_depth(seg, s.seeds("depth", fseed), s, seconds, on_step if k == len(segs) - 1 else None)
             edges = stages.sketch(self.factors["sketch"], seg, disp, s.seeds("sketch", fseed), s.steps["sketch"],
                                   s.guidance["sketch"], s.scheduler,
                                   self._progress(on_step, "sketch") if k == len(segs) - 1 else None)
@@ -453,14 +458,11 @@ class Chain:
         seconds["segmentation"] = time.perf_counter() - start
         if on_map:
             on_map("segmentation", seg_np.astype(np.uint8))
-        disp = self._depth(seg, s.seeds("depth", [seed]), s, seconds, on_step)
+        disp = self.sample_depth(seg, s.seeds("depth", [seed]), s, seconds, on_step)
         seg_map, depth_map = stages.to_image_size(seg, disp)
         if on_map:
             on_map("depth", depth_map[0])
-        start = time.perf_counter()
-        edges = stages.sketch(self.factors["sketch"], seg, disp, s.seeds("sketch", [seed]), s.steps["sketch"],
-                              s.guidance["sketch"], s.scheduler, self._progress(on_step, "sketch"))
-        seconds["sketch"] = time.perf_counter() - start
+        edges = self.sample_sketch(seg, disp, s.seeds("sketch", [seed]), s, seconds, on_step)
         if on_map:
             on_map("sketch", edges[0].numpy())
         start = time.perf_counter()
@@ -485,7 +487,8 @@ class Chain:
         if on_map:
             on_map("segmentation", cands[chosen].segmentation)
         if disp is None:
-            one = self._depth(seg[chosen:chosen + 1], s.seeds("depth", [cands[chosen].seed]), s, seconds, on_step)[0]
+            one = self.sample_depth(seg[chosen:chosen + 1], s.seeds("depth", [cands[chosen].seed]), s, seconds,
+                                    on_step)[0]
             cands[chosen].depth = stages.to_image_size(seg[chosen:chosen + 1], one.unsqueeze(0))[1][0]
         else:
             one = disp[chosen]
@@ -522,7 +525,7 @@ class Chain:
         start = time.perf_counter()
         disp = result.depth32
         if what == "depth":
-            disp = self._depth(seg.unsqueeze(0), s.seeds("depth", [result.factor_seed]), s, seconds, on_step)[0]
+            disp = self.sample_depth(seg.unsqueeze(0), s.seeds("depth", [result.factor_seed]), s, seconds, on_step)[0]
         if on_map:
             on_map("segmentation", seg_np)
             on_map("depth", stages.to_image_size(seg.unsqueeze(0), disp.unsqueeze(0))[1][0])

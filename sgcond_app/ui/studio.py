@@ -480,9 +480,9 @@ def _generate(graph: SceneGraph, seed: object, samples: object, session: Session
     if b.capabilities.prompts:
         # The person's own words reach the picture (`broccoli`, which the tiny world drops): the
         # prompt composed from the graph unless the person wrote one.
-        composed = _composed(mapped)
-        options.prompt = (prompt or "").strip() or composed.text
-        options.negative_prompt = (negative or "").strip() or composed.negative
+        from ..backends.sd.prompt import for_request
+
+        options.prompt, options.negative_prompt = for_request(mapped, prompt, negative)
     elif (prompt or "").strip() or (negative or "").strip():
         raise BadInput(f"the {b.capabilities.name} backend is told no words: a prompt goes with a backend "
                        "that draws from words (sd)")
@@ -495,12 +495,6 @@ def _generate(graph: SceneGraph, seed: object, samples: object, session: Session
                               lambda r: Session(mapped, r, earlier=earlier[-MAX_EARLIER:], backend=choice or ""),
                               display, f"generate(seed={seed}, samples={samples}, backend={choice or _name}, "
                               f"graph={graph.to_json()})", session, request)
-
-
-def _composed(mapped):
-    from ..backends.sd.prompt import compose
-
-    return compose(mapped)
 
 
 def generate(text: str | None, seed: float | int | None, samples: float | int | None, session: Session | None,
@@ -579,7 +573,9 @@ def prompt_hint(text: str | None, choice: str | None):
         return gr.skip()
     if mapped.graph is None:
         return gr.skip()
-    return gr.update(placeholder=f"Empty: composed from the graph, {_composed(mapped).text!r}"[:600])
+    from ..backends.sd.prompt import compose
+
+    return gr.update(placeholder=f"Empty: composed from the graph, {compose(mapped).text!r}"[:600])
 
 
 # --- pictures in --------------------------------------------------------------------------------------

@@ -357,12 +357,7 @@ class SDBackend:
             seg = torch.from_numpy(seg_np.astype(np.int64))[None]
             fresh = self._depth(seg, result.factor_seed, s, seconds, on_step)[0]
             depth32 = depth_kept_outside(union, fresh, inv.depth32)
-            began = time.perf_counter()
-            edges = stages.sketch(self.chain.factors["sketch"], seg, depth32[None],
-                                  s.seeds("sketch", [result.factor_seed]), s.steps["sketch"], s.guidance["sketch"],
-                                  s.scheduler, _progress(on_step, "sketch"))[0].numpy()
-            edges = np.where(union, edges, inv.sketch).astype(np.uint8)
-            seconds["sketch"] = time.perf_counter() - began
+            edges = self._sketch(seg, depth32[None], result.factor_seed, s, seconds, on_step, union, inv.sketch)
             if union.any():
                 region = latent_mask(union, int(inv.x0.shape[-1]))
         else:
@@ -436,13 +431,14 @@ class SDBackend:
 
     def _depth(self, seg, seed: int, s, seconds: dict, on_step: Progress | None):
         """seg (1, 64, 64) class ids -> disparity (1, 32, 32), the depth factor's, as the chain samples it."""
-        from ...fgdm import stages
+        return self.chain.sample_depth(seg, s.seeds("depth", [seed]), s, seconds, on_step)
 
-        began = time.perf_counter()
-        disp = stages.depth(self.chain.factors["depth"], seg.long(), s.seeds("depth", [seed]), s.steps["depth"],
-                            s.guidance["depth"], s.scheduler, _progress(on_step, "depth"))
-        seconds["depth"] = time.perf_counter() - began
-        return disp
+    def _sketch(self, seg, disp, seed: int, s, seconds: dict, on_step: Progress | None,
+                changed: np.ndarray | None = None, old: np.ndarray | None = None) -> np.ndarray:
+        """seg (1, 64, 64), disparity (1, 32, 32) -> the sketch (64, 64) uint8, the chain's; with `changed`
+        (S, S bool), `old` kept outside it."""
+        edges = self.chain.sample_sketch(seg, disp, s.seeds("sketch", [seed]), s, seconds, on_step)[0].numpy()
+        return edges if changed is None else np.where(changed, edges, old).astype(np.uint8)
 
     def _finish(self, graph: SceneGraph, seed: int, s, cands: tuple[Candidate, ...], chosen: int,
                 seg_np: np.ndarray, depth32, seconds: dict, texts: tuple[str, str], scales: dict[str, float],
@@ -467,14 +463,10 @@ class SDBackend:
             on_map("segmentation", seg_np)
             on_map("depth", stages.to_image_size(seg, disp)[1][0])
         if sketch is None:
-            began = time.perf_counter()
-            edges = stages.sketch(self.chain.factors["sketch"], seg, disp, s.seeds("sketch", [fseed]),
-                                  s.steps["sketch"], s.guidance["sketch"], s.scheduler,
-                                  _progress(on_step, "sketch"))[0].numpy()
-            seconds["sketch"] = time.perf_counter() - began
+            changed = old = None
             if before is not None:
-                old = before[0].sketch if inverted is None else inverted.sketch
-                edges = np.where(before[2], edges, old).astype(np.uint8)
+                changed, old = before[2], before[0].sketch if inverted is None else inverted.sketch
+            edges = self._sketch(seg, disp, fseed, s, seconds, on_step, changed, old)
             if on_map:
                 on_map("sketch", edges)
         else:
@@ -704,10 +696,6 @@ def _segmentation(seg) -> np.ndarray:
     if not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0 or arr.max() >= vocab.NUM_CLASSES:
         raise BadInput(f"an edited segmentation holds class ids 0..{vocab.NUM_CLASSES - 1}")
     return arr.astype(np.uint8)
-
-
-def _progress(on_step: Progress | None, name: str):
-    return (lambda i, n: on_step(name, i, n)) if on_step else None
 
 
 def _salted(seed: int) -> int:

@@ -149,6 +149,15 @@ def fit(text: str, count: Counter, limit: int = MAX_TOKENS) -> str:
     return " ".join(words).rstrip(",")
 
 
+
+def for_request(mapped: MappedGraph, prompt: str | None = None, negative: str | None = None) -> tuple[str, str]:
+    """A request's (prompt, negative prompt), as the CLI and the studio put them in `Options`: the
+    person's own where they wrote one, else composed from the graph in their words and the default
+    negative prompt."""
+    composed = compose(mapped)
+    return (prompt or "").strip() or composed.text, (negative or "").strip() or composed.negative
+
+
 def compose(graph: SceneGraph | MappedGraph, negative: str = NEGATIVE, count: Counter | None = None,
             limit: int = MAX_TOKENS, style: str = STYLE) -> Prompt:
     """The prompt for a graph: a `MappedGraph` (the person's words are used, the ones the tiny world
