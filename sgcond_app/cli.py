@@ -350,7 +350,8 @@ def cmd_generate(args: argparse.Namespace) -> None:
         if words:  # the person's own words reach the picture (`broccoli`, which the tiny world drops)
             from .backends.sd.prompt import for_request
 
-            options.prompt, options.negative_prompt = for_request(m, args.prompt, args.negative_prompt)
+            options.prompt, options.negative_prompt = for_request(m, args.prompt, args.negative_prompt,
+                                                                    getattr(backend, "prompt", None))
         r = backend.generate(m.graph, seed=seed_for(args.seed, k), options=options)
         write_result(folder, r, m)
         if len(mapped) == 1:

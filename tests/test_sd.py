@@ -727,6 +727,14 @@ def test_the_page_offers_sd_beside_tiny_and_sd_gets_the_prompt(page):
     again = _last(studio.rerun("image", mine))[7]  # an edit goes back to the backend that made the result
     assert again.backend == "sd" and again.result.backend == "sd" and loads == [1]
     assert again.result.options.prompt == "a horse in the fog"
+    # sg2im's first COCO graph (../shared/external/sg2im/figure_5_coco.json): its rare words cost CLIP
+    # more tokens than a word each; the prompt is fitted with the backend's tokenizer, not an estimate.
+    coco = ('{"objects": ["car", "car", "cage", "person", "grass", "tree", "playingfield", "person"], '
+            '"relationships": [[0, "left of", 1], [0, "above", 6], [1, "above", 4], [3, "left of", 7], '
+            '[5, "above", 7], [6, "below", 2], [6, "below", 3], [7, "left of", 4]]}')
+    long = _last(studio.generate(coco, 0, 1, None, "sd"))[7].result.options.prompt
+    count = pr.token_counter(tiny_tokenizer())
+    assert "playingfield" in long and count(long) <= pr.MAX_TOKENS < pr.estimate_tokens(long) + 10
     tiny = _last(studio.generate_from_views(text, None, None, 1, 2, again, "tiny", "a horse in the fog", ""))[7]
     assert tiny.backend == "tiny" and tiny.result.backend == "tiny"  # the hidden box counts for nothing
     with pytest.raises(BadInput, match="told no words"):

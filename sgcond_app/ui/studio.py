@@ -482,7 +482,8 @@ def _generate(graph: SceneGraph, seed: object, samples: object, session: Session
         # prompt composed from the graph unless the person wrote one.
         from ..backends.sd.prompt import for_request
 
-        options.prompt, options.negative_prompt = for_request(mapped, prompt, negative)
+        options.prompt, options.negative_prompt = for_request(mapped, prompt, negative,
+                                                                    getattr(b, "prompt", None))
     elif (prompt or "").strip() or (negative or "").strip():
         raise BadInput(f"the {b.capabilities.name} backend is told no words: a prompt goes with a backend "
                        "that draws from words (sd)")

@@ -139,8 +139,8 @@ class SDBackend:
 
     def prompt(self, graph, negative: str | None = None) -> Prompt:
         """The prompt for a graph (a `MappedGraph`: in the person's words), counted with the model's
-        tokenizer once it is loaded (else estimated)."""
-        count = token_counter(self._components.tokenizer) if self._components is not None else None
+        tokenizer (the parts are loaded first, as any request loads them)."""
+        count = token_counter(self.components.tokenizer)
         return compose(graph, NEGATIVE if negative is None else negative, count)
 
     def _texts(self, graph, prompt: str | None, negative: str | None) -> tuple[str, str]:

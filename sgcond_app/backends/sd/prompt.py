@@ -150,11 +150,14 @@ def fit(text: str, count: Counter, limit: int = MAX_TOKENS) -> str:
 
 
 
-def for_request(mapped: MappedGraph, prompt: str | None = None, negative: str | None = None) -> tuple[str, str]:
+def for_request(mapped: MappedGraph, prompt: str | None = None, negative: str | None = None,
+                composer: Callable[[MappedGraph], Prompt] | None = None) -> tuple[str, str]:
     """A request's (prompt, negative prompt), as the CLI and the studio put them in `Options`: the
     person's own where they wrote one, else composed from the graph in their words and the default
-    negative prompt."""
-    composed = compose(mapped)
+    negative prompt. `composer`: the backend's own (`SDBackend.prompt`, which fits the prompt to
+    CLIP's 77 tokens with the model's tokenizer); else `compose`, which estimates the tokens (a
+    rare word, cut into several tokens by CLIP, may then be counted short)."""
+    composed = (composer or compose)(mapped)
     return (prompt or "").strip() or composed.text, (negative or "").strip() or composed.negative
 
 
