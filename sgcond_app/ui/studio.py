@@ -64,7 +64,7 @@ _others: dict[str, object] = {}  # the other backends the page offers: a backend
 _loaded: dict[str, object] = {}
 _config = StudioConfig()
 _lock = threading.Lock()
-_loading = threading.Lock()  # one backend loads at a time (Stable Diffusion's first load downloads gigabytes)
+_loading = threading.RLock()  # one backend loads at a time (Stable Diffusion's first load downloads gigabytes)
 
 
 def configure(backend=None, config: StudioConfig | None = None, *, name: str = "tiny",
@@ -530,7 +530,9 @@ def pick_backend(choice: str | None, progress=gr.Progress(track_tqdm=True)):
     why and the choice goes back to the configured backend. -> the choice, the prompt boxes."""
     choice = choice or _name
     try:
-        caps = backend(choice).capabilities
+        with _loading:  # the dropdown may report one choice twice, at once: it loads, and is said, once
+            first = choice != _name and choice not in _loaded
+            caps = backend(choice).capabilities
     except Exception as e:  # noqa: BLE001 -- whatever stops it loading, the page stays on what works
         if isinstance(e, BadInput):
             warn(str(e))
@@ -539,7 +541,7 @@ def pick_backend(choice: str | None, progress=gr.Progress(track_tqdm=True)):
             warn(f"the {choice} backend could not load ({type(e).__name__}; the server's log has it): "
                  f"the {_name} backend still serves")
         return gr.update(value=_name), gr.update(visible=_prompts(_name))
-    if choice != _name:
+    if first:
         info(f"The {choice} backend makes the pictures now ({caps.picture_size} px, on {caps.device}). "
              "What you generate or read is edited with it.")
     return gr.skip(), gr.update(visible=caps.prompts)
