@@ -294,6 +294,30 @@ def test_delete_and_relabel_through_the_graph():
         graph_edit(seg, None, old, SceneGraph.build([("sky", ()), ("grass", ()), ("poodle", ()), ("tree", ())], []))
 
 
+def test_a_relabel_draws_its_new_shape_again_until_the_new_class_is_drawn():
+    from sgcond_app.reading.edit import RELABEL_DRAWS, relabel
+
+    seg = _scene()
+    tree = seg == vocab.CLASS_ID["tree"]
+    g = SceneGraph.build([("sky", ()), ("grass", ()), ("dog", ()), ("bush", ())], [(2, "left of", 3)])
+    seeds: list[int] = []
+
+    def redraw(graph, start, room, seed):  # the factor draws the bush only from the third noise on
+        seeds.append(seed)
+        return start if seed >= 2 else np.where(room & (start == vocab.CLASS_ID["bush"]),
+                                                vocab.CLASS_ID["grass"], start).astype(start.dtype)
+
+    out = relabel(seg, tree, "bush", g, redraw)
+    assert seeds == [0, 1, 2]
+    bush = out == vocab.CLASS_ID["bush"]
+    assert bush.any() and not (out == vocab.CLASS_ID["tree"]).any()
+    assert bush.sum() < tree.sum() / 2  # its own box, not the tree's outline
+    seeds.clear()
+    never = relabel(seg, tree, "bush", g, lambda graph, start, room, seed: seeds.append(seed) or seg)
+    assert seeds == list(range(RELABEL_DRAWS))
+    assert np.array_equal(never == vocab.CLASS_ID["bush"], tree)  # none drew it: the old outline stays
+
+
 def test_a_region_redrawn_by_the_segmentation_factor_keeps_the_rest(tiny):
     seg = _scene()
     region = np.zeros(seg.shape, bool)

@@ -8,8 +8,10 @@ edited map.
   segmentation inverted under its own factor and regenerated: the share of its pixels given back,
   edit-friendly (8 steps) and DDIM (8, 16, 32);
 - picture -> graph: the render's true graph judged on the read maps (object recall, relations);
-- move: the largest thing moved 6 map pixels sideways; where the segmenter finds it in the
-  edited picture against where it was asked to go; change outside the old and new places;
+- move: the largest thing moved 6 map pixels sideways, the way that keeps it whole and apart
+  from others of its class (`move_with_room`; the share of moves that could be so is reported);
+  where the segmenter finds it in the edited picture against where it was asked to go; change
+  outside the old and new places;
 - flip: one left/right or above/below relation of the derived graph turned around (between two
   things of different classes where there are two, else a thing's left/right of stuff), applied
   by the graph edit; whether it holds on the edited map and, read back, on the edited picture,
@@ -71,6 +73,30 @@ def _largest_thing(seg: np.ndarray, depth):
     m = ed.Masks.from_segmentation(seg, depth)
     things = [(int(m.mask(i).sum()), i) for i in m.things()]
     return (m, max(things)[1]) if things else (m, None)
+
+
+def move_with_room(m, iid):
+    """The thing `iid` of masks `m` moved MOVE map pixels sideways, the way a person would move it:
+    right, or left, whichever keeps it whole and apart (not cut off by the frame, not run into
+    another thing of its class, which the segmenter would read as one with it), right when neither
+    does. -> (dx, the edited masks, whether it stayed whole and apart). Cut off or run together, its
+    centroid cannot land at the asked place whatever the picture does."""
+    from scipy import ndimage
+
+    from ..editing import masks as ed
+
+    area = int(m.mask(iid).sum())
+
+    def apart(moved) -> bool:
+        mine = moved.mask(iid)
+        if int(mine.sum()) != area:
+            return False
+        same, _ = ndimage.label(moved.segmentation == moved.segmentation[mine][0], np.ones((3, 3), bool))
+        return bool((same == same[mine][0]).sum() == area)
+
+    tries = [(dx, ed.move(m, iid, dx, 0)) for dx in (MOVE, -MOVE)]
+    good = [(dx, moved) for dx, moved in tries if apart(moved)]
+    return (*good[0], True) if good else (*tries[0], False)
 
 
 def _flippable(g):
@@ -141,7 +167,7 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
     psize = backend.capabilities.picture_size
     counts = dict.fromkeys(("objects", "found", "relations", "held", "moves", "moves_within_2px", "flips",
                             "flip_holds", "flip_others", "flip_others_held", "relabels", "relabel_read",
-                            "removals", "removal_gone", "flip_holds_on_map"), 0)
+                            "removals", "removal_gone", "flip_holds_on_map", "moves_whole"), 0)
     rec_ddpm, rec_ddim = [], {8: [], 16: [], 32: []}
     seg_rec: dict[tuple[str, int], list[float]] = {("ddpm", 8): [], ("ddim", 8): [], ("ddim", 16): [], ("ddim", 32): []}
     move_err, move_out, flip_out, seconds, removal_out = [], [], [], [], []
@@ -162,8 +188,8 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
         m, iid = _largest_thing(r.segmentation, r.depth)
         if iid is not None:
             cx, cy = ed.centroid(m, iid)
-            dx = MOVE if cx + MOVE < 60 else -MOVE
-            moved = ed.move(m, iid, dx, 0)
+            dx, moved, whole = move_with_room(m, iid)
+            counts["moves_whole"] += int(whole)
             start = time.perf_counter()
             r2 = backend.rerun(r, moved.segmentation)
             seconds.append(read_seconds + time.perf_counter() - start)
@@ -230,6 +256,7 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
         "graph_relation_agreement": share("held", "relations"),
         "moves": counts["moves"],
         "move_found_within_2px": share("moves_within_2px", "moves"),
+        "moves_whole_and_apart": share("moves_whole", "moves"),
         "move_centroid_error_px_median": round(statistics.median(move_err), 3) if move_err else None,
         "move_change_outside_mean": round(statistics.mean(move_out), 3) if move_out else None,
         "flips": counts["flips"],
