@@ -72,8 +72,8 @@ def relabel(seg: np.ndarray, region: np.ndarray, label: str, graph: SceneGraph, 
     and aspect where the old one stood (on the same ground line: a bush is lower and wider than the
     tree it replaces), and the factor draws its shape in that box and a little room around the old
     shape (kept only if the factor drew enough of the new class; else it draws again, from other
-noise, up to RELABEL_DRAWS times, then keeps the old silhouette). Without a box of its own the new
-    class kept the old silhouette, and a horse in a sheep's outline was read as a sheep."""
+    noise, up to RELABEL_DRAWS times, then keeps the old silhouette). Without a box of its own the
+    new class kept the old silhouette, and a horse in a sheep's outline was read as a sheep."""
     out = np.array(seg, copy=True)
     out[region] = vocab.CLASS_ID[label]
     if redraw is None or vocab.is_stuff(label) or not region.any():
