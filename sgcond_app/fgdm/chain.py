@@ -403,10 +403,9 @@ class Chain:
         maps, stages_, before, union = [], [], inv.segmentation, np.zeros((SEG_SIZE, SEG_SIZE), bool)
         for k, seg_np in enumerate(segs):
             seg = torch.from_numpy(seg_np.astype(np.int64)).unsqueeze(0)
-            disp = self.sample_depth(seg, s.seeds("depth", fseed), s, seconds, on_step if k == len(segs) - 1 else None)
-            edges = stages.sketch(self.factors["sketch"], seg, disp, s.seeds("sketch", fseed), s.steps["sketch"],
-                                  s.guidance["sketch"], s.scheduler,
-                                  self._progress(on_step, "sketch") if k == len(segs) - 1 else None)
+            last = on_step if k == len(segs) - 1 else None  # progress for the last stage's maps
+            disp = self.sample_depth(seg, s.seeds("depth", fseed), s, seconds, last)
+            edges = self.sample_sketch(seg, disp, s.seeds("sketch", fseed), s, seconds, last)
             changed = inv.changed(seg_np)
             kept_depth, kept_sketch = inv.keep_outside(changed, disp[0], edges[0].numpy())
             disp, edges = kept_depth.unsqueeze(0), torch.from_numpy(kept_sketch).unsqueeze(0)

@@ -149,7 +149,6 @@ def fit(text: str, count: Counter, limit: int = MAX_TOKENS) -> str:
     return " ".join(words).rstrip(",")
 
 
-
 def for_request(mapped: MappedGraph, prompt: str | None = None, negative: str | None = None,
                 composer: Callable[[MappedGraph], Prompt] | None = None) -> tuple[str, str]:
     """A request's (prompt, negative prompt), as the CLI and the studio put them in `Options`: the
