@@ -160,6 +160,29 @@ def test_a_read_picture_edited_keeps_the_rest(tiny):
         tiny.read(picture, inversion="sdedit")
 
 
+def test_a_picture_no_larger_than_the_map_loses_the_segmenters_slivers_of_things(tiny, monkeypatch):
+    from sgcond_app.fgdm import stages
+
+    seg = np.full((64, 64), vocab.CLASS_ID["sky"], np.uint8)
+    seg[24:40] = vocab.CLASS_ID["water"]
+    seg[40:] = vocab.CLASS_ID["grass"]
+    seg[39, 5:40] = vocab.CLASS_ID["fence"]  # a line along the water's edge: nowhere 3 px thick
+    seg[44:46, 45:60] = vocab.CLASS_ID["car"]  # 2 px thick: a sliver too
+    seg[50:56, 10:16] = vocab.CLASS_ID["dog"]  # a thing
+    filled = stages.fill_slivers(seg)
+    assert not np.isin(filled, [vocab.CLASS_ID["fence"], vocab.CLASS_ID["car"]]).any()
+    assert np.array_equal(filled[50:56, 10:16], seg[50:56, 10:16])
+    assert set(np.unique(filled[39, 5:40])) <= {vocab.CLASS_ID["water"], vocab.CLASS_ID["grass"]}
+    assert (filled[44:46, 45:60] == vocab.CLASS_ID["grass"]).all()  # what is nearest
+    # Read: a 64 px picture (as small as the map) loses them; a 128 px one keeps them (a fence there
+    # is seen, and may be thin).
+    monkeypatch.setattr(tiny.chain.segmenter, "segment", lambda picture, size=None: seg.copy())
+    small = tiny.read(np.zeros((64, 64, 3), np.uint8), steps=2)
+    large = tiny.read(np.zeros((128, 128, 3), np.uint8), steps=2)
+    assert "fence" not in small.graph.labels and (small.segmentation == vocab.CLASS_ID["dog"]).sum() == 36
+    assert np.array_equal(large.segmentation, seg)
+
+
 def test_redraws_of_an_edit_keep_the_one_the_segmenter_reads_as_the_edit(tiny):
     from sgcond_app.fgdm.factors import picture_conditions
     from sgcond_app.fgdm.sampler import Guided

@@ -135,7 +135,9 @@ class TinyBackend:
 
         kind, k = _inversion(inversion, steps)
         fitted = from_array(picture, self.capabilities.picture_size)
-        return self._plain(self.chain.read(fitted, int(seed), self.settings(options), kind, k, on_step, on_map))
+        side = min(np.asarray(picture).shape[:2])
+        return self._plain(self.chain.read(fitted, int(seed), self.settings(options), kind, k, on_step, on_map,
+                                           source_side=side))
 
     def invert(self, result: Result, inversion: str = "ddpm", steps: int = 8,
                on_step: Progress | None = None) -> Result:

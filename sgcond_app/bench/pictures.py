@@ -7,7 +7,10 @@ edited map.
   (on the first `ddim_n`) from DDIM inversions of 8, 16 and 32 steps; and (on those too) the read
   segmentation inverted under its own factor and regenerated: the share of its pixels given back,
   edit-friendly (8 steps) and DDIM (8, 16, 32);
-- picture -> graph: the render's true graph judged on the read maps (object recall, relations);
+- picture -> graph: the render's true graph judged on the read maps (object recall, relations), and
+  the things the derived graph holds that the render's does not (per picture; pictures with one),
+  also as the segmenter's map gives them before its slivers of things are filled (`read` fills them
+  in a picture no larger than the maps);
 - move: the largest thing moved 6 map pixels sideways, the way that keeps it whole and apart
   from others of its class (`move_with_room`; the share of moves that could be so is reported);
   where the segmenter finds it in the edited picture against where it was asked to go; change
@@ -30,6 +33,7 @@ import dataclasses
 import io
 import statistics
 import time
+from collections import Counter
 
 import numpy as np
 
@@ -59,6 +63,10 @@ def _outside(before: np.ndarray, after: np.ndarray, places: np.ndarray) -> float
     k = before.shape[0] // places.shape[0]
     keep = ~np.kron(grown, np.ones((k, k), bool))
     return float(np.abs(before.astype(np.int16) - after.astype(np.int16))[keep].mean()) if keep.any() else 0.0
+
+
+def _things(labels) -> Counter:
+    return Counter(label for label in labels if not vocab.is_stuff(label))
 
 
 def _psnr(a, b) -> float:
@@ -155,9 +163,12 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
 
     from ..backends import get_backend
     from ..editing import masks as ed
+    from ..fgdm import stages
+    from ..fgdm.chain import Settings
     from ..graph import judge
     from ..reading.concepts import parse_concepts, plan
-    from ..reading.load import load_picture
+    from ..reading.derive import graph_from_maps
+    from ..reading.load import decode, load_picture
     from ..training.data import held_out_samples
 
     torch.manual_seed(0)
@@ -167,15 +178,18 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
     psize = backend.capabilities.picture_size
     counts = dict.fromkeys(("objects", "found", "relations", "held", "moves", "moves_within_2px", "flips",
                             "flip_holds", "flip_others", "flip_others_held", "relabels", "relabel_read",
-                            "removals", "removal_gone", "flip_holds_on_map", "moves_whole"), 0)
+                            "removals", "removal_gone", "flip_holds_on_map", "moves_whole", "extra_things",
+                            "pictures_with_extra", "pictures", "extra_things_unfilled",
+                            "pictures_with_extra_unfilled"), 0)
     rec_ddpm, rec_ddim = [], {8: [], 16: [], 32: []}
     seg_rec: dict[tuple[str, int], list[float]] = {("ddpm", 8): [], ("ddim", 8): [], ("ddim", 16): [], ("ddim", 32): []}
     move_err, move_out, flip_out, seconds, removal_out = [], [], [], [], []
     backend.read(np.zeros((psize, psize, 3), np.uint8))  # warm-up
     for k, sample in enumerate(held_out_samples(n, size, HELD_OUT_START)):
-        picture = load_picture(_jpeg(sample.image), psize)
+        jpeg = _jpeg(sample.image)
+        picture = load_picture(jpeg, psize)
         start = time.perf_counter()
-        r = backend.read(picture)
+        r = backend.read(decode(jpeg))  # as `read` and the studio give it: at its own size
         read_seconds = time.perf_counter() - start
         # Picture -> graph: the render's own graph judged on the maps read off the picture.
         v = judge.judge(sample.graph.labels, sample.graph.triples(), r.segmentation, r.depth)
@@ -184,6 +198,16 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
         judged = [x for x in v.relations if x.holds is not None]
         counts["relations"] += len(judged)
         counts["held"] += sum(x.holds for x in judged)
+        # Things the derived graph holds that the render's does not (per class, counted); and so
+        # without filling the segmenter's slivers of things (what `read` did before it did).
+        extra = sum((_things(r.graph.labels) - _things(sample.graph.labels)).values())
+        unfilled, _ = graph_from_maps(stages.clean_segmentation(segment(picture), Settings().clean_pixels))
+        extra_unfilled = sum((_things(unfilled.labels) - _things(sample.graph.labels)).values())
+        counts["extra_things"] += extra
+        counts["pictures_with_extra"] += int(extra > 0)
+        counts["extra_things_unfilled"] += extra_unfilled
+        counts["pictures_with_extra_unfilled"] += int(extra_unfilled > 0)
+        counts["pictures"] += 1
         # Move the largest thing sideways.
         m, iid = _largest_thing(r.segmentation, r.depth)
         if iid is not None:
@@ -254,6 +278,10 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
         "ddim_renders": min(n, ddim_n),
         "graph_object_recall": share("found", "objects"),
         "graph_relation_agreement": share("held", "relations"),
+        "graph_extra_things_per_picture": share("extra_things", "pictures"),
+        "graph_pictures_with_an_extra_thing": share("pictures_with_extra", "pictures"),
+        "graph_extra_things_per_picture_slivers_kept": share("extra_things_unfilled", "pictures"),
+        "graph_pictures_with_an_extra_thing_slivers_kept": share("pictures_with_extra_unfilled", "pictures"),
         "moves": counts["moves"],
         "move_found_within_2px": share("moves_within_2px", "moves"),
         "moves_whole_and_apart": share("moves_whole", "moves"),

@@ -435,10 +435,13 @@ class Chain:
                       edges[0].numpy(), image, verdict, seconds, inv)
 
     def read(self, picture: np.ndarray, seed: int = 0, settings: Settings | None = None, kind: str = "ddpm",
-             steps: int = INVERSION_STEPS, on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
+             steps: int = INVERSION_STEPS, on_step: Progress | None = None, on_map: MapReady | None = None,
+             source_side: int | None = None) -> Result:
         """A picture (P, P, 3) uint8 at the image factor's size, read into a result: its segmentation
         (the segmenter's), depth and sketch (their factors', given the segmentation), the scene graph
-        the maps show, and its inversion under the image factor."""
+        the maps show, and its inversion under the image factor. `source_side`: the short side of the
+        picture it was fitted from; one of no more pixels than the map loses the segmenter's slivers
+        of things (`stages.fill_slivers`: such a picture cannot show a thing one map pixel thin)."""
         from ..reading.derive import graph_from_maps
 
         size = self.factors["image"].config.size
@@ -453,6 +456,8 @@ class Chain:
         seg_np = self.segmenter.segment(picture, size=SEG_SIZE)
         if s.clean_pixels > 1:
             seg_np = stages.clean_segmentation(seg_np, s.clean_pixels)
+        if source_side is not None and source_side <= SEG_SIZE:
+            seg_np = stages.fill_slivers(seg_np)
         seg = torch.from_numpy(seg_np.astype(np.int64)).unsqueeze(0)
         seconds["segmentation"] = time.perf_counter() - start
         if on_map:

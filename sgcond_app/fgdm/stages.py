@@ -136,3 +136,29 @@ def clean_segmentation(seg: np.ndarray, min_pixels: int = 6) -> np.ndarray:
             if around.size:
                 out[mask] = np.bincount(around).argmax()
     return out
+
+
+def fill_slivers(seg: np.ndarray) -> np.ndarray:
+    """Pieces of a thing class with no pixel whose four neighbours are of the piece too (nowhere
+    three pixels thick) take the class of the nearest pixel outside them. The segmenter reads such
+    slivers along the edges of stuff in a picture enlarged from a small JPEG (a fence at the water's
+    edge where there was none), and no real thing it found in one was that thin; in a sharp picture
+    a real fence can be (docs/benchmarks.md), so `Chain.read` fills them only in small pictures."""
+    from scipy import ndimage
+
+    eight, cross = np.ones((3, 3), bool), ndimage.generate_binary_structure(2, 1)
+    thin = np.zeros(seg.shape, bool)
+    for cid in np.unique(seg):
+        if int(cid) in vocab.STUFF_IDS or int(cid) >= vocab.NUM_CLASSES:
+            continue
+        labels, n = ndimage.label(seg == cid, structure=eight)
+        for comp in range(1, n + 1):
+            piece = labels == comp
+            if not ndimage.binary_erosion(piece, structure=cross).any():
+                thin |= piece
+    if not thin.any() or thin.all():
+        return np.array(seg, copy=True)
+    _, (iy, ix) = ndimage.distance_transform_edt(thin, return_indices=True)
+    out = np.array(seg, copy=True)
+    out[thin] = seg[iy[thin], ix[thin]]
+    return out

@@ -266,7 +266,8 @@ class SDBackend:
         comps = self.components  # load first: missing weights are reported before any work
         start = time.perf_counter()
         fitted = from_array(picture, self.picture_size)
-        maps = self.tiny.read(fitted, int(seed), _plain_options(s), "ddim", 1, _without_inversion(on_step), on_map)
+        # The maps from the picture itself (the tiny chain fits it to its own size and knows its side).
+        maps = self.tiny.read(picture, int(seed), _plain_options(s), "ddim", 1, _without_inversion(on_step), on_map)
         seconds = {k: v for k, v in maps.seconds.items() if k not in ("inversion", "total")}
         x0 = ledits.encode(comps, fitted)
         depth32 = np.asarray(maps.state["depth32"], np.float32)
