@@ -199,7 +199,7 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
         counts["relations"] += len(judged)
         counts["held"] += sum(x.holds for x in judged)
         # Things the derived graph holds that the render's does not (per class, counted); and so
-        # without filling the segmenter's slivers of things (what `read` did before it did).
+        # without filling the segmenter's slivers of things (what `read` gave before it filled them).
         extra = sum((_things(r.graph.labels) - _things(sample.graph.labels)).values())
         unfilled, _ = graph_from_maps(stages.clean_segmentation(segment(picture), Settings().clean_pixels))
         extra_unfilled = sum((_things(unfilled.labels) - _things(sample.graph.labels)).values())

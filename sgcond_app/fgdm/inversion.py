@@ -146,9 +146,9 @@ def regenerate(predict: Guided, name: str, inv: Inversion, original: torch.Tenso
     state is the original's own noisy state, and the result is the original there. `guide` (a
     picture, its mask (B, 1, S, S)): inside its mask the first TRANSPLANT_STEPS (a share) of the
     steps take the guide's noisy states (a moved thing's own pixels at its new place); any after
-    them are free to fit it to its surroundings. `variants` (with a mask): that many draws of the masked region, each
-    from its own fresh noise (B = variants; `predict` must be built for that batch), the first the
-    same as a single draw."""
+    them are free to fit it to its surroundings. `variants` (with a mask): that many draws of the
+    masked region, each from its own fresh noise (B = variants; `predict` must be built for that
+    batch), the first the same as a single draw."""
     sched = schedule(inv.steps)
     x = inv.x_t.clone()
     blend = mask is not None and original is not None
