@@ -37,17 +37,16 @@ def main(argv: list[str] | None = None) -> None:
     from sgcond_app.bench.pictures import HELD_OUT_START, _flippable, _jpeg, _largest_thing, flip_edit, relabel_edit
     from sgcond_app.fgdm import chain as chain_module
     from sgcond_app.reading import edit as edit_module
-    from sgcond_app.reading.load import load_picture
+    from sgcond_app.reading.load import decode
     from sgcond_app.training.data import held_out_samples
 
     backend = get_backend("tiny")
     segment = lambda picture: backend.chain.segmenter.segment(picture, size=64)  # noqa: E731
-    size = backend.capabilities.picture_size
     settings = [(int(k), float(g), int(d)) for k in args.redraws.split(",") for g in args.redraw_guidance.split(",")
                 for d in args.relabel_draws.split(",")]
     counts = {s: {"relabels": 0, "read": 0, "flips": 0, "hold": 0, "seconds": []} for s in settings}
     for k, sample in enumerate(held_out_samples(args.n, 64, HELD_OUT_START)):
-        r = backend.read(load_picture(_jpeg(sample.image), size))
+        r = backend.read(decode(_jpeg(sample.image)))  # at its own size, as `bench pictures` reads it
         m, iid = _largest_thing(r.segmentation, r.depth)
         flip = _flippable(r.graph)
         for (redraws, guidance, draws), c in counts.items():

@@ -168,7 +168,7 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
     from ..graph import judge
     from ..reading.concepts import parse_concepts, plan
     from ..reading.derive import graph_from_maps
-    from ..reading.load import decode, load_picture
+    from ..reading.load import decode, fit
     from ..training.data import held_out_samples
 
     torch.manual_seed(0)
@@ -186,10 +186,10 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
     move_err, move_out, flip_out, seconds, removal_out = [], [], [], [], []
     backend.read(np.zeros((psize, psize, 3), np.uint8))  # warm-up
     for k, sample in enumerate(held_out_samples(n, size, HELD_OUT_START)):
-        jpeg = _jpeg(sample.image)
-        picture = load_picture(jpeg, psize)
+        source = decode(_jpeg(sample.image))
+        picture = fit(source, psize)
         start = time.perf_counter()
-        r = backend.read(decode(jpeg))  # as `read` and the studio give it: at its own size
+        r = backend.read(source)  # as `read` and the studio give it: at its own size
         read_seconds = time.perf_counter() - start
         # Picture -> graph: the render's own graph judged on the maps read off the picture.
         v = judge.judge(sample.graph.labels, sample.graph.triples(), r.segmentation, r.depth)
