@@ -453,6 +453,93 @@ def test_a_concept_taken_away_changes_only_its_place_and_crosses_the_wire(tiny):
         tiny.steer(dataclasses.replace(r, state={"depth32": r.state["depth32"]}), p.segmentations, p.scales)
 
 
+# --- colours: read off a picture, and painted through the graph -----------------------------------
+
+
+def _painted_car(rgb) -> tuple[np.ndarray, np.ndarray]:
+    """A 128 px picture of grass with a car of paint `rgb` (shaded top to bottom), a window and two
+    wheels, and the car's map mask (64 px)."""
+    picture = np.zeros((128, 128, 3), np.uint8)
+    picture[:] = vocab.COLOURS["green"]
+    shade = np.linspace(1.06, 0.9, 20)[:, None, None]
+    picture[60:80, 30:70] = np.clip(shade * np.array(rgb, np.float32), 0, 255).astype(np.uint8)
+    picture[62:68, 50:62] = (170, 210, 235)  # the window
+    picture[76:80, 34:40] = picture[76:80, 58:64] = (25, 25, 25)  # the wheels
+    mask = np.zeros((64, 64), bool)
+    mask[30:40, 15:35] = True
+    return picture, mask
+
+
+def test_a_things_colour_is_read_from_its_paint_not_its_other_parts():
+    from sgcond_app.reading import colours
+
+    for name in ("red", "blue", "white", "black", "pink"):
+        picture, mask = _painted_car(vocab.COLOURS[name])
+        assert colours.read_colour(picture, mask, "car") == name
+        paint = colours.body(picture, mask, "car", name)
+        assert paint[70, 45] and not paint[64, 55] and not paint[78, 36] and not paint[10, 10]
+    # A thing with too little of any named colour on it has none.
+    picture, mask = _painted_car(vocab.COLOURS["red"])
+    picture[60:80, 30:70] = (170, 210, 235)
+    assert colours.read_colour(picture, mask, "car") is None
+
+
+def test_recolouring_without_guidance_gives_the_picture_back_and_never_touches_the_outside(tiny):
+    from sgcond_app.fgdm.factors import picture_conditions
+    from sgcond_app.fgdm.sampler import Guided
+
+    picture, mask = _painted_car(vocab.COLOURS["red"])
+    seg = torch.full((1, 64, 64), vocab.CLASS_ID["grass"], dtype=torch.long)
+    seg[0][torch.from_numpy(mask)] = vocab.CLASS_ID["car"]
+    predict = Guided(tiny.chain.factors["image"], picture_conditions(seg, None, None, 128), guidance=2.0)
+    x0 = torch.from_numpy(picture).permute(2, 0, 1).float().unsqueeze(0) / 127.5 - 1
+    inv = inversion.invert(predict, "image", x0, "ddpm", 4, seed=5)
+    where = inversion.soft_mask(inversion.grown(mask), 128)
+    body = torch.zeros(1, 1, 128, 128)
+    body[..., 60:76, 30:50] = 1
+    same = inversion.recolour(predict, "image", inv, x0, where, [(body, vocab.COLOURS["blue"])], scale=0.0)
+    assert (same - x0).abs().max() < 1e-4
+    blue = inversion.recolour(predict, "image", inv, x0, where, [(body, vocab.COLOURS["blue"])])
+    outside = (where == 0)[0, 0]
+    assert torch.equal(blue[..., outside], x0[..., outside]) and not torch.equal(blue, x0)
+
+
+def test_a_colour_named_in_the_graph_paints_the_thing_and_nothing_else():
+    from sgcond_app.backends import get_backend
+    from sgcond_app.editing import masks as ed
+    from sgcond_app.reading import colours
+    from sgcond_app.world.sample import render_sample
+
+    backend = get_backend("tiny")
+    s = render_sample(1_000_080_003, 128)
+    r = backend.read(s.image)
+    m = ed.Masks.from_segmentation(r.segmentation, r.depth)
+    iid = max((int(m.mask(i).sum()), i) for i in m.things() if m.label_of(i) in vocab.COLOURABLE)[1]
+    label, mask = m.label_of(iid), m.mask(iid)
+    have = colours.read_colour(r.image, mask, label)
+    want = "blue" if have != "blue" else "yellow"
+    index = next(o.index for o in r.verdict.objects if o.present and o.label == label
+                 and (r.verdict.regions[o.region].mask & mask).any())
+    new = SceneGraph.build([(o.label, [want] if j == index else o.attributes) for j, o in enumerate(r.graph.objects)],
+                           r.graph.triples())
+    seg, said = graph_edit(r.segmentation, r.depth, r.graph, new)
+    assert np.array_equal(seg, r.segmentation) and f"the {label} is painted {want}" in said[0]
+    out = backend.rerun(dataclasses.replace(r, graph=new), seg)
+    assert colours.read_colour(out.image, mask, label) == want
+    far = ~np.kron(inversion.grown(mask, 6), np.ones((2, 2), bool))
+    assert np.array_equal(out.image[far], r.image[far])
+    # Every edit of the picture after it keeps the paint (edits start from the inverted picture).
+    assert np.array_equal(backend.rerun(dataclasses.replace(out, graph=new), seg).image, out.image)
+    moved = ed.move(m, iid, 3, 0).segmentation
+    assert colours.read_colour(backend.rerun(dataclasses.replace(out, graph=new), moved).image,
+                               ed.move(m, iid, 3, 0).mask(iid), label) == want
+    # Sizes, and colours of what the world does not paint, are said to be left alone.
+    tree = SceneGraph.build([("sky", ()), ("tree", ())], [])
+    _, said = graph_edit(np.zeros((64, 64), np.uint8), None, tree,
+                         SceneGraph.build([("sky", ()), ("tree", ("red", "large"))], []))
+    assert any("no colour of its own" in x for x in said) and any("size words" in x for x in said)
+
+
 # --- the command line, with the shipped weights ---------------------------------------------------
 
 

@@ -21,6 +21,9 @@ edited map.
   and the others too; change outside the moved object's old and new places;
 - relabel: the largest thing made another thing of its kind; whether the segmenter reads the new
   class there;
+- recolour: the largest colourable thing given another colour word in the graph; whether the colour
+  read off the edited picture (`reading.colours`, on the segmenter's region of its class) is the one
+  asked, whether the segmenter still reads its class there, change outside its place;
 - remove a concept: `-LABEL` for the largest thing's class (every region of it taken away, the
   picture steered away from it at the default scale); whether the segmenter still finds the class
   anywhere in the edited picture; change outside its old places;
@@ -158,6 +161,38 @@ def relabel_edit(backend, r, masks, iid, k: int, segment) -> bool | None:
     return bool(region.any() and (read[region] == vocab.CLASS_ID[other]).mean() > 0.5)
 
 
+def recolour_edit(backend, r, masks, segment, k: int):
+    """The largest colourable thing of the read result `r` (its `masks`) given another colour through
+    the graph (the k-th other, in turn, of the colour read on it). -> None when there is no such
+    thing or its colour cannot be read; else (whether the colour read off the edited picture, on the
+    segmenter's region of its class there, is the one asked; whether the segmenter still reads its
+    class on its place, as much as on the picture before; change outside its place)."""
+    from ..graph.scene_graph import SceneGraph
+    from ..reading import colours
+
+    things = sorted(((int(masks.mask(i).sum()), i) for i in masks.things() if masks.label_of(i) in vocab.COLOURABLE),
+                    reverse=True)
+    if not things:
+        return None
+    iid = things[0][1]
+    label, mask = masks.label_of(iid), masks.mask(iid)
+    have = colours.read_colour(r.image, mask, label)
+    index = next((o.index for o in r.verdict.objects if o.present and o.label == label
+                  and (r.verdict.regions[o.region].mask & mask).any()), None)
+    if have is None or index is None:
+        return None
+    want = [c for c in colours.NAMES if c != have][k % (len(colours.NAMES) - 1)]
+    g = r.graph
+    new = SceneGraph.build([(o.label, [*o.attributes, want] if j == index else o.attributes)
+                            for j, o in enumerate(g.objects)], g.triples())
+    out = backend.rerun(dataclasses.replace(r, graph=new), r.segmentation)
+    cid = vocab.CLASS_ID[label]
+    before, after = segment(r.image), segment(out.image)
+    read = colours.read_colour(out.image, after == cid, label) if (after == cid).any() else None
+    kept = (after[mask] == cid).mean() >= min(0.5, (before[mask] == cid).mean())
+    return read == want, bool(kept), _outside(r.image, out.image, mask)
+
+
 def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
     import torch
 
@@ -180,10 +215,10 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
                             "flip_holds", "flip_others", "flip_others_held", "relabels", "relabel_read",
                             "removals", "removal_gone", "flip_holds_on_map", "moves_whole", "extra_things",
                             "pictures_with_extra", "pictures", "extra_things_unfilled",
-                            "pictures_with_extra_unfilled"), 0)
+                            "pictures_with_extra_unfilled", "recolours", "recolour_read", "recolour_kept"), 0)
     rec_ddpm, rec_ddim = [], {8: [], 16: [], 32: []}
     seg_rec: dict[tuple[str, int], list[float]] = {("ddpm", 8): [], ("ddim", 8): [], ("ddim", 16): [], ("ddim", 32): []}
-    move_err, move_out, flip_out, seconds, removal_out = [], [], [], [], []
+    move_err, move_out, flip_out, seconds, removal_out, recolour_out = [], [], [], [], [], []
     backend.read(np.zeros((psize, psize, 3), np.uint8))  # warm-up
     for k, sample in enumerate(held_out_samples(n, size, HELD_OUT_START)):
         source = decode(_jpeg(sample.image))
@@ -258,6 +293,14 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
                 counts["relabels"] += 1
                 counts["relabel_read"] += int(read_as_new)
 
+            # Give the largest colourable thing another colour through the graph.
+            painted = recolour_edit(backend, r, m, segment, k)
+            if painted is not None:
+                counts["recolours"] += 1
+                counts["recolour_read"] += int(painted[0])
+                counts["recolour_kept"] += int(painted[1])
+                recolour_out.append(painted[2])
+
             # Take the class away by concept.
             taken = plan(r.segmentation, r.depth, g, parse_concepts(f"-{label}"))
             r5 = backend.steer(dataclasses.replace(r, graph=taken.graph), taken.segmentations, taken.scales)
@@ -294,6 +337,10 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
         "flip_change_outside_mean": round(statistics.mean(flip_out), 3) if flip_out else None,
         "relabels": counts["relabels"],
         "relabel_read_as_new_class": share("relabel_read", "relabels"),
+        "recolours": counts["recolours"],
+        "recolour_read_as_new_colour": share("recolour_read", "recolours"),
+        "recolour_class_kept": share("recolour_kept", "recolours"),
+        "recolour_change_outside_mean": round(statistics.mean(recolour_out), 3) if recolour_out else None,
         "removals": counts["removals"],
         "removal_class_gone": share("removal_gone", "removals"),
         "removal_change_outside_mean": round(statistics.mean(removal_out), 3) if removal_out else None,

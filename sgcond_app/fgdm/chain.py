@@ -27,7 +27,7 @@ from ..models.shipped import WEIGHTS, load_encoder, load_segmenter
 from . import stages
 from .factors import FACTORS, SEG_SIZE, image_from_tensor, onehot, picture_conditions
 from .inversion import DEFAULT_STEPS as INVERSION_STEPS
-from .inversion import Inverted, grown, invert, regenerate, soft_mask, steer, transplants
+from .inversion import Inverted, grown, invert, recolour, regenerate, soft_mask, steer, transplants
 from .sampler import Guided
 
 MAX_SAMPLES = 32
@@ -241,8 +241,11 @@ class Chain:
             image = image_from_tensor(x)[0]
         else:
             image = self._regenerate(inverted, seg, disp, edges, changed, on_step, s.redraws)
-        seconds["image"] = time.perf_counter() - start
         seg_map, depth_map = stages.to_image_size(seg, disp)
+        if inverted is not None:
+            image = self._recolour(graph, inverted, seg, disp, edges, seg_map[0], depth_map[0], changed, image,
+                                   on_step)
+        seconds["image"] = time.perf_counter() - start
         verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0])
         return Result(graph, seed, s, cands, chosen, depth32, seg_map[0], depth_map[0], edges[0].numpy(),
                       image, verdict, seconds, inverted)
@@ -279,6 +282,31 @@ class Chain:
                        self._progress(on_step, "image"), guide, variants=k)
         images = image_from_tensor(x)
         return images[self._best_redraw(images, seg[0].numpy(), changed)] if k > 1 else images[0]
+
+    def _recolour(self, graph: SceneGraph, inverted: Inverted, seg, disp, edges, seg_map: np.ndarray,
+                  depth_map: np.ndarray, changed: np.ndarray, image: np.ndarray,
+                  on_step: Progress | None) -> np.ndarray:
+        """The picture with each thing whose colour the graph names and the picture does not show
+        painted that colour (`inversion.recolour`: guidance, as the image factor is not told
+        colours), from the picture's own inverted noise: the stored one, or, where the same edit
+        changed the maps (a thing moved, then painted), the edited picture's, inverted afresh."""
+        from ..reading import colours
+
+        asked = colours.wanted(graph, seg_map, depth_map, image)
+        if not asked:
+            return image
+        model = self.factors["image"]
+        size = model.config.size
+        bodies = [(torch.from_numpy(colours.body(image, mask, label, have)).float()[None, None], vocab.COLOURS[want])
+                  for mask, label, have, want in asked]
+        where = soft_mask(grown(np.logical_or.reduce([mask for mask, *_ in asked])), size)
+        predict = Guided(model, picture_conditions(seg, disp, edges, size), guidance=inverted.inversion.guidance)
+        start = torch.from_numpy(image).permute(2, 0, 1).float().unsqueeze(0) / 127.5 - 1
+        inv = inverted.inversion
+        if changed.any():
+            inv = invert(predict, "image", start, inv.kind, inv.steps, inv.seed)
+        x = recolour(predict, "image", inv, start, where, bodies, on_step=self._progress(on_step, "image"))
+        return image_from_tensor(x)[0]
 
     def _best_redraw(self, images: np.ndarray, segmentation: np.ndarray, changed: np.ndarray) -> int:
         """Of several draws of an edited region, the one the segmenter reads closest to the edited

@@ -315,6 +315,45 @@ def steer(base: Guided, name: str, stages: list[tuple[Guided, float, torch.Tenso
     return x
 
 
+_LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+SHADE_RANGE = (0.6, 1.4)  # how much darker or lighter than its body's mean a recoloured pixel may stay
+
+
+@torch.no_grad()
+def recolour(predict: Guided, name: str, inv: Inversion, original: torch.Tensor, mask: torch.Tensor,
+             bodies: list[tuple[torch.Tensor, tuple[int, int, int]]], scale: float = 1.0,
+             on_step: Callable[[int, int], None] | None = None) -> torch.Tensor:
+    """Things given another colour. The image factor is not told colours, so this is guidance on its
+    estimate, as a concept edit is: the picture is regenerated from its own inverted noise
+    (edit-friendly: each step's noise map; DDIM: the deterministic path), and at every step the
+    estimate's pixels on each body (a (1, 1, S, S) mask: a thing's paint) are pulled, `scale` of the
+    way, towards its new colour (RGB 0-255) at the brightness each pixel has against the body's mean
+    brightness, so that the factor's shading and texture stay. Outside `mask` (1, 1, S, S) every
+    state is `original`'s own noisy state. Without guidance (scale 0) the picture comes back."""
+    sched = schedule(inv.steps)
+    original = original.float().cpu()
+    states = _noisy_states(original, sched, inv.seed)
+    x = inv.x_t.clone()
+    for k, (t, a_t, a_prev) in enumerate(sched):
+        est = to_x0(name, predict(x, torch.tensor(t))).cpu()
+        luma = ((est + 1) / 2 * _LUMA).sum(1, keepdim=True)
+        for where, rgb in bodies:
+            mean = (luma * where).sum() / where.sum().clamp_min(1.0)
+            shade = (luma / mean.clamp_min(0.02)).clamp(*SHADE_RANGE)
+            goal = (torch.tensor(rgb, dtype=torch.float32).view(1, 3, 1, 1) / 255 * shade).clamp(0, 1) * 2 - 1
+            est = est + scale * where * (goal - est)
+        if inv.kind == "ddpm":
+            mean_x, sigma = _step(est, x, a_t, a_prev, 1.0)
+            x = mean_x + (sigma if sigma > 0 else 1.0) * inv.noises[k]
+        else:
+            x, _ = _step(est, x, a_t, a_prev, 0.0)
+        keep = states[k + 1] if k + 1 < len(sched) else original
+        x = mask * x + (1 - mask) * keep
+        if on_step:
+            on_step(k + 1, inv.steps)
+    return x
+
+
 # --- a picture inverted under the image factor, with the maps it was inverted under -------------
 
 CHANGE_DILATION = 1  # map pixels around a changed region that are regenerated with it

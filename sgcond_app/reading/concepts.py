@@ -82,8 +82,8 @@ def parse_concepts(text: object, free_words: bool = False) -> list[Concept]:
             continue
         if m.mapped is None:
             if map_attribute(word).mapped is not None:
-                raise BadInput(f"{shown(word)} is an attribute; the tiny backend's image factor is not told "
-                               "colours or sizes, so it cannot be edited by concept")
+                raise BadInput(f"{shown(word)} is an attribute, not a concept of the tiny backend: name the colour "
+                               "on the thing in the graph instead (blue car)")
             near = f" (nearest: {m.best})" if m.best else ""
             raise BadInput(f"{shown(word)} is not a class of the tiny world{near}")
         if any(c.label == m.mapped and c.sign == sign for c in out):

@@ -8,7 +8,8 @@ one of the same objects, in any order (a node may be left out: deleted; a label 
 - a relation that does not hold moves its subject (a thing; else its object) by as few pixels as
   it can until every relation of the new graph between placed things holds; when no place does,
   the move that satisfies the most is taken and the message says which still fail;
-- a changed attribute is reported as not applied: the tiny image factor is not told colours.
+- a colour newly named on a colourable thing paints it when the picture reruns (guidance on the
+  image factor's estimate, `reading.colours`); size words are reported as not applied.
 Every step is said in plain words, and the returned segmentation is what the chain reruns from.
 """
 
@@ -140,6 +141,26 @@ def _stuff_under(seg: np.ndarray, where: np.ndarray) -> np.ndarray:
 # --- graph edits ---------------------------------------------------------------------------------
 
 
+def _attribute_changes(a, b) -> list[str]:
+    """What a change of a node's attributes does, in words: a colour newly named on a colourable
+    thing paints it (`Chain` does it when the picture reruns, `reading.colours`); sizes and the
+    colour of a thing the world does not paint are not applied."""
+    out = []
+    old = next((x for x in a.attributes if x in vocab.COLOURS), None)
+    new = next((x for x in b.attributes if x in vocab.COLOURS), None)
+    if new != old:
+        if new is None:
+            out.append(f"the {b.label}'s colour is no longer named: it keeps the one it has")
+        elif b.label in vocab.COLOURABLE:
+            out.append(f"the {b.label} is painted {new} (where the picture does not show it {new} already)")
+        else:
+            out.append(f"a {b.label} has no colour of its own in the tiny world: {new} not applied")
+    if {x for x in a.attributes if x in vocab.SIZES} != {x for x in b.attributes if x in vocab.SIZES}:
+        out.append(f"the {b.label}'s size words are not applied: resize it in the mask")
+    return out
+
+
+
 def _align(old: SceneGraph, new: SceneGraph) -> list[int]:
     """For each new object, the old one it is, whatever the order: the same label first (in order
     among equals); the objects left on both sides then pair in order (relabels). Old objects
@@ -264,8 +285,7 @@ def graph_edit(seg: np.ndarray, depth: np.ndarray | None, old: SceneGraph, new: 
             out = relabel(out, region_of[k].mask & (out == vocab.CLASS_ID[a.label]), b.label, new, redraw)
             said.append(f"the {a.label} is now a {b.label}")
         if set(a.attributes) != set(b.attributes):
-            said.append(f"attributes of the {b.label} not applied: the tiny backend's image factor is not "
-                        "told colours or sizes")
+            said.extend(_attribute_changes(a, b))
 
     # Relations: the new graph's, on the regions after deletions and relabels.
     shape = out.shape
