@@ -13,6 +13,7 @@ import torch
 from sgcond_app.fgdm import stages
 from sgcond_app.fgdm.chain import Chain, Settings, best_candidate
 from sgcond_app.fgdm.factors import FACTORS, alphas_cumprod, make_scheduler
+from sgcond_app.fgdm.inversion import grown
 from sgcond_app.graph.scene_graph import SceneGraph
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,6 +108,24 @@ def test_cleaning_fills_islands():
     seg[10:14, 10:14] = 12  # a real object (16 px)
     out = stages.clean_segmentation(seg, 8)
     assert out[2, 2] == 0 and (out[10:14, 10:14] == 12).all()
+
+
+def test_a_colour_the_graph_names_is_painted_on_the_generated_thing(chain):
+    from sgcond_app.graph.parse import parse_text
+    from sgcond_app.reading.colours import read_colour
+
+    # (A car drawn in patches of several colours gets only its main colour painted: `bench colours`.)
+    for word in ("blue", "white"):
+        g = parse_text(f"{word} car on road; sky above road")
+        painted = chain.generate(g, seed=3, settings=Settings(samples=2))
+        plain = chain.generate(g, seed=3, settings=Settings(samples=2, paint=False))
+        car = next(o for o in painted.verdict.objects if o.label == "car")
+        mask = painted.verdict.regions[car.region].mask
+        assert read_colour(painted.image, mask, "car") == word
+        if read_colour(plain.image, mask, "car") != word:  # else nothing is drawn again
+            far = ~np.kron(grown(mask, 6), np.ones((2, 2), bool))
+            assert np.array_equal(painted.image[far], plain.image[far])
+            assert not np.array_equal(painted.image, plain.image)
 
 
 def test_schedulers_share_one_noise_schedule():

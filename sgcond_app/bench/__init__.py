@@ -91,6 +91,14 @@ def _compliance(o: Options) -> dict:
     return chain.compliance(o.graphs, o.samples, o.n, o.weights, any_class=o.any_class)
 
 
+@bench("colours", "things graphs name with a colour, generated with and without painting them: shown in "
+       "that colour, still read as their class (--graphs: default assets/graphs/outside.json; --n held-out renders)")
+def _colours(o: Options) -> dict:
+    from . import chain
+
+    return chain.colours(o.graphs, o.samples, o.n)
+
+
 @bench("sbpc", "SBPC against the whole chain once per seed (one seed at a time, and batched per factor): "
        "seconds and recall on a graph file")
 def _sbpc(o: Options) -> dict:

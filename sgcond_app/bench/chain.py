@@ -249,3 +249,49 @@ def throughput(path: str | None = None, batch: int = 64, repeats: int = 2) -> di
     seconds = statistics.median(runs)
     return {"batch": batch, "seconds": seconds, "images_per_second": batch / seconds, "device": chain.device,
             "torch_threads": torch.get_num_threads(), "repeats": repeats}
+
+
+def colours(path: str | None = None, samples: int = 8, limit: int | None = None, seed: int = 0) -> dict:
+    """Things a graph names with a colour (red car), generated with and without painting them
+    (`Settings.paint`), the same seed: the share shown in the colour named (read off the picture by
+    `reading.colours` on the thing's region), the share the segmenter still reads as its class there,
+    and the median seconds of a generate. Graphs: those of `path` (default assets/graphs/outside.json,
+    written outside this repository) that name a colour, and the graphs of --n held-out renders that
+    do (the world's own: 60 by default)."""
+    from pathlib import Path
+
+    from ..graph import vocab
+    from ..reading import colours as col
+    from ..training.data import held_out_samples
+
+    def coloured(g: SceneGraph) -> bool:
+        return any(o.label in vocab.COLOURABLE and set(o.attributes) & set(vocab.COLOURS) for o in g.objects)
+
+    chain = Chain.from_pretrained()
+    outside = Path(__file__).resolve().parents[2] / "assets" / "graphs" / "outside.json"
+    graphs = [g for g in _graphs(str(path or outside)) if coloured(g)]
+    n_file = len(graphs)
+    graphs += [s.graph for s in held_out_samples(limit or 60, 64, 70_000) if coloured(s.graph)]
+    out: dict = {"graphs_from_the_file": n_file, "graphs_of_renders": len(graphs) - n_file}
+    for paint in (False, True):
+        shown = kept = asked = 0
+        seconds = []
+        for k, g in enumerate(graphs):
+            r = chain.generate(g, seed=seed + k, settings=Settings(samples=samples, paint=paint))
+            seconds.append(r.seconds["total"])
+            read = chain.segmenter.segment(r.image, size=MAP_SIZE)
+            for o in r.verdict.objects:
+                obj = g.objects[o.index]
+                want = next((a for a in obj.attributes if a in vocab.COLOURS), None)
+                if o.region is None or want is None or obj.label not in vocab.COLOURABLE:
+                    continue
+                mask = r.verdict.regions[o.region].mask
+                asked += 1
+                shown += col.read_colour(r.image, mask, obj.label) == want
+                kept += (read[mask] == vocab.CLASS_ID[obj.label]).mean() >= 0.5
+        key = "painted" if paint else "unpainted"
+        out[f"things_named_with_a_colour_{key}"] = asked
+        out[f"shown_in_the_colour_named_{key}"] = round(shown / asked, 4) if asked else None
+        out[f"read_as_their_class_{key}"] = round(kept / asked, 4) if asked else None
+        out[f"generate_seconds_median_{key}"] = round(statistics.median(seconds), 3)
+    return out

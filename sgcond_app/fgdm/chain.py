@@ -63,6 +63,9 @@ class Settings:
     # An edit of an inverted picture draws its changed region this many times, from different
     # noise, and keeps the draw the segmenter reads closest to the edited map (docs/benchmarks.md).
     redraws: int = REDRAWS
+    # A thing the graph names with a colour (red car) is painted it where the picture does not
+    # show it (`Chain._recolour`; the image factor is not told colours). False: left as drawn.
+    paint: bool = True
 
     def seeds(self, factor: str, seeds: list[int]) -> list[int]:
         return [s + int(self.seed_offsets.get(factor, 0)) for s in seeds]
@@ -242,9 +245,12 @@ class Chain:
         else:
             image = self._regenerate(inverted, seg, disp, edges, changed, on_step, s.redraws)
         seg_map, depth_map = stages.to_image_size(seg, disp)
-        if inverted is not None:
-            image = self._recolour(graph, inverted, seg, disp, edges, seg_map[0], depth_map[0], changed, image,
-                                   on_step)
+        if s.paint:
+            # The stored inversion holds while the maps are the inverted ones; else the picture is inverted afresh.
+            kept = inverted if inverted is not None and not changed.any() else None
+            guidance = inverted.inversion.guidance if inverted is not None else s.guidance["image"]
+            image = self._recolour(graph, seg, disp, edges, seg_map[0], depth_map[0], image, guidance,
+                                   kept.inversion if kept else None, fseed[0], on_step)
         seconds["image"] = time.perf_counter() - start
         verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0])
         return Result(graph, seed, s, cands, chosen, depth32, seg_map[0], depth_map[0], edges[0].numpy(),
@@ -283,13 +289,12 @@ class Chain:
         images = image_from_tensor(x)
         return images[self._best_redraw(images, seg[0].numpy(), changed)] if k > 1 else images[0]
 
-    def _recolour(self, graph: SceneGraph, inverted: Inverted, seg, disp, edges, seg_map: np.ndarray,
-                  depth_map: np.ndarray, changed: np.ndarray, image: np.ndarray,
-                  on_step: Progress | None) -> np.ndarray:
+    def _recolour(self, graph: SceneGraph, seg, disp, edges, seg_map: np.ndarray, depth_map: np.ndarray,
+                  image: np.ndarray, guidance: float, inversion, seed: int, on_step: Progress | None) -> np.ndarray:
         """The picture with each thing whose colour the graph names and the picture does not show
         painted that colour (`inversion.recolour`: guidance, as the image factor is not told
-        colours), from the picture's own inverted noise: the stored one, or, where the same edit
-        changed the maps (a thing moved, then painted), the edited picture's, inverted afresh."""
+        colours), from the picture's own inverted noise: `inversion` where it is the picture's, else
+        the picture inverted here under its maps (a generated picture; a thing moved, then painted)."""
         from ..reading import colours
 
         asked = colours.wanted(graph, seg_map, depth_map, image)
@@ -300,12 +305,11 @@ class Chain:
         bodies = [(torch.from_numpy(colours.body(image, mask, label, have)).float()[None, None], vocab.COLOURS[want])
                   for mask, label, have, want in asked]
         where = soft_mask(grown(np.logical_or.reduce([mask for mask, *_ in asked])), size)
-        predict = Guided(model, picture_conditions(seg, disp, edges, size), guidance=inverted.inversion.guidance)
+        predict = Guided(model, picture_conditions(seg, disp, edges, size), guidance=guidance)
         start = torch.from_numpy(image).permute(2, 0, 1).float().unsqueeze(0) / 127.5 - 1
-        inv = inverted.inversion
-        if changed.any():
-            inv = invert(predict, "image", start, inv.kind, inv.steps, inv.seed)
-        x = recolour(predict, "image", inv, start, where, bodies, on_step=self._progress(on_step, "image"))
+        if inversion is None:
+            inversion = invert(predict, "image", start, "ddpm", INVERSION_STEPS, seed)
+        x = recolour(predict, "image", inversion, start, where, bodies, on_step=self._progress(on_step, "image"))
         return image_from_tensor(x)[0]
 
     def _best_redraw(self, images: np.ndarray, segmentation: np.ndarray, changed: np.ndarray) -> int:
