@@ -410,7 +410,7 @@ def cmd_edit(args: argparse.Namespace) -> None:
             raise BadInput(f"{args.graph}: give one graph whose objects the tiny world knows")
         graph = mapped[0].graph
         seg, said = edit.graph_edit(result.segmentation, result.depth, result.graph, graph,
-                                    getattr(backend, "redraw", None))
+                                    getattr(backend, "redraw", None), not backend.capabilities.prompts)
     out = _output_folder(args.out)
     if stages is not None:
         kw = {"concepts": words} if words is not None else {}

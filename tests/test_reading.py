@@ -538,6 +538,11 @@ def test_a_colour_named_in_the_graph_paints_the_thing_and_nothing_else():
     _, said = graph_edit(np.zeros((64, 64), np.uint8), None, tree,
                          SceneGraph.build([("sky", ()), ("tree", ("red", "large"))], []))
     assert any("no colour of its own" in x for x in said) and any("size words" in x for x in said)
+    # A backend told words (sd) takes colours by concept edit, and says so.
+    car = SceneGraph.build([("sky", ()), ("car", ())], [])
+    _, said = graph_edit(np.zeros((64, 64), np.uint8), None, car,
+                         SceneGraph.build([("sky", ()), ("car", ("blue",))], []), paints=False)
+    assert "+blue car,-COLOUR car" in said[0]
 
 
 # --- the command line, with the shipped weights ---------------------------------------------------

@@ -254,15 +254,17 @@ def throughput(path: str | None = None, batch: int = 64, repeats: int = 2) -> di
 def colours(path: str | None = None, samples: int = 8, limit: int | None = None, seed: int = 0) -> dict:
     """Things a graph names with a colour (red car), generated with and without painting them
     (`Settings.paint`), the same seed: the share shown in the colour named (read off the picture by
-    `reading.colours` on the thing's region), the share the segmenter still reads as its class there,
-    and the median seconds of a generate. Graphs: those of `path` (default assets/graphs/outside.json,
-    written outside this repository) that name a colour, and the graphs of --n held-out renders that
-    do (the world's own: 60 by default)."""
+    `reading.colours` on the thing's region), the share the segmenter still reads as its class
+    there, and the median seconds of a generate; and the colour reader alone on renders. Graphs:
+    those of `path` (default assets/graphs/outside.json, written outside this repository) that name
+    a colour, and the graphs of --n held-out renders that do (the world's own: 60 by default)."""
     from pathlib import Path
 
     from ..graph import vocab
     from ..reading import colours as col
+    from ..reading.load import decode, fit
     from ..training.data import held_out_samples
+    from .pictures import _jpeg
 
     def coloured(g: SceneGraph) -> bool:
         return any(o.label in vocab.COLOURABLE and set(o.attributes) & set(vocab.COLOURS) for o in g.objects)
@@ -273,6 +275,24 @@ def colours(path: str | None = None, samples: int = 8, limit: int | None = None,
     n_file = len(graphs)
     graphs += [s.graph for s in held_out_samples(limit or 60, 64, 70_000) if coloured(s.graph)]
     out: dict = {"graphs_from_the_file": n_file, "graphs_of_renders": len(graphs) - n_file}
+    # The reader itself, on renders whose graph names a thing's colour: JPEG (quality 90) at 64 and
+    # 256 px, fitted to the picture's size, read on the thing's true region.
+    for px in (64, 256):
+        right = total = 0
+        for s in held_out_samples(limit or 60, px, 70_000):
+            picture = fit(decode(_jpeg(s.image)), chain.factors["image"].config.size)
+            for k, obj in enumerate(s.graph.objects):
+                want = next((a for a in obj.attributes if a in vocab.COLOURS), None)
+                if want is None or obj.label not in vocab.COLOURABLE:
+                    continue
+                mask = s.instances == s.object_instances[k]
+                small = mask.reshape(MAP_SIZE, px // MAP_SIZE, MAP_SIZE, px // MAP_SIZE).mean((1, 3)) >= 0.5
+                if not small.any():
+                    continue
+                total += 1
+                right += col.read_colour(picture, small, obj.label) == want
+        out[f"reader_on_renders_{px}px"] = round(right / total, 4) if total else None
+        out[f"reader_things_{px}px"] = total
     for paint in (False, True):
         shown = kept = asked = 0
         seconds = []

@@ -141,15 +141,19 @@ def _stuff_under(seg: np.ndarray, where: np.ndarray) -> np.ndarray:
 # --- graph edits ---------------------------------------------------------------------------------
 
 
-def _attribute_changes(a, b) -> list[str]:
+def _attribute_changes(a, b, paints: bool = True) -> list[str]:
     """What a change of a node's attributes does, in words: a colour newly named on a colourable
-    thing paints it (`Chain` does it when the picture reruns, `reading.colours`); sizes and the
-    colour of a thing the world does not paint are not applied."""
+    thing paints it (the tiny chain does it when the picture reruns, `reading.colours`; a backend
+    told words, `paints` False, takes colours by concept edit instead); sizes and the colour of a
+    thing the world does not paint are not applied."""
     out = []
     old = next((x for x in a.attributes if x in vocab.COLOURS), None)
     new = next((x for x in b.attributes if x in vocab.COLOURS), None)
     if new != old:
-        if new is None:
+        if not paints:
+            out.append(f"the {b.label}'s colour is changed by a concept edit on this backend "
+                       f"(+{new or 'COLOUR'} {b.label},-{old or 'COLOUR'} {b.label}), not by the graph")
+        elif new is None:
             out.append(f"the {b.label}'s colour is no longer named: it keeps the one it has")
         elif b.label in vocab.COLOURABLE:
             out.append(f"the {b.label} is painted {new} (where the picture does not show it {new} already)")
@@ -242,11 +246,12 @@ def _best_shift(who: int, target: tuple[int, str, int], regions: dict[int, judge
 
 
 def graph_edit(seg: np.ndarray, depth: np.ndarray | None, old: SceneGraph, new: SceneGraph,
-               redraw=None) -> tuple[np.ndarray, list[str]]:
+               redraw=None, paints: bool = True) -> tuple[np.ndarray, list[str]]:
     """The segmentation edited so that it shows `new` where `old` showed before -> (segmentation,
     what was done, a line each). `redraw(graph, segmentation, region)`: a relabelled region drawn
     again as its new class by the backend's segmentation factor (`TinyBackend.redraw`); without it
-    the region keeps its shape."""
+    the region keeps its shape. `paints`: whether the backend paints a colour the graph names (the
+    tiny one does; one told words takes colours by concept edit)."""
     unknown = [label for label in new.labels if label not in vocab.CLASS_ID]
     if unknown:
         raise BadInput(f"{shown(unknown[0])} is not a class of the tiny world; map the graph's words first "
@@ -285,7 +290,7 @@ def graph_edit(seg: np.ndarray, depth: np.ndarray | None, old: SceneGraph, new: 
             out = relabel(out, region_of[k].mask & (out == vocab.CLASS_ID[a.label]), b.label, new, redraw)
             said.append(f"the {a.label} is now a {b.label}")
         if set(a.attributes) != set(b.attributes):
-            said.extend(_attribute_changes(a, b))
+            said.extend(_attribute_changes(a, b, paints))
 
     # Relations: the new graph's, on the regions after deletions and relabels.
     shape = out.shape
