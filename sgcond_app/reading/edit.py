@@ -164,7 +164,6 @@ def _attribute_changes(a, b, paints: bool = True) -> list[str]:
     return out
 
 
-
 def _align(old: SceneGraph, new: SceneGraph) -> list[int]:
     """For each new object, the old one it is, whatever the order: the same label first (in order
     among equals); the objects left on both sides then pair in order (relabels). Old objects

@@ -643,9 +643,9 @@ def _apply_graph(graph: SceneGraph, session: Session | None, progress, display: 
     mapped = map_graph(graph)
     if mapped.graph is None:
         raise BadInput("no object of this graph is known to the tiny world: " + "; ".join(mapped.lines()[:3]))
-    backend = _for(session)
+    made_by = _for(session)
     seg, said = graph_edit(session.current, session.result.depth, session.mapped.graph, mapped.graph,
-                           getattr(backend, "redraw", None), not backend.capabilities.prompts)
+                           getattr(made_by, "redraw", None), not made_by.capabilities.prompts)
     info("; ".join(said)[:500])
     edited = replace(session, mapped=mapped, result=replace(session.result, graph=mapped.graph)).with_map(seg)
     yield from rerun("depth", edited, request, progress, display=display)
