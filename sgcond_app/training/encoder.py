@@ -42,10 +42,11 @@ def hidden_cells(items: list[Item], grid: int, rng: np.random.Generator) -> torc
 class EncoderCollate:
     """Runs in the DataLoader workers: renders -> tensors, graphs embedded with the word table."""
 
-    def __init__(self, words_path: str | Path, grid: int) -> None:
+    def __init__(self, words_path: str | Path, grid: int, seed: int | None = None) -> None:
+        """`seed`: of the cells hidden from the layout loss (None: fresh each run; tests fix it)."""
         self.words_path, self.grid = str(words_path), grid
         self._words: WordTable | None = None
-        self._rng = np.random.default_rng()
+        self._rng = np.random.default_rng(seed)
 
     def __call__(self, items: list[Item]) -> dict:
         if self._words is None:
