@@ -267,22 +267,23 @@ def colours(path: str | None = None, samples: int = 8, limit: int | None = None,
     from .pictures import _jpeg
 
     def coloured(g: SceneGraph) -> bool:
-        return any(o.label in vocab.COLOURABLE and set(o.attributes) & set(vocab.COLOURS) for o in g.objects)
+        return any(o.label in vocab.COLOURABLE and vocab.colour_of(o.attributes) for o in g.objects)
 
     chain = Chain.from_pretrained()
     outside = Path(__file__).resolve().parents[2] / "assets" / "graphs" / "outside.json"
     graphs = [g for g in _graphs(str(path or outside)) if coloured(g)]
     n_file = len(graphs)
-    graphs += [s.graph for s in held_out_samples(limit or 60, 64, 70_000) if coloured(s.graph)]
+    renders = {px: held_out_samples(limit or 60, px, 70_000) for px in (64, 256)}
+    graphs += [s.graph for s in renders[64] if coloured(s.graph)]
     out: dict = {"graphs_from_the_file": n_file, "graphs_of_renders": len(graphs) - n_file}
     # The reader itself, on renders whose graph names a thing's colour: JPEG (quality 90) at 64 and
     # 256 px, fitted to the picture's size, read on the thing's true region.
-    for px in (64, 256):
+    for px, samples_at in renders.items():
         right = total = 0
-        for s in held_out_samples(limit or 60, px, 70_000):
+        for s in samples_at:
             picture = fit(decode(_jpeg(s.image)), chain.factors["image"].config.size)
             for k, obj in enumerate(s.graph.objects):
-                want = next((a for a in obj.attributes if a in vocab.COLOURS), None)
+                want = vocab.colour_of(obj.attributes)
                 if want is None or obj.label not in vocab.COLOURABLE:
                     continue
                 mask = s.instances == s.object_instances[k]
@@ -300,15 +301,10 @@ def colours(path: str | None = None, samples: int = 8, limit: int | None = None,
             r = chain.generate(g, seed=seed + k, settings=Settings(samples=samples, paint=paint))
             seconds.append(r.seconds["total"])
             read = chain.segmenter.segment(r.image, size=MAP_SIZE)
-            for o in r.verdict.objects:
-                obj = g.objects[o.index]
-                want = next((a for a in obj.attributes if a in vocab.COLOURS), None)
-                if o.region is None or want is None or obj.label not in vocab.COLOURABLE:
-                    continue
-                mask = r.verdict.regions[o.region].mask
+            for mask, label, want in col.named(g, r.verdict):
                 asked += 1
-                shown += col.read_colour(r.image, mask, obj.label) == want
-                kept += (read[mask] == vocab.CLASS_ID[obj.label]).mean() >= 0.5
+                shown += col.read_colour(r.image, mask, label) == want
+                kept += (read[mask] == vocab.CLASS_ID[label]).mean() >= 0.5
         key = "painted" if paint else "unpainted"
         out[f"things_named_with_a_colour_{key}"] = asked
         out[f"shown_in_the_colour_named_{key}"] = round(shown / asked, 4) if asked else None

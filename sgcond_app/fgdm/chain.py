@@ -22,6 +22,7 @@ from ..errors import BadInput
 from ..graph import judge, vocab
 from ..graph.scene_graph import SceneGraph
 from ..models.denoiser import FactorDenoiser
+from ..models.graph_encoder import image_tensor
 from ..models.pretrained import from_pretrained
 from ..models.shipped import WEIGHTS, load_encoder, load_segmenter
 from . import stages
@@ -245,14 +246,14 @@ class Chain:
         else:
             image = self._regenerate(inverted, seg, disp, edges, changed, on_step, s.redraws)
         seg_map, depth_map = stages.to_image_size(seg, disp)
+        verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0])
         if s.paint:
             # The stored inversion holds while the maps are the inverted ones; else the picture is inverted afresh.
             kept = inverted if inverted is not None and not changed.any() else None
             guidance = inverted.inversion.guidance if inverted is not None else s.guidance["image"]
-            image = self._recolour(graph, seg, disp, edges, seg_map[0], depth_map[0], image, guidance,
+            image = self._recolour(graph, verdict, seg, disp, edges, image, guidance,
                                    kept.inversion if kept else None, fseed[0], on_step)
         seconds["image"] = time.perf_counter() - start
-        verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0])
         return Result(graph, seed, s, cands, chosen, depth32, seg_map[0], depth_map[0], edges[0].numpy(),
                       image, verdict, seconds, inverted)
 
@@ -282,22 +283,21 @@ class Chain:
             # A thing the edit moved or mirrored starts from its own pixels at its new place.
             found = transplants(inverted.segmentation, seg[0].numpy(), changed, inverted.picture)
             if found is not None:
-                guide = (torch.from_numpy(found[0]).permute(2, 0, 1).float().unsqueeze(0) / 127.5 - 1,
-                         torch.from_numpy(found[1]).float()[None, None])
+                guide = (image_tensor(found[0]), torch.from_numpy(found[1]).float()[None, None])
         x = regenerate(predict, "image", inverted.inversion, inverted.picture_tensor(), mask,
                        self._progress(on_step, "image"), guide, variants=k)
         images = image_from_tensor(x)
         return images[self._best_redraw(images, seg[0].numpy(), changed)] if k > 1 else images[0]
 
-    def _recolour(self, graph: SceneGraph, seg, disp, edges, seg_map: np.ndarray, depth_map: np.ndarray,
-                  image: np.ndarray, guidance: float, inversion, seed: int, on_step: Progress | None) -> np.ndarray:
-        """The picture with each thing whose colour the graph names and the picture does not show
-        painted that colour (`inversion.recolour`: guidance, as the image factor is not told
+    def _recolour(self, graph: SceneGraph, verdict: judge.Verdict, seg, disp, edges, image: np.ndarray,
+                  guidance: float, inversion, seed: int, on_step: Progress | None) -> np.ndarray:
+        """The picture with each thing whose colour the graph names (its region: `verdict`'s) and the
+        picture does not show painted that colour (`inversion.recolour`: guidance, as the image factor is not told
         colours), from the picture's own inverted noise: `inversion` where it is the picture's, else
         the picture inverted here under its maps (a generated picture; a thing moved, then painted)."""
         from ..reading import colours
 
-        asked = colours.wanted(graph, seg_map, depth_map, image)
+        asked = colours.wanted(graph, verdict, image)
         if not asked:
             return image
         model = self.factors["image"]
@@ -306,7 +306,7 @@ class Chain:
                   for mask, label, have, want in asked]
         where = soft_mask(grown(np.logical_or.reduce([mask for mask, *_ in asked])), size)
         predict = Guided(model, picture_conditions(seg, disp, edges, size), guidance=guidance)
-        start = torch.from_numpy(image).permute(2, 0, 1).float().unsqueeze(0) / 127.5 - 1
+        start = image_tensor(image)
         if inversion is None:
             inversion = invert(predict, "image", start, "ddpm", INVERSION_STEPS, seed)
         x = recolour(predict, "image", inversion, start, where, bodies, on_step=self._progress(on_step, "image"))
@@ -328,7 +328,7 @@ class Chain:
         edges = torch.from_numpy(result.sketch.astype(np.uint8)).unsqueeze(0)
         guidance = result.settings.guidance["image"]
         predict = self._image_predictor(seg, disp, edges, guidance)
-        x0 = torch.from_numpy(result.image).permute(2, 0, 1).float().unsqueeze(0) / 127.5 - 1
+        x0 = image_tensor(result.image)
         start = time.perf_counter()
         inv = invert(predict, "image", x0, kind, steps, result.factor_seed, self._progress(on_step, "inversion"))
         seconds = {**result.seconds, "inversion": time.perf_counter() - start}

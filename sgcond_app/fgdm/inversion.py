@@ -410,7 +410,9 @@ class Inverted:
         return depth, np.where(changed, sketch, self.sketch).astype(np.uint8)
 
     def picture_tensor(self) -> torch.Tensor:
-        return torch.from_numpy(self.picture).permute(2, 0, 1).float().unsqueeze(0) / 127.5 - 1
+        from ..models.graph_encoder import image_tensor
+
+        return image_tensor(self.picture)
 
 
 def soft_mask(changed: np.ndarray, size: int) -> torch.Tensor:

@@ -184,6 +184,11 @@ def is_stuff(name: str) -> bool:
     return CLASS_ID[name] in STUFF_IDS
 
 
+def colour_of(attributes) -> str | None:
+    """The first colour word among a node's attributes, if any (the colour the world paints it)."""
+    return next((a for a in attributes if a in COLOURS), None)
+
+
 def palette_json() -> dict:
     """The contract of `palette --json`."""
     return {"classes": [{"id": c.id, "name": c.name, "rgb": list(c.rgb)} for c in CLASSES]}

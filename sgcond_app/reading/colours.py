@@ -72,22 +72,25 @@ def body(picture: np.ndarray, mask: np.ndarray, label: str, colour: str) -> np.n
     return out
 
 
-def wanted(graph, segmentation: np.ndarray, depth: np.ndarray | None, picture: np.ndarray
-           ) -> list[tuple[np.ndarray, str, str, str]]:
-    """The things whose colour the graph names and the picture does not show -> (map mask (S, S),
-    class, colour read, colour named) each. A thing whose colour cannot be read (no named colour
-    holds enough of its pixels) is left alone."""
-    from ..graph import judge
-
-    verdict = judge.judge(graph.labels, graph.triples(), segmentation, depth)
+def named(graph, verdict) -> list[tuple[np.ndarray, str, str]]:
+    """The things of `graph` found in `verdict` (the judge's, of the graph on a segmentation) that
+    the graph names with a colour the world paints on them -> (map mask (S, S), class, colour) each."""
     out = []
     for o in verdict.objects:
         obj = graph.objects[o.index]
-        want = next((a for a in obj.attributes if a in vocab.COLOURS), None)
-        if o.region is None or want is None or obj.label not in vocab.COLOURABLE:
-            continue
-        mask = verdict.regions[o.region].mask
-        have = read_colour(picture, mask, obj.label)
+        want = vocab.colour_of(obj.attributes)
+        if o.region is not None and want is not None and obj.label in vocab.COLOURABLE:
+            out.append((verdict.regions[o.region].mask, obj.label, want))
+    return out
+
+
+def wanted(graph, verdict, picture: np.ndarray) -> list[tuple[np.ndarray, str, str, str]]:
+    """The things whose colour the graph names and the picture does not show -> (map mask (S, S),
+    class, colour read, colour named) each. A thing whose colour cannot be read (no named colour
+    holds enough of its pixels) is left alone."""
+    out = []
+    for mask, label, want in named(graph, verdict):
+        have = read_colour(picture, mask, label)
         if have is not None and have != want:
-            out.append((mask, obj.label, have, want))
+            out.append((mask, label, have, want))
     return out

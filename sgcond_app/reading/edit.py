@@ -147,8 +147,7 @@ def _attribute_changes(a, b, paints: bool = True) -> list[str]:
     told words, `paints` False, takes colours by concept edit instead); sizes and the colour of a
     thing the world does not paint are not applied."""
     out = []
-    old = next((x for x in a.attributes if x in vocab.COLOURS), None)
-    new = next((x for x in b.attributes if x in vocab.COLOURS), None)
+    old, new = vocab.colour_of(a.attributes), vocab.colour_of(b.attributes)
     if new != old:
         if not paints:
             out.append(f"the {b.label}'s colour is changed by a concept edit on this backend "

@@ -92,7 +92,7 @@ def _place(graph: SceneGraph, scene: Scene, rng: np.random.Generator) -> list[in
     for i, obj in enumerate(graph.objects):
         if vocab.is_stuff(obj.label):
             continue
-        colour = next((a for a in obj.attributes if a in vocab.COLOURS), None)
+        colour = vocab.colour_of(obj.attributes)
         size = next((a for a in obj.attributes if a in vocab.SIZES), None)
         support = _support(graph, i)
         if support is not None and support.isdigit() and obj.label not in vocab.SKY_THINGS:
