@@ -44,6 +44,13 @@ def _count(limit: int):
     return parse
 
 
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("must be a share between 0 and 1")
+    return value
+
+
 def _seed(text: str) -> int:
     return check_seed(text, "--seed")
 
@@ -210,7 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "segmentation,depth,sketch,image (trained together in one process)")
     c.add_argument("--encoder", default=None, help="factors: the graph encoder's folder (default: shipped)")
     c.add_argument("--init", default=None, help="factors: start from these weights (a folder with one "
-                   "sub-folder per factor, e.g. weights/factors) instead of random ones")
+                   "sub-folder per factor, e.g. weights/factors) instead of random ones; segmenter: "
+                   "a segmenter's folder (e.g. weights/segmenter)")
+    c.add_argument("--small-jpeg", type=_share, default=0.0, help="segmenter: the share of training pictures "
+                   "given as a small JPEG enlarged to --size, as `read` sees a small picture (0..1)")
     c.add_argument("--eval-n", type=_count(100_000), default=1000, help="held-out samples for the card")
     c.add_argument("--teacher-steps", type=_count(1000), default=8, help="distill: the steps the teacher "
                    "samples in, where its config does not say (an undistilled factor)")

@@ -227,6 +227,33 @@ def test_training_resumes_and_exports(tmp_path, what):
     assert "Steps: 4" in (tmp_path / "w" / "README.md").read_text()
 
 
+def test_a_segmenter_fine_tunes_on_small_jpegs(tmp_path):
+    """`--init` starts from a segmenter's weights; `--small-jpeg` gives that share of the pictures as
+    the scene drawn small, saved as a JPEG and enlarged as `read` enlarges it (the class map kept)."""
+    from sgcond_app.training.data import RenderStream
+    from sgcond_app.training.segmenter import SMALL_SIDE, SmallJpegs
+
+    def items(p):
+        stream = RenderStream(size=128, start=3, graphs=False, flip=False, picture_size=SMALL_SIDE)
+        return [next(iter(SmallJpegs(stream, p)))]
+
+    plain, small = items(0.0)[0], items(1.0)[0]
+    assert small.image.shape == plain.image.shape == (128, 128, 3)
+    assert np.array_equal(small.segmentation, plain.segmentation) and small.picture.shape == (SMALL_SIDE, SMALL_SIDE, 3)
+    # The small JPEG is the same scene, blurred and blocky: close to the render, never equal to it.
+    diff = np.abs(small.image.astype(int) - plain.image.astype(int))
+    assert 0 < diff.mean() < 40
+
+    assert _train(tmp_path, "segmenter", 1, "--export", str(tmp_path / "w0"), "--eval-n", "4").returncode == 0
+    r = _train(tmp_path / "b", "segmenter", 2, "--init", str(tmp_path / "w0"), "--small-jpeg", "1",
+               "--export", str(tmp_path / "w1"), "--eval-n", "4")
+    assert r.returncode == 0, r.stderr
+    card = (tmp_path / "w1" / "README.md").read_text()
+    assert "Fine-tuned from the weights in" in card and "as a JPEG" in card
+    r = _train(tmp_path / "c", "segmenter", 1, "--small-jpeg", "2")
+    assert r.returncode == 2 and "between 0 and 1" in r.stderr
+
+
 def test_training_step_lowers_the_loss():
     """A few steps on one fixed batch: the objective is wired to the parameters."""
     from sgcond_app.models.words import WordTable

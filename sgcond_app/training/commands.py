@@ -44,6 +44,11 @@ The segmenter of SGCond Studio's tiny backend: an RGB image to a class map over 
   generated images are read too.
 """
 
+SMALL_JPEG_CARD = """- A share {p:g} of the training pictures are the scene drawn at {side} px, saved as a JPEG of a
+  random quality in {q} and enlarged to the training size as `read` enlarges a small picture; the
+  class map stays the full-size one, so the segmenter learns to read small pictures from outside.
+"""
+
 
 def _config_for_run(run: Path, cls, overrides: dict):
     path = run / "model_config.json"
@@ -81,6 +86,16 @@ def _train_config(args) -> TrainConfig:
                        warmup=min(args.warmup, max(1, args.steps // 5)), workers=args.workers,
                        minutes=args.minutes, checkpoint_every=args.checkpoint_every, log_every=args.log_every,
                        seed=args.seed)
+
+
+def _first_run(folder: Path) -> str:
+    """How the weights a run started from were trained, from their card (a fine-tune's card keeps it)."""
+    card = folder / "README.md"
+    text = card.read_text() if card.is_file() else ""
+    if "## Training" not in text:
+        return "."
+    section = text.split("## Training", 1)[1].split("\n## ", 1)[0].strip()
+    return ", trained so:\n\n" + "\n".join("  " + line if line else "" for line in section.splitlines())
 
 
 def _keep_log(run: Path, out: Path) -> None:
@@ -133,14 +148,18 @@ def train_segmenter(args) -> dict:
     from ..graph import vocab
     from ..models.segmenter import Segmenter
     from .data import collate
-    from .segmenter import SegmenterObjective, make_dataset_factory, to_inputs
+    from .segmenter import JPEG_QUALITY, SMALL_SIDE, SegmenterObjective, make_dataset_factory, to_inputs
 
     run = Path(args.out)
     overrides = {"channels": (8, 16, 16, 16)} if args.tiny else {}
     config = _config_for_run(run, Segmenter, overrides)
     model = Segmenter(config)
+    if args.init:  # start from trained weights (a run's checkpoint, when there is one, wins)
+        model.load_state_dict(from_pretrained(Path(args.init), Segmenter).state_dict())
     objective = SegmenterObjective(model)
-    result = train(objective, make_dataset_factory(args.size, args.reuse), collate, to_inputs, _train_config(args))
+    small = float(getattr(args, "small_jpeg", 0.0) or 0.0)
+    result = train(objective, make_dataset_factory(args.size, args.reuse, small), collate, to_inputs,
+                   _train_config(args))
     result["batch"] = args.batch
     model = _unwrap(objective).float().eval()
     if args.export and result["finished"]:
@@ -149,6 +168,10 @@ def train_segmenter(args) -> dict:
         out = save_pretrained(model, args.export, {"training": result})
         body = SEGMENTER_CARD.format(classes=vocab.NUM_CLASSES, channels=tuple(config.channels),
                                      params=parameter_count(model))
+        if small:
+            body += SMALL_JPEG_CARD.format(p=small, side=SMALL_SIDE, q=JPEG_QUALITY)
+        if args.init:
+            body += f"\n- Fine-tuned from the weights in `{args.init}`{_first_run(Path(args.init))}\n"
         body += "\nPer-class IoU on the held-out renders: " + ", ".join(f"{k} {v:.2f}" for k, v in per_class.items())
         _keep_log(run, out)
         write_card(out, "Segmenter (tiny backend)", body, result, metrics, command_line())

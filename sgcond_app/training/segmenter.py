@@ -1,18 +1,28 @@
 """Training the segmenter (`python -m sgcond_app train segmenter`): cross-entropy plus a soft Dice
 term (so small classes such as birds and kites count), on renders that are sometimes degraded
-(noise, blur, brightness) because the segmenter must also read generated images."""
+(noise, blur, brightness) because the segmenter must also read generated images, and sometimes
+given as a small JPEG enlarged to the training size (`--small-jpeg`), as `read` sees a small
+picture from outside: the scene drawn at SMALL_SIDE px, saved as a JPEG of a random quality in
+JPEG_QUALITY, and fitted back (`reading.load.fit`)."""
 
 from __future__ import annotations
 
+import dataclasses
+import io
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import IterableDataset, get_worker_info
 
 from ..models.graph_encoder import image_tensor
 from ..models.segmenter import Segmenter
 from .data import RenderStream
 
 DICE_WEIGHT = 0.5
+SMALL_SIDE = 64  # px: the side of a small picture (the smallest the benches give, `bench pictures --size 64`)
+JPEG_QUALITY = (60, 95)
 
 
 def degrade(x: torch.Tensor) -> torch.Tensor:
@@ -54,7 +64,40 @@ def to_inputs(batch: dict, device: torch.device) -> dict:
             "labels": batch["segmentation"].to(device, non_blocking=True)}
 
 
-def make_dataset_factory(size: int, reuse: int):
-    def make(start: int, rank: int, world: int) -> RenderStream:
-        return RenderStream(size=size, start=start, graphs=False, reuse=reuse, rank=rank, world=world)
+def small_jpeg(picture: np.ndarray, size: int, quality: int) -> np.ndarray:
+    """A picture (s, s, 3) uint8 saved as a JPEG of `quality` and fitted to size x size as `read` fits it."""
+    from PIL import Image
+
+    from ..reading.load import decode, fit
+
+    buf = io.BytesIO()
+    Image.fromarray(picture).save(buf, format="JPEG", quality=int(quality))
+    return fit(decode(buf.getvalue()), size)
+
+
+class SmallJpegs(IterableDataset):
+    """A render stream (drawn at SMALL_SIDE too) whose items' pictures are, with probability `p`, the
+    small drawing as a JPEG enlarged to the stream's size; the segmentation stays the full-size one."""
+
+    def __init__(self, stream: RenderStream, p: float, seed: int = 0) -> None:
+        super().__init__()
+        self.stream, self.p, self.seed = stream, p, seed
+
+    def __iter__(self):
+        info = get_worker_info()
+        rng = np.random.default_rng([self.seed, self.stream.start, self.stream.rank, info.id if info else 0, 23])
+        for item in self.stream:
+            if item.picture is not None and rng.random() < self.p:
+                quality = rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1)
+                item = dataclasses.replace(item, image=small_jpeg(item.picture, self.stream.size, quality))
+            yield item
+
+
+def make_dataset_factory(size: int, reuse: int, small: float = 0.0):
+    def make(start: int, rank: int, world: int) -> IterableDataset:
+        if not small:
+            return RenderStream(size=size, start=start, graphs=False, reuse=reuse, rank=rank, world=world)
+        stream = RenderStream(size=size, start=start, graphs=False, reuse=reuse, rank=rank, world=world,
+                              picture_size=SMALL_SIDE)
+        return SmallJpegs(stream, small)
     return make
