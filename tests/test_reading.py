@@ -206,19 +206,39 @@ def test_redraws_of_an_edit_keep_the_one_the_segmenter_reads_as_the_edit(tiny):
     edited = r.segmentation.copy()
     edited[20:40, 20:40] = vocab.CLASS_ID["dog"]
     chain = tiny.chain
-    picked = []
-    real = chain._best_redraw
-    chain._best_redraw = lambda images, s, c: picked.append(len(images)) or real(images, s, c)
+    scored = []
+    real = chain._read_as_map
+
+    def spy(images, *rest):
+        scores = real(images, *rest)
+        scored.append((images.copy(), scores))
+        return scores
+
+    chain._read_as_map = spy
     try:
-        several = tiny.rerun(dataclasses.replace(r, options=dataclasses.replace(r.options, redraws=3)), edited)
+        several = tiny.rerun(dataclasses.replace(r, options=dataclasses.replace(r.options, redraws=3, tries=1)),
+                             edited)
+        assert [len(images) for images, _ in scored] == [3] and several.options.redraws == 3
+        images, scores = scored[0]
+        assert np.array_equal(several.image, images[max(range(3), key=lambda i: (scores[i], -i))])
+        # Tries: a dog the segmenter does not read on a noise picture is drawn again, from other noise,
+        # as many times as asked, and the draw read best is kept.
+        scored.clear()
+        tried = tiny.rerun(dataclasses.replace(r, options=dataclasses.replace(r.options, tries=3)), edited)
     finally:
-        chain._best_redraw = real
-    assert picked == [3] and several.options.redraws == 3
+        chain._read_as_map = real
+    assert [s[0][0] for _, s in scored] == [False, False, False] and tried.options.tries == 3
+    draws = [images[0] for images, _ in scored]
+    assert not np.array_equal(draws[0], draws[1]) and not np.array_equal(draws[1], draws[2])
+    assert np.array_equal(tried.image, draws[max(range(3), key=lambda i: (scored[i][1][0], -i))])
     outside = np.ones((128, 128), bool)
     outside[30:90, 30:90] = False
-    assert np.array_equal(several.image[outside], picture[outside])
+    for out in (several, tried):
+        assert np.array_equal(out.image[outside], picture[outside])
     with pytest.raises(BadInput, match="redraws"):
         tiny.rerun(r, edited, options=Options(redraws=9))
+    with pytest.raises(BadInput, match="tries"):
+        tiny.rerun(r, edited, options=Options(tries=0))
 
 
 def test_a_relabelled_thing_gets_a_box_of_its_own_class_on_the_same_ground_line():

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
             edit_module.RELABEL_DRAWS = draws
             rr = dataclasses.replace(r, options=dataclasses.replace(r.options, redraws=redraws))
             if flip is not None:
-                _seg, out, verdict, turned = flip_edit(backend, rr, flip, segment)
+                _seg, out, verdict, turned, _ = flip_edit(backend, rr, flip, segment)
                 c["seconds"].append(out.seconds["total"])  # the rerun's own
                 c["flips"] += 1
                 c["hold"] += int(any((x.subject, x.predicate, x.object) == turned and x.holds is True

@@ -83,6 +83,9 @@ class Options:
     prompt: str = ""
     negative_prompt: str = ""
     condition_scales: dict[str, float] = field(default_factory=dict)
+    # An edit of an inverted picture is read back (tiny backend): a thing of the edited map not read
+    # as its class is drawn again from other noise, up to this many draws in all (1: once).
+    tries: int = 4
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)

@@ -63,7 +63,8 @@ class TinyBackend:
         from ..fgdm.chain import Settings
 
         o = options or Options()
-        s = Settings(samples=o.samples, scheduler=o.scheduler, only_named=o.only_named, redraws=o.redraws)
+        s = Settings(samples=o.samples, scheduler=o.scheduler, only_named=o.only_named, redraws=o.redraws,
+                     tries=o.tries)
         for table, given in ((s.steps, o.steps), (s.guidance, o.guidance), (s.seed_offsets, o.seed_offsets)):
             unknown = sorted(set(given) - set(table))
             if unknown:
@@ -75,7 +76,7 @@ class TinyBackend:
     @staticmethod
     def _options(settings) -> Options:
         return Options(settings.samples, dict(settings.steps), dict(settings.guidance), settings.scheduler,
-                       dict(settings.seed_offsets), settings.only_named, settings.redraws)
+                       dict(settings.seed_offsets), settings.only_named, settings.redraws, tries=settings.tries)
 
     def _plain(self, r) -> Result:
         from ..fgdm.factors import DEPTH_SIZE, SEG_SIZE

@@ -1,7 +1,8 @@
 """Pictures in (`bench pictures`): held-out renders, given as JPEG (quality 90) at --size, read by the
 tiny backend (segmenter, depth and sketch factors, derived graph, edit-friendly inversion), then
 edited. What is measured on the *edited picture* is read back by the segmenter, not taken from the
-edited map.
+edited map. An edit draws its region again until the segmenter reads it as the edited map
+(`Options.tries`, as the studio and the CLI do); flips and relabels are also measured drawn once.
 
 - reconstruction: PSNR of the picture regenerated from its edit-friendly inversion alone (8 steps), and
   (on the first `ddim_n`) from DDIM inversions of 8, 16 and 32 steps; and (on those too) the read
@@ -121,10 +122,16 @@ def _flippable(g):
                 next((t for t in rels if t[1] in ("left of", "right of") and not (stuff[t[0]] and stuff[t[2]])), None))
 
 
-def flip_edit(backend, r, flip, segment):
+def _once(r):
+    """The read result `r` as one that draws an edited region once, unchecked (`Options.tries` 1)."""
+    return dataclasses.replace(r, options=dataclasses.replace(r.options, tries=1))
+
+
+def flip_edit(backend, r, flip, segment, once: bool = False):
     """`flip` (a relation of the read result `r`'s graph) turned around by the graph edit, and the
     edited picture read back. -> (the edited map, the rerun's result, its verdict read off the
-    picture, the relation turned around)."""
+    picture, the relation turned around, and with `once` the verdict read off the picture drawn
+    once, unchecked; else None)."""
     from ..graph import judge
     from ..graph.scene_graph import SceneGraph
     from ..reading.edit import graph_edit
@@ -134,14 +141,20 @@ def flip_edit(backend, r, flip, segment):
     new = SceneGraph.build([(o.label, o.attributes) for o in g.objects],
                            [turned if t == flip else t for t in g.triples()])
     seg, _said = graph_edit(r.segmentation, r.depth, g, new)
+
+    def verdict(out):
+        return judge.judge(new.labels, new.triples(), segment(out.image), out.depth)
+
     out = backend.rerun(dataclasses.replace(r, graph=new), seg)
-    return seg, out, judge.judge(new.labels, new.triples(), segment(out.image), out.depth), turned
+    first = verdict(backend.rerun(dataclasses.replace(_once(r), graph=new), seg)) if once else None
+    return seg, out, verdict(out), turned, first
 
 
-def relabel_edit(backend, r, masks, iid, k: int, segment) -> bool | None:
+def relabel_edit(backend, r, masks, iid, k: int, segment, once: bool = False):
     """The thing `iid` of `masks` (the read result `r`'s) made another thing of its kind (the k-th
     other, in turn) through the graph: whether the segmenter reads the new class in its new region
-    of the edited picture; None when the thing has no kind or is not in the graph."""
+    of the edited picture (with `once`, a pair: and in the picture drawn once, unchecked); None when
+    the thing has no kind or is not in the graph."""
     from ..graph.scene_graph import SceneGraph
     from ..reading.edit import graph_edit
 
@@ -155,10 +168,13 @@ def relabel_edit(backend, r, masks, iid, k: int, segment) -> bool | None:
     new = SceneGraph.build([(other if j == index else o.label, o.attributes) for j, o in enumerate(g.objects)],
                            g.triples())
     seg, _said = graph_edit(r.segmentation, r.depth, g, new, backend.redraw)
-    out = backend.rerun(dataclasses.replace(r, graph=new), seg)
     region = (seg == vocab.CLASS_ID[other]) & (r.segmentation != seg)
-    read = segment(out.image)
-    return bool(region.any() and (read[region] == vocab.CLASS_ID[other]).mean() > 0.5)
+
+    def read_as_new(result) -> bool:
+        out = backend.rerun(dataclasses.replace(result, graph=new), seg)
+        return bool(region.any() and (segment(out.image)[region] == vocab.CLASS_ID[other]).mean() > 0.5)
+
+    return (read_as_new(r), read_as_new(_once(r))) if once else read_as_new(r)
 
 
 def recolour_edit(backend, r, masks, segment, k: int):
@@ -215,7 +231,8 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
                             "flip_holds", "flip_others", "flip_others_held", "relabels", "relabel_read",
                             "removals", "removal_gone", "flip_holds_on_map", "moves_whole", "extra_things",
                             "pictures_with_extra", "pictures", "extra_things_unfilled",
-                            "pictures_with_extra_unfilled", "recolours", "recolour_read", "recolour_kept"), 0)
+                            "pictures_with_extra_unfilled", "recolours", "recolour_read", "recolour_kept",
+                            "flip_holds_once", "relabel_read_once"), 0)
     rec_ddpm, rec_ddim = [], {8: [], 16: [], 32: []}
     seg_rec: dict[tuple[str, int], list[float]] = {("ddpm", 8): [], ("ddim", 8): [], ("ddim", 16): [], ("ddim", 32): []}
     move_err, move_out, flip_out, seconds, removal_out, recolour_out = [], [], [], [], [], []
@@ -274,13 +291,15 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
         g = r.graph
         flip = _flippable(g)
         if flip is not None:
-            seg, r3, v3, turned = flip_edit(backend, r, flip, segment)
+            seg, r3, v3, turned, v3_once = flip_edit(backend, r, flip, segment, once=True)
             planned = judge.judge(r3.graph.labels, r3.graph.triples(), seg, r.depth).relations
             counts["flip_holds_on_map"] += int(any((x.subject, x.predicate, x.object) == turned and x.holds is True
                                                    for x in planned))
             target = next(x for x in v3.relations if (x.subject, x.predicate, x.object) == turned)
             counts["flips"] += 1
             counts["flip_holds"] += int(target.holds is True)
+            counts["flip_holds_once"] += int(any((x.subject, x.predicate, x.object) == turned and x.holds is True
+                                                 for x in v3_once.relations))
             others = [x for x in v3.relations if x is not target and x.holds is not None]
             counts["flip_others"] += len(others)
             counts["flip_others_held"] += sum(x.holds for x in others)
@@ -288,10 +307,11 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
         # Relabel the largest thing as another of its kind.
         if iid is not None:
             label = m.label_of(iid)
-            read_as_new = relabel_edit(backend, r, m, iid, k, segment)
+            read_as_new = relabel_edit(backend, r, m, iid, k, segment, once=True)
             if read_as_new is not None:
                 counts["relabels"] += 1
-                counts["relabel_read"] += int(read_as_new)
+                counts["relabel_read"] += int(read_as_new[0])
+                counts["relabel_read_once"] += int(read_as_new[1])
 
             # Give the largest colourable thing another colour through the graph.
             painted = recolour_edit(backend, r, m, segment, k)
@@ -333,10 +353,12 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
         "flips": counts["flips"],
         "flip_relation_holds_on_edited_map": share("flip_holds_on_map", "flips"),
         "flip_relation_holds": share("flip_holds", "flips"),
+        "flip_relation_holds_drawn_once": share("flip_holds_once", "flips"),
         "flip_other_relations_hold": share("flip_others_held", "flip_others"),
         "flip_change_outside_mean": round(statistics.mean(flip_out), 3) if flip_out else None,
         "relabels": counts["relabels"],
         "relabel_read_as_new_class": share("relabel_read", "relabels"),
+        "relabel_read_as_new_class_drawn_once": share("relabel_read_once", "relabels"),
         "recolours": counts["recolours"],
         "recolour_read_as_new_colour": share("recolour_read", "recolours"),
         "recolour_class_kept": share("recolour_kept", "recolours"),

@@ -140,7 +140,8 @@ def invert(predict: Guided, name: str, x0: torch.Tensor, kind: str = "ddpm", ste
 @torch.no_grad()
 def regenerate(predict: Guided, name: str, inv: Inversion, original: torch.Tensor | None = None,
                mask: torch.Tensor | None = None, on_step: Callable[[int, int], None] | None = None,
-               guide: tuple[torch.Tensor, torch.Tensor] | None = None, variants: int = 1) -> torch.Tensor:
+               guide: tuple[torch.Tensor, torch.Tensor] | None = None, variants: int = 1,
+               first: int = 0) -> torch.Tensor:
     """The clean sample (B, C, S, S) from the inversion's noise under `predict`'s conditions.
     `mask` (B, 1, S, S) in [0, 1] with `original` (the inverted picture): outside the mask every
     state is the original's own noisy state, and the result is the original there. `guide` (a
@@ -148,7 +149,8 @@ def regenerate(predict: Guided, name: str, inv: Inversion, original: torch.Tenso
     steps take the guide's noisy states (a moved thing's own pixels at its new place); any after
     them are free to fit it to its surroundings. `variants` (with a mask): that many draws of the
     masked region, each from its own fresh noise (B = variants; `predict` must be built for that
-    batch), the first the same as a single draw."""
+    batch), the first the same as a single draw. `first`: the draws are draws first, first + 1, ...
+    (draw k comes from the same noise whatever batch it is drawn in)."""
     sched = schedule(inv.steps)
     x = inv.x_t.clone()
     blend = mask is not None and original is not None
@@ -163,7 +165,7 @@ def regenerate(predict: Guided, name: str, inv: Inversion, original: torch.Tenso
         # object): the region starts from fresh noise instead and is sampled by DDIM (at a few
         # steps far sharper than the stochastic steps the noise maps belong to).
         fresh = []
-        for k in range(max(1, int(variants))):
+        for k in range(int(first), int(first) + max(1, int(variants))):
             g = torch.Generator().manual_seed((int(inv.seed) * 1_000_003 + NOISE_SALT + 1 + 7919 * k) % (2 ** 63))
             fresh.append(torch.randn(x.shape, generator=g))
         inside = (mask > 0).float()
