@@ -142,6 +142,31 @@ def segmenter_miou(model, n: int = 500, size: int = 64) -> dict:
             "per_class_iou": per_class, "n": n, "size": size}
 
 
+def segmenter_small_jpeg_miou(model, n: int = 500, side: int = 64, picture: int = 128, quality: int = 90) -> dict:
+    """The segmenter reading small pictures from outside, as `read` gives them: held-out renders drawn
+    at `side` px, saved as JPEG (`quality`), enlarged to the chain's `picture` size and read into a
+    map of `side` px (class probabilities averaged over each block), against the render's map."""
+    import io
+
+    from PIL import Image
+
+    from .graph import vocab
+    from .reading.load import decode, fit
+
+    samples = held_out_samples(n, side)
+    pictures = []
+    for s in samples:
+        buf = io.BytesIO()
+        Image.fromarray(s.image).save(buf, format="JPEG", quality=quality)
+        pictures.append(fit(decode(buf.getvalue()), picture))
+    pred = model.segment(np.stack(pictures), size=side)
+    conf, iou, present = _class_iou(pred, np.stack([s.segmentation for s in samples]))
+    inter = np.diag(conf)
+    per_class = {vocab.CLASS_NAMES[k]: round(float(v), 4) for k, v in zip(np.nonzero(present)[0], iou)}
+    return {"miou": float(iou.mean()), "pixel_accuracy": float(inter.sum() / conf.sum()),
+            "per_class_iou": per_class, "n": n, "side": side, "quality": quality}
+
+
 # --- the chain's factors, each from its true conditions --------------------------------------
 
 

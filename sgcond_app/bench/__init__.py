@@ -61,7 +61,8 @@ def _layout(o: Options) -> dict:
     return models.encoder_layout(o.n or 500, o.size, o.graphs, o.weights)
 
 
-@bench("segmenter", "the segmenter's mIoU on --n held-out renders (default 500) at --size")
+@bench("segmenter", "the segmenter's mIoU on --n held-out renders (default 500) at --size, and on renders "
+       "drawn at 64 px given as JPEG and enlarged to 128 px (as `read` sees a small picture)")
 def _segmenter(o: Options) -> dict:
     from . import models
 

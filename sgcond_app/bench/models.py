@@ -36,14 +36,19 @@ def encoder_layout(n: int = 500, size: int = 64, graphs: str | None = None, weig
 
 
 def segmenter(n: int = 500, size: int = 64, weights: str | None = None) -> dict:
-    from ..evaluation import segmenter_miou
+    """mIoU on held-out renders at `size`, and on renders drawn at 64 px given as JPEG (quality 90)
+    and enlarged to 128 px, as `read` sees a small picture from outside."""
+    from ..evaluation import segmenter_miou, segmenter_small_jpeg_miou
     from ..models.shipped import load_segmenter
 
     start = time.perf_counter()
     model = load_segmenter(weights)
     load_seconds = time.perf_counter() - start
     result = segmenter_miou(model, n=n, size=size)
-    return {**result, "load_seconds": load_seconds}
+    small = segmenter_small_jpeg_miou(model, n=n)
+    return {**result, "load_seconds": load_seconds, "small_jpeg_64_miou": small["miou"],
+            "small_jpeg_64_pixel_accuracy": small["pixel_accuracy"],
+            "small_jpeg_64_per_class_iou": small["per_class_iou"]}
 
 
 def load(weights_encoder: str | None = None) -> dict:
