@@ -294,12 +294,15 @@ def graph_edit(seg: np.ndarray, depth: np.ndarray | None, old: SceneGraph, new: 
     shape = out.shape
     verdict = judge.judge(new.labels, new.triples(), out, depth)
     regions = {o.index: verdict.regions[o.region] for o in verdict.objects if o.region is not None}
+    found = set(regions)
     rels = list(new.triples())
     failing = [r for r in rels if r[0] in regions and r[2] in regions
                and judge.holds(r[1], regions[r[0]], regions[r[2]], shape) is False]
     moved: set[int] = set()
     for s, p, o in failing:
-        if s in regions and o in regions and judge.holds(p, regions[s], regions[o], shape) is not False:
+        if s not in regions or o not in regions:
+            continue  # an earlier move hid one of them; said below if the relation fails
+        if judge.holds(p, regions[s], regions[o], shape) is not False:
             continue  # an earlier move already satisfied it
         order = [i for i in (s, o) if not vocab.is_stuff(new.objects[i].label) and i not in moved]
         if not order:
@@ -321,6 +324,10 @@ def graph_edit(seg: np.ndarray, depth: np.ndarray | None, old: SceneGraph, new: 
         names = " and the ".join(new.objects[k].label for k in group)
         said.append(f"moved the {names} by ({dx}, {dy}) map pixels")
     verdict = judge.judge(new.labels, new.triples(), out, depth)
+    lost = sorted(set(found) - {o.index for o in verdict.objects if o.region is not None})
+    for k in lost:
+        said.append(f"after the moves the {new.objects[k].label} is no longer found on its own in the map "
+                    f"(it ran into another {new.objects[k].label}, or was covered)")
     still = [r for r in verdict.relations if r.holds is False]
     for r in still:
         said.append(f"no place found where '{new.objects[r.subject].label} {r.predicate} "
