@@ -303,12 +303,13 @@ class Chain:
             if found is not None:
                 guide = (image_tensor(found[0]), torch.from_numpy(found[1]).float()[None, None])
         best, best_score = None, None
-        for attempt in range(max(1, int(tries)) if checked else 1):
+        tries = max(1, int(tries)) if checked else 1
+        for attempt in range(tries):
             x = regenerate(predict, "image", inverted.inversion, inverted.picture_tensor(), mask,
                            self._progress(on_step, "image"), guide, variants=k, first=first + attempt * k)
             images = image_from_tensor(x)
-            if not checked:
-                return images[0]
+            if k == 1 and tries == 1:
+                return images[0]  # nothing to choose between
             scores = self._read_as_map(images, seg[0].numpy(), inverted.segmentation, changed)
             j = max(range(len(scores)), key=lambda i: (scores[i], -i))
             if best_score is None or scores[j] > best_score:
