@@ -146,20 +146,11 @@ def segmenter_small_jpeg_miou(model, n: int = 500, side: int = 64, picture: int 
     """The segmenter reading small pictures from outside, as `read` gives them: held-out renders drawn
     at `side` px, saved as JPEG (`quality`), enlarged to the chain's `picture` size and read into a
     map of `side` px (class probabilities averaged over each block), against the render's map."""
-    import io
-
-    from PIL import Image
-
     from .graph import vocab
-    from .reading.load import decode, fit
+    from .training.segmenter import small_jpeg
 
     samples = held_out_samples(n, side)
-    pictures = []
-    for s in samples:
-        buf = io.BytesIO()
-        Image.fromarray(s.image).save(buf, format="JPEG", quality=quality)
-        pictures.append(fit(decode(buf.getvalue()), picture))
-    pred = model.segment(np.stack(pictures), size=side)
+    pred = model.segment(np.stack([small_jpeg(s.image, picture, quality) for s in samples]), size=side)
     conf, iou, present = _class_iou(pred, np.stack([s.segmentation for s in samples]))
     inter = np.diag(conf)
     per_class = {vocab.CLASS_NAMES[k]: round(float(v), 4) for k, v in zip(np.nonzero(present)[0], iou)}

@@ -236,11 +236,11 @@ def test_a_segmenter_fine_tunes_on_small_jpegs(tmp_path):
     from sgcond_app.training.data import RenderStream
     from sgcond_app.training.segmenter import SMALL_SIDE, SmallJpegs
 
-    def items(p):
+    def item(p):
         stream = RenderStream(size=128, start=3, graphs=False, flip=False, picture_size=SMALL_SIDE)
-        return [next(iter(SmallJpegs(stream, p)))]
+        return next(iter(SmallJpegs(stream, p)))
 
-    plain, small = items(0.0)[0], items(1.0)[0]
+    plain, small = item(0.0), item(1.0)
     assert small.image.shape == plain.image.shape == (128, 128, 3)
     assert np.array_equal(small.segmentation, plain.segmentation) and small.picture.shape == (SMALL_SIDE, SMALL_SIDE, 3)
     # The small JPEG is the same scene, blurred and blocky: close to the render, never equal to it.
