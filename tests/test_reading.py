@@ -241,6 +241,39 @@ def test_redraws_of_an_edit_keep_the_one_the_segmenter_reads_as_the_edit(tiny):
         tiny.rerun(r, edited, options=Options(tries=0))
 
 
+def test_a_draw_is_read_as_the_edit_only_where_the_edited_things_relations_hold_on_it(tiny):
+    chain = tiny.chain
+    before = _scene()  # a dog left of a tree
+    edited = before.copy()
+    edited[26:40, 8:18] = vocab.CLASS_ID["sky"]
+    edited[36:40, 8:18] = vocab.CLASS_ID["grass"]
+    edited[26:40, 54:64] = vocab.CLASS_ID["dog"]  # moved right of the tree
+    graph = SceneGraph.build([("sky", ()), ("grass", ()), ("dog", ()), ("tree", ())],
+                             [(2, "right of", 3), (3, "above", 1)])
+    # The segmenter reads the dog where it was drawn, but the tree (which the edit did not touch)
+    # further right than the dog on the second draw: the dog is not right of it there.
+    wrong = edited.copy()
+    wrong[14:40, 40:52] = vocab.CLASS_ID["sky"]
+    wrong[4:26, 58:64] = vocab.CLASS_ID["tree"]
+
+    class Reads:
+        def segment(self, images, size):
+            return np.stack([edited, wrong])
+
+    real, chain.segmenter = chain.segmenter, Reads()
+    try:
+        changed = edited != before
+        pictures = np.zeros((2, 128, 128, 3), np.uint8)
+        with_graph = chain._read_as_map(pictures, edited, before, changed, graph)
+        classes_only = chain._read_as_map(pictures, edited, before, changed)
+    finally:
+        chain.segmenter = real
+    assert [ok for ok, _ in with_graph] == [True, False]
+    assert [ok for ok, _ in classes_only] == [True, True]
+    # Only relations that hold on the edited map and name a thing the edit changed are asked.
+    assert chain._edited_relations(graph, edited, None, changed) == [(2, "right of", 3)]
+
+
 def test_a_relabelled_thing_gets_a_box_of_its_own_class_on_the_same_ground_line():
     from sgcond_app.reading.edit import _new_box
 
@@ -317,6 +350,42 @@ def test_a_relation_turned_around_moves_the_subject_as_little_as_it_can():
     # Nothing to do: said so.
     same, said = graph_edit(seg, None, old, old)
     assert np.array_equal(same, seg) and "nothing to change" in said[0]
+
+
+def test_a_moved_thing_does_not_hide_a_small_one_and_background_moves_where_no_thing_can():
+    sky, grass = vocab.CLASS_ID["sky"], vocab.CLASS_ID["grass"]
+    # A building whose shortest way right of the sun runs over the sun: it goes round it, or the
+    # sun moves; either way the sun stays in sight.
+    seg = np.full((64, 64), sky, np.uint8)
+    seg[40:] = grass
+    seg[10:40, 4:20] = vocab.CLASS_ID["building"]
+    seg[8:13, 26:31] = vocab.CLASS_ID["sun"]
+    labels = [("sky", ()), ("grass", ()), ("building", ()), ("sun", ())]
+    old = SceneGraph.build(labels, [(2, "left of", 3)])
+    new = SceneGraph.build(labels, [(2, "right of", 3)])
+    out, said = graph_edit(seg, None, old, new)
+    v = judge.judge(new.labels, new.triples(), out, None)
+    assert all(o.present for o in v.objects) and all(x.holds for x in v.relations), said
+    assert (out == vocab.CLASS_ID["sun"]).sum() >= 0.75 * 25
+    # A bus too long to pass a river at the map's right edge: the river moves left, behind it.
+    water, bus = vocab.CLASS_ID["water"], vocab.CLASS_ID["bus"]
+    seg = np.full((64, 64), sky, np.uint8)
+    seg[30:] = grass
+    seg[20:36, 2:54] = bus
+    seg[38:, 50:62] = water
+    labels = [("sky", ()), ("grass", ()), ("water", ()), ("bus", ())]
+    old = SceneGraph.build(labels, [(3, "left of", 2), (3, "on", 1)])
+    new = SceneGraph.build(labels, [(3, "right of", 2), (3, "on", 1)])
+    out, said = graph_edit(seg, None, old, new)
+    v = judge.judge(new.labels, new.triples(), out, None)
+    assert all(x.holds for x in v.relations), said
+    assert any("moved the water" in line for line in said), said
+    assert np.array_equal(out == bus, seg == bus)  # the bus stays where it was
+    assert (out == water).sum() >= 0.5 * (seg == water).sum()
+    # Two pieces of background are not moved for each other.
+    both = SceneGraph.build(labels, [(2, "above", 1)])
+    _, said = graph_edit(seg, None, SceneGraph.build(labels, [(2, "below", 1)]), both)
+    assert any("both are background" in line for line in said)
 
 
 def test_delete_and_relabel_through_the_graph():

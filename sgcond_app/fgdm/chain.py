@@ -258,7 +258,7 @@ class Chain:
             image = image_from_tensor(x)[0]
         else:
             image = self._regenerate(inverted, seg, disp, edges, changed, on_step, s.redraws,
-                                     int(s.seed_offsets.get("image", 0)), s.tries)
+                                     int(s.seed_offsets.get("image", 0)), s.tries, graph)
         seg_map, depth_map = stages.to_image_size(seg, disp)
         verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0])
         if s.paint:
@@ -276,13 +276,16 @@ class Chain:
         return Guided(model, picture_conditions(seg, disp, edges, model.config.size), guidance=guidance)
 
     def _regenerate(self, inverted: Inverted, seg, disp, edges, changed: np.ndarray | None,
-                    on_step: Progress | None, redraws: int = 1, first: int = 0, tries: int = 1) -> np.ndarray:
+                    on_step: Progress | None, redraws: int = 1, first: int = 0, tries: int = 1,
+                    graph: SceneGraph | None = None) -> np.ndarray:
         """The inverted picture with the changed region drawn anew from its noise (the picture
         itself when nothing changed; everything when `changed` is None). `redraws`: draws of the
         changed region at once, of which the one the segmenter reads closest to the edited map is
         kept. `tries`: while no draw is read as the edited map (`_read_as_map`), the region is
-        drawn again from other noise, up to `tries` times; the draw read best is kept. `first`:
-        the draw the noise starts at (the image factor's seed offset)."""
+        drawn again from other noise, up to `tries` times; the draw read best is kept. With `graph`,
+        a draw is read as the map only where the relations of the graph about the edited things that
+        hold on the map also hold on it. `first`: the draw the noise starts at (the image factor's
+        seed offset)."""
         if changed is not None and not changed.any():
             if on_step:
                 on_step("image", inverted.inversion.steps, inverted.inversion.steps)
@@ -310,7 +313,8 @@ class Chain:
             images = image_from_tensor(x)
             if k == 1 and tries == 1:
                 return images[0]  # nothing to choose between
-            scores = self._read_as_map(images, seg[0].numpy(), inverted.segmentation, changed)
+            scores = self._read_as_map(images, seg[0].numpy(), inverted.segmentation, changed, graph,
+                                       stages.to_image_size(seg, disp)[1][0])
             j = max(range(len(scores)), key=lambda i: (scores[i], -i))
             if best_score is None or scores[j] > best_score:
                 best, best_score = images[j], scores[j]
@@ -319,19 +323,37 @@ class Chain:
         return best
 
     def _read_as_map(self, images: np.ndarray, segmentation: np.ndarray, before: np.ndarray,
-                     changed: np.ndarray) -> list[tuple[bool, float]]:
+                     changed: np.ndarray, graph: SceneGraph | None = None,
+                     depth: np.ndarray | None = None) -> list[tuple[bool, float]]:
         """How the segmenter reads draws of an edited region -> for each draw, (whether every thing of
-        the edited map is read as its class on READ_AS_MAP of its pixels the edit changed, the share
-        of the changed region read as the map)."""
+        the edited map is read as its class on READ_AS_MAP of its pixels the edit changed, and with
+        `graph` whether the relations of the graph that hold on the edited map between things one of
+        which the edit changed hold on the draw; the share of the changed region read as the map)."""
         read = self.segmenter.segment(images, size=segmentation.shape[0])
         diff = segmentation != before
         things = [c for c in np.unique(segmentation[diff]) if int(c) not in vocab.STUFF_IDS
                   and (diff & (segmentation == c)).sum() >= MIN_CHECKED]
+        wanted = self._edited_relations(graph, segmentation, depth, diff) if graph is not None else []
         out = []
         for r in read:
             ok = all((r[diff & (segmentation == c)] == c).mean() >= READ_AS_MAP for c in things)
+            if ok and wanted:
+                held = {(x.subject, x.predicate, x.object) for x in
+                        judge.judge(graph.labels, graph.triples(), r, depth).relations if x.holds is True}
+                ok = all(t in held for t in wanted)
             out.append((bool(ok), float((r[changed] == segmentation[changed]).mean())))
         return out
+
+    @staticmethod
+    def _edited_relations(graph: SceneGraph, segmentation: np.ndarray, depth: np.ndarray | None,
+                          diff: np.ndarray) -> list[tuple[int, str, int]]:
+        """The relations of `graph` that hold on the edited map and name a thing the edit changed
+        (its region there meets `diff`)."""
+        verdict = judge.judge(graph.labels, graph.triples(), segmentation, depth)
+        region = {o.index: verdict.regions[o.region] for o in verdict.objects if o.region is not None}
+        touched = {k for k, r in region.items() if not vocab.is_stuff(r.label) and (r.mask & diff).any()}
+        return [(x.subject, x.predicate, x.object) for x in verdict.relations
+                if x.holds is True and (x.subject in touched or x.object in touched)]
 
     def _recolour(self, graph: SceneGraph, verdict: judge.Verdict, seg, disp, edges, image: np.ndarray,
                   guidance: float, inversion, seed: int, on_step: Progress | None) -> np.ndarray:

@@ -6,8 +6,10 @@ one of the same objects, in any order (a node may be left out: deleted; a label 
 - a deleted node's region is filled with what surrounds it;
 - a relabelled node (dog -> sheep) keeps its region, now of the new class;
 - a relation that does not hold moves its subject (a thing; else its object) by as few pixels as
-  it can until every relation of the new graph between placed things holds; when no place does,
-  the move that satisfies the most is taken and the message says which still fail;
+  it can until every relation of the new graph between placed things holds, neither over another
+  thing nor hiding a small one; where no place of the thing does it, the piece of background it is
+  asked about moves, behind the things; when no place does, the move that satisfies the most is
+  taken and the message says which still fail;
 - a colour newly named on a colourable thing paints it when the picture reruns (guidance on the
   image factor's estimate, `reading.colours`); size words are reported as not applied.
 Every step is said in plain words, and the returned segmentation is what the chain reruns from.
@@ -28,6 +30,8 @@ MAX_SHIFT = 48  # map pixels a relation edit may move an object
 # Predicates a moved object must satisfy with the world's margin, not by a pixel.
 CLEAR = frozenset({"left of", "right of", "above", "below", "in front of", "behind"})
 MAX_COVER = 0.05  # of a moved object's pixels that may lie over another thing
+MAX_COVERED = 0.25  # of another thing's pixels that a moved object may lie over (a sun behind a building)
+STUFF_SHOWN = 0.5  # of a moved piece of background's pixels that must still show, not behind things
 RELABEL_ROOM = 2  # map pixels around a relabelled thing that its new shape may take
 # Draws (seeds 0, 1, ...) of a relabelled thing's shape until one draws enough of the new class. With
 # one draw a small new thing (a bush for a tree) was often left undrawn, the old outline stayed and
@@ -183,11 +187,28 @@ def _align(old: SceneGraph, new: SceneGraph) -> list[int]:
     return [int(k) for k in out]
 
 
-def _shifted(region: judge.Region, dx: int, dy: int, depth: np.ndarray | None) -> judge.Region | None:
+def _shifted(region: judge.Region, dx: int, dy: int, depth: np.ndarray | None,
+             things: np.ndarray | None = None) -> judge.Region | None:
+    """`region` moved by (dx, dy); None where a tenth of it would leave the map. With `things` (a
+    piece of background moving): it shows only where they do not stand, and at least STUFF_SHOWN."""
     mask = ed._shift(region.mask, dx, dy)
     if mask.sum() < 0.9 * region.area:
         return None
+    if things is not None:
+        mask &= ~things
+        if mask.sum() < STUFF_SHOWN * region.area:
+            return None
     return judge.make_region(region.label, mask, depth)
+
+
+def move_stuff(seg: np.ndarray, depth: np.ndarray | None, mask: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """The piece of background `mask` of `seg` moved by (dx, dy): its old place takes the background
+    around it, and it is drawn at the new place only over background, behind the things there."""
+    m = ed.Masks.from_segmentation(seg, depth)
+    cid = int(seg[mask][0])
+    out, _ = ed._fill(m.segmentation, m.instances, mask, depth)
+    out[ed._shift(mask, dx, dy) & np.isin(out, list(vocab.STUFF_IDS))] = cid
+    return out
 
 
 def _satisfied(regions: dict[int, judge.Region], relations: list[tuple[int, str, int]], shape) -> int:
@@ -208,7 +229,8 @@ def riders(who: int, regions: dict[int, judge.Region], relations: list[tuple[int
 def _best_shift(who: int, target: tuple[int, str, int], regions: dict[int, judge.Region],
                 relations: list[tuple[int, str, int]], shape, depth) -> tuple[int, int, tuple[int, int]]:
     """The smallest shift of region `who` (and what rides on it) that makes `target` hold and keeps
-    the most of its other relations -> (dx, dy, (target holds, relations holding))."""
+    the most of its other relations -> (dx, dy, (target holds, relations holding)). A piece of
+    background (a river, a mountain) moves behind the things, which it may not hide."""
     group = riders(who, regions, relations)
     mine = [r for r in relations if r[0] in group or r[2] in group]
 
@@ -231,9 +253,17 @@ def _best_shift(who: int, target: tuple[int, str, int], regions: dict[int, judge
     # Things the moved one may not cover (it would hide them, and their relations with them).
     others = [r.mask for k, r in regions.items() if k not in group and not vocab.is_stuff(r.label)]
     blocked = np.logical_or.reduce(others) if others else np.zeros(shape, bool)
-    for dx, dy in shifts[1:]:
-        moved = {k: _shifted(regions[k], dx, dy, depth) for k in group}
+    behind = {k: blocked if vocab.is_stuff(regions[k].label) else None for k in group}
+
+    def covers(moved) -> bool:
         if any(m is None or (m.mask & blocked).sum() > MAX_COVER * m.area for m in moved.values()):
+            return True
+        over = np.logical_or.reduce([m.mask for m in moved.values()])
+        return any((over & o).sum() > MAX_COVERED * o.sum() for o in others)
+
+    for dx, dy in shifts[1:]:
+        moved = {k: _shifted(regions[k], dx, dy, depth, behind[k]) for k in group}
+        if covers(moved):
             continue
         got = score({**regions, **moved})
         if got > best[2]:
@@ -304,17 +334,26 @@ def graph_edit(seg: np.ndarray, depth: np.ndarray | None, old: SceneGraph, new: 
             continue  # an earlier move hid one of them; said below if the relation fails
         if judge.holds(p, regions[s], regions[o], shape) is not False:
             continue  # an earlier move already satisfied it
-        order = [i for i in (s, o) if not vocab.is_stuff(new.objects[i].label) and i not in moved]
+        stuff = {i: vocab.is_stuff(new.objects[i].label) for i in (s, o)}
+        order = [i for i in (s, o) if not stuff[i] and i not in moved]
         if not order:
             said.append(f"'{new.objects[s].label} {p} {new.objects[o].label}' cannot be made to hold by moving "
                         "a thing (both are background, or already moved)")
             continue
         tries = [(who, *_best_shift(who, (s, p, o), regions, rels, shape, depth)) for who in order]
+        if not any(t[3][0] for t in tries):
+            # No place of the thing does it (a bus too long to pass a river at the map's edge): the
+            # background it is asked about moves instead, behind the things.
+            tries += [(who, *_best_shift(who, (s, p, o), regions, rels, shape, depth)) for who in (s, o)
+                      if stuff[who] and who not in moved]
         who, dx, dy, _ = max(tries, key=lambda t: (t[3], -(t[1] ** 2 + t[2] ** 2)))
         if (dx, dy) == (0, 0):
             continue
         group = riders(who, regions, rels)
         for k in group:  # each by its own pixels, so that one moved first does not carry the other's
+            if vocab.is_stuff(regions[k].label):
+                out = move_stuff(out, depth, regions[k].mask, dx, dy)
+                continue
             m = ed.Masks.from_segmentation(out, depth)
             ys, xs = np.nonzero(regions[k].mask)
             out = ed.move(m, int(np.bincount(m.instances[ys, xs]).argmax()), dx, dy).segmentation
