@@ -433,6 +433,8 @@ def cmd_edit(args: argparse.Namespace) -> None:
     v = r.verdict
     print(f"{'; '.join(said)}. Relations hold: {sum(x.holds is True for x in v.relations)}/{len(v.relations)}; "
           f"{r.seconds.get('total', 0):.2f} s; wrote {out}")
+    for line in r.notes:
+        print(f"note: {line}")
 
 
 def _change_outside(before, after, seg_before, seg_after, grow: int = 4) -> float | None:

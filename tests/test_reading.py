@@ -231,6 +231,11 @@ def test_redraws_of_an_edit_keep_the_one_the_segmenter_reads_as_the_edit(tiny):
     draws = [images[0] for images, _ in scored]
     assert not np.array_equal(draws[0], draws[1]) and not np.array_equal(draws[1], draws[2])
     assert np.array_equal(tried.image, draws[max(range(3), key=lambda i: (scored[i][1][0], -i))])
+    # ... and the person is told that no draw was read as the edit (in the result and its report,
+    # across the wire too); an edit drawn once, unchecked, says nothing.
+    assert len(tried.notes) == 1 and "in none of 3 draws" in tried.notes[0]
+    assert wire.from_bytes(wire.to_bytes(tried)).notes == tried.notes
+    assert bool(several.notes) == (not any(ok for ok, _ in scores))
     outside = np.ones((128, 128), bool)
     outside[30:90, 30:90] = False
     for out in (several, tried):

@@ -138,6 +138,9 @@ class Result:
     seconds: dict[str, float]
     resolution: dict[str, int]  # each factor's own size
     state: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # the backend's, opaque
+    # What a check after the run found that the person should know, a line each (an edit whose
+    # redrawn region the segmenter did not read as the edited map in any draw).
+    notes: tuple[str, ...] = ()
 
     @property
     def factor_seed(self) -> int:
@@ -169,6 +172,7 @@ def report(result: Result, mapped=None) -> dict:
         "extra_things": len(result.verdict.extras),
         "verdict": result.verdict.to_json(),
         "seconds": {k: round(v, 4) for k, v in result.seconds.items()},
+        **({"notes": list(result.notes)} if result.notes else {}),
         **({"prompt": result.options.prompt, "negative_prompt": result.options.negative_prompt,
             "condition_scales": dict(result.options.condition_scales)} if result.options.prompt else {}),
         "chosen_candidate": result.chosen,

@@ -140,6 +140,9 @@ class Result:
     seconds: dict[str, float]
     # A picture read in (or inverted): an edit regenerates only where the maps changed, from its noise.
     inverted: Inverted | None = None
+    # What a check after the run found that the person should know, a line each (an edit whose
+    # redrawn region the segmenter did not read as the edited map in any draw).
+    notes: tuple[str, ...] = ()
 
     @property
     def factor_seed(self) -> int:
@@ -256,9 +259,10 @@ class Chain:
             x = stages.image(self.factors["image"], seg, disp, edges, s.seeds("image", fseed), s.steps["image"],
                              s.guidance["image"], s.scheduler, self._progress(on_step, "image"))
             image = image_from_tensor(x)[0]
+            notes = ()
         else:
-            image = self._regenerate(inverted, seg, disp, edges, changed, on_step, s.redraws,
-                                     int(s.seed_offsets.get("image", 0)), s.tries, graph)
+            image, notes = self._regenerate(inverted, seg, disp, edges, changed, on_step, s.redraws,
+                                            int(s.seed_offsets.get("image", 0)), s.tries, graph)
         seg_map, depth_map = stages.to_image_size(seg, disp)
         verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0])
         if s.paint:
@@ -269,7 +273,7 @@ class Chain:
                                    kept.inversion if kept else None, fseed[0], on_step)
         seconds["image"] = time.perf_counter() - start
         return Result(graph, seed, s, cands, chosen, depth32, seg_map[0], depth_map[0], edges[0].numpy(),
-                      image, verdict, seconds, inverted)
+                      image, verdict, seconds, inverted, notes)
 
     def _image_predictor(self, seg: torch.Tensor, disp: torch.Tensor, edges: torch.Tensor, guidance: float) -> Guided:
         model = self.factors["image"]
@@ -277,7 +281,7 @@ class Chain:
 
     def _regenerate(self, inverted: Inverted, seg, disp, edges, changed: np.ndarray | None,
                     on_step: Progress | None, redraws: int = 1, first: int = 0, tries: int = 1,
-                    graph: SceneGraph | None = None) -> np.ndarray:
+                    graph: SceneGraph | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
         """The inverted picture with the changed region drawn anew from its noise (the picture
         itself when nothing changed; everything when `changed` is None). `redraws`: draws of the
         changed region at once, of which the one the segmenter reads closest to the edited map is
@@ -285,11 +289,11 @@ class Chain:
         drawn again from other noise, up to `tries` times; the draw read best is kept. With `graph`,
         a draw is read as the map only where the relations of the graph about the edited things that
         hold on the map also hold on it. `first`: the draw the noise starts at (the image factor's
-        seed offset)."""
+        seed offset). -> (the picture, a note where no draw was read as the map)."""
         if changed is not None and not changed.any():
             if on_step:
                 on_step("image", inverted.inversion.steps, inverted.inversion.steps)
-            return inverted.picture.copy()
+            return inverted.picture.copy(), ()
         model = self.factors["image"]
         size = model.config.size
         mask = None if changed is None else soft_mask(changed, size)
@@ -312,7 +316,7 @@ class Chain:
                            self._progress(on_step, "image"), guide, variants=k, first=first + attempt * k)
             images = image_from_tensor(x)
             if k == 1 and tries == 1:
-                return images[0]  # nothing to choose between
+                return images[0], ()  # nothing to choose between
             scores = self._read_as_map(images, seg[0].numpy(), inverted.segmentation, changed, graph,
                                        stages.to_image_size(seg, disp)[1][0])
             j = max(range(len(scores)), key=lambda i: (scores[i], -i))
@@ -320,7 +324,13 @@ class Chain:
                 best, best_score = images[j], scores[j]
             if best_score[0]:
                 break
-        return best
+        if best_score is not None and not best_score[0]:
+            draws = tries * k
+            return best, (f"in none of {draws} draw{'s' if draws > 1 else ''} does the segmenter read the edited "
+                          "region as the edited map (a thing not read as its class, or a relation of the graph "
+                          "not holding on the picture): the draw read closest is shown; another image seed "
+                          "offset draws it again",)
+        return best, ()
 
     def _read_as_map(self, images: np.ndarray, segmentation: np.ndarray, before: np.ndarray,
                      changed: np.ndarray, graph: SceneGraph | None = None,
@@ -404,7 +414,7 @@ class Chain:
         seg = torch.from_numpy(inv.segmentation.astype(np.int64)).unsqueeze(0)
         disp = torch.from_numpy(inv.depth32).unsqueeze(0)
         edges = torch.from_numpy(inv.sketch).unsqueeze(0)
-        return self._regenerate(inv, seg, disp, edges, None, on_step)
+        return self._regenerate(inv, seg, disp, edges, None, on_step)[0]
 
     def _segmentation_predictor(self, graph: SceneGraph, segmentation: np.ndarray, seed: int,
                                 guidance: float) -> Guided:

@@ -445,6 +445,8 @@ def _stream_result(job, steps: dict, progress, make_session, display: bool, cont
                 shown_any = True
                 yield tuple(out)
             else:
+                for line in rest[0].notes:
+                    warn(line)
                 yield _outputs(make_session(rest[0]), display)
     except Stopped:
         if display and shown_any:
