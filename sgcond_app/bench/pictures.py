@@ -1,8 +1,9 @@
 """Pictures in (`bench pictures`): held-out renders, given as JPEG (quality 90) at --size, read by the
 tiny backend (segmenter, depth and sketch factors, derived graph, edit-friendly inversion), then
 edited. What is measured on the *edited picture* is read back by the segmenter, not taken from the
-edited map. An edit draws its region again until the segmenter reads it as the edited map
-(`Options.tries`, as the studio and the CLI do); flips and relabels are also measured drawn once.
+edited map. An edit draws its region again until the segmenter reads it as the edited map (each
+thing as its class, the graph's relations about the edited things as on the map; `Options.tries`,
+as the studio and the CLI do); flips and relabels are also measured drawn once.
 
 - reconstruction: PSNR of the picture regenerated from its edit-friendly inversion alone (8 steps), and
   (on the first `ddim_n`) from DDIM inversions of 8, 16 and 32 steps; and (on those too) the read
