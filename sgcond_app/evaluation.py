@@ -130,32 +130,30 @@ def layout(model: SceneGraphEncoder, words: WordTable, graphs: list[SceneGraph] 
 
 
 def segmenter_miou(model, n: int = 500, size: int = 64) -> dict:
-    from .graph import vocab
-
     samples = held_out_samples(n, size)
     pred = model.segment(np.stack([s.image for s in samples]))
-    truth = np.stack([s.segmentation for s in samples])
-    conf, iou, present = _class_iou(pred, truth)
-    inter = np.diag(conf)
-    per_class = {vocab.CLASS_NAMES[k]: round(float(v), 4) for k, v in zip(np.nonzero(present)[0], iou)}
-    return {"miou": float(iou.mean()), "pixel_accuracy": float(inter.sum() / conf.sum()),
-            "per_class_iou": per_class, "n": n, "size": size}
+    return {**_miou(pred, np.stack([s.segmentation for s in samples])), "n": n, "size": size}
 
 
 def segmenter_small_jpeg_miou(model, n: int = 500, side: int = 64, picture: int = 128, quality: int = 90) -> dict:
     """The segmenter reading small pictures from outside, as `read` gives them: held-out renders drawn
     at `side` px, saved as JPEG (`quality`), enlarged to the chain's `picture` size and read into a
     map of `side` px (class probabilities averaged over each block), against the render's map."""
-    from .graph import vocab
     from .training.segmenter import small_jpeg
 
     samples = held_out_samples(n, side)
     pred = model.segment(np.stack([small_jpeg(s.image, picture, quality) for s in samples]), size=side)
-    conf, iou, present = _class_iou(pred, np.stack([s.segmentation for s in samples]))
-    inter = np.diag(conf)
+    return {**_miou(pred, np.stack([s.segmentation for s in samples])), "n": n, "side": side, "quality": quality}
+
+
+def _miou(pred: np.ndarray, truth: np.ndarray) -> dict:
+    """mIoU over the classes present, pixel accuracy and each class's IoU of maps against the truth."""
+    from .graph import vocab
+
+    conf, iou, present = _class_iou(pred, truth)
     per_class = {vocab.CLASS_NAMES[k]: round(float(v), 4) for k, v in zip(np.nonzero(present)[0], iou)}
-    return {"miou": float(iou.mean()), "pixel_accuracy": float(inter.sum() / conf.sum()),
-            "per_class_iou": per_class, "n": n, "side": side, "quality": quality}
+    return {"miou": float(iou.mean()), "pixel_accuracy": float(np.diag(conf).sum() / conf.sum()),
+            "per_class_iou": per_class}
 
 
 # --- the chain's factors, each from its true conditions --------------------------------------

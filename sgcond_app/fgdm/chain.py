@@ -254,6 +254,7 @@ class Chain:
             depth32 = disp[0]
         if sketch is None and on_map:
             on_map("sketch", edges[0].numpy())
+        seg_map, depth_map = stages.to_image_size(seg, disp)
         start = time.perf_counter()
         if inverted is None:
             x = stages.image(self.factors["image"], seg, disp, edges, s.seeds("image", fseed), s.steps["image"],
@@ -262,8 +263,7 @@ class Chain:
             notes = ()
         else:
             image, notes = self._regenerate(inverted, seg, disp, edges, changed, on_step, s.redraws,
-                                            int(s.seed_offsets.get("image", 0)), s.tries, graph)
-        seg_map, depth_map = stages.to_image_size(seg, disp)
+                                            int(s.seed_offsets.get("image", 0)), s.tries, graph, depth_map[0])
         verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0])
         if s.paint:
             # The stored inversion holds while the maps are the inverted ones; else the picture is inverted afresh.
@@ -281,15 +281,17 @@ class Chain:
 
     def _regenerate(self, inverted: Inverted, seg, disp, edges, changed: np.ndarray | None,
                     on_step: Progress | None, redraws: int = 1, first: int = 0, tries: int = 1,
-                    graph: SceneGraph | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
+                    graph: SceneGraph | None = None, depth: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, tuple[str, ...]]:
         """The inverted picture with the changed region drawn anew from its noise (the picture
         itself when nothing changed; everything when `changed` is None). `redraws`: draws of the
         changed region at once, of which the one the segmenter reads closest to the edited map is
         kept. `tries`: while no draw is read as the edited map (`_read_as_map`), the region is
         drawn again from other noise, up to `tries` times; the draw read best is kept. With `graph`,
         a draw is read as the map only where the relations of the graph about the edited things that
-        hold on the map also hold on it. `first`: the draw the noise starts at (the image factor's
-        seed offset). -> (the picture, a note where no draw was read as the map)."""
+        hold on the map (with `depth`, its disparity at the map's size) also hold on it. `first`:
+        the draw the noise starts at (the image factor's seed offset). -> (the picture, a note where
+        no draw was read as the map)."""
         if changed is not None and not changed.any():
             if on_step:
                 on_step("image", inverted.inversion.steps, inverted.inversion.steps)
@@ -317,8 +319,7 @@ class Chain:
             images = image_from_tensor(x)
             if k == 1 and tries == 1:
                 return images[0], ()  # nothing to choose between
-            scores = self._read_as_map(images, seg[0].numpy(), inverted.segmentation, changed, graph,
-                                       stages.to_image_size(seg, disp)[1][0])
+            scores = self._read_as_map(images, seg[0].numpy(), inverted.segmentation, changed, graph, depth)
             j = max(range(len(scores)), key=lambda i: (scores[i], -i))
             if best_score is None or scores[j] > best_score:
                 best, best_score = images[j], scores[j]
