@@ -4,7 +4,9 @@ Settings from the environment (flags win): SGCOND_HOST, SGCOND_PORT, SGCOND_CONC
 that run at once per action, default 2), SGCOND_QUEUE_SIZE (requests that may wait, default 64),
 SGCOND_MAX_SAMPLES (SBPC candidates a request may ask for, default 16), SGCOND_BACKEND (--backend;
 default tiny), SGCOND_BACKENDS (--backends: the page's Backend choice), SGCOND_WORKERS (--workers;
-default 0), SGCOND_WARM_UP (1: load the
+default 0), SGCOND_SERVE_BACKEND (1: --serve-backend), SGCOND_BACKEND_TOKEN (the secret a page
+calling this instance as its backend sends, and that a page with --backend http://... sends to it),
+SGCOND_WARM_UP (1: load the
 models and run one small generation before the first click; default 1), SGCOND_SESSIONS (sessions
 whose result and edits the server keeps, the least recently used going first; default 300).
 Temporary files (sgcond_app/ui/files.py): SGCOND_TMP (where; default the system's temporary
@@ -26,7 +28,7 @@ if on_space():
     # A ZeroGPU Space: `spaces` patches torch's CUDA before torch is imported (sd/zerogpu.py).
     import spaces  # noqa: F401
 
-from sgcond_app.ui import create_demo, files  # noqa: E402
+from sgcond_app.ui import body_limit, create_demo, files  # noqa: E402
 from sgcond_app.ui.config import StudioConfig
 from sgcond_app.ui.studio import CSS
 
@@ -72,7 +74,20 @@ def settings(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=env.get("SGCOND_WORKERS") or "0",
                         help="start this many local instances (worker processes, each with the tiny backend) "
                         "and send them the work (env SGCOND_WORKERS; default 0: work in this process)")
+    parser.add_argument("--serve-backend", action="store_true",
+                        default=env.get("SGCOND_SERVE_BACKEND", "") not in ("", "0"),
+                        help="also serve this instance's backend to other pages (their --backend "
+                        "http://HOST:PORT/), to callers that send SGCOND_BACKEND_TOKEN (env SGCOND_SERVE_BACKEND=1)")
     args = parser.parse_args(argv)
+    args.backend_token = None
+    if args.serve_backend:
+        from sgcond_app.backends.wire import backend_token
+        from sgcond_app.errors import BadInput
+
+        try:
+            args.backend_token = backend_token(env)
+        except BadInput as e:
+            parser.error(f"--serve-backend: {e}")
     offered = [n.strip() for n in (args.backends or "").split(",") if n.strip()]
     unknown = sorted(set(offered) - set(PAGE_BACKENDS))
     if unknown:
@@ -91,6 +106,7 @@ def settings(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 PAGE_BACKENDS = ("tiny", "sd")
+MAX_UPLOAD = "24mb"
 
 
 def _loader(name: str):
@@ -152,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
 
             workers = Workers(args.workers)
             workers.wait()
-            backend = PooledBackend([RemoteBackend(u) for u in workers.urls])
+            backend = PooledBackend([RemoteBackend(u, token=workers.token) for u in workers.urls])
         elif args.backend.strip() == "sd":
             backend = _sd_or_tiny()
         else:
@@ -172,7 +188,8 @@ def main(argv: list[str] | None = None) -> None:
         # The page is up at once; the models load beside it, so the first Generate is not the slow one.
         threading.Thread(target=_warm_up, args=(backend,), daemon=True, name="sgcond-warm-up").start()
     demo = create_demo(backend, args.studio, name=name, others=page_backends(name, args.backends,
-                                                                  workers is None and name in PAGE_BACKENDS))
+                                                                  workers is None and name in PAGE_BACKENDS),
+                       backend_token=args.backend_token)
     # Requests beyond this many per event wait in the queue: the tiny backend is CPU-bound.
     demo.queue(default_concurrency_limit=args.concurrency, max_size=args.queue_size)
     # allowed_paths: the app's temporary root when $SGCOND_TMP puts it outside the system's temp folder.
@@ -187,8 +204,11 @@ def main(argv: list[str] | None = None) -> None:
     # is removed at exit.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
+        # max_file_size: an upload is a picture (20 MB at most) or a graph file; a larger one is
+        # refused by Gradio while it arrives, before it fills the disk.
         demo.launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS,
-                    allowed_paths=files.allowed_paths(), state_session_capacity=args.sessions)
+                    allowed_paths=files.allowed_paths(), state_session_capacity=args.sessions,
+                    max_file_size=MAX_UPLOAD, app_kwargs=body_limit.app_kwargs())
     except KeyboardInterrupt:  # before launch waits (it handles one itself then)
         demo.close()
 

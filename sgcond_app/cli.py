@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 
 from . import bench as benches  # the registry only (standard library): each bench imports its code when run
-from .errors import BadInput
+from .errors import BadInput, one_line, shown
 from .inputs import check_seed, seed_for
 
 log = logging.getLogger("sgcond_app")
@@ -565,7 +565,13 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(_joined_concepts(sys.argv[1:] if argv is None else list(argv)))
         COMMANDS[args.command](args)
     except BadInput as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(str(e))}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a file named on the command line: too long a name, no room, no permission
+        if e.filename is None:
+            log.exception("internal error while running %s", " ".join(argv if argv is not None else sys.argv[1:]))
+            return 1
+        print(f"error: {shown(str(e.filename), 200)}: {e.strerror or type(e).__name__}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -16,3 +16,10 @@ def shown(value: object, limit: int = 40) -> str:
     surrogates show escaped instead of acting on the terminal), cut to `limit` characters."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def one_line(text: str, limit: int | None = None) -> str:
+    """Text as one line any terminal or page shows as it is: line breaks, control characters and the
+    lone surrogates of bytes that were not UTF-8 shown escaped; cut to `limit` characters."""
+    text = "".join(c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF else ascii(c)[1:-1] for c in text)
+    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."

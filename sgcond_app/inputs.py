@@ -6,6 +6,7 @@ what is allowed.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from numbers import Integral, Real
@@ -14,6 +15,65 @@ from pathlib import Path
 from .errors import BadInput, shown
 
 MAX_SEED = 2**32 - 1
+MAX_JSON_DEPTH = 32  # a graph nests 4 deep; Python's parser recurses, and a deep one fails far past this
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKETS = re.compile(r"[\[\]{}]")
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def json_depth(text: str) -> int:
+    """How deep the arrays and objects of JSON text nest (brackets inside strings not counted)."""
+    depth = deepest = 0
+    for ch in _JSON_BRACKETS.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if ch in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def load_json(text: object, what: str, max_chars: int = 1_000_000) -> object:
+    """JSON text from outside, parsed; too long, nested too deep, numbers of thousands of digits,
+    lone surrogates or invalid JSON are one message naming `what`."""
+    if not isinstance(text, str):
+        raise BadInput(f"{what} must be JSON text")
+    if len(text) > max_chars:
+        raise BadInput(f"{what}: {len(text)} characters; at most {max_chars}")
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise BadInput(f"{what}: JSON nested more than {MAX_JSON_DEPTH} deep")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise BadInput(f"{what}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    except (ValueError, RecursionError):  # integers of over 4300 digits
+        raise BadInput(f"{what}: invalid JSON (a number thousands of digits long)") from None
+    check_texts(data, what)  # "\\ud800" and "\\u001b" are valid JSON escapes
+    return data
+
+
+def check_text(text: str, what: str, newlines: bool = False) -> str:
+    """Text that will reach a tokenizer, a file or an error message: no lone surrogates (bytes that
+    were not UTF-8) and no control characters (tabs and, where `newlines`, line breaks allowed)."""
+    bad = _UNSAFE.search(text)
+    if bad is None and not newlines and ("\n" in text or "\r" in text):
+        bad = re.search("[\r\n]", text)
+    if bad is not None:
+        kind = "a lone surrogate (text that was not UTF-8)" if 0xD800 <= ord(bad.group()) <= 0xDFFF else \
+            "a control character"
+        raise BadInput(f"{what} holds {kind}, {bad.group()!r} at character {bad.start() + 1}")
+    return text
+
+
+def check_texts(value: object, what: str) -> None:
+    """check_text (line breaks allowed) on every string inside lists, tuples and dicts (keys too)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            check_text(v, what, newlines=True)
+        elif isinstance(v, list | tuple):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
 
 
 def check_seed(value: object, name: str = "seed") -> int:

@@ -79,7 +79,7 @@ def test_bomb_png_header_is_refused_before_decoding(capsys, tmp_path, graph, no_
     bomb = tmp_path / "bomb.png"
     bomb.write_bytes(png_header_only(20000, 20000))
     assert bomb.stat().st_size < 100
-    assert "4096" in refused(capsys, "check", graph, bomb)
+    assert "2048" in refused(capsys, "check", graph, bomb)
 
 
 def test_bomb_png_as_depth_is_refused_before_decoding(capsys, tmp_path, graph, segmentation):
@@ -91,7 +91,7 @@ def test_bomb_png_as_depth_is_refused_before_decoding(capsys, tmp_path, graph, s
 def test_a_header_just_over_the_limits_is_refused_with_its_size(tmp_path, no_decoding):
     path = tmp_path / "wide.png"
     path.write_bytes(png_header_only(10000, 10000))  # Pillow itself only warns at this size
-    with pytest.raises(BadInput, match="10000x10000 pixels; at most 4096 a side"):
+    with pytest.raises(BadInput, match="10000x10000 pixels; at most 2048 a side"):
         picture_io.read_segmentation(path)
 
 

@@ -188,7 +188,7 @@ def remote_page(tmp_path_factory) -> Iterator[str]:
     the page and sends the work to the first through its API (`--backend URL`)."""
     from tests.test_remote import start_app
 
-    backend, backend_url = start_app(tmp_path_factory.mktemp("backend"))
+    backend, backend_url = start_app(tmp_path_factory.mktemp("backend"), "--serve-backend")  # with the token
     try:
         page, page_url = start_app(tmp_path_factory.mktemp("page"), "--backend", backend_url)
         try:

@@ -20,6 +20,7 @@ from sgcond_app.graph import vocab
 from sgcond_app.graph.scene_graph import SceneGraph
 
 REPO = Path(__file__).resolve().parents[1]
+TOKEN = "a-token-for-the-remote-tests-0123"  # SGCOND_BACKEND_TOKEN of the instance serving as a backend
 FAST = {"segmentation": 4, "depth": 3, "sketch": 3, "image": 4}
 
 
@@ -29,10 +30,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, str]:
-    """`python app.py` on a free port, waited for; -> (process, its address)."""
+def start_app(tmp_path: Path, *args: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """`python app.py` on a free port, waited for; -> (process, its address). With `serving` among
+    args ("--serve-backend"), it serves its backend to callers with TOKEN."""
     port = free_port()
-    env = {**os.environ, "SGCOND_TMP": str(tmp_path), "SGCOND_WARM_UP": "0"}
+    env = {**os.environ, "SGCOND_TMP": str(tmp_path), "SGCOND_WARM_UP": "0", "SGCOND_BACKEND_TOKEN": TOKEN,
+           **(env or {})}
     env.pop("GRADIO_TEMP_DIR", None)
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *args], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -51,10 +54,17 @@ def start_app(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, str]:
 
 @pytest.fixture(scope="module")
 def remote(tmp_path_factory):
-    proc, url = start_app(tmp_path_factory.mktemp("remote"))
+    """An instance serving its backend; this process's remote backends send its token."""
+    proc, url = start_app(tmp_path_factory.mktemp("remote"), "--serve-backend")
+    before = os.environ.get("SGCOND_BACKEND_TOKEN")
+    os.environ["SGCOND_BACKEND_TOKEN"] = TOKEN
     try:
         yield url
     finally:
+        if before is None:
+            os.environ.pop("SGCOND_BACKEND_TOKEN")
+        else:
+            os.environ["SGCOND_BACKEND_TOKEN"] = before
         proc.terminate()
         proc.wait(timeout=60)
 
@@ -106,6 +116,27 @@ def test_a_picture_read_through_a_remote_is_the_one_read_here(remote):
     p = plan(r.segmentation, r.depth, r.graph, parse_concepts(f"-{label}"))
     assert np.array_equal(far.steer(r, p.segmentations, p.scales).image,
                           near.steer(here, p.segmentations, p.scales).image)
+
+
+def test_a_remote_is_served_only_to_callers_with_its_token(remote):
+    """Without the token, or with another, one clear refusal (the payload is not read)."""
+    for token in ("", "another-token-of-enough-length"):
+        with pytest.raises(BadInput, match="needs its token"):
+            RemoteBackend(remote, token=token).generate(graph(), 0, Options(samples=1, steps=FAST))
+
+
+def test_the_backend_api_is_off_unless_served(tmp_path):
+    """A page started without --serve-backend lists none of the backend's endpoints; with it, a
+    token is required to start at all."""
+    from sgcond_app.ui import create_demo
+
+    names = {fn.api_name for fn in create_demo().fns.values()}
+    assert "generate" in names and not any(str(n).startswith("backend_") for n in names)
+    names = {fn.api_name for fn in create_demo(backend_token=TOKEN).fns.values()}
+    assert {"backend_generate", "backend_rerun", "backend_steer"} <= names
+    proc = subprocess.run([sys.executable, "app.py", "--serve-backend"], cwd=REPO, capture_output=True, text=True,
+                          env={k: v for k, v in os.environ.items() if k != "SGCOND_BACKEND_TOKEN"}, timeout=120)
+    assert proc.returncode == 2 and "SGCOND_BACKEND_TOKEN" in proc.stderr.strip().splitlines()[-1]
 
 
 def test_a_remote_that_is_down_is_one_clear_message():

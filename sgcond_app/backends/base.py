@@ -23,9 +23,10 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..errors import BadInput
+from ..errors import BadInput, shown
 from ..graph import judge
 from ..graph.scene_graph import SceneGraph
+from ..inputs import MAX_SEED, check_text, number, whole_number
 
 Progress = Callable[[str, int, int], None]  # (factor, step, steps)
 # (name, map) as each is ready: the chosen segmentation (class ids), its depth ([0, 1]), the sketch
@@ -99,8 +100,57 @@ class Options:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
-            raise BadInput(f"unknown option {unknown[0]!r}; options are {', '.join(sorted(names))}"[:300])
-        return cls(**d)
+            raise BadInput(f"unknown option {shown(unknown[0])}; options are {', '.join(sorted(names))}"[:300])
+        return cls(**{k: _OPTION_CHECKS[k](v, k) for k, v in d.items()})
+
+
+# What JSON from outside may hold for each option: its type and a bound on its size, checked before
+# a backend sees it (the backend's own checks, of factor names and ranges, run after).
+_FACTOR_NAMES = ("segmentation", "depth", "sketch", "image")
+
+
+def _table(check):
+    def table(value: object, name: str) -> dict:
+        if not isinstance(value, dict) or len(value) > len(_FACTOR_NAMES):
+            raise BadInput(f"option {name}: a table of at most {len(_FACTOR_NAMES)} factors")
+        unknown = [k for k in value if k not in _FACTOR_NAMES]
+        if unknown:
+            raise BadInput(f"option {name}: {shown(unknown[0])} is no factor; factors are {', '.join(_FACTOR_NAMES)}")
+        return {k: check(v, f"option {name}[{k}]") for k, v in value.items()}
+    return table
+
+
+def _flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise BadInput(f"option {name}: true or false, not {shown(value, 24)}")
+    return value
+
+
+def _words(value: object, name: str) -> str:
+    if not isinstance(value, str) or len(value) > 2000:
+        raise BadInput(f"option {name}: text of at most 2000 characters")
+    return check_text(value, f"option {name}")
+
+
+def _scheduler(value: object, name: str) -> str:
+    if value not in ("ddim", "dpm"):
+        raise BadInput(f"option {name}: ddim or dpm, not {shown(value, 24)}")
+    return value
+
+
+_OPTION_CHECKS = {
+    "samples": lambda v, n: whole_number(v, f"option {n}", 1, 64),
+    "steps": _table(lambda v, n: whole_number(v, n, 1, 1000)),
+    "guidance": _table(lambda v, n: number(v, n, 0.0, 20.0)),
+    "scheduler": _scheduler,
+    "seed_offsets": _table(lambda v, n: whole_number(v, n, 0, MAX_SEED)),
+    "only_named": _flag,
+    "redraws": lambda v, n: whole_number(v, f"option {n}", 1, 64),
+    "prompt": _words,
+    "negative_prompt": _words,
+    "condition_scales": _table(lambda v, n: number(v, n, 0.0, 10.0)),
+    "tries": lambda v, n: whole_number(v, f"option {n}", 1, 64),
+}
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,16 @@ through its API with `gradio_client` (see `ui/backend_api.py` for what it serves
 Results come back as plain values with their state, so the page that calls keeps the person's
 graph, edits and results; the remote keeps nothing. A remote that is down, slow or answers
 something else is one clear message (`BackendUnavailable`, a `BadInput`: the page shows it and
-keeps what it showed)."""
+keeps what it showed).
+
+The remote serves its backend only when started with `--serve-backend`, and only to callers that
+send its token: `SGCOND_BACKEND_TOKEN`, set here to the same secret (or `token=`)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 
@@ -30,10 +34,12 @@ class BackendUnavailable(BadInput):
 
 
 class RemoteBackend:
-    def __init__(self, url: str, timeout_s: float = WORK_TIMEOUT_S, connect_timeout_s: float = CONNECT_TIMEOUT_S):
+    def __init__(self, url: str, timeout_s: float = WORK_TIMEOUT_S, connect_timeout_s: float = CONNECT_TIMEOUT_S,
+                 token: str | None = None):
         if not url.startswith(("http://", "https://")):
             raise BadInput(f"a remote backend is an http(s) address, not {url!r}"[:200])
         self.url = url if url.endswith("/") else url + "/"
+        self.token = (os.environ.get(wire.TOKEN_ENV, "") if token is None else token).strip()
         self.timeout_s, self.connect_timeout_s = timeout_s, connect_timeout_s
         self._client = None
         self._caps: Capabilities | None = None
@@ -52,7 +58,7 @@ class RemoteBackend:
                 from gradio_client import Client
 
                 try:
-                    self._client = Client(self.url, verbose=False,
+                    self._client = Client(self.url, verbose=False, headers={wire.TOKEN_HEADER: self.token},
                                           httpx_kwargs={"timeout": httpx.Timeout(self.connect_timeout_s)})
                 except Exception as e:
                     raise self._unavailable("cannot be reached", e) from None
@@ -152,7 +158,8 @@ class RemoteBackend:
     def read(self, picture: np.ndarray, seed: int = 0, options: Options | None = None, inversion: str = "ddpm",
              steps: int = 8, on_step: Progress | None = None, on_map: MapReady | None = None) -> Result:
         o = "" if options is None else json.dumps(options.to_json())
-        args = [wire.array_to_text(np.asarray(picture, np.uint8)), str(int(seed)), o, inversion, str(int(steps))]
+        args = [wire.array_to_text(_at_most(np.asarray(picture, np.uint8), wire.MAX_MAP_SIDE)), str(int(seed)), o,
+                inversion, str(int(steps))]
         return self._run("/backend_read", args, on_step, on_map)
 
     def invert(self, result: Result, inversion: str = "ddpm", steps: int = 8,
@@ -167,3 +174,16 @@ class RemoteBackend:
         words = ",".join(c.text() for c in concepts) if concepts else ""  # parsed again on the other side
         args = [wire.to_text(wire.to_bytes(result)), wire.array_to_text(stack), scale_text, words]
         return self._run("/backend_steer", args, on_step, on_map)
+
+
+def _at_most(picture: np.ndarray, side: int) -> np.ndarray:
+    """A photo larger than any map the remote reads at, made smaller (its shape kept) before it is
+    sent: the remote takes pictures of at most `side` pixels a side."""
+    h, w = picture.shape[:2]
+    if max(h, w) <= side:
+        return picture
+    from PIL import Image
+
+    scale = side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(picture).resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0))

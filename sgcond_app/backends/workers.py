@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -34,6 +35,10 @@ class Workers:
         base.pop("SGCOND_PORT", None)
         base["SGCOND_WORKERS"] = "0"  # a worker starts no workers of its own
         base["SGCOND_BACKEND"] = "tiny"
+        # The workers serve their backend to this page alone: a token of this pool's, unless one is set.
+        if len(base.get("SGCOND_BACKEND_TOKEN", "").strip()) < 16:
+            base["SGCOND_BACKEND_TOKEN"] = secrets.token_urlsafe(24)
+        self.token = base["SGCOND_BACKEND_TOKEN"].strip()
         # Each worker's torch takes its share of the cores, not all of them.
         base.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // count)))
         self.urls: list[str] = []
@@ -41,8 +46,8 @@ class Workers:
         for _ in range(count):
             port = _free_port()
             self.procs.append(subprocess.Popen(
-                [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT,
-                env=base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port), "--serve-backend"],
+                cwd=ROOT, env=base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             self.urls.append(f"http://127.0.0.1:{port}/")
         atexit.register(self.stop)
 

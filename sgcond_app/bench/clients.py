@@ -10,17 +10,14 @@ of the app with its workers after the first 100 requests and at the end (flat: w
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .memory import ROOT, _free_port, _wait_until_up, rss_mb
+from .app_process import AppProcess
 
 LABELS = ["car", "bus", "truck", "house", "tree", "dog", "sheep", "cow", "horse", "boat"]
 WARM = 100  # requests before the first memory reading
@@ -30,16 +27,8 @@ def _instance(workers: int, requests: int, clients: int) -> dict:
     from gradio_client import Client
 
     work = Path(tempfile.mkdtemp(prefix="sgcond-bench-load-"))
-    log = work / "server.log"
-    env = {**os.environ, "SGCOND_WARM_UP": "1", "SGCOND_TMP": str(work / "tmp"), "PYTHONUNBUFFERED": "1"}
-    env.pop("GRADIO_TEMP_DIR", None)
-    (work / "tmp").mkdir()
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port),
-                                 "--workers", str(workers)], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+    app = AppProcess(work, ("--workers", str(workers)))
+    url = app.url
     lock = threading.Lock()
     state = {"sent": 0, "done": 0, "failed": 0, "mixed": 0, "errors": [], "rss": []}
 
@@ -58,7 +47,7 @@ def _instance(workers: int, requests: int, clients: int) -> dict:
             if error and len(state["errors"]) < 3:
                 state["errors"].append(error)
             if state["done"] == WARM:
-                state["rss"].append(rss_mb(proc.pid))
+                state["rss"].append(app.rss_mb())
 
     def client(k: int) -> None:
         c = Client(url, verbose=False, download_files=str(work / f"c{k}"))
@@ -94,19 +83,15 @@ def _instance(workers: int, requests: int, clients: int) -> dict:
                     finished(False, error=f"{step}: {type(e).__name__}: {str(e)[:200]}")
 
     try:
-        _wait_until_up(proc, url, log)
+        app.start()
         time.sleep(2)  # the warm-up's generation
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=clients) as pool:
             list(pool.map(client, range(clients)))
         wall = time.perf_counter() - start
-        end_rss = rss_mb(proc.pid)
+        end_rss = app.rss_mb()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        app.stop()
         shutil.rmtree(work, ignore_errors=True)
     first = state["rss"][0] if state["rss"] else float("nan")
     return {"requests": state["done"], "failed": state["failed"], "other_clients_answers": state["mixed"],

@@ -19,10 +19,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..ui.files import GRACE_S
+from .app_process import AppProcess, rss_mb
 
 WARM_UP = 50
 SAMPLE_EVERY = 50
@@ -39,21 +36,6 @@ PRUNE_EVERY_S, MAX_AGE_S = 30, 60
 GRAPHS = ["sky above grass; red car on grass; tree left of red car", "sky above grass; dog on grass; house behind dog",
           "sky above water; boat on water", "sky above grass; sheep left of cow; tree behind sheep"]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children, in MiB (from /proc)."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            status = Path(f"/proc/{p}/status").read_text()
-            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError, StopIteration):  # gone meanwhile, or a zombie
-            continue
-    return total / 1024
 
 
 def threads(pid: int) -> int:
@@ -194,43 +176,15 @@ class Traffic:
             self.client.predict(3, 7, api_name="/sample")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_until_up(proc: subprocess.Popen, url: str, log: Path, timeout: float = 300) -> None:
-    import httpx
-
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the app exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    raise RuntimeError(f"the app did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
 def run(n: int = 500) -> dict:
     work = Path(tempfile.mkdtemp(prefix="sgcond-bench-memory-"))
-    tmp, downloads, log = work / "app", work / "downloads", work / "server.log"
-    tmp.mkdir()
-    env = {**os.environ, "SGCOND_WARM_UP": "1", "SGCOND_TMP": str(tmp), "SGCOND_TMP_EVERY": str(PRUNE_EVERY_S),
-           "SGCOND_TMP_MAX_AGE": str(MAX_AGE_S), "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
-    env.pop("GRADIO_TEMP_DIR", None)  # Gradio's cache: the app's own, in its root under SGCOND_TMP
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/"
+    downloads = work / "downloads"
+    app = AppProcess(work, env={"SGCOND_TMP_EVERY": str(PRUNE_EVERY_S), "SGCOND_TMP_MAX_AGE": str(MAX_AGE_S)})
+    tmp, url, log = app.tmp, app.url, app.log
     start = time.perf_counter()
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    app.start()
+    proc = app.proc
     try:
-        _wait_until_up(proc, url, log)
         traffic = Traffic(url, downloads)
         unexpected: list[str] = []
         counts: dict[str, int] = {}
@@ -257,16 +211,7 @@ def run(n: int = 500) -> dict:
         after_prune = entries(tmp)
         rss_idle = rss_mb(proc.pid)
     finally:
-        proc.send_signal(signal.SIGTERM)  # as docker stop: the app closes and removes its temporary root
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:  # where it waits goes to the log (PYTHONFAULTHANDLER)
-            proc.send_signal(signal.SIGABRT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        app.stop()
     left = entries(tmp)
     server_log = log.read_text()
     shutil.rmtree(work, ignore_errors=True)

@@ -5,36 +5,28 @@ the two never run at once, so they do not share the cores."""
 
 from __future__ import annotations
 
-import os
+import secrets
+import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from .app_process import AppProcess
 from .chain import _graphs
-from .memory import ROOT, _free_port, _wait_until_up
 
 
 def run(path: str | None = None, samples: int = 8, repeats: int = 5) -> dict:
     from ..backends import Options, get_backend
+    from ..backends.remote import RemoteBackend
 
     g = _graphs(path, 1)[0]
     options = Options(samples=samples)
     work = Path(tempfile.mkdtemp(prefix="sgcond-bench-remote-"))
-    log = work / "server.log"
-    env = {**os.environ, "SGCOND_WARM_UP": "1", "SGCOND_TMP": str(work), "PYTHONUNBUFFERED": "1"}
-    env.pop("GRADIO_TEMP_DIR", None)
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        _wait_until_up(proc, url, log)
+    token = secrets.token_urlsafe(24)  # the instance serves its backend to this bench alone
+    with AppProcess(work, ("--serve-backend",), env={"SGCOND_BACKEND_TOKEN": token}) as app:
         out: dict = {"samples": samples, "repeats": repeats}
-        for name, backend in (("local", get_backend("tiny")), ("remote", get_backend(url))):
+        for name, backend in (("local", get_backend("tiny")), ("remote", RemoteBackend(app.url, token=token))):
             backend.generate(g, seed=0, options=options)  # warm-up: models loaded, connection made
             times = []
             for r in range(repeats):
@@ -43,10 +35,5 @@ def run(path: str | None = None, samples: int = 8, repeats: int = 5) -> dict:
                 times.append(time.perf_counter() - start)
             out[f"{name}_generate_seconds"] = statistics.median(times)
         out["hop_seconds"] = out["remote_generate_seconds"] - out["local_generate_seconds"]
-        return out
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    shutil.rmtree(work, ignore_errors=True)
+    return out

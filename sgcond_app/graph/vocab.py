@@ -219,9 +219,17 @@ def decolorize(rgb: np.ndarray, tolerance: int = 0) -> np.ndarray:
     hit = pal_key[order][pos] == key
     out = np.where(hit, order[pos], VOID).astype(np.uint8)
     if tolerance > 0 and not hit.all():
+        # Each distinct colour once, a slice at a time: a noisy 2048x2048 map has millions of them,
+        # and all pixels against all classes at once would take gigabytes.
         miss = ~hit
-        d = np.abs(rgb[miss][:, None, :] - pal[None, :, :]).max(axis=2)
-        nearest = d.argmin(axis=1)
-        ok = d[np.arange(len(nearest)), nearest] <= tolerance
-        out[miss] = np.where(ok, nearest, VOID).astype(np.uint8)
+        colours, back = np.unique(key[miss], return_inverse=True)
+        found = np.empty(len(colours), np.uint8)
+        for start in range(0, len(colours), 65_536):
+            part = colours[start:start + 65_536]
+            c = np.stack([part >> 16, (part >> 8) & 255, part & 255], axis=1)
+            d = np.abs(c[:, None, :] - pal[None, :, :]).max(axis=2)
+            nearest = d.argmin(axis=1)
+            ok = d[np.arange(len(nearest)), nearest] <= tolerance
+            found[start:start + 65_536] = np.where(ok, nearest, VOID)
+        out[miss] = found[back.ravel()]
     return out

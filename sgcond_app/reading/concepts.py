@@ -23,7 +23,7 @@ from ..errors import BadInput, shown
 from ..graph import vocab
 from ..graph.mapping import map_attribute, map_label
 from ..graph.scene_graph import SceneGraph, check_plain
-from ..inputs import number
+from ..inputs import check_text, number
 from .edit import relabel
 
 DEFAULT_SCALE = 1.5
@@ -56,7 +56,12 @@ def parse_concepts(text: object, free_words: bool = False) -> list[Concept]:
     `free_words`: any plain word passes (for a backend told words, as Stable Diffusion is: "+blue
     car,-red car"); a word that names no class of the tiny world gets the label "", and what may
     not be named twice with the same sign is the word (not its class)."""
-    parts = [p.strip() for p in str(text or "").split(",") if p.strip()]
+    if text is not None and not isinstance(text, str):
+        raise BadInput("concepts are text: +WORD or -WORD, separated by commas")
+    if len(text or "") > 2000:
+        raise BadInput(f"concepts: {len(text)} characters; at most 2000")
+    check_text(text or "", "the concepts")
+    parts = [p.strip() for p in (text or "").split(",") if p.strip()]
     if not parts:
         raise BadInput("give concepts as +WORD or -WORD, separated by commas (e.g. -car, or +sheep,-dog)")
     if len(parts) > MAX_CONCEPTS:

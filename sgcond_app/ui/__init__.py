@@ -15,7 +15,7 @@ def serve_locally(warm: bool = False, backend=None, config=None, **page):
     -> (demo, url); stop it with demo.close()."""
     import socket
 
-    from . import files
+    from . import body_limit, files
     from .studio import CSS
 
     demo = create_demo(backend, config, **page)
@@ -28,5 +28,5 @@ def serve_locally(warm: bool = False, backend=None, config=None, **page):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS,
-                allowed_paths=files.allowed_paths())
+                allowed_paths=files.allowed_paths(), app_kwargs=body_limit.app_kwargs())
     return demo, f"http://127.0.0.1:{port}/"

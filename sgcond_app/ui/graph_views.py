@@ -19,6 +19,7 @@ from ..graph import vocab
 from ..graph.mapping import MappedGraph, WordMapping, map_graph, map_predicate
 from ..graph.parse import mention, parse_graph_text, parse_text
 from ..graph.scene_graph import SceneGraph, normalise_word
+from ..inputs import load_json
 
 STATIC = Path(__file__).parent / "static"
 TABLE_HEADERS = ["subject", "predicate", "object"]
@@ -50,9 +51,9 @@ def read_canvas(value: str | None) -> tuple[SceneGraph | None, list[Position]]:
     if value is not None and not isinstance(value, str):
         raise BadInput("the canvas sent something that is not a graph")
     try:
-        data = json.loads(value or "{}")
-    except json.JSONDecodeError as e:
-        raise BadInput(f"the canvas sent unreadable JSON ({e.msg})") from None
+        data = load_json(value or "{}", "the canvas")
+    except BadInput as e:
+        raise BadInput(f"the canvas sent unreadable JSON ({e})") from None
     if not isinstance(data, dict):
         raise BadInput("the canvas sent something that is not a graph")
     objects, positions = [], []
@@ -280,8 +281,8 @@ def notes_markdown(graph: SceneGraph | None, u: Understood) -> str:
 def canvas_rev(value: str | None) -> int | None:
     """The canvas's count of what it sent, to carry back in the answer (it ignores stale answers)."""
     try:
-        rev = json.loads(value or "{}").get("rev")
-    except (json.JSONDecodeError, AttributeError):
+        rev = load_json(value or "{}", "the canvas").get("rev")
+    except (BadInput, AttributeError):
         return None
     return rev if isinstance(rev, int) and not isinstance(rev, bool) else None
 

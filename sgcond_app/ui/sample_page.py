@@ -20,7 +20,7 @@ from ..graph.scene_graph import SceneGraph, SGObject
 from ..pictures import depth_to_rgb, gray_to_rgb
 from ..world import render_sample
 from . import files
-from .page import as_api, on_page, whole
+from .page import Page, as_api, on_page, whole
 from .raw_inputs import RawNumber
 
 SIZES = (64, 128, 256)
@@ -48,12 +48,10 @@ def _check_seed(seed: object) -> int:
 
 
 def _check_size(size: int | str | None) -> int:
-    try:
-        value = int(size) if size is not None else DEFAULT_SIZE
-    except (TypeError, ValueError):
-        raise BadInput(f"the size must be one of {', '.join(map(str, SIZES))}, not {size!r}") from None
+    sizes = ", ".join(map(str, SIZES))
+    value = DEFAULT_SIZE if size is None else whole(size, "the size", min(SIZES), max(SIZES))
     if value not in SIZES:
-        raise BadInput(f"the size must be one of {', '.join(map(str, SIZES))}, not {value}")
+        raise BadInput(f"the size must be one of {sizes}, not {value}")
     return value
 
 
@@ -115,7 +113,10 @@ def _tiny_world_tab(demo: gr.Blocks) -> None:
     with gr.Row():
         seed = RawNumber(label="Seed", value=0, precision=0, minimum=0, maximum=MAX_SEED,
                              elem_id="sg-world-seed")
-        size = gr.Dropdown(label="Size (pixels)", choices=list(SIZES), value=DEFAULT_SIZE, elem_id="sg-world-size")
+        # allow_custom_value: the size is checked by show_sample, so that a client may send 128 or "128"
+        # (Gradio's own check of a choice is by type too, and refused the "128" its API page offers).
+        size = gr.Dropdown(label="Size (pixels)", choices=list(SIZES), value=DEFAULT_SIZE, elem_id="sg-world-size",
+                           allow_custom_value=True)
         show = gr.Button("Show sample", variant="primary", elem_id="sg-world-show")
     with gr.Row():
         image, seg, depth, sketch = map_images("Image", "Segmentation", "Depth (bright = near)", "Sketch")
@@ -151,11 +152,14 @@ def _parse_tab() -> None:
           api_visibility="private")
 
 
-def create_demo(backend=None, config=None, *, name: str = "tiny", others: dict | None = None) -> gr.Blocks:
+def create_demo(backend=None, config=None, *, name: str = "tiny", others: dict | None = None,
+                backend_token: str | None = None) -> gr.Blocks:
     """The whole page; the caller queues and launches it. `backend`: what the studio calls (default
     the tiny one, loaded on first use; see `sgcond_app.backends`), `name` its name in the page;
     `config`: the studio's limits (`ui.config.StudioConfig`, read from the environment by `app.py`);
-    `others`: more backends for the page's Backend choice (`studio.configure`)."""
+    `others`: more backends for the page's Backend choice (`studio.configure`); `backend_token`:
+    serve the backend's own API (`ui/backend_api.py`) to callers that send this token (None: it is
+    not served)."""
     # Gradio keeps every upload and every output (each map of each request is a PNG) in its cache
     # and by default deletes nothing until the server stops. The cache is this process's own
     # (files.gradio_cache: in the app's temporary root, removed at exit, unless GRADIO_TEMP_DIR names
@@ -165,7 +169,7 @@ def create_demo(backend=None, config=None, *, name: str = "tiny", others: dict |
     # the outputs of components a handler updated (gr.skip, as the streamed maps do) and leaves the
     # emptied folders: files.start_pruning removes those on the same clock.
     files.gradio_cache()
-    with gr.Blocks(title="SGCond Studio", delete_cache=files.delete_cache()) as demo:
+    with Page(title="SGCond Studio", delete_cache=files.delete_cache()) as demo:
         gr.Markdown("# SGCond Studio\nScene graphs to images through a chain of conditions.")
         with gr.Tab("Studio"):
             from .studio import configure, studio_tab
@@ -176,9 +180,10 @@ def create_demo(backend=None, config=None, *, name: str = "tiny", others: dict |
             _tiny_world_tab(demo)
         with gr.Tab("Parse a graph"):
             _parse_tab()
-        from .backend_api import backend_api
-        from .studio import backend
+        if backend_token is not None:
+            from .backend_api import backend_api
+            from .studio import backend
 
-        backend_api(backend)
+            backend_api(backend, backend_token)
     files.start_pruning(demo)
     return demo

@@ -99,8 +99,13 @@ def open_picture(source: str | Path | bytes, *, max_side: int = MAX_IMAGE_SIDE,
     return img
 
 
+# A map given to `check` (a segmentation, depth or instance map): the app writes them at 64 to
+# 512 px; one from elsewhere may be larger, not without end (each pixel is judged).
+MAX_MAP_SIDE = 2048
+
+
 def _open(path: str | Path) -> Image.Image:
-    return open_picture(path, formats=MAP_FORMATS)
+    return open_picture(path, formats=MAP_FORMATS, max_side=MAX_MAP_SIDE, max_pixels=MAX_MAP_SIDE ** 2)
 
 
 def read_segmentation(path: str | Path) -> np.ndarray:
