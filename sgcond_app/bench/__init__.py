@@ -11,6 +11,7 @@ torch or gradio). The measurements, by what they measure:
   chain.py    the whole chain on a graph file: compliance, SBPC, fidelity, diversity, latency, edits
   studio.py   the studio through its API (gradio_client), in this process
   memory.py   the app's memory and temporary files under traffic, in a child process
+  attack.py   the API as an attacker meets it: bad values of every kind, in a child process
 """
 
 from __future__ import annotations
@@ -212,3 +213,12 @@ def _sd(o: Options) -> dict:
     from . import sd
 
     return sd.run(o.tiny, o.samples, weights=o.weights)
+
+
+@bench("attack", "the API as an attacker meets it: the cases an outside probe found, then --n fuzzed calls "
+       "(default 2000) over every endpoint of `python app.py --serve-backend`: clear refusals, internal "
+       "errors, generic messages, cut-off answers, peak memory (needs hypothesis)")
+def _attack(o: Options) -> dict:
+    from . import attack
+
+    return attack.run(o.n or 2000)
