@@ -260,3 +260,17 @@ def test_any_command_line_is_done_or_refused_in_one_line(capsys, tmp_path_factor
     assert "Traceback" not in err
     if code == 2 and err.startswith("error: "):
         assert len(err.strip().splitlines()) == 1, err
+
+
+def test_a_prompt_that_reaches_the_tokenizer_is_plain_text():
+    from sgcond_app.backends.sd.prompt import for_request
+    from sgcond_app.graph.mapping import map_graph
+    from sgcond_app.graph.parse import parse_graph_text
+
+    mapped = map_graph(parse_graph_text("sky above grass; dog on grass")[0])
+    for bad in ("a dog\udcff", "a dog\x1b[2J", "x" * 3000):
+        with pytest.raises(BadInput, match="prompt"):
+            for_request(mapped, bad)
+    with pytest.raises(BadInput, match="negative prompt"):
+        for_request(mapped, "a dog", "blur\x00")
+    assert for_request(mapped, "a dog on the grass")[0] == "a dog on the grass"

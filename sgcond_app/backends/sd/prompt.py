@@ -19,9 +19,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ...errors import BadInput
 from ...graph import vocab
 from ...graph.mapping import MappedGraph
 from ...graph.scene_graph import SceneGraph
+from ...inputs import check_text
 
 MAX_TOKENS = 77  # CLIP's context, start and end tokens included
 MAX_CHARS = 2000  # a prompt a person typed: more is not a prompt
@@ -156,6 +158,10 @@ def for_request(mapped: MappedGraph, prompt: str | None = None, negative: str | 
     negative prompt. `composer`: the backend's own (`SDBackend.prompt`, which fits the prompt to
     CLIP's 77 tokens with the model's tokenizer); else `compose`, which estimates the tokens (a
     rare word, cut into several tokens by CLIP, may then be counted short)."""
+    for text, what in ((prompt, "the prompt"), (negative, "the negative prompt")):
+        if text is not None and (not isinstance(text, str) or len(text) > 2000):
+            raise BadInput(f"{what}: text of at most 2000 characters")
+        check_text(text or "", what)  # the tokenizer gets it: no lone surrogates, no control characters
     composed = (composer or compose)(mapped)
     return (prompt or "").strip() or composed.text, (negative or "").strip() or composed.negative
 
