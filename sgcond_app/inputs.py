@@ -18,6 +18,7 @@ MAX_SEED = 2**32 - 1
 MAX_JSON_DEPTH = 32  # a graph nests 4 deep; Python's parser recurses, and a deep one fails far past this
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _JSON_BRACKETS = re.compile(r"[\[\]{}]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
@@ -62,13 +63,18 @@ def check_text(text: str, what: str, newlines: bool = False) -> str:
     return text
 
 
-def check_texts(value: object, what: str) -> None:
-    """check_text (line breaks allowed) on every string inside lists, tuples and dicts (keys too)."""
+def check_texts(value: object, what: str, control: bool = True) -> None:
+    """check_text (line breaks allowed) on every string inside lists, tuples and dicts (keys too);
+    `control` False: lone surrogates only."""
     stack = [value]
     while stack:
         v = stack.pop()
         if isinstance(v, str):
-            check_text(v, what, newlines=True)
+            if control:
+                check_text(v, what, newlines=True)
+            elif (bad := _SURROGATE.search(v)) is not None:
+                raise BadInput(f"{what} holds a lone surrogate (text that was not UTF-8), {bad.group()!r} at "
+                               f"character {bad.start() + 1}")
         elif isinstance(v, list | tuple):
             stack.extend(v)
         elif isinstance(v, dict):

@@ -27,19 +27,7 @@ from sgcond_app.errors import BadInput
 from sgcond_app.graph import vocab
 from sgcond_app.inputs import check_text, load_json
 from sgcond_app.reading.files import STATE_FILE, load_state
-
-
-def refused(capsys, *args) -> str:
-    """Run the command line: exit code 2, one line on stderr, nothing on stdout; that line."""
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    assert code == 2, f"exit {code}: {err}"
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert out == ""
-    return lines[0]
-
+from tests.test_bad_input import refused
 
 # --- an edit of a folder whose inversion.safetensors is not what `read` wrote -------------------------
 
@@ -108,37 +96,30 @@ def test_edit_with_bytes_that_are_not_utf8_in_its_concepts_is_one_line(capsys, t
 # --- check on a segmentation far larger than any map ------------------------------------------------
 
 
-def test_check_of_a_30_mb_segmentation_is_refused_from_its_header(capsys, tmp_path):
-    rng = np.random.default_rng(0)
+def _check_noise(capsys, tmp_path, side: int, seed: int) -> tuple[str, int]:
+    """`check` of a noise PNG of side x side pixels: (the line it refused it with, peak traced bytes)."""
+    rng = np.random.default_rng(seed)
     path = tmp_path / "seg.png"
-    Image.fromarray(rng.integers(0, 256, (3200, 3200, 3), dtype=np.uint8)).save(path, compress_level=0)
-    assert path.stat().st_size > 30e6
+    Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8)).save(path, compress_level=0)
     graph = tmp_path / "g.json"
     graph.write_text('{"objects": ["sky", "grass"], "relationships": [[0, "above", 1]]}')
     tracemalloc.start()
     try:
-        assert "2048" in refused(capsys, "check", graph, path)
-        peak = tracemalloc.get_traced_memory()[1]
+        return refused(capsys, "check", graph, path), tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 100e6, peak  # the file is read, not decoded
+
+
+def test_check_of_a_30_mb_segmentation_is_refused_from_its_header(capsys, tmp_path):
+    line, peak = _check_noise(capsys, tmp_path, 3200, 0)  # 30.7 MB
+    assert "2048" in line and peak < 100e6, (line, peak)  # the file is read, not decoded
 
 
 def test_check_of_a_noisy_map_at_the_largest_size_stays_within_memory(capsys, tmp_path):
     """2048x2048 of noise: 4 million colours, each read as its nearest class a slice at a time
     (all pixels against all classes at once held 6.9 GB)."""
-    rng = np.random.default_rng(1)
-    path = tmp_path / "seg.png"
-    Image.fromarray(rng.integers(0, 256, (2048, 2048, 3), dtype=np.uint8)).save(path, compress_level=1)
-    graph = tmp_path / "g.json"
-    graph.write_text('{"objects": ["sky", "grass"], "relationships": [[0, "above", 1]]}')
-    tracemalloc.start()
-    try:
-        assert "not class colours" in refused(capsys, "check", graph, path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < 600e6, peak
+    line, peak = _check_noise(capsys, tmp_path, 2048, 1)
+    assert "not class colours" in line and peak < 600e6, (line, peak)
 
 
 def test_a_noisy_map_is_read_as_the_nearest_classes_as_before():
@@ -274,3 +255,22 @@ def test_a_prompt_that_reaches_the_tokenizer_is_plain_text():
     with pytest.raises(BadInput, match="negative prompt"):
         for_request(mapped, "a dog", "blur\x00")
     assert for_request(mapped, "a dog on the grass")[0] == "a dog on the grass"
+
+
+def test_a_control_character_pasted_in_the_page_is_a_warning_and_the_page_keeps_what_it_showed():
+    """The page's own events leave control characters to their handlers (the API's are refused before
+    them): "Use text" with an escape character pasted from a terminal warns in one line, every output kept
+    (a form feed pasted from a PDF is a line break to the parser, as to str.splitlines)."""
+    import warnings
+
+    import gradio as gr
+
+    from sgcond_app.ui import studio
+    from sgcond_app.ui.page import on_page
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        out = on_page(4)(studio.from_text)("dog near tree\x1b[0m; sky above grass", None, None)
+    assert out == tuple(gr.skip() for _ in range(4))
+    said = [str(w.message) for w in seen]
+    assert any("control character" in m and "\\x1b" in m and "\x1b" not in m for m in said), said

@@ -60,13 +60,14 @@ def refusal(message: str) -> gr.Error:
 
 
 def warn(message: str) -> None:
-    """A warning in the page. Gradio draws a message as HTML: a person's words are escaped."""
-    gr.Warning(html.escape(message, quote=False), title=TITLE)
+    """A warning in the page. Gradio draws a message as HTML: a person's words are escaped, and any
+    control character they hold shown as an escape."""
+    gr.Warning(html.escape(one_line(message), quote=False), title=TITLE)
 
 
 def info(message: str) -> None:
     """A note in the page (what was done, what to do next), escaped as `warn` is."""
-    gr.Info(html.escape(message, quote=False))
+    gr.Info(html.escape(one_line(message), quote=False))
 
 
 def _name(fn) -> str:
@@ -164,7 +165,7 @@ class Page(gr.Blocks):
             got = len(inputs) if isinstance(inputs, list) else "no list of"
             raise refusal(f"{name} takes {wanted} value{'s' if wanted != 1 else ''}, {got} were sent")
         try:
-            check_texts(inputs, "a value sent")
+            check_texts(inputs, "a value sent", control=block_fn.api_visibility != "private")
         except BadInput as e:
             raise refusal(str(e)) from None
         _no_urls(inputs)
