@@ -153,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=_seed, default=0, help="seed of the depth and sketch factors and of the "
                    "inversion's noise")
     c.add_argument("--backend", default="tiny", help="the backend (default tiny)")
+    c.add_argument("--strict", action="store_true", help="refuse a picture unlike those the reading model "
+                   "knows (exit 2), instead of reading it with a warning that its maps and graph are not to "
+                   "be trusted")
 
     c = sub.add_parser("edit", help="edit a picture `read` (or an earlier `edit`) wrote, keeping the rest")
     c.add_argument("folder", help="a folder `read` or `edit` wrote")
@@ -189,9 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "(the path, not the pictures; no weights needed)")
 
     c = sub.add_parser("train", help="train a model of the tiny backend (resumes from --out)")
-    c.add_argument("what", choices=["encoder", "segmenter", "factors", "distill"],
+    c.add_argument("what", choices=["encoder", "segmenter", "factors", "distill", "familiarity"],
                    help="distill: a student factor that samples in half its teacher's steps (--init the "
-                        "teacher's folder, --only the factor, default segmentation)")
+                        "teacher's folder, --only the factor, default segmentation); familiarity: the fit "
+                        "that tells the pictures a segmenter cannot read (--init the segmenter's folder, "
+                        "default the shipped one; --calibration renders; --out the folder it is written to, "
+                        "e.g. weights/segmenter)")
     c.add_argument("--out", required=True, help="run folder: checkpoints, log; training resumes from it")
     c.add_argument("--steps", type=_count(10_000_000), default=4000, help="total steps (all runs together)")
     c.add_argument("--batch", type=_count(4096), default=64)
@@ -222,6 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--small-jpeg", type=_share, default=0.0, help="segmenter: the share of training pictures "
                    "given as a small JPEG enlarged to --size, as `read` sees a small picture (0..1)")
     c.add_argument("--eval-n", type=_count(100_000), default=1000, help="held-out samples for the card")
+    c.add_argument("--calibration", type=_count(100_000), default=900, help="familiarity: renders it is fitted "
+                   "on (seeds no model or bench uses; a third each as they are, as 64 px and 256 px JPEGs)")
     c.add_argument("--teacher-steps", type=_count(1000), default=8, help="distill: the steps the teacher "
                    "samples in, where its config does not say (an undistilled factor)")
     return p
@@ -379,6 +387,10 @@ def cmd_read(args: argparse.Namespace) -> None:
     backend = get_backend(args.backend)
     if not backend.capabilities.inverts:
         raise BadInput(f"the {backend.capabilities.name} backend cannot read pictures")
+    judged = backend.familiarity(picture) if args.strict and hasattr(backend, "familiarity") else None
+    if judged is not None and not judged["familiar"]:
+        raise BadInput(f"{Path(args.picture).name}: {_unfamiliar(judged)}; it was not read (without --strict "
+                       "it is read, with a warning)")
     out = _output_folder(args.out)
     r = backend.read(picture, args.seed, None, args.inversion, args.steps)
     rec = backend.reconstruct(r) if hasattr(backend, "reconstruct") else None
@@ -388,8 +400,17 @@ def cmd_read(args: argparse.Namespace) -> None:
                            "reconstruction_psnr_db": None if rec is None else round(files.psnr(rec, r.image), 2)}}
     files.write_folder(out, r, r.image, extra, rec)
     psnr = extra["inversion"]["reconstruction_psnr_db"]
+    f = r.familiarity
+    familiar = "" if f is None else f"; familiarity {f['score']:.1f} (at most {f['threshold']:.1f} is familiar)"
     print(f"read {len(r.graph.objects)} objects, {len(r.graph.relations)} relations: {r.graph.to_text()}; "
-          f"reconstruction {psnr} dB; {r.seconds['total']:.2f} s; wrote {out}")
+          f"reconstruction {psnr} dB{familiar}; {r.seconds['total']:.2f} s; wrote {out}")
+    if not r.trusted:
+        print(f"warning: {_unfamiliar(f)}: its maps and graph are not to be trusted", file=sys.stderr)
+
+
+def _unfamiliar(familiarity: dict) -> str:
+    return (f"the picture is unlike any the reading model was trained on (familiarity {familiarity['score']:.1f}, "
+            f"above {familiarity['threshold']:.1f})")
 
 
 def cmd_edit(args: argparse.Namespace) -> None:
@@ -535,6 +556,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         result = commands.train_segmenter(args)
     elif args.what == "distill":
         result = commands.train_distill(args)
+    elif args.what == "familiarity":
+        result = commands.train_familiarity(args)
     else:
         result = commands.train_factors(args)
     _print_figures(result)

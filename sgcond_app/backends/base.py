@@ -191,10 +191,19 @@ class Result:
     # What a check after the run found that the person should know, a line each (an edit whose
     # redrawn region the segmenter did not read as the edited map in any draw).
     notes: tuple[str, ...] = ()
+    # A picture read from outside: how familiar it is to the model that read it (`reading/familiar.py`:
+    # {"score", "threshold", "familiar"}); familiar False: its maps and graph are not to be trusted.
+    # None: not read from a picture, or a backend that does not score it. Edits of it carry it on.
+    familiarity: dict | None = None
 
     @property
     def factor_seed(self) -> int:
         return self.candidates[self.chosen].seed
+
+    @property
+    def trusted(self) -> bool:
+        """False for a picture the reading model does not know: its verdicts are not to be shown as facts."""
+        return self.familiarity is None or bool(self.familiarity.get("familiar", True))
 
     @property
     def inverted(self) -> bool:
@@ -223,6 +232,7 @@ def report(result: Result, mapped=None) -> dict:
         "verdict": result.verdict.to_json(),
         "seconds": {k: round(v, 4) for k, v in result.seconds.items()},
         **({"notes": list(result.notes)} if result.notes else {}),
+        **({"familiarity": dict(result.familiarity)} if result.familiarity is not None else {}),
         **({"prompt": result.options.prompt, "negative_prompt": result.options.negative_prompt,
             "condition_scales": dict(result.options.condition_scales)} if result.options.prompt else {}),
         "chosen_candidate": result.chosen,

@@ -24,6 +24,8 @@ class TinyBackend:
 
     def __init__(self, chain=None, *, weights: str | Path | None = None, device: str = "cpu") -> None:
         self._chain, self._weights, self._device = chain, weights, device
+        self._given_chain = chain is not None
+        self._familiar = False  # not loaded yet
         self._lock = threading.Lock()
 
     @classmethod
@@ -78,7 +80,31 @@ class TinyBackend:
         return Options(settings.samples, dict(settings.steps), dict(settings.guidance), settings.scheduler,
                        dict(settings.seed_offsets), settings.only_named, settings.redraws, tries=settings.tries)
 
-    def _plain(self, r) -> Result:
+    @property
+    def familiar(self):
+        """The segmenter's familiarity fit (`reading/familiar.py`), shipped beside it; None where
+        there is none (a chain built from components)."""
+        with self._lock:
+            if self._familiar is False:
+                from ..models.shipped import WEIGHTS
+                from ..reading.familiar import Familiarity
+
+                # A chain handed in (built from components) has its own segmenter: no shipped fit is its.
+                self._familiar = None if self._given_chain else Familiarity.load(Path(self._weights or WEIGHTS) /
+                                                                                 "segmenter")
+        return self._familiar
+
+    def familiarity(self, picture: np.ndarray) -> dict | None:
+        """How familiar a picture (as a person gave it) is to the segmenter that reads it, before any
+        work: {"score", "threshold", "familiar"}, or None where no fit is shipped."""
+        from ..reading.load import from_array
+
+        fit, segmenter = self.familiar, self.chain.segmenter
+        if fit is None or segmenter is None:
+            return None
+        return fit.judge(segmenter, from_array(picture, self.capabilities.picture_size))
+
+    def _plain(self, r, familiarity: dict | None = None) -> Result:
         from ..fgdm.factors import DEPTH_SIZE, SEG_SIZE
 
         cands = tuple(Candidate(c.seed, c.segmentation, c.depth, c.verdict) for c in r.candidates)
@@ -88,7 +114,7 @@ class TinyBackend:
         if r.inverted is not None:
             state.update(r.inverted.to_state())
         return Result(NAME, r.graph, r.seed, self._options(r.settings), cands, r.chosen, r.segmentation, r.depth,
-                      r.sketch, r.image, r.verdict, dict(r.seconds), resolution, state, tuple(r.notes))
+                      r.sketch, r.image, r.verdict, dict(r.seconds), resolution, state, tuple(r.notes), familiarity)
 
     def _chain_result(self, result: Result):
         import torch
@@ -123,11 +149,11 @@ class TinyBackend:
             raise BadInput(f"rerun: what must be one of {', '.join(RERUNS)}, not {what!r}"[:200])
         settings = None if options is None else self.settings(options)
         return self._plain(self.chain.rerun(self._chain_result(result), segmentation, what, on_step, settings,
-                                            on_map))
+                                            on_map), result.familiarity)
 
     def choose(self, result: Result, index: int, on_step: Progress | None = None,
                on_map: MapReady | None = None) -> Result:
-        return self._plain(self.chain.choose(self._chain_result(result), index, on_step, on_map))
+        return self._plain(self.chain.choose(self._chain_result(result), index, on_step, on_map), result.familiarity)
 
 
     def read(self, picture: np.ndarray, seed: int = 0, options: Options | None = None, inversion: str = "ddpm",
@@ -137,19 +163,21 @@ class TinyBackend:
         kind, k = _inversion(inversion, steps)
         fitted = from_array(picture, self.capabilities.picture_size)
         side = min(np.asarray(picture).shape[:2])
+        fit = self.familiar
+        judged = None if fit is None or self.chain.segmenter is None else fit.judge(self.chain.segmenter, fitted)
         return self._plain(self.chain.read(fitted, int(seed), self.settings(options), kind, k, on_step, on_map,
-                                           source_side=side))
+                                           source_side=side), judged)
 
     def invert(self, result: Result, inversion: str = "ddpm", steps: int = 8,
                on_step: Progress | None = None) -> Result:
         kind, k = _inversion(inversion, steps)
-        return self._plain(self.chain.invert(self._chain_result(result), kind, k, on_step))
+        return self._plain(self.chain.invert(self._chain_result(result), kind, k, on_step), result.familiarity)
 
     def steer(self, result: Result, segmentations: list[np.ndarray], scales: list[float],
               on_step: Progress | None = None, on_map: MapReady | None = None, *, concepts=None) -> Result:
         # `concepts` are not used: the image factor is not told words, the stages carry the edit.
         return self._plain(self.chain.steer(self._chain_result(result), [np.asarray(x) for x in segmentations],
-                                            [float(x) for x in scales], on_step, on_map))
+                                            [float(x) for x in scales], on_step, on_map), result.familiarity)
 
     def redraw(self, graph: SceneGraph, segmentation: np.ndarray, region: np.ndarray, seed: int = 0) -> np.ndarray:
         """`region` of the segmentation drawn again by the segmentation factor for `graph`, the rest kept."""

@@ -65,7 +65,7 @@ def to_arrays(result: Result) -> tuple[dict, dict[str, np.ndarray]]:
     header = {"format": FORMAT, "backend": result.backend, "graph": result.graph.to_sg2im(), "seed": result.seed,
               "options": result.options.to_json(), "chosen": result.chosen, "seconds": result.seconds,
               "resolution": result.resolution, "candidates": [c.seed for c in result.candidates],
-              "state": sorted(result.state), "notes": list(result.notes)}
+              "state": sorted(result.state), "notes": list(result.notes), "familiarity": result.familiarity}
     return header, arrays
 
 
@@ -155,6 +155,15 @@ def _check_maps(arrays: dict[str, np.ndarray]) -> None:
         raise BadInput(f"a result's image must be (H, W, 3) uint8 of at most {MAX_MAP_SIDE} a side")
 
 
+def _familiarity(value: object) -> dict | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError("familiarity")
+    return {"score": float(value["score"]), "threshold": float(value["threshold"]),
+            "familiar": bool(value["familiar"])}
+
+
 def from_arrays(header: dict, arrays: dict[str, np.ndarray]) -> Result:
     try:
         if not isinstance(header, dict) or header.get("format") != FORMAT:
@@ -180,7 +189,7 @@ def from_arrays(header: dict, arrays: dict[str, np.ndarray]) -> Result:
                       arrays["image"], judged(arrays["segmentation"], depth),
                       {k: float(v) for k, v in header["seconds"].items()},
                       {k: int(v) for k, v in header["resolution"].items()}, state,
-                      tuple(str(line) for line in header.get("notes", ())))
+                      tuple(str(line) for line in header.get("notes", ())), _familiarity(header.get("familiarity")))
     except BadInput:
         raise
     except Exception as e:  # bytes from elsewhere: whatever fails to parse them is the bytes' fault

@@ -12,6 +12,7 @@ torch or gradio). The measurements, by what they measure:
   studio.py   the studio through its API (gradio_client), in this process
   memory.py   the app's memory and temporary files under traffic, in a child process
   attack.py   the API as an attacker meets it: bad values of every kind, in a child process
+  outside.py  pictures from outside the tiny world: which the reading model says it cannot read
 """
 
 from __future__ import annotations
@@ -222,3 +223,12 @@ def _attack(o: Options) -> dict:
     from . import attack
 
     return attack.run(o.n or 2000)
+
+
+@bench("outside", "pictures the tiny backend says it cannot read: --n held-out renders (default 200) as JPEG at "
+       "64 and at 256 px, the chain's pictures of graphs people wrote, scikit-image's real photos, made-up "
+       "non-photos: share refused, AUROC, threshold (needs scikit-image)")
+def _outside(o: Options) -> dict:
+    from . import outside
+
+    return outside.run(o.n or 200, o.graphs)

@@ -306,3 +306,22 @@ def train_distill(args) -> dict:
                    FACTOR_REPRODUCE)
         result["exported"] = str(args.export)
     return result
+
+
+def train_familiarity(args) -> dict:
+    """The segmenter's familiarity fit (`reading/familiar.py`), written beside it into --out."""
+    import time
+
+    from ..models.shipped import SEGMENTER_DIR, load_segmenter
+    from ..reading import familiar
+
+    start = time.perf_counter()
+    segmenter = load_segmenter(args.init or SEGMENTER_DIR).eval()
+    n = args.calibration
+    fit = familiar.calibrate(segmenter, n)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = fit.save(out)
+    return {"wrote": str(path), "calibration_renders": n, "threshold": fit.threshold, "alpha": fit.meta["alpha"],
+            "quantile": fit.meta["quantile"], "features": int(fit.mean.shape[0]),
+            "seconds": round(time.perf_counter() - start, 1)}

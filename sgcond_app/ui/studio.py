@@ -173,6 +173,8 @@ def _relations(session: Session, seg: np.ndarray | None = None) -> list[list[str
         holds = "n/a" if r.holds is None else ("yes" if r.holds else "NO")
         if r.reason and r.holds is not None:
             holds += f" ({r.reason})"
+        if not session.result.trusted:  # read off a picture the reading model does not know
+            holds += " (not to be trusted: an unfamiliar picture)"
         rows.append([f"{g.objects[r.subject].phrase()} #{r.subject}", r.predicate,
                      f"{g.objects[r.object].phrase()} #{r.object}", holds])
     return rows
@@ -233,7 +235,8 @@ def _graph_views(graph: SceneGraph | None, positions, session: Session | None = 
     session was generated from this very graph."""
     u = views.understand(graph)
     verdict = None
-    if session is not None and graph is not None and graph == session.mapped.source:
+    # A picture the reading model does not know: its graph's edges are not drawn as passing or failing.
+    if session is not None and graph is not None and graph == session.mapped.source and session.result.trusted:
         verdict = _source_verdict(session)
     return (views.canvas_value(graph, positions, u, verdict, rev), views.to_text(graph), views.to_table(graph),
             views.notes_markdown(graph, u))
@@ -423,6 +426,11 @@ def request_stop(request: gr.Request = None) -> None:
         flag.set()
 
 
+UNFAMILIAR = ("This picture is unlike any the reading model was trained on (familiarity {score:.1f}, above "
+              "{threshold:.1f}): its maps and graph are not to be trusted, and its relations are not marked as "
+              "holding or failing.")
+
+
 def _stream_result(job, steps: dict, progress, make_session, display: bool, context: str,
                    before: Session | None, request: gr.Request | None = None):
     """The outputs as the maps arrive, then the whole result. Should the chain fail, or the person
@@ -447,6 +455,8 @@ def _stream_result(job, steps: dict, progress, make_session, display: bool, cont
             else:
                 for line in rest[0].notes:
                     warn(line)
+                if not rest[0].trusted:
+                    warn(UNFAMILIAR.format(**rest[0].familiarity))
                 yield _outputs(make_session(rest[0]), display)
     except Stopped:
         if display and shown_any:
@@ -603,6 +613,10 @@ def _read(path: str | None, seed: object, session: Session | None, progress, dis
         raise BadInput(f"the {caps.name} backend cannot read pictures")
     steps = {"depth": caps.default_steps.get("depth", 1), "sketch": caps.default_steps.get("sketch", 1),
              "inversion": INVERSION_STEPS}
+
+    judged = b.familiarity(picture) if hasattr(b, "familiarity") else None
+    if judged is not None and not judged["familiar"]:  # said before the maps arrive, and again with them
+        warn(UNFAMILIAR.format(**judged))
 
     def job(on_step, on_map):
         return b.read(picture, seed, None, "ddpm", INVERSION_STEPS, on_step, on_map)
