@@ -402,6 +402,9 @@ def cmd_read(args: argparse.Namespace) -> None:
     psnr = extra["inversion"]["reconstruction_psnr_db"]
     f = r.familiarity
     familiar = "" if f is None else f"; familiarity {f['score']:.1f} (at most {f['threshold']:.1f} is familiar)"
+    if r.confidence:
+        k = min(range(len(r.confidence)), key=r.confidence.__getitem__)
+        familiar += f"; least sure of {r.graph.objects[k].label} #{k} ({r.confidence[k]:.0%})"
     print(f"read {len(r.graph.objects)} objects, {len(r.graph.relations)} relations: {r.graph.to_text()}; "
           f"reconstruction {psnr} dB{familiar}; {r.seconds['total']:.2f} s; wrote {out}")
     if not r.trusted:

@@ -83,7 +83,11 @@ def test_a_render_is_read_as_familiar_and_strict_lets_it_through(capsys, tmp_pat
     assert main(["read", str(path), "--out", str(tmp_path / "r"), "--steps", "2", "--strict"]) == 0
     out, err = capsys.readouterr()
     assert "familiarity" in out and "not to be trusted" not in err
-    assert json.loads((tmp_path / "r" / "report.json").read_text())["familiarity"]["familiar"] is True
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert report["familiarity"]["familiar"] is True
+    # Each object of the derived graph carries how sure the segmenter was of it: sure, on its own world.
+    assert len(report["object_confidence"]) == len(report["graph"]["objects"])
+    assert min(report["object_confidence"]) > 0.8 and "least sure of" in out
 
 
 def test_the_verdict_crosses_the_wire_and_the_page_draws_no_edge_as_holding(tmp_path):
@@ -105,6 +109,8 @@ def test_the_verdict_crosses_the_wire_and_the_page_draws_no_edge_as_holding(tmp_
     canvas = json.loads(studio._graph_views(r.graph, None, session)[0])
     assert canvas["relationships"] and all(s is None for s in canvas["edge_status"])
     assert all("not to be trusted" in row[3] for row in studio._relations(session))
+    assert len(back.confidence) == len(r.graph.objects) and np.mean(r.confidence) < 0.9
+    assert all("confidence" in o["note"] for o in canvas["objects"])
     trusted = dataclasses.replace(r, familiarity={**r.familiarity, "familiar": True})
     canvas = json.loads(studio._graph_views(r.graph, None, studio.Session(map_graph(r.graph), trusted))[0])
     assert any(s is not None for s in canvas["edge_status"])

@@ -176,7 +176,8 @@ def test_a_picture_no_larger_than_the_map_loses_the_segmenters_slivers_of_things
     assert (filled[44:46, 45:60] == vocab.CLASS_ID["grass"]).all()  # what is nearest
     # Read: a 64 px picture (as small as the map) loses them; a 128 px one keeps them (a fence there
     # is seen, and may be thin).
-    monkeypatch.setattr(tiny.chain.segmenter, "segment", lambda picture, size=None: seg.copy())
+    monkeypatch.setattr(tiny.chain.segmenter, "segment",
+                        lambda picture, size=None, confidence=False: (seg.copy(), np.ones(seg.shape, np.float32)))
     small = tiny.read(np.zeros((64, 64, 3), np.uint8), steps=2)
     large = tiny.read(np.zeros((128, 128, 3), np.uint8), steps=2)
     assert "fence" not in small.graph.labels and (small.segmentation == vocab.CLASS_ID["dog"]).sum() == 36

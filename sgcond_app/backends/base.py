@@ -195,6 +195,9 @@ class Result:
     # {"score", "threshold", "familiar"}); familiar False: its maps and graph are not to be trusted.
     # None: not read from a picture, or a backend that does not score it. Edits of it carry it on.
     familiarity: dict | None = None
+    # A picture read from outside: how sure the reading model was of each object of the graph it
+    # derived (its mean probability of the class it read, over the object's pixels), by index; ().
+    confidence: tuple[float, ...] = ()
 
     @property
     def factor_seed(self) -> int:
@@ -233,6 +236,7 @@ def report(result: Result, mapped=None) -> dict:
         "seconds": {k: round(v, 4) for k, v in result.seconds.items()},
         **({"notes": list(result.notes)} if result.notes else {}),
         **({"familiarity": dict(result.familiarity)} if result.familiarity is not None else {}),
+        **({"object_confidence": list(result.confidence)} if result.confidence else {}),
         **({"prompt": result.options.prompt, "negative_prompt": result.options.negative_prompt,
             "condition_scales": dict(result.options.condition_scales)} if result.options.prompt else {}),
         "chosen_candidate": result.chosen,

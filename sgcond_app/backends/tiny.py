@@ -114,7 +114,8 @@ class TinyBackend:
         if r.inverted is not None:
             state.update(r.inverted.to_state())
         return Result(NAME, r.graph, r.seed, self._options(r.settings), cands, r.chosen, r.segmentation, r.depth,
-                      r.sketch, r.image, r.verdict, dict(r.seconds), resolution, state, tuple(r.notes), familiarity)
+                      r.sketch, r.image, r.verdict, dict(r.seconds), resolution, state, tuple(r.notes), familiarity,
+                      tuple(r.confidence))
 
     def _chain_result(self, result: Result):
         import torch

@@ -65,7 +65,8 @@ def to_arrays(result: Result) -> tuple[dict, dict[str, np.ndarray]]:
     header = {"format": FORMAT, "backend": result.backend, "graph": result.graph.to_sg2im(), "seed": result.seed,
               "options": result.options.to_json(), "chosen": result.chosen, "seconds": result.seconds,
               "resolution": result.resolution, "candidates": [c.seed for c in result.candidates],
-              "state": sorted(result.state), "notes": list(result.notes), "familiarity": result.familiarity}
+              "state": sorted(result.state), "notes": list(result.notes), "familiarity": result.familiarity,
+              "confidence": list(result.confidence)}
     return header, arrays
 
 
@@ -189,7 +190,8 @@ def from_arrays(header: dict, arrays: dict[str, np.ndarray]) -> Result:
                       arrays["image"], judged(arrays["segmentation"], depth),
                       {k: float(v) for k, v in header["seconds"].items()},
                       {k: int(v) for k, v in header["resolution"].items()}, state,
-                      tuple(str(line) for line in header.get("notes", ())), _familiarity(header.get("familiarity")))
+                      tuple(str(line) for line in header.get("notes", ())), _familiarity(header.get("familiarity")),
+                      tuple(float(c) for c in header.get("confidence", ()))[:len(graph.objects)])
     except BadInput:
         raise
     except Exception as e:  # bytes from elsewhere: whatever fails to parse them is the bytes' fault

@@ -143,6 +143,8 @@ class Result:
     # What a check after the run found that the person should know, a line each (an edit whose
     # redrawn region the segmenter did not read as the edited map in any draw).
     notes: tuple[str, ...] = ()
+    # A picture read in: the segmenter's confidence in each object of the derived graph (by index).
+    confidence: tuple[float, ...] = ()
 
     @property
     def factor_seed(self) -> int:
@@ -555,7 +557,7 @@ class Chain:
         s.check()
         seconds: dict[str, float] = {}
         start = began = time.perf_counter()
-        seg_np = self.segmenter.segment(picture, size=SEG_SIZE)
+        seg_np, sure = self.segmenter.segment(picture, size=SEG_SIZE, confidence=True)
         if s.clean_pixels > 1:
             seg_np = stages.clean_segmentation(seg_np, s.clean_pixels)
         if source_side is not None and source_side <= SEG_SIZE:
@@ -572,13 +574,16 @@ class Chain:
         if on_map:
             on_map("sketch", edges[0].numpy())
         start = time.perf_counter()
-        graph, _regions = graph_from_maps(seg_map[0], depth_map[0])
+        graph, regions = graph_from_maps(seg_map[0], depth_map[0])
         verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0])
         cand = Candidate(seed, seg_map[0], depth_map[0], verdict)
         seconds["graph"] = time.perf_counter() - start
         result = Result(graph, seed, s, [cand], 0, disp[0], seg_map[0], depth_map[0], edges[0].numpy(),
                         picture.copy(), verdict, seconds)
         result = self.invert(result, kind, steps, on_step)
+        # How sure the segmenter was of each object of the derived graph: its mean probability of the
+        # class it read, over the object's pixels.
+        result.confidence = tuple(round(float(sure[r.mask].mean()), 3) if r.mask.any() else 0.0 for r in regions)
         result.seconds["total"] = time.perf_counter() - began
         return result
 

@@ -89,11 +89,13 @@ class Segmenter(nn.Module):
         return torch.cat(pooled, dim=1)
 
     @torch.no_grad()
-    def segment(self, images: np.ndarray, batch: int = 64, size: int | None = None) -> np.ndarray:
+    def segment(self, images: np.ndarray, batch: int = 64, size: int | None = None,
+                confidence: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """uint8 (H, W, 3) or (B, H, W, 3) -> uint8 class ids (H, W) or (B, H, W), read at the
         pictures' own resolution. `size`: the class map at size x size instead, the class
         probabilities averaged over each block (the chain's 128 px picture against its 64 px maps);
-        a smaller picture is enlarged (bilinear) to that size first."""
+        a smaller picture is enlarged (bilinear) to that size first. `confidence`: also each
+        pixel's probability of the class read there (float32, same shape)."""
         from .graph_encoder import image_tensor
 
         single = images.ndim == 3
@@ -103,11 +105,14 @@ class Segmenter(nn.Module):
         device = next(self.parameters()).device
 
         def read(chunk: torch.Tensor) -> torch.Tensor:
-            logits = self(chunk.to(device)).float()
-            if size is not None and logits.shape[-1] != size:
-                return F.adaptive_avg_pool2d(logits.softmax(1), size).argmax(1)
-            return logits.argmax(1)
+            p = self(chunk.to(device)).float().softmax(1)
+            if size is not None and p.shape[-1] != size:
+                p = F.adaptive_avg_pool2d(p, size)
+            return p.max(1)
 
-        out = [read(x[i:i + batch]).to(torch.uint8).cpu() for i in range(0, len(x), batch)]
-        labels = torch.cat(out).numpy()
-        return labels[0] if single else labels
+        reads = [read(x[i:i + batch]) for i in range(0, len(x), batch)]
+        labels = torch.cat([r.indices.to(torch.uint8).cpu() for r in reads]).numpy()
+        sure = torch.cat([r.values.cpu() for r in reads]).numpy().astype(np.float32)
+        if single:
+            labels, sure = labels[0], sure[0]
+        return (labels, sure) if confidence else labels

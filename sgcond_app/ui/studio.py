@@ -235,9 +235,13 @@ def _graph_views(graph: SceneGraph | None, positions, session: Session | None = 
     session was generated from this very graph."""
     u = views.understand(graph)
     verdict = None
+    ours = session is not None and graph is not None and graph == session.mapped.source
     # A picture the reading model does not know: its graph's edges are not drawn as passing or failing.
-    if session is not None and graph is not None and graph == session.mapped.source and session.result.trusted:
+    if ours and session.result.trusted:
         verdict = _source_verdict(session)
+    if ours and len(session.result.confidence) == len(graph.objects):  # a graph read off a picture
+        u.object_notes = [f"{note}; " * bool(note) + f"read with {c:.0%} confidence"
+                          for note, c in zip(u.object_notes, session.result.confidence, strict=True)]
     return (views.canvas_value(graph, positions, u, verdict, rev), views.to_text(graph), views.to_table(graph),
             views.notes_markdown(graph, u))
 
