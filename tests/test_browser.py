@@ -722,3 +722,33 @@ def test_a_picture_read_then_a_relation_turned_around_on_the_canvas(url: str, ch
         assert (_fetch(page, _src(page, "sg-seg")) != seg_before).any()  # the object moved
         assert page.locator("#sg-compare").is_visible()
         stage("picture_after")
+
+
+def test_a_photo_the_models_do_not_know_is_asked_about_then_read_untrusted(url: str, chromium,
+                                                                            tmp_path: Path) -> None:
+    """A real photo (scikit-image's coffee): Read says the models do not know such a picture and
+    reads nothing (the page keeps what it showed); Read again reads it anyway, warns again, and
+    the canvas marks none of its relations as holding or failing."""
+    import skimage.data
+
+    path = tmp_path / "coffee.jpg"
+    Image.fromarray(skimage.data.coffee()).save(path, quality=90)
+    with _studio(chromium, url, "photo_open") as (page, stage):
+        page.get_by_role("tab", name="Start from a picture").click()
+        page.locator("#sg-picture input[type=file]").set_input_files(str(path))
+        _idle(page)
+        stage("photo_asked")
+        before = _src(page, "sg-image")
+        page.locator("#sg-read").click()
+        _toast(page, "Nothing was read")
+        _idle(page)
+        assert _src(page, "sg-image") == before
+        stage("photo_read_anyway")
+        page.locator("#sg-read").click()
+        _wait_new_src(page, "sg-image", before, timeout=90)
+        _toast(page, "not to be trusted")
+        _idle(page)
+        canvas = page.locator("#sg-canvas")
+        assert canvas.locator(".sg-node").count() >= 1
+        assert canvas.locator(".sg-edge.sg-pass, .sg-edge.sg-fail").count() == 0
+        assert not stage.errors, f"errors in the page: {stage.errors}"

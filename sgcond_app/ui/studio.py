@@ -24,9 +24,11 @@ output as it was (`page.on_page`). torch is imported on the first request, not w
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 
@@ -430,9 +432,20 @@ def request_stop(request: gr.Request = None) -> None:
         flag.set()
 
 
-UNFAMILIAR = ("This picture is unlike any the reading model was trained on (familiarity {score:.1f}, above "
-              "{threshold:.1f}): its maps and graph are not to be trusted, and its relations are not marked as "
-              "holding or failing.")
+# Pages that were told their picture is unfamiliar, by session, and of which picture: the same
+# picture read again from that page is read anyway. The oldest go first past MAX_ASKED.
+_asked: OrderedDict[str, str] = OrderedDict()
+MAX_ASKED = 1000
+
+
+def _digest(picture: np.ndarray) -> str:
+    return hashlib.sha1(np.ascontiguousarray(picture).tobytes()).hexdigest()
+
+
+_UNFAMILIAR = ("This picture is unlike any the reading model was trained on (familiarity {score:.1f}, above "
+               "{threshold:.1f}): its maps and graph are not to be trusted")
+UNFAMILIAR = _UNFAMILIAR + ", and its relations are not marked as holding or failing."
+ASK_UNFAMILIAR = _UNFAMILIAR + ". Nothing was read; read it again to read it anyway."
 
 
 def _stream_result(job, steps: dict, progress, make_session, display: bool, context: str,
@@ -620,6 +633,14 @@ def _read(path: str | None, seed: object, session: Session | None, progress, dis
 
     judged = b.familiarity(picture) if hasattr(b, "familiarity") else None
     if judged is not None and not judged["familiar"]:  # said before the maps arrive, and again with them
+        key = getattr(request, "session_hash", None)
+        if display and key and _asked.get(key) != _digest(picture):
+            # The page asks first: nothing changes, and the same picture read again is read anyway.
+            _asked[key] = _digest(picture)
+            while len(_asked) > MAX_ASKED:
+                _asked.popitem(last=False)
+            raise BadInput(ASK_UNFAMILIAR.format(**judged))
+        _asked.pop(key or "", None)
         warn(UNFAMILIAR.format(**judged))
 
     def job(on_step, on_map):
