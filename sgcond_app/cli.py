@@ -117,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("palette", help="class colours of segmentation maps")
     c.add_argument("--json", action="store_true")
 
+    c = sub.add_parser("vocab", help="a vocabulary's classes: ids, names, stuff or thing, colours, source")
+    c.add_argument("name", choices=["tiny", "ade20k", "coco-stuff"])
+    c.add_argument("--json", action="store_true",
+                   help='{"name", "source", "classes": [{"id", "name", "stuff", "rgb"}]}')
+
     c = sub.add_parser("generate", help="segmentation, depth, sketch and image for a graph (the chain)")
     c.add_argument("graph", help="a .json (sg2im, one graph or a list) or text graph file")
     c.add_argument("--out", required=True, help="output folder (one sub-folder per graph of a list)")
@@ -530,6 +535,18 @@ def cmd_palette(args: argparse.Namespace) -> None:
         print(f"{c.id:3d} {c.name:10s} {c.rgb[0]:3d} {c.rgb[1]:3d} {c.rgb[2]:3d}  {'stuff' if c.stuff else 'thing'}")
 
 
+def cmd_vocab(args: argparse.Namespace) -> None:
+    from .graph.vocabularies import load
+
+    v = load(args.name)
+    if args.json:
+        print(json.dumps(v.to_json()))
+        return
+    print(f"{v.name}: {len(v)} classes ({sum(v.stuff)} stuff). {v.source}")
+    for i, n, stuff, rgb in zip(v.ids, v.classes, v.stuff, v.palette, strict=True):
+        print(f"{i:4d} {n:22s} {rgb[0]:3d} {rgb[1]:3d} {rgb[2]:3d}  {'stuff' if stuff else 'thing'}")
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     json_out = _output_file(args.json_out, "--json") if args.json_out else None
     if args.weights and not Path(args.weights).is_dir():
@@ -568,7 +585,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 COMMANDS = {"parse": cmd_parse, "synth": cmd_synth, "check": cmd_check, "palette": cmd_palette,
             "bench": cmd_bench, "train": cmd_train, "generate": cmd_generate,
-            "sheet": cmd_sheet, "read": cmd_read, "edit": cmd_edit}
+            "sheet": cmd_sheet, "read": cmd_read, "edit": cmd_edit, "vocab": cmd_vocab}
 
 
 def _joined_concepts(argv: list[str]) -> list[str]:
@@ -593,6 +610,8 @@ def main(argv: list[str] | None = None) -> int:
     except BadInput as e:
         print(f"error: {one_line(str(e))}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the output's reader went away (| head): not an error
+        return 0
     except OSError as e:  # a file named on the command line: too long a name, no room, no permission
         if e.filename is None:
             log.exception("internal error while running %s", " ".join(argv if argv is not None else sys.argv[1:]))
@@ -602,8 +621,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
     except Exception:
         log.exception("internal error while running %s", " ".join(argv if argv is not None else sys.argv[1:]))
         return 1

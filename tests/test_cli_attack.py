@@ -225,7 +225,8 @@ WORDS = st.one_of(st.text(max_size=20), st.sampled_from(
 COMMANDS = st.sampled_from(["parse", "check", "edit", "read", "palette", "synth"])
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(command=COMMANDS, words=st.lists(WORDS, max_size=6))
 def test_any_command_line_is_done_or_refused_in_one_line(capsys, tmp_path_factory, command, words):
     if command == "synth":  # synth writes what it is asked for: keep its count small

@@ -1,0 +1,67 @@
+"""Vocabularies as values (`graph/vocabularies`): the tiny world's 27 classes, ADE20K's 150 and
+COCO-Stuff's 171, each with ids as its dataset numbers them, stuff or thing, a colour and its source;
+`python -m sgcond_app vocab NAME --json` prints one."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from sgcond_app.cli import main
+from sgcond_app.graph import vocab
+from sgcond_app.graph.vocabularies import NAMES, load
+
+SIZES = {"tiny": (27, 7), "ade20k": (150, 50), "coco-stuff": (171, 91)}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_vocabulary_is_a_whole_table(name):
+    v = load(name)
+    classes, stuff = SIZES[name]
+    assert len(v) == len(v.ids) == len(v.stuff) == len(v.palette) == classes and sum(v.stuff) == stuff
+    assert len(set(v.classes)) == classes and len(set(v.ids)) == classes
+    assert v.palette.shape == (classes, 3) and v.source
+    assert all(v.index(n) == k for k, n in enumerate(v.classes))
+    assert all(v.aliases[a] in v.classes for a in v.aliases)
+
+
+def test_the_published_ids_and_colours_are_kept():
+    ade = load("ade20k")
+    row = {n: (i, tuple(int(x) for x in rgb), s) for i, n, rgb, s in zip(ade.ids, ade.classes, ade.palette, ade.stuff)}
+    assert row["wall"] == (1, (120, 120, 120), True) and row["sky"] == (3, (6, 230, 230), True)
+    assert row["person"] == (13, (150, 5, 61), False) and row["flag"][0] == 150
+    assert row["road"][1] == row["skyscraper"][1]  # as the published palette has it
+    assert ade.index("tv") == ade.classes.index("television receiver")
+    coco = load("coco-stuff")
+    ids = dict(zip(coco.classes, coco.ids))
+    assert ids["person"] == 1 and ids["toothbrush"] == 90 and ids["banner"] == 92 and ids["wood"] == 182
+    assert 12 not in coco.ids and 183 not in coco.ids  # COCO's gaps
+    assert len({tuple(c) for c in coco.palette}) == 171
+    assert coco.index("sky") == coco.classes.index("sky-other") and coco.index("doughnut") == coco.index("donut")
+
+
+def test_the_tiny_vocabulary_is_the_palette_the_maps_use(capsys):
+    assert main(["vocab", "tiny", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["name"] == "tiny"
+    assert [(c["id"], c["name"], c["rgb"]) for c in printed["classes"]] == [
+        (c["id"], c["name"], c["rgb"]) for c in vocab.palette_json()["classes"]]
+
+
+def test_vocab_prints_each_and_refuses_an_unknown_one(capsys):
+    for name in NAMES:
+        assert main(["vocab", name, "--json"]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert {"name", "source", "classes"} <= set(data)
+        assert set(data["classes"][0]) == {"id", "name", "stuff", "rgb"}
+    assert main(["vocab", "pascal"]) == 2
+    assert "invalid choice: 'pascal'" in capsys.readouterr().err
+
+
+def test_output_cut_short_by_its_reader_is_not_an_error():
+    proc = subprocess.run(f"{sys.executable} -m sgcond_app vocab ade20k | head -c 10", shell=True,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr and "internal error" not in proc.stderr
