@@ -8,10 +8,13 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sgcond_app.cli import main
-from sgcond_app.graph import vocab
+from sgcond_app.graph import judge, vocab
 from sgcond_app.graph.vocabularies import NAMES, load
 
 SIZES = {"tiny": (27, 7), "ade20k": (150, 50), "coco-stuff": (171, 91)}
@@ -65,3 +68,52 @@ def test_output_cut_short_by_its_reader_is_not_an_error():
     proc = subprocess.run(f"{sys.executable} -m sgcond_app vocab ade20k | head -c 10", shell=True,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+
+
+# --- the judge on each vocabulary (property tests over random maps) -----------------------------------
+
+@st.composite
+def scenes(draw):
+    """A 64x64 map in a shipped vocabulary: a stuff background, and two things side by side (apart)."""
+    v = load(draw(st.sampled_from(["ade20k", "coco-stuff", "tiny"])))
+    stuff = [k for k in range(len(v)) if v.stuff[k]]
+    things = [k for k in range(len(v)) if not v.stuff[k]]
+    ground = draw(st.sampled_from(stuff))
+    a, b = draw(st.lists(st.sampled_from(things), min_size=2, max_size=2, unique=True))
+    w = draw(st.integers(6, 20))
+    top, h = draw(st.integers(0, 30)), draw(st.integers(6, 30))
+    gap = draw(st.integers(2, 64 - 2 * w - 2))
+    seg = np.full((64, 64), ground, np.uint8)
+    seg[top:top + h, 1:1 + w] = a
+    seg[top:top + h, 1 + w + gap:1 + 2 * w + gap] = b
+    return v, seg, ground, a, b
+
+
+@settings(max_examples=120, deadline=None, derandomize=True)
+@given(scenes())
+def test_the_judge_reads_any_vocabulary_as_it_reads_the_tiny_worlds(scene):
+    v, seg, ground, a, b = scene
+    labels = [v.classes[a], v.classes[b], v.classes[ground]]
+    verdict = judge.judge(labels, [(0, "left of", 1), (1, "left of", 0), (0, "on", 2)], seg, vocabulary=v)
+    assert [o.present for o in verdict.objects] == [True, True, True]
+    assert [r.holds for r in verdict.relations[:2]] == [True, False]
+    # An unnamed thing is an extra; unnamed stuff is not.
+    alone = judge.judge([v.classes[a]], [], seg, vocabulary=v)
+    assert [alone.regions[i].label for i in alone.extras] == [v.classes[b]]
+    # Two pieces of a thing are two objects; of stuff, one (unless the graph names it twice).
+    seg2 = seg.copy()
+    seg2[seg == b] = a
+    regions = judge.extract_regions(seg2, vocabulary=v)
+    assert sum(r.label == v.classes[a] for r in regions) == 2
+    assert sum(r.label == v.classes[ground] for r in regions) == 1
+    assert judge.unnamed_fraction(labels, seg, vocabulary=v) == 0.0
+
+
+def test_the_tiny_vocabulary_is_the_judges_default():
+    from sgcond_app.world.sample import render_sample
+
+    s = render_sample(1_000_000_555, 64)
+    g = s.graph
+    default = judge.judge(g.labels, g.triples(), s.segmentation, s.depth)
+    given_ = judge.judge(g.labels, g.triples(), s.segmentation, s.depth, vocabulary=load("tiny"))
+    assert default.to_json() == given_.to_json()

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from . import vocab
+from . import vocab, vocabularies
+from .vocabularies import Vocabulary
 
 # An object is present when its region covers at least this share of the image (and MIN_PIXELS).
 MIN_AREA_FRACTION = 0.0015
@@ -70,23 +71,30 @@ def min_area(shape: tuple[int, int]) -> int:
     return max(MIN_PIXELS, int(math.ceil(MIN_AREA_FRACTION * shape[0] * shape[1])))
 
 
+def _vocabulary(vocabulary: Vocabulary | None) -> Vocabulary:
+    return vocabulary if vocabulary is not None else vocabularies.load("tiny")
+
+
 def extract_regions(seg: np.ndarray, depth: np.ndarray | None = None,
-                    instances: np.ndarray | None = None, countable: frozenset[str] = frozenset()) -> list[Region]:
+                    instances: np.ndarray | None = None, countable: frozenset[str] = frozenset(),
+                    vocabulary: Vocabulary | None = None) -> list[Region]:
     """The regions a segmentation shows, large enough to count as present.
 
     Stuff classes give one region per class, except those in `countable` (stuff a graph names more
     than once: two mountains), which are read like things. Things give one region per instance when
     an instance map is given, else one per 8-connected component (so two touching sheep read as one).
+    `vocabulary`: the classes the map's values name (default the tiny world's).
     """
+    v = _vocabulary(vocabulary)
     seg = np.asarray(seg)
     depth = _depth01(depth)
     threshold = min_area(seg.shape)
     regions: list[Region] = []
     present = np.bincount(seg.ravel(), minlength=256)
-    for cid in np.nonzero(present[: vocab.NUM_CLASSES] >= threshold)[0]:
-        name = vocab.CLASS_NAMES[cid]
+    for cid in np.nonzero(present[: len(v)] >= threshold)[0]:
+        name = v.classes[cid]
         mask = seg == cid
-        if cid in vocab.STUFF_IDS and name not in countable:
+        if cid in v.stuff_positions and name not in countable:
             regions.append(make_region(name, mask, depth))
             continue
         if instances is not None:
@@ -104,9 +112,10 @@ def extract_regions(seg: np.ndarray, depth: np.ndarray | None = None,
     return regions
 
 
-def countable_stuff(labels: Sequence[str]) -> frozenset[str]:
+def countable_stuff(labels: Sequence[str], vocabulary: Vocabulary | None = None) -> frozenset[str]:
     """Stuff a graph names more than once ("mountain left of mountain"): it is counted in pieces."""
-    return frozenset(lab for lab, n in Counter(labels).items() if n > 1 and vocab.is_stuff(lab))
+    v = _vocabulary(vocabulary)
+    return frozenset(lab for lab, n in Counter(labels).items() if n > 1 and v.is_stuff(lab))
 
 
 def point_on(region: Region) -> tuple[int, int]:
@@ -285,18 +294,20 @@ def _group_options(objs: list[int], regs: list[int]) -> list[tuple[tuple[int, in
 
 def judge(labels: Sequence[str], relations: Sequence[tuple[int, str, int]], seg: np.ndarray,
           depth: np.ndarray | None = None, instances: np.ndarray | None = None,
-          regions: Sequence[Region] | None = None) -> Verdict:
-    """Judge a graph in the tiny world's vocabulary against a segmentation (and depth).
+          regions: Sequence[Region] | None = None, vocabulary: Vocabulary | None = None) -> Verdict:
+    """Judge a graph against a segmentation (and depth), both in `vocabulary` (default the tiny
+    world's; a map holds each class's position in it).
 
     `labels` are class names, `relations` (subject, predicate, object) with canonical predicates
     (semantic ones are left unjudged). Graph objects are matched one-to-one to regions of their
     class; among matchings that make the most objects present, the one under which the most
     relations hold is taken (the graph does not say which of two sheep is which).
     """
+    v = _vocabulary(vocabulary)
     seg = np.asarray(seg)
     shape = seg.shape[:2]
     if regions is None:
-        regions = extract_regions(seg, depth, instances, countable_stuff(labels))
+        regions = extract_regions(seg, depth, instances, countable_stuff(labels, v), v)
     regions = tuple(regions)
     by_class: dict[str, list[int]] = {}
     for ri, r in enumerate(regions):
@@ -363,12 +374,13 @@ def judge(labels: Sequence[str], relations: Sequence[tuple[int, str, int]], seg:
             h = rule(p, best[s], best[o])
             rels.append(RelationVerdict(s, p, o, h, "" if h is not None else "needs a depth map"))
     matched = set(best.values())
-    extras = tuple(ri for ri, r in enumerate(regions) if ri not in matched and not vocab.is_stuff(r.label))
+    extras = tuple(ri for ri, r in enumerate(regions) if ri not in matched and not v.is_stuff(r.label))
     return Verdict(objects, tuple(rels), regions, extras)
 
 
-def unnamed_fraction(labels: Sequence[str], seg: np.ndarray) -> float:
+def unnamed_fraction(labels: Sequence[str], seg: np.ndarray, vocabulary: Vocabulary | None = None) -> float:
     """The share of pixels whose class the graph never names (stuff included: an unnamed sky counts)."""
-    named = [vocab.CLASS_ID[lab] for lab in set(labels) if lab in vocab.CLASS_ID]
+    v = _vocabulary(vocabulary)
+    named = [v.position(lab) for lab in set(labels) if v.position(lab) is not None]
     seg = np.asarray(seg)
     return float(1.0 - np.isin(seg, named).mean())

@@ -3,12 +3,15 @@ and their aliases, each table with its source named. A model's config and a resu
 (`"vocabulary": "tiny"`); the judge, the mapping, the drawing and the page are to take the value,
 not a module global (issue 29; today they still take the tiny world's, `graph/vocab.py`).
 
-`python -m sgcond_app vocab NAME --json` prints one: `{"name", "source", "classes": [{"id",
-"name", "stuff", "rgb"}]}`, ids as the dataset's own class maps number them.
+A segmentation array in a vocabulary holds each class's position in `classes` (0 .. C-1; 255 for
+none), whatever ids its dataset's files use. `python -m sgcond_app vocab NAME --json` prints one:
+`{"name", "source", "classes": [{"id", "name", "stuff", "rgb"}]}`, ids as the dataset's own class
+maps number them.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +34,20 @@ class Vocabulary:
     palette: np.ndarray  # (C, 3) uint8, in the order of `classes`
     aliases: dict[str, str]  # another word -> the class it names
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_position", {n: k for k, n in enumerate(self.classes)})
+        object.__setattr__(self, "stuff_positions", frozenset(k for k, s in enumerate(self.stuff) if s))
+
     def __len__(self) -> int:
         return len(self.classes)
+
+    def is_stuff(self, name: str) -> bool:
+        k = self._position.get(name)
+        return k is not None and self.stuff[k]
+
+    def position(self, name: str) -> int | None:
+        """Where a class (by its name) is in `classes`: the value a segmentation array holds for it."""
+        return self._position.get(name)
 
     def index(self, word: str) -> int | None:
         """The position of the class a word names (its name or an alias), or None."""
@@ -54,8 +69,9 @@ def _tiny() -> Vocabulary:
                       tuple(c.stuff for c in vocab.CLASSES), vocab.PALETTE.copy(), dict(vocab.LABEL_ALIASES))
 
 
+@functools.cache
 def load(name: str) -> Vocabulary:
-    """A shipped vocabulary by name: tiny, ade20k or coco-stuff."""
+    """A shipped vocabulary by name: tiny, ade20k or coco-stuff (one value each, shared)."""
     if name == "tiny":
         return _tiny()
     if name not in NAMES:
