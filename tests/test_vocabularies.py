@@ -117,3 +117,24 @@ def test_the_tiny_vocabulary_is_the_judges_default():
     default = judge.judge(g.labels, g.triples(), s.segmentation, s.depth)
     given_ = judge.judge(g.labels, g.triples(), s.segmentation, s.depth, vocabulary=load("tiny"))
     assert default.to_json() == given_.to_json()
+
+
+@pytest.mark.parametrize("name, sky, ground, things", [("ade20k", "sky", "road", ("car", "person")),
+                                                       ("coco-stuff", "sky-other", "grass", ("dog", "person"))])
+def test_a_graph_is_read_off_a_map_in_its_own_vocabulary(name, sky, ground, things):
+    """The world's own rules (objects large enough, relations that clearly hold and that a person
+    would say) on a map in ADE20K's or COCO-Stuff's classes give a graph in their words."""
+    from sgcond_app.reading.derive import graph_from_maps
+
+    v = load(name)
+    seg = np.full((64, 64), v.position(sky), np.uint8)
+    seg[30:] = v.position(ground)
+    seg[18:40, 6:20] = v.position(things[0])
+    seg[10:40, 36:44] = v.position(things[1])
+    graph, regions = graph_from_maps(seg, None, v)
+    assert sorted(graph.labels) == sorted([sky, ground, *things])
+    said = {(graph.labels[s], p, graph.labels[o]) for s, p, o in graph.triples()}
+    assert {(things[0], "on", ground), (things[1], "on", ground)} <= said
+    assert not any(p == "on" and s == sky for s, p, _ in said)
+    verdict = judge.judge(graph.labels, graph.triples(), seg, vocabulary=v)
+    assert verdict.object_recall == 1.0 and verdict.relation_accuracy == 1.0

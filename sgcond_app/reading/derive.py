@@ -10,39 +10,48 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import judge, vocab
+from ..graph import judge, vocabularies
 from ..graph.scene_graph import SceneGraph
+from ..graph.vocabularies import Vocabulary
 from ..world.sample import DERIVE_STUFF_FRACTION, DERIVE_THING_FRACTION, PREDICATE_WEIGHTS, sensible
 
 MAX_DERIVED_OBJECTS = 12
 MAX_DERIVED_RELATIONS = 16
 
 
-def objects_of(seg: np.ndarray, depth: np.ndarray | None = None) -> list[judge.Region]:
+def _vocabulary(vocabulary: Vocabulary | None) -> Vocabulary:
+    return vocabulary if vocabulary is not None else vocabularies.load("tiny")
+
+
+def objects_of(seg: np.ndarray, depth: np.ndarray | None = None,
+               vocabulary: Vocabulary | None = None) -> list[judge.Region]:
     """The regions that enter the graph, in the graph's order."""
+    v = _vocabulary(vocabulary)
     n = seg.shape[0] * seg.shape[1]
-    regions = [r for r in judge.extract_regions(seg, depth)
-               if r.area >= (DERIVE_STUFF_FRACTION if vocab.is_stuff(r.label) else DERIVE_THING_FRACTION) * n]
-    stuff = sorted((r for r in regions if vocab.is_stuff(r.label)), key=lambda r: -r.area)
-    things = sorted((r for r in regions if not vocab.is_stuff(r.label)), key=lambda r: -r.area)
+    regions = [r for r in judge.extract_regions(seg, depth, vocabulary=v)
+               if r.area >= (DERIVE_STUFF_FRACTION if v.is_stuff(r.label) else DERIVE_THING_FRACTION) * n]
+    stuff = sorted((r for r in regions if v.is_stuff(r.label)), key=lambda r: -r.area)
+    things = sorted((r for r in regions if not v.is_stuff(r.label)), key=lambda r: -r.area)
     things = sorted(things[:max(0, MAX_DERIVED_OBJECTS - len(stuff))], key=lambda r: r.centroid[0])
     return (stuff + things)[:MAX_DERIVED_OBJECTS]
 
 
-def relations_of(regions: list[judge.Region], seg: np.ndarray) -> list[tuple[int, str, int]]:
+def relations_of(regions: list[judge.Region], seg: np.ndarray,
+                 vocabulary: Vocabulary | None = None) -> list[tuple[int, str, int]]:
+    v = _vocabulary(vocabulary)
     shape = seg.shape
     options: dict[tuple[int, int], list[str]] = {}
     for a, ra in enumerate(regions):
         for b, rb in enumerate(regions):
             if a != b:
-                preds = [p for p in judge.clear_predicates(ra, rb, shape) if sensible(p, ra, rb, seg)]
+                preds = [p for p in judge.clear_predicates(ra, rb, shape) if sensible(p, ra, rb, seg, v)]
                 if preds:
                     options[(a, b)] = sorted(preds, key=lambda p: -PREDICATE_WEIGHTS[p])
 
     def best(pairs):
         """The nearest pair, the one whose subject is a thing first, then the stronger predicate."""
         return min(pairs, key=lambda ab: (judge.box_gap(regions[ab[0]], regions[ab[1]]),
-                                          vocab.is_stuff(regions[ab[0]].label),
+                                          v.is_stuff(regions[ab[0]].label),
                                           -PREDICATE_WEIGHTS[options[ab][0]], ab))
 
     used: set[frozenset[int]] = set()
@@ -63,16 +72,19 @@ def relations_of(regions: list[judge.Region], seg: np.ndarray) -> list[tuple[int
     return out
 
 
-def graph_from_maps(seg: np.ndarray, depth: np.ndarray | None = None) -> tuple[SceneGraph, list[judge.Region]]:
-    """The graph a segmentation (and its depth, [0, 1], near is 1) shows, and each object's region.
-    A picture in which nothing is large enough gives the largest region alone."""
-    regions = objects_of(seg, depth)
+def graph_from_maps(seg: np.ndarray, depth: np.ndarray | None = None,
+                    vocabulary: Vocabulary | None = None) -> tuple[SceneGraph, list[judge.Region]]:
+    """The graph a segmentation (and its depth, [0, 1], near is 1) shows, and each object's region,
+    in `vocabulary` (default the tiny world's: the map holds positions in its classes). A picture
+    in which nothing is large enough gives the largest region alone."""
+    v = _vocabulary(vocabulary)
+    regions = objects_of(seg, depth, v)
     if not regions:
-        every = judge.extract_regions(seg, depth)
+        every = judge.extract_regions(seg, depth, vocabulary=v)
         if not every:
-            ids, counts = np.unique(seg[seg < vocab.NUM_CLASSES], return_counts=True)
-            cid = int(ids[np.argmax(counts)]) if len(ids) else vocab.CLASS_ID["sky"]
-            every = [judge.make_region(vocab.CLASS_NAMES[cid], seg == cid, depth)]
+            ids, counts = np.unique(seg[seg < len(v)], return_counts=True)
+            cid = int(ids[np.argmax(counts)]) if len(ids) else v.position(sorted(v.sky)[0]) if v.sky else 0
+            every = [judge.make_region(v.classes[cid], seg == cid, depth)]
         regions = [max(every, key=lambda r: r.area)]
-    relations = relations_of(regions, seg)
+    relations = relations_of(regions, seg, v)
     return SceneGraph.build([(r.label, []) for r in regions], relations), regions

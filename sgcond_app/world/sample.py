@@ -205,28 +205,33 @@ def rider_on(index: int, scene: Scene, rng: np.random.Generator) -> Thing:
 # --- the graph a render shows ------------------------------------------------------------------
 
 
-def sensible(predicate: str, s: judge.Region, o: judge.Region, seg: np.ndarray) -> bool:
+def sensible(predicate: str, s: judge.Region, o: judge.Region, seg: np.ndarray, vocabulary=None) -> bool:
     """Whether a person would say it: the rules hold for "mountain on bus" too, but nobody writes
-    that. Only what a derived graph states is filtered; the judge's rules stay as they are."""
-    s_stuff, o_stuff = vocab.is_stuff(s.label), vocab.is_stuff(o.label)
+    that. Only what a derived graph states is filtered; the judge's rules stay as they are.
+    `vocabulary`: the classes the map's values name (default the tiny world's)."""
+    from ..graph import vocabularies
+
+    v = vocabulary if vocabulary is not None else vocabularies.load("tiny")
+    s_stuff, o_stuff = v.is_stuff(s.label), v.is_stuff(o.label)
     wide = lambda r: r.box[2] - r.box[0] >= 0.9 * seg.shape[1]  # noqa: E731
-    airborne = s.label in vocab.SKY_THINGS or o.label in vocab.SKY_THINGS
+    airborne = s.label in v.airborne or o.label in v.airborne
+    sky = s.label in v.sky or o.label in v.sky
     if predicate == "on":
-        if s_stuff or airborne or (o_stuff and o.label not in vocab.GROUND_STUFF):
+        if s_stuff or airborne or (o_stuff and o.label not in v.ground):
             return False
         if o_stuff:  # on the stuff it stands on, not on one it merely touches
             x, y = int(round(s.centroid[0])), min(s.box[3] + 1, seg.shape[0] - 1)
-            return vocab.CLASS_NAMES[seg[y, x]] == o.label if seg[y, x] < vocab.NUM_CLASSES else False
+            return v.classes[seg[y, x]] == o.label if seg[y, x] < len(v) else False
         return True
     if predicate in ("inside", "surrounding"):
         inner, outer = (s, o) if predicate == "inside" else (o, s)
-        return not vocab.is_stuff(inner.label) and vocab.is_stuff(outer.label)
+        return not v.is_stuff(inner.label) and v.is_stuff(outer.label)
     if predicate in ("left of", "right of"):
         return not wide(s) and not wide(o)
     if predicate in vocab.DEPTH_PREDICATES:
-        return "sky" not in (s.label, o.label) and not (s_stuff and o_stuff) and not airborne
+        return not sky and not (s_stuff and o_stuff) and not airborne
     if predicate in ("above", "below"):
-        return not ("sky" in (s.label, o.label) and airborne)
+        return not (sky and airborne)
     return True
 
 

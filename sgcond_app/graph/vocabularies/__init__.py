@@ -33,6 +33,11 @@ class Vocabulary:
     stuff: tuple[bool, ...]
     palette: np.ndarray  # (C, 3) uint8, in the order of `classes`
     aliases: dict[str, str]  # another word -> the class it names
+    # For graphs read off its maps: the stuff things stand on ("on" the road), things that are in the
+    # air (never "on" anything), and the classes that are the sky.
+    ground: frozenset[str] = frozenset()
+    airborne: frozenset[str] = frozenset()
+    sky: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_position", {n: k for k, n in enumerate(self.classes)})
@@ -66,7 +71,8 @@ def _tiny() -> Vocabulary:
 
     return Vocabulary("tiny", "the tiny world of this repository (sgcond_app/world): 27 classes drawn by its renderer",
                       tuple(c.id for c in vocab.CLASSES), vocab.CLASS_NAMES,
-                      tuple(c.stuff for c in vocab.CLASSES), vocab.PALETTE.copy(), dict(vocab.LABEL_ALIASES))
+                      tuple(c.stuff for c in vocab.CLASSES), vocab.PALETTE.copy(), dict(vocab.LABEL_ALIASES),
+                      vocab.GROUND_STUFF, vocab.SKY_THINGS, frozenset({"sky"}))
 
 
 @functools.cache
@@ -81,4 +87,5 @@ def load(name: str) -> Vocabulary:
     aliases = {a: c["name"] for c in classes for a in c.get("aliases", ())}
     return Vocabulary(data["name"], data["source"], tuple(int(c["id"]) for c in classes),
                       tuple(c["name"] for c in classes), tuple(bool(c["stuff"]) for c in classes),
-                      np.array([c["rgb"] for c in classes], np.uint8), aliases)
+                      np.array([c["rgb"] for c in classes], np.uint8), aliases, frozenset(data.get("ground", ())),
+                      frozenset(data.get("airborne", ())), frozenset(data.get("sky", ())))
