@@ -791,3 +791,39 @@ def test_concept_edits_use_cross_attention_masks_where_the_unet_has_them(chain, 
     assert seen and set(seen) == {(1, 4, 4, 77)} and len(seen) % 2 == 0  # two words, each step
     assert np.abs(edited.image.astype(float) - r.image).mean() > 1  # the words changed the picture
     assert _psnr(sd.reconstruct(r), _vae_round_trip(sd, r)) > RECONSTRUCTION_DB  # and the inversion is exact
+
+
+# --- the condition extractors of a picture from outside (tiny random: shapes, dtypes, the path) -----
+
+
+def test_a_picture_read_by_tiny_random_extractors_gives_ade20k_maps_and_a_graph_in_its_words():
+    import skimage.data
+
+    from sgcond_app.backends.sd.extractors import Extractors, read_graph
+    from sgcond_app.graph.vocabularies import load
+
+    extractors = Extractors.tiny_random(0)
+    maps = extractors.read(skimage.data.astronaut(), 96)
+    assert maps.segmentation.shape == maps.depth.shape == maps.edges.shape == (96, 96)
+    assert maps.segmentation.dtype == np.uint8 and maps.segmentation.max() < 150
+    assert maps.depth.dtype == np.float32 and 0.0 <= maps.depth.min() <= maps.depth.max() <= 1.0
+    assert maps.edges.dtype == np.uint8
+    graph, regions = read_graph(maps)
+    ade = load("ade20k")
+    assert graph.objects and all(label in ade.classes for label in graph.labels)
+    assert all(r.mask.shape == (96, 96) for r in regions)
+    again = Extractors.tiny_random(0).read(skimage.data.astronaut(), 96)  # the same seed, the same maps
+    assert (again.segmentation == maps.segmentation).all() and (again.edges == maps.edges).all()
+    with pytest.raises(BadInput, match="uint8"):
+        extractors.read(np.zeros((8, 8), np.float32))
+
+
+def test_the_hed_network_has_the_published_shape():
+    """ControlNet's HED annotator: VGG16's thirteen convolutions (2-2-3-3-3, 64 to 512 channels:
+    14,714,688 weights), a one-channel side output after each of the five blocks and a learned mean."""
+    from sgcond_app.backends.sd.extractors import _hed_class
+
+    hed = _hed_class()()
+    assert sum(p.numel() for p in hed.parameters()) == 14_714_688 + (64 + 128 + 256 + 512 + 512 + 5) + 3
+    names = set(hed.state_dict())
+    assert {"norm", "block1.convs.0.weight", "block3.convs.2.weight", "block5.projection.weight"} <= names
