@@ -679,6 +679,14 @@ def test_every_control_works_and_keeps_the_page(url: str, chromium, tmp_path: Pa
 FLIPS = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
 
 
+def _choose_picture(page, path: Path) -> str | None:
+    """Open "Start from a picture" and choose the file; -> what the picture map showed before."""
+    page.get_by_role("tab", name="Start from a picture").click()
+    page.locator("#sg-picture input[type=file]").set_input_files(str(path))
+    _idle(page)
+    return _src(page, "sg-image")
+
+
 def test_a_picture_read_then_a_relation_turned_around_on_the_canvas(url: str, chromium, tmp_path: Path) -> None:
     """Upload a picture, see its graph on the canvas, turn one relation around there, apply it to
     the picture: the object moves in the picture and the edge turns green."""
@@ -688,11 +696,8 @@ def test_a_picture_read_then_a_relation_turned_around_on_the_canvas(url: str, ch
     # A held-out render whose graph, as read, has two clouds side by side (found by trying seeds).
     Image.fromarray(render_sample(1_000_080_008, 256).image).save(path, quality=90)
     with _studio(chromium, url, "picture_open") as (page, stage):
-        page.get_by_role("tab", name="Start from a picture").click()
-        page.locator("#sg-picture input[type=file]").set_input_files(str(path))
-        _idle(page)
+        old = _choose_picture(page, path)
         stage("picture_read")
-        old = _src(page, "sg-image")
         page.locator("#sg-read").click()
         _wait_new_src(page, "sg-image", old, timeout=90)
         _idle(page)
@@ -734,11 +739,8 @@ def test_a_photo_the_models_do_not_know_is_asked_about_then_read_untrusted(url: 
     path = tmp_path / "coffee.jpg"
     Image.fromarray(skimage.data.coffee()).save(path, quality=90)
     with _studio(chromium, url, "photo_open") as (page, stage):
-        page.get_by_role("tab", name="Start from a picture").click()
-        page.locator("#sg-picture input[type=file]").set_input_files(str(path))
-        _idle(page)
+        before = _choose_picture(page, path)
         stage("photo_asked")
-        before = _src(page, "sg-image")
         page.locator("#sg-read").click()
         _toast(page, "Nothing was read")
         _idle(page)
