@@ -13,6 +13,7 @@ torch or gradio). The measurements, by what they measure:
   memory.py   the app's memory and temporary files under traffic, in a child process
   attack.py   the API as an attacker meets it: bad values of every kind, in a child process
   outside.py  pictures from outside the tiny world: which the reading model says it cannot read
+  gpu.py      everything that needs an accelerator, in one process (small sizes on a CPU)
 """
 
 from __future__ import annotations
@@ -232,3 +233,12 @@ def _outside(o: Options) -> dict:
     from . import outside
 
     return outside.run(o.n or 200, o.graphs)
+
+
+@bench("gpu", "everything that needs an accelerator, in one process (tools/gpu_check.sh): the tiny backend on "
+       "the device (latency, batched, fp32 against bf16, the same pixels as on the CPU), SD 1.5 + three "
+       "ControlNets and the extractors at their published sizes on random weights; on a CPU, small sizes")
+def _gpu(o: Options) -> dict:
+    from . import gpu
+
+    return gpu.run(o.graphs)

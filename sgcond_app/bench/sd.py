@@ -27,16 +27,20 @@ REAL_SIZE = 512
 
 
 def run(tiny: bool = False, samples: int = 8, repeats: int = 3, weights: str | None = None, chain=None,
-        seed: int = 0, steps: int = STEPS) -> dict:
+        seed: int = 0, steps: int = STEPS, components=None) -> dict:
     """The figures. `chain`: a tiny chain (or TinyBackend) already built, instead of the shipped one;
-    `steps`: the picture's and the inversion's (20 is what the issue measures; tests take fewer)."""
+    `steps`: the picture's and the inversion's (20 is what the issue measures; tests take fewer);
+    `components`: Stable Diffusion's parts already built (`bench gpu`: random ones at full size)."""
     import torch
 
     from ..backends import Options
     from ..backends.sd import SDBackend, SDComponents, SDSettings
     from ..graph.parse import parse_text
 
-    if tiny:
+    if components is not None:
+        backend = SDBackend(components, chain, SDSettings(device=str(components.device), steps=steps),
+                            weights=weights)
+    elif tiny:
         backend = SDBackend(SDComponents.tiny_random(seed), chain, SDSettings(device="cpu", steps=steps),
                             weights=weights)
     else:

@@ -117,6 +117,30 @@ class Extractors:
         return cls(segmenter, depth, hed, seg_size=64, depth_size=56)
 
     @classmethod
+    def from_configs(cls, device: str = "cuda", seed: int = 0) -> Extractors:
+        """The three at their published sizes (`configs/segformer.json`, `depth_anything.json`, HED's
+        own) with random weights: no download; the GPU check's shapes, memory and seconds."""
+        import json
+        from pathlib import Path
+
+        import torch
+        from transformers import (
+            DepthAnythingConfig,
+            DepthAnythingForDepthEstimation,
+            SegformerConfig,
+            SegformerForSemanticSegmentation,
+        )
+
+        def config(name: str) -> dict:
+            data = json.loads((Path(__file__).parent / "configs" / f"{name}.json").read_text())
+            return {k: v for k, v in data.items() if not k.startswith("_")}
+
+        torch.manual_seed(seed)
+        segmenter = SegformerForSemanticSegmentation(SegformerConfig(**config("segformer")))
+        depth = DepthAnythingForDepthEstimation(DepthAnythingConfig(**config("depth_anything")))
+        return cls(segmenter.to(device), depth.to(device), _hed_class()().to(device), device=device)
+
+    @classmethod
     def from_pretrained(cls, ids: dict[str, str] | None = None, device: str = "cpu",
                         local_files_only: bool | None = None) -> Extractors:
         """The real extractors by Hub id (or local folder); one line naming the one that cannot be had."""
