@@ -124,8 +124,6 @@ def as_api(fn):
     return _guard(fn, handle)
 
 
-
-
 _SCHEME = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.\-]*:|^\s*//")
 
 
