@@ -31,6 +31,8 @@ from .streaming import InternalError, run_streamed
 STEP_EVERY = 0.25  # seconds between step events of one factor
 MAX_STAGES = 16  # a concept edit's stages (each a segmentation and a scale)
 PRIVATE = {"api_visibility": "private"}
+
+
 def _check_token(request: gr.Request | None, token: str) -> None:
     sent = "" if request is None else (request.headers.get(TOKEN_HEADER) or "")
     if not hmac.compare_digest(sent.encode("utf-8", "replace"), token.encode()):

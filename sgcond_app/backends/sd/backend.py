@@ -36,11 +36,11 @@ import time
 import numpy as np
 
 from ...errors import BadInput
-from ...graph.scene_graph import SceneGraph, check_plain
+from ...graph.scene_graph import SceneGraph
 from ..base import INVERSIONS, RERUNS, Candidate, Capabilities, MapReady, Options, Progress, Result
 from . import ledits, palette, zerogpu
 from .components import SD_PICTURE_SIZE, SDComponents
-from .prompt import MAX_CHARS, NEGATIVE, Prompt, compose, token_counter
+from .prompt import NEGATIVE, Prompt, checked, compose, token_counter
 from .settings import CONDITIONS, SDSettings, check_scales
 from .zerogpu import on_gpu
 
@@ -145,7 +145,7 @@ class SDBackend:
 
     def _texts(self, graph, prompt: str | None, negative: str | None) -> tuple[str, str]:
         """(prompt, negative prompt): a person's own where given, else composed from the graph."""
-        prompt, negative = _checked(prompt, "the prompt"), _checked(negative, "the negative prompt")
+        prompt, negative = checked(prompt, "the prompt"), checked(negative, "the negative prompt")
         composed = self.prompt(graph, negative)
         return (composed.text if prompt is None else prompt), composed.negative
 
@@ -206,7 +206,7 @@ class SDBackend:
         s = self.options(options if options is not None else result.options)
         seg_np = _segmentation(result.segmentation if segmentation is None else segmentation)
         prompt, negative_prompt, scales = _asked(options, prompt, negative_prompt, scales)
-        prompt, negative = _checked(prompt, "the prompt"), _checked(negative_prompt, "the negative prompt")
+        prompt, negative = checked(prompt, "the prompt"), checked(negative_prompt, "the negative prompt")
         texts = (kept.prompt if prompt is None else prompt, kept.negative if negative is None else negative)
         scales = check_scales(scales) if scales is not None else kept.scales
         self.components  # noqa: B018
@@ -675,16 +675,6 @@ class _Kept:
                        np.asarray(st["depth32"], np.float32).reshape(32, 32))
         except (KeyError, IndexError, ValueError, TypeError, UnicodeDecodeError, BadInput) as e:
             raise BadInput(f"the result's sd state is damaged ({type(e).__name__}): generate it again") from None
-
-
-def _checked(text, what: str) -> str | None:
-    """A prompt a person gave: plain text of at most MAX_CHARS characters (None stays None)."""
-    if text is None:
-        return None
-    if not isinstance(text, str) or len(text) > MAX_CHARS:
-        raise BadInput(f"{what} must be text of at most {MAX_CHARS} characters")
-    check_plain(text, what)
-    return text.strip()
 
 
 def _segmentation(seg) -> np.ndarray:

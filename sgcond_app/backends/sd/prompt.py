@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from ...errors import BadInput
 from ...graph import vocab
 from ...graph.mapping import MappedGraph
-from ...graph.scene_graph import SceneGraph
-from ...inputs import check_text
+from ...graph.scene_graph import SceneGraph, check_plain
 
 MAX_TOKENS = 77  # CLIP's context, start and end tokens included
 MAX_CHARS = 2000  # a prompt a person typed: more is not a prompt
@@ -151,6 +150,17 @@ def fit(text: str, count: Counter, limit: int = MAX_TOKENS) -> str:
     return " ".join(words).rstrip(",")
 
 
+def checked(text, what: str) -> str | None:
+    """A prompt a person gave, before any tokenizer sees it: plain text of at most MAX_CHARS
+    characters, stripped (None stays None)."""
+    if text is None:
+        return None
+    if not isinstance(text, str) or len(text) > MAX_CHARS:
+        raise BadInput(f"{what} must be text of at most {MAX_CHARS} characters")
+    check_plain(text, what)
+    return text.strip()
+
+
 def for_request(mapped: MappedGraph, prompt: str | None = None, negative: str | None = None,
                 composer: Callable[[MappedGraph], Prompt] | None = None) -> tuple[str, str]:
     """A request's (prompt, negative prompt), as the CLI and the studio put them in `Options`: the
@@ -158,10 +168,7 @@ def for_request(mapped: MappedGraph, prompt: str | None = None, negative: str | 
     negative prompt. `composer`: the backend's own (`SDBackend.prompt`, which fits the prompt to
     CLIP's 77 tokens with the model's tokenizer); else `compose`, which estimates the tokens (a
     rare word, cut into several tokens by CLIP, may then be counted short)."""
-    for text, what in ((prompt, "the prompt"), (negative, "the negative prompt")):
-        if text is not None and (not isinstance(text, str) or len(text) > 2000):
-            raise BadInput(f"{what}: text of at most 2000 characters")
-        check_text(text or "", what)  # the tokenizer gets it: no lone surrogates, no control characters
+    prompt, negative = checked(prompt, "the prompt"), checked(negative, "the negative prompt")
     composed = (composer or compose)(mapped)
     return (prompt or "").strip() or composed.text, (negative or "").strip() or composed.negative
 
