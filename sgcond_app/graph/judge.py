@@ -71,10 +71,6 @@ def min_area(shape: tuple[int, int]) -> int:
     return max(MIN_PIXELS, int(math.ceil(MIN_AREA_FRACTION * shape[0] * shape[1])))
 
 
-def _vocabulary(vocabulary: Vocabulary | None) -> Vocabulary:
-    return vocabulary if vocabulary is not None else vocabularies.load("tiny")
-
-
 def extract_regions(seg: np.ndarray, depth: np.ndarray | None = None,
                     instances: np.ndarray | None = None, countable: frozenset[str] = frozenset(),
                     vocabulary: Vocabulary | None = None) -> list[Region]:
@@ -85,7 +81,7 @@ def extract_regions(seg: np.ndarray, depth: np.ndarray | None = None,
     an instance map is given, else one per 8-connected component (so two touching sheep read as one).
     `vocabulary`: the classes the map's values name (default the tiny world's).
     """
-    v = _vocabulary(vocabulary)
+    v = vocabularies.or_tiny(vocabulary)
     seg = np.asarray(seg)
     depth = _depth01(depth)
     threshold = min_area(seg.shape)
@@ -114,7 +110,7 @@ def extract_regions(seg: np.ndarray, depth: np.ndarray | None = None,
 
 def countable_stuff(labels: Sequence[str], vocabulary: Vocabulary | None = None) -> frozenset[str]:
     """Stuff a graph names more than once ("mountain left of mountain"): it is counted in pieces."""
-    v = _vocabulary(vocabulary)
+    v = vocabularies.or_tiny(vocabulary)
     return frozenset(lab for lab, n in Counter(labels).items() if n > 1 and v.is_stuff(lab))
 
 
@@ -303,7 +299,7 @@ def judge(labels: Sequence[str], relations: Sequence[tuple[int, str, int]], seg:
     class; among matchings that make the most objects present, the one under which the most
     relations hold is taken (the graph does not say which of two sheep is which).
     """
-    v = _vocabulary(vocabulary)
+    v = vocabularies.or_tiny(vocabulary)
     seg = np.asarray(seg)
     shape = seg.shape[:2]
     if regions is None:
@@ -380,7 +376,7 @@ def judge(labels: Sequence[str], relations: Sequence[tuple[int, str, int]], seg:
 
 def unnamed_fraction(labels: Sequence[str], seg: np.ndarray, vocabulary: Vocabulary | None = None) -> float:
     """The share of pixels whose class the graph never names (stuff included: an unnamed sky counts)."""
-    v = _vocabulary(vocabulary)
+    v = vocabularies.or_tiny(vocabulary)
     named = [v.position(lab) for lab in set(labels) if v.position(lab) is not None]
     seg = np.asarray(seg)
     return float(1.0 - np.isin(seg, named).mean())

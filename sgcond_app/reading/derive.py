@@ -19,14 +19,10 @@ MAX_DERIVED_OBJECTS = 12
 MAX_DERIVED_RELATIONS = 16
 
 
-def _vocabulary(vocabulary: Vocabulary | None) -> Vocabulary:
-    return vocabulary if vocabulary is not None else vocabularies.load("tiny")
-
-
 def objects_of(seg: np.ndarray, depth: np.ndarray | None = None,
                vocabulary: Vocabulary | None = None) -> list[judge.Region]:
     """The regions that enter the graph, in the graph's order."""
-    v = _vocabulary(vocabulary)
+    v = vocabularies.or_tiny(vocabulary)
     n = seg.shape[0] * seg.shape[1]
     regions = [r for r in judge.extract_regions(seg, depth, vocabulary=v)
                if r.area >= (DERIVE_STUFF_FRACTION if v.is_stuff(r.label) else DERIVE_THING_FRACTION) * n]
@@ -38,7 +34,7 @@ def objects_of(seg: np.ndarray, depth: np.ndarray | None = None,
 
 def relations_of(regions: list[judge.Region], seg: np.ndarray,
                  vocabulary: Vocabulary | None = None) -> list[tuple[int, str, int]]:
-    v = _vocabulary(vocabulary)
+    v = vocabularies.or_tiny(vocabulary)
     shape = seg.shape
     options: dict[tuple[int, int], list[str]] = {}
     for a, ra in enumerate(regions):
@@ -77,7 +73,7 @@ def graph_from_maps(seg: np.ndarray, depth: np.ndarray | None = None,
     """The graph a segmentation (and its depth, [0, 1], near is 1) shows, and each object's region,
     in `vocabulary` (default the tiny world's: the map holds positions in its classes). A picture
     in which nothing is large enough gives the largest region alone."""
-    v = _vocabulary(vocabulary)
+    v = vocabularies.or_tiny(vocabulary)
     regions = objects_of(seg, depth, v)
     if not regions:
         every = judge.extract_regions(seg, depth, vocabulary=v)

@@ -211,7 +211,7 @@ def sensible(predicate: str, s: judge.Region, o: judge.Region, seg: np.ndarray, 
     `vocabulary`: the classes the map's values name (default the tiny world's)."""
     from ..graph import vocabularies
 
-    v = vocabulary if vocabulary is not None else vocabularies.load("tiny")
+    v = vocabularies.or_tiny(vocabulary)
     s_stuff, o_stuff = v.is_stuff(s.label), v.is_stuff(o.label)
     wide = lambda r: r.box[2] - r.box[0] >= 0.9 * seg.shape[1]  # noqa: E731
     airborne = s.label in v.airborne or o.label in v.airborne

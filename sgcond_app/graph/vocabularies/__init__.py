@@ -75,6 +75,11 @@ def _tiny() -> Vocabulary:
                       vocab.GROUND_STUFF, vocab.SKY_THINGS, frozenset({"sky"}))
 
 
+def or_tiny(vocabulary: Vocabulary | None) -> Vocabulary:
+    """The vocabulary given, or the tiny world's (what every map of the tiny backend is in)."""
+    return vocabulary if vocabulary is not None else load("tiny")
+
+
 @functools.cache
 def load(name: str) -> Vocabulary:
     """A shipped vocabulary by name: tiny, ade20k or coco-stuff (one value each, shared)."""
