@@ -139,7 +139,7 @@ def segmenter_small_jpeg_miou(model, n: int = 500, side: int = 64, picture: int 
     """The segmenter reading small pictures from outside, as `read` gives them: held-out renders drawn
     at `side` px, saved as JPEG (`quality`), enlarged to the chain's `picture` size and read into a
     map of `side` px (class probabilities averaged over each block), against the render's map."""
-    from .training.segmenter import small_jpeg
+    from .reading.load import small_jpeg
 
     samples = held_out_samples(n, side)
     pred = model.segment(np.stack([small_jpeg(s.image, picture, quality) for s in samples]), size=side)

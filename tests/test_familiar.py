@@ -29,10 +29,7 @@ def fit() -> familiar.Familiarity:
 
 
 def _scores(fit, pictures) -> np.ndarray:
-    from sgcond_app.reading.load import from_array
-
-    fitted = np.stack([from_array(p, familiar.SIZE) for p in pictures])
-    return fit.scores(familiar.features(shipped_segmenter(), fitted))
+    return fit.score_pictures(shipped_segmenter(), pictures)
 
 
 def test_held_out_renders_as_read_sees_them_are_familiar(fit):

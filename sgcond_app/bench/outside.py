@@ -124,7 +124,6 @@ def run(n: int = 200, graphs: str | None = None) -> dict:
 
     from ..models.shipped import SEGMENTER_DIR, shipped_segmenter
     from ..reading import familiar
-    from ..reading.load import from_array
 
     start = time.perf_counter()
     fit = familiar.Familiarity.load(SEGMENTER_DIR)
@@ -134,8 +133,7 @@ def run(n: int = 200, graphs: str | None = None) -> dict:
     segmenter = shipped_segmenter().eval()
 
     def scores(pictures: list[np.ndarray]) -> np.ndarray:
-        fitted = np.stack([from_array(p, familiar.SIZE) for p in pictures])
-        return fit.scores(familiar.features(segmenter, fitted))
+        return fit.score_pictures(segmenter, pictures)
 
     seed = 1_000_000_000
     renders64 = fit.scores(familiar.features(segmenter, familiar.render_pictures(n, seed, ("jpeg64",))))

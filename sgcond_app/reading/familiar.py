@@ -18,7 +18,6 @@ makes it.
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +43,12 @@ class Familiarity:
         """(B, D) features -> (B,) Mahalanobis distances."""
         d = np.asarray(features, np.float64) - self.mean
         return np.sqrt(np.maximum(np.einsum("bi,ij,bj->b", d, self.precision, d), 0.0))
+
+    def score_pictures(self, segmenter, pictures) -> np.ndarray:
+        """Pictures of any size, as a person gives them, fitted as `read` fits them -> (B,) scores."""
+        from .load import from_array
+
+        return self.scores(features(segmenter, np.stack([from_array(p, SIZE) for p in pictures])))
 
     def judge(self, segmenter, picture: np.ndarray) -> dict:
         """One picture as the chain reads it ((SIZE, SIZE, 3) uint8) -> {"score", "threshold",
@@ -73,6 +78,12 @@ class Familiarity:
                        float(meta["threshold"]), json.loads(meta.get("meta", "{}")))
 
 
+def unlike(judged: dict) -> str:
+    """What a reading that is not familiar is, in the words the CLI and the page say it."""
+    return (f"unlike any the reading model was trained on (familiarity {judged['score']:.1f}, above "
+            f"{judged['threshold']:.1f})")
+
+
 def features(segmenter, pictures: np.ndarray, batch: int = 64) -> np.ndarray:
     """(B, SIZE, SIZE, 3) uint8 -> (B, D) the segmenter's features, as the score reads them."""
     from ..evaluation import picture_features
@@ -85,14 +96,13 @@ def as_read(picture: np.ndarray, form: str, quality: int = 85) -> np.ndarray:
     fitted to SIZE as `read` fits any picture."""
     from PIL import Image
 
-    from .load import from_array, load_picture
+    from .load import from_array, small_jpeg
 
     if form == "png":
         return from_array(picture, SIZE)
     side = {"jpeg64": 64, "jpeg256": 256}[form]
-    buf = io.BytesIO()
-    Image.fromarray(picture).resize((side, side), Image.Resampling.LANCZOS).save(buf, "JPEG", quality=quality)
-    return load_picture(buf.getvalue(), SIZE)
+    return small_jpeg(np.asarray(Image.fromarray(picture).resize((side, side), Image.Resampling.LANCZOS)), SIZE,
+                      quality)
 
 
 def render_pictures(n: int, seed: int, forms: tuple[str, ...] = FORMS) -> np.ndarray:

@@ -105,6 +105,15 @@ def fit(picture: np.ndarray, size: int) -> np.ndarray:
     return np.array(im.resize((size, size), Image.Resampling.LANCZOS, reducing_gap=3.0 if side > 3 * size else None))
 
 
+def small_jpeg(picture: np.ndarray, size: int, quality: int) -> np.ndarray:
+    """A picture (s, s, 3) uint8 saved as a JPEG of `quality` and fitted to size x size as `read` fits it."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(picture).save(buf, format="JPEG", quality=int(quality))
+    return fit(decode(buf.getvalue()), size)
+
+
 def load_picture(source: str | Path | bytes, size: int) -> np.ndarray:
     """A picture file as the chain sees it: uint8 (size, size, 3)."""
     return fit(decode(source), size)

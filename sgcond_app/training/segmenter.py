@@ -8,7 +8,6 @@ JPEG_QUALITY, and fitted back (`reading.load.fit`)."""
 from __future__ import annotations
 
 import dataclasses
-import io
 
 import numpy as np
 import torch
@@ -18,6 +17,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from ..models.graph_encoder import image_tensor
 from ..models.segmenter import Segmenter
+from ..reading.load import small_jpeg
 from .data import RenderStream
 
 DICE_WEIGHT = 0.5
@@ -62,17 +62,6 @@ class SegmenterObjective(nn.Module):
 def to_inputs(batch: dict, device: torch.device) -> dict:
     return {"images": image_tensor(batch["image"]).to(device, non_blocking=True),
             "labels": batch["segmentation"].to(device, non_blocking=True)}
-
-
-def small_jpeg(picture: np.ndarray, size: int, quality: int) -> np.ndarray:
-    """A picture (s, s, 3) uint8 saved as a JPEG of `quality` and fitted to size x size as `read` fits it."""
-    from PIL import Image
-
-    from ..reading.load import decode, fit
-
-    buf = io.BytesIO()
-    Image.fromarray(picture).save(buf, format="JPEG", quality=int(quality))
-    return fit(decode(buf.getvalue()), size)
 
 
 class SmallJpegs(IterableDataset):
