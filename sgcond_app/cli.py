@@ -417,8 +417,9 @@ def cmd_read(args: argparse.Namespace) -> None:
 
 
 def _unfamiliar(familiarity: dict) -> str:
-    return (f"the picture is unlike any the reading model was trained on (familiarity {familiarity['score']:.1f}, "
-            f"above {familiarity['threshold']:.1f})")
+    from .reading.familiar import unlike
+
+    return f"the picture is {unlike(familiarity)}"
 
 
 def cmd_edit(args: argparse.Namespace) -> None:

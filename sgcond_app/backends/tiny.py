@@ -99,10 +99,12 @@ class TinyBackend:
         work: {"score", "threshold", "familiar"}, or None where no fit is shipped."""
         from ..reading.load import from_array
 
+        return self._familiarity_of(from_array(picture, self.capabilities.picture_size))
+
+    def _familiarity_of(self, fitted: np.ndarray) -> dict | None:
+        """`familiarity` of a picture already fitted to the chain's size."""
         fit, segmenter = self.familiar, self.chain.segmenter
-        if fit is None or segmenter is None:
-            return None
-        return fit.judge(segmenter, from_array(picture, self.capabilities.picture_size))
+        return None if fit is None or segmenter is None else fit.judge(segmenter, fitted)
 
     def _plain(self, r, familiarity: dict | None = None) -> Result:
         from ..fgdm.factors import DEPTH_SIZE, SEG_SIZE
@@ -164,10 +166,8 @@ class TinyBackend:
         kind, k = _inversion(inversion, steps)
         fitted = from_array(picture, self.capabilities.picture_size)
         side = min(np.asarray(picture).shape[:2])
-        fit = self.familiar
-        judged = None if fit is None or self.chain.segmenter is None else fit.judge(self.chain.segmenter, fitted)
         return self._plain(self.chain.read(fitted, int(seed), self.settings(options), kind, k, on_step, on_map,
-                                           source_side=side), judged)
+                                           source_side=side), self._familiarity_of(fitted))
 
     def invert(self, result: Result, inversion: str = "ddpm", steps: int = 8,
                on_step: Progress | None = None) -> Result:

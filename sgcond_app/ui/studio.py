@@ -442,10 +442,14 @@ def _digest(picture: np.ndarray) -> str:
     return hashlib.sha1(np.ascontiguousarray(picture).tobytes()).hexdigest()
 
 
-_UNFAMILIAR = ("This picture is unlike any the reading model was trained on (familiarity {score:.1f}, above "
-               "{threshold:.1f}): its maps and graph are not to be trusted")
-UNFAMILIAR = _UNFAMILIAR + ", and its relations are not marked as holding or failing."
-ASK_UNFAMILIAR = _UNFAMILIAR + ". Nothing was read; read it again to read it anyway."
+def _unfamiliar(judged: dict, then: str) -> str:
+    from ..reading.familiar import unlike
+
+    return f"This picture is {unlike(judged)}: its maps and graph are not to be trusted{then}"
+
+
+UNFAMILIAR = ", and its relations are not marked as holding or failing."
+ASK_UNFAMILIAR = ". Nothing was read; read it again to read it anyway."
 
 
 def _stream_result(job, steps: dict, progress, make_session, display: bool, context: str,
@@ -473,7 +477,7 @@ def _stream_result(job, steps: dict, progress, make_session, display: bool, cont
                 for line in rest[0].notes:
                     warn(line)
                 if not rest[0].trusted:
-                    warn(UNFAMILIAR.format(**rest[0].familiarity))
+                    warn(_unfamiliar(rest[0].familiarity, UNFAMILIAR))
                 yield _outputs(make_session(rest[0]), display)
     except Stopped:
         if display and shown_any:
@@ -634,14 +638,15 @@ def _read(path: str | None, seed: object, session: Session | None, progress, dis
     judged = b.familiarity(picture) if hasattr(b, "familiarity") else None
     if judged is not None and not judged["familiar"]:  # said before the maps arrive, and again with them
         key = getattr(request, "session_hash", None)
-        if display and key and _asked.get(key) != _digest(picture):
+        digest = _digest(picture) if display and key else None
+        if digest is not None and _asked.get(key) != digest:
             # The page asks first: nothing changes, and the same picture read again is read anyway.
-            _asked[key] = _digest(picture)
+            _asked[key] = digest
             while len(_asked) > MAX_ASKED:
                 _asked.popitem(last=False)
-            raise BadInput(ASK_UNFAMILIAR.format(**judged))
+            raise BadInput(_unfamiliar(judged, ASK_UNFAMILIAR))
         _asked.pop(key or "", None)
-        warn(UNFAMILIAR.format(**judged))
+        warn(_unfamiliar(judged, UNFAMILIAR))
 
     def job(on_step, on_map):
         return b.read(picture, seed, None, "ddpm", INVERSION_STEPS, on_step, on_map)
