@@ -104,11 +104,12 @@ class Segmenter(nn.Module):
             x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
         device = next(self.parameters()).device
 
-        def read(chunk: torch.Tensor) -> torch.Tensor:
-            p = self(chunk.to(device)).float().softmax(1)
-            if size is not None and p.shape[-1] != size:
-                p = F.adaptive_avg_pool2d(p, size)
-            return p.max(1)
+        def read(chunk: torch.Tensor):
+            logits = self(chunk.to(device)).float()
+            if size is not None and logits.shape[-1] != size:
+                return F.adaptive_avg_pool2d(logits.softmax(1), size).max(1)
+            # The class is the logits' argmax; the probabilities only where they are asked for.
+            return (logits.softmax(1) if confidence else logits).max(1)
 
         reads = [read(x[i:i + batch]) for i in range(0, len(x), batch)]
         labels = torch.cat([r.indices.to(torch.uint8).cpu() for r in reads]).numpy()
