@@ -120,27 +120,20 @@ class SDComponents:
         (`configs/*.json`, written into the repository), with random weights: no download. Their
         pictures are noise; their shapes, dtypes, memory and seconds are the real ones (the GPU
         check, `bench gpu`). The tokenizer is the tiny one (ids fit the full vocabulary)."""
-        import json
-        from pathlib import Path
-
         import torch
         from diffusers import AutoencoderKL, ControlNetModel, DDIMScheduler, UNet2DConditionModel
         from diffusers.models.controlnets.multicontrolnet import MultiControlNetModel
         from transformers import CLIPTextConfig, CLIPTextModel
 
-        def config(name: str) -> dict:
-            data = json.loads((Path(__file__).parent / "configs" / f"{name}.json").read_text())
-            return {k: v for k, v in data.items() if not k.startswith("_")}
-
         dtype = dtype or (torch.float16 if str(device).startswith("cuda") else torch.float32)
         torch.manual_seed(seed)
         tokenizer = tiny_tokenizer()
-        text_encoder = CLIPTextModel(CLIPTextConfig(**config("text_encoder"), bos_token_id=tokenizer.bos_token_id,
-                                                    eos_token_id=tokenizer.eos_token_id,
-                                                    pad_token_id=tokenizer.pad_token_id))
-        unet = UNet2DConditionModel(**config("unet"))
-        vae = AutoencoderKL(**config("vae"))
-        nets = [ControlNetModel(**config("controlnet")) for _ in CONDITIONS]
+        text_encoder = CLIPTextModel(CLIPTextConfig(
+            **published_config("text_encoder"), bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id))
+        unet = UNet2DConditionModel(**published_config("unet"))
+        vae = AutoencoderKL(**published_config("vae"))
+        nets = [ControlNetModel(**published_config("controlnet")) for _ in CONDITIONS]
         scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                                   clip_sample=False, set_alpha_to_one=False, steps_offset=1)
         for part in (text_encoder, unet, vae, *nets):
@@ -185,6 +178,16 @@ class SDComponents:
             part.to(device).eval()
         return cls(unet, MultiControlNetModel(nets).to(device), vae, text_encoder, tokenizer, scheduler,
                    picture_size, device, dtype)
+
+
+def published_config(name: str) -> dict:
+    """A model's published config as written into the repository (`configs/NAME.json`), without the
+    note of its source."""
+    import json
+    from pathlib import Path
+
+    data = json.loads((Path(__file__).parent / "configs" / f"{name}.json").read_text())
+    return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
 def _make_conditions_count(net, size: int) -> None:

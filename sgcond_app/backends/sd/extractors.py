@@ -120,9 +120,6 @@ class Extractors:
     def from_configs(cls, device: str = "cuda", seed: int = 0) -> Extractors:
         """The three at their published sizes (`configs/segformer.json`, `depth_anything.json`, HED's
         own) with random weights: no download; the GPU check's shapes, memory and seconds."""
-        import json
-        from pathlib import Path
-
         import torch
         from transformers import (
             DepthAnythingConfig,
@@ -131,13 +128,11 @@ class Extractors:
             SegformerForSemanticSegmentation,
         )
 
-        def config(name: str) -> dict:
-            data = json.loads((Path(__file__).parent / "configs" / f"{name}.json").read_text())
-            return {k: v for k, v in data.items() if not k.startswith("_")}
+        from .components import published_config
 
         torch.manual_seed(seed)
-        segmenter = SegformerForSemanticSegmentation(SegformerConfig(**config("segformer")))
-        depth = DepthAnythingForDepthEstimation(DepthAnythingConfig(**config("depth_anything")))
+        segmenter = SegformerForSemanticSegmentation(SegformerConfig(**published_config("segformer")))
+        depth = DepthAnythingForDepthEstimation(DepthAnythingConfig(**published_config("depth_anything")))
         return cls(segmenter.to(device), depth.to(device), _hed_class()().to(device), device=device)
 
     @classmethod
