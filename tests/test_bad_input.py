@@ -7,14 +7,13 @@ Every test here is a regression test of one case. The command line runs in this 
 import io
 import json
 import math
-import struct
 import time
-import zlib
 
 import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
+from sgcond_app.bench.attack import png_header_only  # a PNG declaring any size, with no pixels
 from sgcond_app.cli import main
 from sgcond_app.editing import masks as ed
 from sgcond_app.errors import BadInput
@@ -35,14 +34,6 @@ def refused(capsys, *args) -> str:
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert out == ""
     return lines[0]
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A valid PNG signature and header that declares width x height, with no pixel data: ~70 bytes."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
 
 
 @pytest.fixture

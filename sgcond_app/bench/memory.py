@@ -35,7 +35,6 @@ SAMPLES = 2  # SBPC candidates per generate
 PRUNE_EVERY_S, MAX_AGE_S = 30, 60
 GRAPHS = ["sky above grass; red car on grass; tree left of red car", "sky above grass; dog on grass; house behind dog",
           "sky above water; boat on water", "sky above grass; sheep left of cow; tree behind sheep"]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def threads(pid: int) -> int:
