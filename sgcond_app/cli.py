@@ -51,6 +51,13 @@ def _share(text: str) -> float:
     return value
 
 
+def _ema(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError("must be a decay from 0 up to, not including, 1")
+    return value
+
+
 def _seed(text: str) -> int:
     return check_seed(text, "--seed")
 
@@ -214,6 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--minutes", type=float, default=None,
                    help="wall-time budget in minutes (all runs of --out together): the learning-rate "
                         "schedule ends with it, and --steps becomes an upper bound")
+    c.add_argument("--accumulate", type=_count(1024), default=1, help="batches whose gradients add up to "
+                   "one step (an effective batch of --batch times this, for a small machine)")
+    c.add_argument("--ema", type=_ema, default=0.0, help="keep a moving average of the weights with this "
+                   "decay (e.g. 0.999; 0: none) and export it in their place; it is kept with the checkpoint")
     c.add_argument("--checkpoint-every", type=_count(1_000_000), default=500)
     c.add_argument("--log-every", type=_count(1_000_000), default=50)
     c.add_argument("--seed", type=_seed, default=0)
@@ -240,8 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _mapped_graphs(path: str) -> list:
-    """Load and map every graph of a file; errors name the file."""
+def _mapped_graphs(path: str, vocabulary=None) -> list:
+    """Load and map every graph of a file (onto `vocabulary`'s classes, default the tiny world's);
+    errors name the file."""
     from .graph.mapping import map_graph
     from .graph.parse import load_graphs
 
@@ -249,7 +261,7 @@ def _mapped_graphs(path: str) -> list:
     out = []
     for k, g in enumerate(graphs):
         try:
-            out.append(map_graph(g))
+            out.append(map_graph(g, vocabulary))
         except BadInput as e:
             where = f"graph {k}: " if len(graphs) > 1 else ""
             raise BadInput(f"{Path(path).name}: {where}{e}") from None
@@ -431,26 +443,28 @@ def cmd_edit(args: argparse.Namespace) -> None:
     from .reading import edit, files
 
     result = files.load_state(args.folder)
+    v = result.vocab  # the classes of its maps: the tiny world's, or ADE20K's for a photo the sd backend read
     backend = get_backend(args.backend)
     picture = np.asarray(result.state.get("inv_picture", result.image), np.uint8)
     stages = None
     if args.op is not None:
-        seg, line = edit.apply_op(result.segmentation, result.depth, args.op)
+        seg, line = edit.apply_op(result.segmentation, result.depth, args.op, v)
         said, graph = [line], result.graph
     elif args.concept is not None:
         from .reading.concepts import concept_edit
 
         stages, words = concept_edit(result.segmentation, result.depth, result.graph, args.concept,
-                                     getattr(backend, "redraw", None), backend.capabilities.prompts)
+                                     getattr(backend, "redraw", None), backend.capabilities.prompts, v)
         said, graph = stages.said, stages.graph
         seg = stages.segmentations[-1] if stages.segmentations else result.segmentation
     else:
-        mapped = _mapped_graphs(args.graph)
+        mapped = _mapped_graphs(args.graph, v)
         if len(mapped) != 1 or mapped[0].graph is None:
-            raise BadInput(f"{args.graph}: give one graph whose objects the tiny world knows")
+            world = "the tiny world" if v.name == "tiny" else v.name
+            raise BadInput(f"{args.graph}: give one graph whose objects {world} knows")
         graph = mapped[0].graph
         seg, said = edit.graph_edit(result.segmentation, result.depth, result.graph, graph,
-                                    getattr(backend, "redraw", None), not backend.capabilities.prompts)
+                                    getattr(backend, "redraw", None), not backend.capabilities.prompts, v)
     out = _output_folder(args.out)
     if stages is not None:
         kw = {"concepts": words} if words is not None else {}

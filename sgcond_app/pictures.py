@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .graph import vocab
+from .graph import vocabularies
 
 # Magma-like anchors from far (0) to near (1): near things come out bright and warm.
 _DEPTH_ANCHORS = np.array(
@@ -33,10 +33,11 @@ def gray_to_rgb(image: np.ndarray) -> np.ndarray:
     return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
 
 
-def map_rgb(name: str, arr: np.ndarray) -> np.ndarray:
-    """A factor's map as a picture: class colours, a colour map for depth, the sketch in grey; the
-    image as it is."""
-    return {"segmentation": vocab.colorize, "depth": depth_to_rgb, "sketch": gray_to_rgb}.get(name, np.asarray)(arr)
+def map_rgb(name: str, arr: np.ndarray, vocabulary=None) -> np.ndarray:
+    """A factor's map as a picture: class colours (`vocabulary`'s, default the tiny world's), a colour
+    map for depth, the sketch in grey; the image as it is."""
+    colorize = vocabularies.or_tiny(vocabulary).colorize
+    return {"segmentation": colorize, "depth": depth_to_rgb, "sketch": gray_to_rgb}.get(name, np.asarray)(arr)
 
 
 def blocks(picture: np.ndarray, k: int) -> np.ndarray:
@@ -44,13 +45,14 @@ def blocks(picture: np.ndarray, k: int) -> np.ndarray:
     return np.repeat(np.repeat(picture, k, axis=0), k, axis=1) if k > 1 else picture
 
 
-def overlay(image: np.ndarray, seg: np.ndarray, outline: np.ndarray | None = None) -> np.ndarray:
+def overlay(image: np.ndarray, seg: np.ndarray, outline: np.ndarray | None = None, vocabulary=None) -> np.ndarray:
     """The image with the segmentation's colours over it, at the image's size (a 128 px picture over
     a 64 px map: each map pixel a 2x2 block); `outline`, a mask at the map's size, drawn in white."""
     from scipy import ndimage
 
     k = max(1, image.shape[0] // seg.shape[0])
-    out = (0.55 * image.astype(np.float32) + 0.45 * blocks(vocab.colorize(seg), k).astype(np.float32))
+    colours = vocabularies.or_tiny(vocabulary).colorize(seg)
+    out = (0.55 * image.astype(np.float32) + 0.45 * blocks(colours, k).astype(np.float32))
     out = out.round().astype(np.uint8)
     if outline is not None and outline.any():
         mask = blocks(outline, k)

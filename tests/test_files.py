@@ -129,8 +129,10 @@ def test_download_and_export_leave_a_bounded_number_of_folders(root: Path, monke
     # report.json's contents are not the point here.
     monkeypatch.setattr(output, "report", lambda r, m=None: {"n": 1})
     s = render_sample(0, 64)
+    from sgcond_app.graph.vocabularies import load
+
     result = SimpleNamespace(image=s.image, segmentation=s.segmentation, depth=s.depth, sketch=s.sketch,
-                             candidates=())
+                             candidates=(), vocab=load("tiny"))
     session = studio.Session(map_graph(parse_text("dog on grass")), result)
     paths = []
     for k in range(10):

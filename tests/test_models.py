@@ -230,6 +230,27 @@ def test_training_resumes_and_exports(tmp_path, what):
     assert "Steps: 4" in (tmp_path / "w" / "README.md").read_text()
 
 
+def test_accumulated_steps_and_a_moving_average_resume_and_export(tmp_path):
+    """`--accumulate 2` takes two batches a step (the render stream resumes past both); `--ema` keeps
+    a moving average beside the checkpoint, resumes it, and exports it in place of the last weights."""
+    from safetensors.torch import load_file
+
+    r = _train(tmp_path, "encoder", 2, "--accumulate", "2", "--ema", "0.9")
+    assert r.returncode == 0, r.stderr
+    ckpt = tmp_path / "encoder" / "checkpoint"
+    ema, last = load_file(str(ckpt / "ema.safetensors")), load_file(str(ckpt / "model.safetensors"))
+    assert set(ema) <= set(last) and any(not torch.equal(ema[k], last[k].float()) for k in ema)
+    r = _train(tmp_path, "encoder", 3, "--accumulate", "2", "--ema", "0.9", "--export", str(tmp_path / "w"),
+               "--eval-n", "4")
+    assert r.returncode == 0 and "resumed from" in r.stdout + r.stderr, r.stderr
+    ema = load_file(str(ckpt / "ema.safetensors"))
+    exported = from_pretrained(tmp_path / "w", SceneGraphEncoder).state_dict()
+    ema = {k.removeprefix("model."): v for k, v in ema.items()}  # the objective holds the encoder as .model
+    assert set(ema) <= set(exported)
+    assert all(torch.allclose(exported[k].float(), v, atol=1e-3, rtol=1e-2) for k, v in ema.items())
+    assert _train(tmp_path / "b", "encoder", 1, "--ema", "1").returncode == 2
+
+
 def test_a_segmenter_fine_tunes_on_small_jpegs(tmp_path):
     """`--init` starts from a segmenter's weights; `--small-jpeg` gives that share of the pictures as
     the scene drawn small, saved as a JPEG and enlarged as `read` enlarges it (the class map kept)."""

@@ -52,7 +52,9 @@ def chain():
 
 @pytest.fixture(scope="module")
 def backend(chain):
-    return SDBackend(SDComponents.tiny_random(0), chain)
+    """Reads pictures with the tiny chain (reader "tiny"): the tests of inversion and edits below read
+    the tiny world's renders; `ade` reads with the published extractors (tiny random ones here)."""
+    return SDBackend(SDComponents.tiny_random(0), chain, SDSettings(reader="tiny"))
 
 
 @pytest.fixture(scope="module")
@@ -783,7 +785,7 @@ def test_concept_edits_use_cross_attention_masks_where_the_unet_has_them(chain, 
         return out
 
     monkeypatch.setattr(lp.LeditsAttentionStore, "aggregate_attention", spy)
-    sd = SDBackend(comps, chain)
+    sd = SDBackend(comps, chain, SDSettings(reader="tiny"))
     r = sd.read(picture, seed=1, options=Options(samples=1, steps=dict(STEPS)), steps=INV_STEPS)
     assert seen == []  # the inversion reads no masks
     words = parse_concepts("+umbrella,-tree:2", free_words=True)
@@ -827,3 +829,96 @@ def test_the_hed_network_has_the_published_shape():
     assert sum(p.numel() for p in hed.parameters()) == 14_714_688 + (64 + 128 + 256 + 512 + 512 + 5) + 3
     names = set(hed.state_dict())
     assert {"norm", "block1.convs.0.weight", "block3.convs.2.weight", "block5.projection.weight"} <= names
+
+
+# --- a photo read by the extractors: ADE20K maps, a graph in its words, edits on those maps -------------
+
+
+@pytest.fixture(scope="module")
+def ade(chain):
+    """The sd backend as it reads pictures by default: with the published extractors (tiny random
+    ones here: the path, shapes and classes, not pictures worth looking at)."""
+    from sgcond_app.backends.sd.extractors import Extractors
+
+    return SDBackend(SDComponents.tiny_random(0), chain, SDSettings(), extractors=Extractors.tiny_random(0))
+
+
+def test_a_photo_is_read_into_ade20k_maps_and_a_graph_in_its_words_and_an_edit_reruns_through_the_controlnets(
+        ade, monkeypatch):
+    import skimage.data
+
+    import sgcond_app.backends.sd.backend as sdb
+    from sgcond_app.editing.session import Session
+    from sgcond_app.graph import judge
+    from sgcond_app.graph.mapping import map_graph
+    from sgcond_app.graph.vocabularies import load
+    from sgcond_app.reading.concepts import concept_edit
+
+    v = load("ade20k")
+    assert ade.capabilities.reads_in == "ade20k"
+    assert SDBackend(settings=SDSettings(reader="tiny")).capabilities.reads_in == "tiny"
+    shown = []
+    r = ade.read(skimage.data.astronaut(), seed=1, options=Options(samples=1, steps=dict(STEPS)), steps=INV_STEPS,
+                 on_map=lambda name, arr: shown.append(name))
+    _plain(r)
+    assert shown == ["segmentation", "depth", "sketch"]
+    assert r.vocabulary == "ade20k" and r.inverted and r.image.shape == (128, 128, 3)
+    assert r.segmentation.shape == r.depth.shape == r.sketch.shape == (64, 64) and r.segmentation.max() < 150
+    assert r.graph.objects and all(label in v.classes for label in r.graph.labels)
+    assert len(r.confidence) == len(r.graph.objects) and all(0 < c <= 1 for c in r.confidence)
+    same = judge.judge(r.graph.labels, r.graph.triples(), r.segmentation, r.depth, vocabulary=v)
+    assert r.verdict.to_json() == same.to_json() and r.verdict.object_recall == 1.0
+    assert report(r)["vocabulary"] == "ade20k" and "photograph of" in r.options.prompt
+    back = wire.from_bytes(wire.to_bytes(r))
+    assert back.vocabulary == "ade20k" and back.verdict.to_json() == r.verdict.to_json()
+    with pytest.raises(BadInput, match="one reading"):
+        ade.choose(r, 0)
+
+    # An edit of one object as the studio makes it, in ADE20K's classes: a thing the map does not hold
+    # painted in, then moved right.
+    thing = next(k for k in range(len(v)) if not v.stuff[k] and k not in np.unique(r.segmentation))
+    seg = r.segmentation.copy()
+    seg[40:52, 8:24] = thing
+    session = Session(map_graph(r.graph, v), r).with_map(seg)
+    moved, done = session.apply("move_right", 10, 45, 12)
+    assert v.classes[thing] in done.message
+    assert (moved.current[40:52, 20:36] == thing).all() and not (moved.current == thing)[:, :20].any()
+
+    captured = []
+    real = sdb.control_images
+    monkeypatch.setattr(sdb, "control_images", lambda *a, **k: captured.append(real(*a, **k)) or captured[-1])
+    again = ade.rerun(r, moved.current)
+    _plain(again)
+    assert again.vocabulary == "ade20k" and again.inverted and np.array_equal(again.segmentation, moved.current)
+    seg_condition = np.asarray(captured[-1][0])  # the segmentation ControlNet's input, 128 px
+    assert tuple(seg_condition[2 * 46, 2 * 28]) == tuple(v.palette[thing])  # the thing in ADE20K's colour
+    changed = moved.current != r.segmentation
+    region, inside = _region(r.segmentation, moved.current)
+    change = np.abs(again.image.astype(float) - r.image).mean(2)
+    assert change[~inside].max() == 0 and change[inside].mean() > 5  # the photo's own pixels outside
+    # No depth or sketch factor knows ADE20K's classes: outside the edit both stay the photo's; inside,
+    # the depth its classes had and the edited map's own edges.
+    from scipy import ndimage
+
+    grown = ndimage.binary_dilation(changed, iterations=1)
+    far = ~np.kron(np.asarray(region, bool), np.ones((4, 4), bool))  # the map's pixels outside the redrawn latents
+    assert np.array_equal(again.sketch[~grown], r.sketch[~grown])
+    assert (again.sketch[42, 21:36] == 0).all() and again.sketch[40, 28] == 255  # inside it none; its top edge
+    assert np.abs(again.depth - r.depth)[far].max() < 1e-6
+
+    # A concept edit in its words: the thing taken away again.
+    p, words = concept_edit(again.segmentation, again.depth, again.graph, f"-{v.classes[thing]}", None, True, v)
+    assert len(p.segmentations) == 1 and not (p.segmentations[0] == thing).any()
+    out = ade.steer(dataclasses.replace(again, graph=p.graph), p.segmentations, p.scales, concepts=words)
+    _plain(out)
+    assert out.vocabulary == "ade20k" and not (out.segmentation == thing).any()
+
+
+def test_the_reader_and_the_extractors_come_from_the_settings():
+    from sgcond_app.backends.sd.settings import EXTRACTORS
+
+    s = SDSettings.from_env({"SGCOND_SD_READER": "Tiny", "SGCOND_SD_READ_SEG": "someone/segformer-ade"})
+    assert s.reader == "tiny" and s.extractors == {**EXTRACTORS, "segmentation": "someone/segformer-ade"}
+    assert SDSettings.from_env({}).reader == "extractors" and SDSettings.from_env({}).extractors == EXTRACTORS
+    with pytest.raises(BadInput, match="reader must be one of extractors, tiny"):
+        SDSettings.from_env({"SGCOND_SD_READER": "oneformer"})

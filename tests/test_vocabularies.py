@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sgcond_app.cli import main
+from sgcond_app.errors import BadInput
 from sgcond_app.graph import judge, vocab
 from sgcond_app.graph.vocabularies import NAMES, load
 
@@ -107,6 +108,43 @@ def test_the_judge_reads_any_vocabulary_as_it_reads_the_tiny_worlds(scene):
     assert sum(r.label == v.classes[a] for r in regions) == 2
     assert sum(r.label == v.classes[ground] for r in regions) == 1
     assert judge.unnamed_fraction(labels, seg, vocabulary=v) == 0.0
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(scenes())
+def test_mapping_masks_drawing_and_the_check_take_any_vocabulary(scene):
+    """A graph in a vocabulary's words maps onto its own classes (the tiny world's are not asked); a
+    thing is picked, moved and deleted on a map of its classes, the hole taking the stuff behind it;
+    the map is drawn in its palette; the check judges the mapped graph in that vocabulary."""
+    from sgcond_app.editing import masks as ed
+    from sgcond_app.graph.compliance import check
+    from sgcond_app.graph.mapping import map_graph
+    from sgcond_app.graph.scene_graph import SceneGraph
+
+    v, seg, ground, a, b = scene
+    graph = SceneGraph.build([(v.classes[a], ()), (v.classes[b], ()), (v.classes[ground], ())],
+                             [(0, "left of", 1), (0, "on", 2)])
+    mapped = map_graph(graph, v)
+    assert mapped.vocabulary == v.name and mapped.graph.labels == graph.labels
+    assert all(w.method == "exact" for w in mapped.words)
+    report = check(mapped, seg)
+    assert [o["present"] for o in report["objects"]] == [True, True, True]
+    assert report["relations"][0]["holds"] is True
+
+    m = ed.Masks.from_segmentation(seg, vocabulary=v)
+    ys, xs = np.nonzero(seg == a)
+    iid = ed.pick(m, int(xs[0]), int(ys[0]))
+    assert m.label_of(iid) == v.classes[a] and not m.is_stuff(iid) and len(m.things()) == 2
+    with pytest.raises(BadInput, match="not on an object"):
+        ed.pick(m, 63, 63)  # the background
+    moved = ed.move(m, iid, 0, 1)
+    assert (moved.segmentation == a).sum() == (seg == a).sum() and (moved.segmentation[ys + 1, xs] == a).all()
+    gone = ed.delete(m, iid).segmentation
+    assert not (gone == a).any() and (gone[seg == a] == ground).all()
+
+    rgb = v.colorize(seg)
+    assert tuple(rgb[ys[0], xs[0]]) == v.rgb(v.classes[a]) == tuple(int(c) for c in v.palette[a])
+    assert tuple(rgb[63, 63]) == v.rgb(v.classes[ground])
 
 
 def test_the_tiny_vocabulary_is_the_judges_default():

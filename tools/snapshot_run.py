@@ -26,9 +26,12 @@ def snapshot(run: Path, out: Path, note: str) -> dict:
 
     from sgcond_app.models.denoiser import FactorDenoiser
     from sgcond_app.models.pretrained import save_pretrained
+    from sgcond_app.training.loop import EMA_FILE
 
     state = json.loads((run / "state.json").read_text())
     weights = load_file(str(run / "checkpoint" / "model.safetensors"))
+    if (run / "checkpoint" / EMA_FILE).is_file():  # a run with --ema: its moving average is what it exports
+        weights.update(load_file(str(run / "checkpoint" / EMA_FILE)))
     kept = json.loads((out / "state.json").read_text()) if (out / "state.json").is_file() else {"sessions": []}
     sessions = [s for s in kept["sessions"] if s.get("run") != str(run) or s.get("note") != note]
     sessions.append({"run": str(run), "note": note, "step": state["step"], "seconds": state["seconds"]})

@@ -52,6 +52,7 @@ class Capabilities:
     inverts: bool = False  # can it take a picture from outside (issue 13)
     prompts: bool = False  # is the picture told words (a prompt; concepts may be any words)
     remote: bool = False
+    reads_in: str = "tiny"  # the vocabulary of a picture's maps as `read` gives them (`graph/vocabularies`)
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -198,6 +199,15 @@ class Result:
     # A picture read from outside: how sure the reading model was of each object of the graph it
     # derived (its mean probability of the class it read, over the object's pixels), by index; ().
     confidence: tuple[float, ...] = ()
+    # The classes its maps and graph are in (`graph/vocabularies`): "tiny" for the tiny chain's, "ade20k"
+    # for a picture the sd backend's extractors read. The judge, the edits and the page take it.
+    vocabulary: str = "tiny"
+
+    @property
+    def vocab(self):
+        from ..graph.vocabularies import load
+
+        return load(self.vocabulary)
 
     @property
     def factor_seed(self) -> int:
@@ -215,7 +225,7 @@ class Result:
 
     def judged(self, graph: SceneGraph, segmentation: np.ndarray | None = None) -> judge.Verdict:
         seg = self.segmentation if segmentation is None else segmentation
-        return judge.judge(graph.labels, graph.triples(), seg, self.depth)
+        return judge.judge(graph.labels, graph.triples(), seg, self.depth, vocabulary=self.vocab)
 
 
 def report(result: Result, mapped=None) -> dict:
@@ -224,6 +234,7 @@ def report(result: Result, mapped=None) -> dict:
 
     out: dict = {
         "backend": result.backend,
+        "vocabulary": result.vocabulary,
         "graph": result.graph.to_sg2im(),
         "seed": result.seed,
         "factor_seed": result.factor_seed,

@@ -16,11 +16,11 @@ def write_result(folder: str | Path, result: Result, mapped=None, segmentation: 
 
     folder = Path(folder)
     seg = result.segmentation if segmentation is None else segmentation
-    io.save_maps(folder, result.image, seg, result.depth, result.sketch)
+    io.save_maps(folder, result.image, seg, result.depth, result.sketch, vocabulary=result.vocab)
     cands = folder / "candidates"
     cands.mkdir(exist_ok=True)
     for j, c in enumerate(result.candidates):
-        io.save_segmentation(cands / f"{j:02d}_segmentation.png", c.segmentation)
+        io.save_segmentation(cands / f"{j:02d}_segmentation.png", c.segmentation, result.vocab)
     graph = mapped.source if mapped is not None else result.graph
     io.write_json(folder / "graph.json", graph.to_sg2im())
     io.write_json(folder / "report.json", report(result, mapped))

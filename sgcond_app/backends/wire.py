@@ -66,7 +66,7 @@ def to_arrays(result: Result) -> tuple[dict, dict[str, np.ndarray]]:
               "options": result.options.to_json(), "chosen": result.chosen, "seconds": result.seconds,
               "resolution": result.resolution, "candidates": [c.seed for c in result.candidates],
               "state": sorted(result.state), "notes": list(result.notes), "familiarity": result.familiarity,
-              "confidence": list(result.confidence)}
+              "confidence": list(result.confidence), "vocabulary": result.vocabulary}
     return header, arrays
 
 
@@ -165,6 +165,14 @@ def _familiarity(value: object) -> dict | None:
             "familiar": bool(value["familiar"])}
 
 
+def _vocabulary(name: object):
+    from ..graph.vocabularies import NAMES, load
+
+    if name not in NAMES:
+        raise ValueError("vocabulary")
+    return load(name)
+
+
 def from_arrays(header: dict, arrays: dict[str, np.ndarray]) -> Result:
     try:
         if not isinstance(header, dict) or header.get("format") != FORMAT:
@@ -174,11 +182,12 @@ def from_arrays(header: dict, arrays: dict[str, np.ndarray]) -> Result:
         graph = SceneGraph.build([(o, ()) if isinstance(o, str) else (o["label"], tuple(o["attributes"]))
                                   for o in g["objects"]], [tuple(r) for r in g["relationships"]])
         depth = arrays["depth"]
+        vocabulary = _vocabulary(header.get("vocabulary", "tiny"))
 
         def judged(seg, d):
             from ..graph import judge
 
-            return judge.judge(graph.labels, graph.triples(), seg, d)
+            return judge.judge(graph.labels, graph.triples(), seg, d, vocabulary=vocabulary)
 
         cands = []
         for k, seed in enumerate(header["candidates"]):
@@ -191,7 +200,7 @@ def from_arrays(header: dict, arrays: dict[str, np.ndarray]) -> Result:
                       {k: float(v) for k, v in header["seconds"].items()},
                       {k: int(v) for k, v in header["resolution"].items()}, state,
                       tuple(str(line) for line in header.get("notes", ())), _familiarity(header.get("familiarity")),
-                      tuple(float(c) for c in header.get("confidence", ()))[:len(graph.objects)])
+                      tuple(float(c) for c in header.get("confidence", ()))[:len(graph.objects)], vocabulary.name)
     except BadInput:
         raise
     except Exception as e:  # bytes from elsewhere: whatever fails to parse them is the bytes' fault

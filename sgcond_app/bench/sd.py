@@ -38,13 +38,13 @@ def run(tiny: bool = False, samples: int = 8, repeats: int = 3, weights: str | N
     from ..graph.parse import parse_text
 
     if components is not None:
-        backend = SDBackend(components, chain, SDSettings(device=str(components.device), steps=steps),
+        backend = SDBackend(components, chain, SDSettings(device=str(components.device), steps=steps, reader="tiny"),
                             weights=weights)
     elif tiny:
-        backend = SDBackend(SDComponents.tiny_random(seed), chain, SDSettings(device="cpu", steps=steps),
+        backend = SDBackend(SDComponents.tiny_random(seed), chain, SDSettings(device="cpu", steps=steps, reader="tiny"),
                             weights=weights)
     else:
-        settings = SDSettings.from_env(picture_size=REAL_SIZE, steps=steps)
+        settings = SDSettings.from_env(picture_size=REAL_SIZE, steps=steps, reader="tiny")
         backend = SDBackend.from_pretrained(settings, weights=weights)  # no GPU, no weights: one line
         if chain is not None:
             backend = SDBackend(backend.components, chain, settings)
@@ -75,7 +75,8 @@ def run(tiny: bool = False, samples: int = 8, repeats: int = 3, weights: str | N
     side = backend.picture_size // comps.vae_scale
     rerun_outside = _change_outside(result.image, rerun.image, result.segmentation != edited, side)
 
-    # A picture from outside: the tiny world's render of the graph, read and inverted.
+    # A picture from outside: the tiny world's render of the graph, read (by the tiny chain, reader "tiny":
+    # the concept edit below takes away a tiny-world class) and inverted.
     picture = _render(graph, backend.picture_size, seed)
     read, read_s = median(lambda k: backend.read(picture, seed, Options(samples=1), "ddpm", steps))
     from ..backends.sd import ledits

@@ -10,7 +10,7 @@ world's graphs would name) are added.
 
 from __future__ import annotations
 
-from ..graph import judge, vocab
+from ..graph import judge, vocabularies
 from ..graph.mapping import MappedGraph
 from ..graph.scene_graph import SceneGraph, SGObject
 from ..world.sample import DERIVE_THING_FRACTION as NEW_OBJECT_FRACTION
@@ -34,7 +34,8 @@ def match_graph(mapped: MappedGraph, seg, depth=None) -> tuple[SceneGraph, list[
     if mapped.graph is None:
         return src, []
     g = mapped.graph
-    verdict = judge.judge(g.labels, g.triples(), seg, depth)
+    v = vocabularies.load(mapped.vocabulary)  # the classes of the map and of the mapped graph
+    verdict = judge.judge(g.labels, g.triples(), seg, depth, vocabulary=v)
     by_triple = {(r.subject, r.predicate, r.object): r for r in verdict.relations}
     changes: list[str] = []
     # Objects the map no longer shows (deleted, or moved off the picture).
@@ -71,7 +72,7 @@ def match_graph(mapped: MappedGraph, seg, depth=None) -> tuple[SceneGraph, list[
     claimed = {o.region for o in verdict.objects if o.present}
     least = NEW_OBJECT_FRACTION * seg.shape[0] * seg.shape[1]
     for ri, region in enumerate(verdict.regions):
-        if ri not in claimed and not vocab.is_stuff(region.label) and region.area >= least:
+        if ri not in claimed and not v.is_stuff(region.label) and region.area >= least:
             objects.append(SGObject(region.label))
             changes.append(f"added {region.label} (in the map, not in the graph)")
     triples = [(new_index[s], p, new_index[o]) for s, p, o in relations]

@@ -23,7 +23,8 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import BadInput, shown
-from ..graph import vocab
+from ..graph import vocabularies
+from ..graph.vocabularies import Vocabulary
 
 _EIGHT = np.ones((3, 3), bool)
 MAX_SCALE = 4.0
@@ -34,22 +35,29 @@ class Masks:
     segmentation: np.ndarray  # (H, W) uint8 class ids
     instances: np.ndarray  # (H, W) int32, 1.. for every region (stuff and things)
     depth: np.ndarray | None = None  # (H, W) disparity, near = 1, of the map before any edit
+    vocabulary: Vocabulary | None = None  # the classes the map holds (None: the tiny world's)
+
+    @property
+    def vocab(self) -> Vocabulary:
+        return vocabularies.or_tiny(self.vocabulary)
 
     @classmethod
-    def from_segmentation(cls, seg: np.ndarray, depth: np.ndarray | None = None) -> Masks:
+    def from_segmentation(cls, seg: np.ndarray, depth: np.ndarray | None = None,
+                          vocabulary: Vocabulary | None = None) -> Masks:
+        v = vocabularies.or_tiny(vocabulary)
         seg = np.asarray(seg, dtype=np.uint8)
         inst = np.zeros(seg.shape, np.int32)
         next_id = 1
         for cid in np.unique(seg):
             mask = seg == cid
-            if cid in vocab.STUFF_IDS or cid >= vocab.NUM_CLASSES:
+            if cid in v.stuff_positions or cid >= len(v):
                 inst[mask] = next_id
                 next_id += 1
                 continue
             labels, n = ndimage.label(mask, structure=_EIGHT)
             inst[mask] = labels[mask] + next_id - 1
             next_id += n
-        return cls(seg, inst, None if depth is None else np.asarray(depth, dtype=np.float32))
+        return cls(seg, inst, None if depth is None else np.asarray(depth, dtype=np.float32), vocabulary)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -57,7 +65,7 @@ class Masks:
 
     def label_of(self, iid: int) -> str:
         cid = int(self.segmentation[self.mask(iid)][0])
-        return vocab.CLASS_NAMES[cid] if cid < vocab.NUM_CLASSES else "void"
+        return self.vocab.classes[cid] if cid < len(self.vocab) else "void"
 
     def things(self) -> list[int]:
         """Instance ids of things, largest first."""
@@ -67,7 +75,7 @@ class Masks:
 
     def is_stuff(self, iid: int) -> bool:
         cid = int(self.segmentation[self.mask(iid)][0])
-        return cid in vocab.STUFF_IDS or cid >= vocab.NUM_CLASSES
+        return cid in self.vocab.stuff_positions or cid >= len(self.vocab)
 
     def mask(self, iid: int) -> np.ndarray:
         m = self.instances == iid
@@ -110,11 +118,11 @@ def pick(masks: Masks, x: int, y: int) -> int:
 BEHIND = 0.03  # how much farther (in disparity) a thing must be to show through a hole
 
 
-def _fill(seg: np.ndarray, inst: np.ndarray, hole: np.ndarray,
-          depth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _fill(seg: np.ndarray, inst: np.ndarray, hole: np.ndarray, depth: np.ndarray | None = None,
+          vocabulary: Vocabulary | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pixels of `hole` take the class and instance of the nearest pixel outside it that is behind:
     stuff, and with `depth` the things touching the hole that are farther than what left it."""
-    stuff = np.isin(seg, list(vocab.STUFF_IDS)) & ~hole
+    stuff = np.isin(seg, list(vocabularies.or_tiny(vocabulary).stuff_positions)) & ~hole
     if depth is not None and hole.any():
         gone = float(np.median(depth[hole]))
         ring = ndimage.binary_dilation(hole, structure=_EIGHT) & ~hole
@@ -135,10 +143,10 @@ def _fill(seg: np.ndarray, inst: np.ndarray, hole: np.ndarray,
 
 def _place(masks: Masks, iid: int, shape_mask: np.ndarray, cid: int) -> Masks:
     """Remove instance iid (filling its hole), then draw `shape_mask` as instance iid of class cid."""
-    seg, inst = _fill(masks.segmentation, masks.instances, masks.instances == iid, masks.depth)
+    seg, inst = _fill(masks.segmentation, masks.instances, masks.instances == iid, masks.depth, masks.vocabulary)
     seg[shape_mask] = cid
     inst[shape_mask] = iid
-    return Masks(seg, inst, masks.depth)
+    return Masks(seg, inst, masks.depth, masks.vocabulary)
 
 
 def _shift(mask: np.ndarray, dx: int, dy: int) -> np.ndarray:
@@ -200,8 +208,8 @@ def resize(masks: Masks, iid: int, scale: float) -> Masks:
 
 def delete(masks: Masks, iid: int) -> Masks:
     """Remove a thing; its pixels become what is behind it (see `_fill`)."""
-    seg, inst = _fill(masks.segmentation, masks.instances, masks.mask(iid), masks.depth)
-    return Masks(seg, inst, masks.depth)
+    seg, inst = _fill(masks.segmentation, masks.instances, masks.mask(iid), masks.depth, masks.vocabulary)
+    return Masks(seg, inst, masks.depth, masks.vocabulary)
 
 
 def paste(masks: Masks, source: Masks, source_iid: int, dx: int = 0, dy: int = 0) -> Masks:
@@ -209,6 +217,8 @@ def paste(masks: Masks, source: Masks, source_iid: int, dx: int = 0, dy: int = 0
     (dx, dy); it becomes a new instance drawn over what is there."""
     if source.shape != masks.shape:
         raise BadInput(f"paste: the source map is {source.shape}, this one {masks.shape}")
+    if source.vocab.name != masks.vocab.name:
+        raise BadInput(f"paste: the source map is in {source.vocab.name}'s classes, this one in {masks.vocab.name}'s")
     if source.is_stuff(source_iid):
         raise BadInput("paste: only objects can be pasted, not stuff")
     h, w = masks.shape
@@ -219,7 +229,7 @@ def paste(masks: Masks, source: Masks, source_iid: int, dx: int = 0, dy: int = 0
     new = int(inst.max()) + 1
     seg[shape_mask] = int(source.segmentation[source.mask(source_iid)][0])
     inst[shape_mask] = new
-    return Masks(seg, inst, masks.depth)
+    return Masks(seg, inst, masks.depth, masks.vocabulary)
 
 
 def centroid(masks: Masks, iid: int) -> tuple[float, float]:

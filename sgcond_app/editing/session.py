@@ -47,8 +47,11 @@ class Session:
         return self.result.segmentation if self.segmentation is None else self.segmentation
 
     def after(self, result) -> Session:
-        """The session with a new result; the one it replaces becomes a paste source."""
+        """The session with a new result; the one it replaces becomes a paste source (where both are in
+        one vocabulary: a thing of the tiny world's map cannot be pasted into a photo's ADE20K map)."""
         earlier = [*self.earlier, self.current][-MAX_EARLIER:]
+        if getattr(result, "vocabulary", "tiny") != getattr(self.result, "vocabulary", "tiny"):
+            earlier = []
         return Session(self.mapped, result, self.history, None, [], earlier, self.backend)
 
     def sources(self) -> dict[str, np.ndarray]:
@@ -82,13 +85,14 @@ class Session:
                             future=self.future[:-1]), Edit(None, None, "Redone."))
         h, w = self.current.shape
         px, py = whole_number(x, "x", 0, w - 1), whole_number(y, "y", 0, h - 1)
-        m = ed.Masks.from_segmentation(self.current, self.result.depth)
+        v = getattr(self.result, "vocab", None)  # the classes of the result's maps (None: the tiny world's)
+        m = ed.Masks.from_segmentation(self.current, self.result.depth, v)
         expected = None
         if operation == "paste":
             sources = self.sources()
             if not isinstance(source, str) or source not in sources:
                 raise BadInput(f"paste: choose a source ({', '.join(sources) or 'none yet'})")
-            src = ed.Masks.from_segmentation(sources[source])
+            src = ed.Masks.from_segmentation(sources[source], vocabulary=v)
             out = ed.paste(m, src, ed.pick(src, px, py))
             iid = int(out.instances.max())
         else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import judge
+from . import judge, vocabularies
 from .mapping import MappedGraph
 
 
@@ -14,14 +14,15 @@ def check(mapped: MappedGraph, seg: np.ndarray, depth: np.ndarray | None = None,
           instances: np.ndarray | None = None) -> dict:
     """The `check --json` contract: objects and relations of the source graph with verdicts.
 
-    Objects the tiny world does not know have `present: null`; relations that cannot be judged
-    (unknown object, semantic predicate, depth relation without a depth map) have `holds: null`
-    and a `reason`. Recall and relation accuracy count judged items only.
+    The maps are in the mapped graph's vocabulary. Objects it does not know have `present: null`;
+    relations that cannot be judged (unknown object, semantic predicate, depth relation without a
+    depth map) have `holds: null` and a `reason`. Recall and relation accuracy count judged items only.
     """
     src = mapped.source
     verdict = None
     if mapped.graph is not None:
-        verdict = judge.judge(mapped.graph.labels, mapped.graph.triples(), seg, depth, instances)
+        verdict = judge.judge(mapped.graph.labels, mapped.graph.triples(), seg, depth, instances,
+                              vocabulary=vocabularies.load(mapped.vocabulary))
     objects = []
     for i, o in enumerate(src.objects):
         j = mapped.source_to_graph[i]
@@ -35,7 +36,8 @@ def check(mapped: MappedGraph, seg: np.ndarray, depth: np.ndarray | None = None,
         triple = mapped.relation_map[k]
         entry = {"subject": r.subject, "predicate": r.predicate, "object": r.object}
         if triple is None or verdict is None:
-            entry.update(holds=None, reason="an object is not known to the tiny world")
+            entry.update(holds=None, reason="an object is not known to the tiny world" if mapped.vocabulary == "tiny"
+                         else f"an object is not a class of {mapped.vocabulary}")
         else:
             v = by_triple[triple]
             entry.update(checked_as=triple[1], holds=v.holds)

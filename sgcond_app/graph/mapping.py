@@ -24,8 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import BadInput
-from . import kinds, vocab
+from . import kinds, vocab, vocabularies
 from .scene_graph import SceneGraph, SGObject
+from .vocabularies import Vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class MappedGraph:
 
     # source object i -> its index in `graph` (merged stuff shares one), or None where dropped
     source_to_graph: tuple[int | None, ...] = ()
+    vocabulary: str = "tiny"  # the classes `graph` is in (`graph/vocabularies`)
 
     @property
     def object_index(self) -> tuple[int, ...]:
@@ -98,7 +100,8 @@ class MappedGraph:
         out = [w.line() for w in self.words if w.method != "exact"]
         out += list(self.source.notes) + list(self.notes)
         if self.graph is None:
-            out.append("no object of this graph is known to the tiny world")
+            out.append("no object of this graph is known to the tiny world" if self.vocabulary == "tiny"
+                       else f"no object of this graph is a class of {self.vocabulary}")
         return out
 
     def to_json(self) -> dict:
@@ -156,10 +159,12 @@ def get_embedder() -> Embedder:
     return Embedder()
 
 
-def _bank(kind: str) -> tuple[list[str], list[str]]:
-    """(phrases, targets) the embedding search looks among for one kind of word."""
+def _bank(kind: str, vocabulary: Vocabulary | None = None) -> tuple[list[str], list[str]]:
+    """(phrases, targets) the embedding search looks among for one kind of word (labels: the classes
+    of `vocabulary`, default the tiny world's, and their aliases)."""
     if kind == "label":
-        pairs = [(c, c) for c in vocab.CLASS_NAMES] + list(vocab.LABEL_ALIASES.items())
+        v = vocabularies.or_tiny(vocabulary)
+        pairs = [(c, c) for c in v.classes] + list(v.aliases.items())
     elif kind == "predicate":
         pairs = ([(p, p) for p in vocab.PREDICATES] + list(vocab.PREDICATE_ALIASES.items())
                  + [(p, p) for p in sorted(vocab.SEMANTIC_PREDICATES)])
@@ -168,9 +173,9 @@ def _bank(kind: str) -> tuple[list[str], list[str]]:
     return [p for p, _ in pairs], [t for _, t in pairs]
 
 
-def nearest(word: str, kind: str) -> tuple[str, str, float]:
+def nearest(word: str, kind: str, vocabulary: Vocabulary | None = None) -> tuple[str, str, float]:
     """(nearest phrase, its target in the vocabulary, cosine) by the embedding model."""
-    phrases, targets = _bank(kind)
+    phrases, targets = _bank(kind, vocabulary)
     emb = get_embedder()
     sims = emb.embed(phrases) @ emb.embed([word])[0]
     i = int(np.argmax(sims))
@@ -187,17 +192,24 @@ def _strip(word: str) -> str:
     return word
 
 
-def map_label(word: str, where: str = "") -> WordMapping:
+def map_label(word: str, where: str = "", vocabulary: Vocabulary | None = None) -> WordMapping:
+    """A label onto a class of `vocabulary` (default the tiny world's). WordNet's kinds (`kinds`) are
+    written for the tiny world's classes; another vocabulary goes from its aliases to the embedding."""
+    v = vocabularies.or_tiny(vocabulary)
     w = _strip(word)
-    if w in vocab.CLASS_ID:
+    if v.position(w) is not None:
         return WordMapping("label", word, w, 1.0, "exact" if w == word else "alias", where)
-    if word in vocab.LABEL_ALIASES or w in vocab.LABEL_ALIASES:
-        return WordMapping("label", word, vocab.LABEL_ALIASES.get(word, vocab.LABEL_ALIASES.get(w)),
-                           1.0, "alias", where)
+    if word in v.aliases or w in v.aliases:
+        return WordMapping("label", word, v.aliases.get(word, v.aliases.get(w)), 1.0, "alias", where)
     for singular in (w[:-1], w[:-2]) if w.endswith("s") else ():
-        target = singular if singular in vocab.CLASS_ID else vocab.LABEL_ALIASES.get(singular)
+        target = singular if v.position(singular) is not None else v.aliases.get(singular)
         if target:
             return WordMapping("label", word, target, 1.0, "plural", where)
+    if v.name != "tiny":
+        phrase, target, score = nearest(w, "label", v)
+        if score >= LABEL_THRESHOLD:
+            return WordMapping("label", word, target, score, "embedding", where)
+        return WordMapping("label", word, None, score, "dropped", where, best=target)
     kind = kinds.kind_of(w)
     if kind is not None:
         return WordMapping("label", word, kind.cls, 1.0, "kind", where, reason=kind.reason)
@@ -236,14 +248,16 @@ def map_attribute(word: str, where: str = "") -> WordMapping:
     return WordMapping("attribute", word, None, score, "dropped", where, best=target)
 
 
-def map_graph(graph: SceneGraph) -> MappedGraph:
-    """Map every word of `graph` onto the tiny world. Raises BadInput for an unreadable predicate."""
+def map_graph(graph: SceneGraph, vocabulary: Vocabulary | None = None) -> MappedGraph:
+    """Map every word of `graph` onto `vocabulary`'s classes (default the tiny world's) and the judge's
+    predicates and attributes. Raises BadInput for an unreadable predicate."""
+    v = vocabularies.or_tiny(vocabulary)
     words: list[WordMapping] = []
     keep: dict[int, int] = {}
     objects: list[SGObject] = []
     notes: list[str] = []
     for i, obj in enumerate(graph.objects):
-        m = map_label(obj.label, f"object {i}")
+        m = map_label(obj.label, f"object {i}", v)
         words.append(m)
         if m.mapped is None:
             continue
@@ -254,7 +268,7 @@ def map_graph(graph: SceneGraph) -> MappedGraph:
             if am.mapped is not None and am.mapped not in attrs:
                 attrs.append(am.mapped)
         same = [j for j, o in enumerate(objects) if o.label == m.mapped]
-        if same and vocab.is_stuff(m.mapped):
+        if same and v.is_stuff(m.mapped):
             # Stuff is one region per class: "field" and "grass" are the same grass.
             keep[i] = same[0]
             first = next(k for k, v in keep.items() if v == same[0])
@@ -287,4 +301,4 @@ def map_graph(graph: SceneGraph) -> MappedGraph:
         notes += [f"after mapping: {n}" for n in mapped.notes]
         mapped = SceneGraph(mapped.objects, mapped.relations)
     source_to_graph = tuple(keep.get(i) for i in range(len(graph.objects)))
-    return MappedGraph(graph, mapped, tuple(words), tuple(notes), tuple(relation_map), source_to_graph)
+    return MappedGraph(graph, mapped, tuple(words), tuple(notes), tuple(relation_map), source_to_graph, v.name)

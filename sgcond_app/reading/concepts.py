@@ -20,7 +20,7 @@ import numpy as np
 
 from ..editing import masks as ed
 from ..errors import BadInput, shown
-from ..graph import vocab
+from ..graph import vocabularies
 from ..graph.mapping import map_attribute, map_label
 from ..graph.scene_graph import SceneGraph, check_plain
 from ..inputs import check_text, number
@@ -35,7 +35,7 @@ MAX_CONCEPTS = 4
 class Concept:
     sign: str  # "+" towards, "-" away
     word: str  # as the person wrote it
-    label: str  # the tiny world's class
+    label: str  # the class of the maps' vocabulary it names ("": none, a free word)
     scale: float
     why: str = ""  # how the word was read, when not as written
 
@@ -51,11 +51,14 @@ class Plan:
     said: list[str]
 
 
-def parse_concepts(text: object, free_words: bool = False) -> list[Concept]:
+def parse_concepts(text: object, free_words: bool = False, vocabulary=None) -> list[Concept]:
     """"+sheep,-dog:2" -> concepts. One clear message for anything a person can get wrong.
     `free_words`: any plain word passes (for a backend told words, as Stable Diffusion is: "+blue
     car,-red car"); a word that names no class of the tiny world gets the label "", and what may
-    not be named twice with the same sign is the word (not its class)."""
+    not be named twice with the same sign is the word (not its class). `vocabulary`: the classes of the
+    maps edited (default the tiny world's)."""
+    v = vocabularies.or_tiny(vocabulary)
+    world = "the tiny world" if v.name == "tiny" else v.name
     if text is not None and not isinstance(text, str):
         raise BadInput("concepts are text: +WORD or -WORD, separated by commas")
     if len(text or "") > 2000:
@@ -78,7 +81,7 @@ def parse_concepts(text: object, free_words: bool = False) -> list[Concept]:
             if not word:
                 raise BadInput(f"{shown(part)}: a concept names a word, e.g. -car or +blue car")
             check_plain(word, f"the concept {shown(word)}")
-        m = map_label(word)
+        m = map_label(word, vocabulary=v)
         if free_words:
             if any(c.word == word and c.sign == sign for c in out):
                 raise BadInput(f"{shown(word)} is named twice with the same sign")
@@ -90,7 +93,7 @@ def parse_concepts(text: object, free_words: bool = False) -> list[Concept]:
                 raise BadInput(f"{shown(word)} is an attribute, not a concept of the tiny backend: name the colour "
                                "on the thing in the graph instead (blue car)")
             near = f" (nearest: {m.best})" if m.best else ""
-            raise BadInput(f"{shown(word)} is not a class of the tiny world{near}")
+            raise BadInput(f"{shown(word)} is not a class of {world}{near}")
         if any(c.label == m.mapped and c.sign == sign for c in out):
             raise BadInput(f"{m.mapped} is named twice with the same sign")
         out.append(Concept(sign, word, m.mapped, float(scale), "" if m.method == "exact" else m.why))
@@ -98,18 +101,18 @@ def parse_concepts(text: object, free_words: bool = False) -> list[Concept]:
 
 
 def concept_edit(seg: np.ndarray, depth: np.ndarray | None, graph: SceneGraph, text: object, redraw=None,
-                 words: bool = False) -> tuple[Plan, list[Concept] | None]:
+                 words: bool = False, vocabulary=None) -> tuple[Plan, list[Concept] | None]:
     """A concept edit as the CLI and the studio apply it: its plan on the maps and, for a backend told
     words (`capabilities.prompts`), the concepts as written (pass them to `steer(concepts=...)`). There
     words the maps cannot show (an attribute, a thing of no class) change the picture alone: the plan
     is then empty and the maps stay."""
-    free = parse_concepts(text, free_words=True) if words else None
+    free = parse_concepts(text, free_words=True, vocabulary=vocabulary) if words else None
     # One class both towards and away ("+blue car,-red car"): what changes is not the class.
     same_class = free is not None and bool({c.label for c in free if c.sign == "+"}
                                            & {c.label for c in free if c.sign == "-"} - {""})
     try:
         if not same_class:
-            return plan(seg, depth, graph, parse_concepts(text), redraw), free
+            return plan(seg, depth, graph, parse_concepts(text, vocabulary=vocabulary), redraw, vocabulary), free
     except BadInput:
         if free is None:
             raise
@@ -117,11 +120,13 @@ def concept_edit(seg: np.ndarray, depth: np.ndarray | None, graph: SceneGraph, t
 
 
 def plan(seg: np.ndarray, depth: np.ndarray | None, graph: SceneGraph, concepts: list[Concept],
-         redraw=None) -> Plan:
+         redraw=None, vocabulary=None) -> Plan:
     """The edit's stages on a segmentation (S, S): each `-` concept takes every region of its class
     away (filled with what is behind it), in order; then each `+` concept draws its class where the
     `-` concept it is paired with (the first of the same sort, thing or stuff) took one away, with
-    `redraw` giving the new class its own shape (as a graph relabel does)."""
+    `redraw` giving the new class its own shape (as a graph relabel does). The map is in `vocabulary`'s
+    classes (default the tiny world's)."""
+    v = vocabularies.or_tiny(vocabulary)
     away = [c for c in concepts if c.sign == "-"]
     towards = [c for c in concepts if c.sign == "+"]
     if not away:
@@ -130,9 +135,9 @@ def plan(seg: np.ndarray, depth: np.ndarray | None, graph: SceneGraph, concepts:
     pairs: dict[int, Concept] = {}
     for c in towards:
         k = next((i for i, a in enumerate(away) if i not in pairs
-                  and vocab.is_stuff(a.label) == vocab.is_stuff(c.label)), None)
+                  and v.is_stuff(a.label) == v.is_stuff(c.label)), None)
         if k is None:
-            sort = "stuff" if vocab.is_stuff(c.label) else "a thing"
+            sort = "stuff" if v.is_stuff(c.label) else "a thing"
             raise BadInput(f"+{c.word} needs a -WORD of {sort} beside it to say what becomes {c.label}")
         pairs[k] = c
     current = np.array(seg, copy=True)
@@ -141,11 +146,11 @@ def plan(seg: np.ndarray, depth: np.ndarray | None, graph: SceneGraph, concepts:
     said: list[str] = []
     taken: dict[int, np.ndarray] = {}
     for k, c in enumerate(away):
-        cid = vocab.CLASS_ID[c.label]
+        cid = v.position(c.label)
         region = current == cid
         if not region.any():
             raise BadInput(f"there is no {c.label} in the picture to take away")
-        m = ed.Masks.from_segmentation(current, depth)
+        m = ed.Masks.from_segmentation(current, depth, vocabulary)
         ids = sorted({int(i) for i in np.unique(m.instances[region])})
         for iid in ids:
             m = ed.delete(m, iid)
@@ -158,7 +163,7 @@ def plan(seg: np.ndarray, depth: np.ndarray | None, graph: SceneGraph, concepts:
                     + (f" ('{c.word}': {c.why})" if c.why else ""))
     new = _edited_graph(graph, {a.label: (pairs[k].label if k in pairs else None) for k, a in enumerate(away)})
     for k, c in pairs.items():
-        current = relabel(current, taken[k], c.label, new, redraw)
+        current = relabel(current, taken[k], c.label, new, redraw, vocabulary)
         stages.append(current.copy())
         scales.append(c.scale)
         said.append(f"the {away[k].label} is now a {c.label}" + (f" ('{c.word}': {c.why})" if c.why else ""))

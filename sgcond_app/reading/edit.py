@@ -21,7 +21,7 @@ import numpy as np
 
 from ..editing import masks as ed
 from ..errors import BadInput, shown
-from ..graph import judge, vocab
+from ..graph import judge, vocab, vocabularies
 from ..graph.scene_graph import SceneGraph
 from ..inputs import number, whole_number
 
@@ -51,12 +51,13 @@ def parse_op(text: str) -> tuple[str, list[str]]:
     return name, args
 
 
-def apply_op(seg: np.ndarray, depth: np.ndarray | None, text: str) -> tuple[np.ndarray, str]:
-    """One operation on a segmentation -> the edited one and a line saying what was done."""
+def apply_op(seg: np.ndarray, depth: np.ndarray | None, text: str, vocabulary=None) -> tuple[np.ndarray, str]:
+    """One operation on a segmentation (in `vocabulary`'s classes, default the tiny world's) -> the
+    edited one and a line saying what was done."""
     name, args = parse_op(text)
     h, w = seg.shape
     x, y = whole_number(args[0], "x", 0, w - 1), whole_number(args[1], "y", 0, h - 1)
-    m = ed.Masks.from_segmentation(seg, depth)
+    m = ed.Masks.from_segmentation(seg, depth, vocabulary)
     iid = ed.pick(m, x, y)
     label = m.label_of(iid)
     if name == "move":
@@ -71,14 +72,21 @@ def apply_op(seg: np.ndarray, depth: np.ndarray | None, text: str) -> tuple[np.n
     return ed.delete(m, iid).segmentation, f"deleted the {label}"
 
 
-def relabel(seg: np.ndarray, region: np.ndarray, label: str, graph: SceneGraph, redraw=None) -> np.ndarray:
+def relabel(seg: np.ndarray, region: np.ndarray, label: str, graph: SceneGraph, redraw=None,
+            vocabulary=None) -> np.ndarray:
     """`region` (S, S bool) of the segmentation made class `label`; with `redraw` (a thing), drawn
     again by the segmentation factor for `graph`. The new thing gets a box of its own class's size
     and aspect where the old one stood (on the same ground line: a bush is lower and wider than the
     tree it replaces), and the factor draws its shape in that box and a little room around the old
     shape (kept only if the factor drew enough of the new class; else it draws again, from other
     noise, up to RELABEL_DRAWS times, then keeps the old silhouette). Without a box of its own the
-    new class kept the old silhouette, and a horse in a sheep's outline was read as a sheep."""
+    new class kept the old silhouette, and a horse in a sheep's outline was read as a sheep.
+    `vocabulary`: the map's classes; in another than the tiny world's (whose segmentation factor alone
+    can redraw) the region takes the new class as it is."""
+    if vocabulary is not None and vocabulary.name != "tiny":
+        out = np.array(seg, copy=True)
+        out[region] = vocabulary.position(label)
+        return out
     out = np.array(seg, copy=True)
     out[region] = vocab.CLASS_ID[label]
     if redraw is None or vocab.is_stuff(label) or not region.any():
@@ -201,13 +209,15 @@ def _shifted(region: judge.Region, dx: int, dy: int, depth: np.ndarray | None,
     return judge.make_region(region.label, mask, depth)
 
 
-def move_stuff(seg: np.ndarray, depth: np.ndarray | None, mask: np.ndarray, dx: int, dy: int) -> np.ndarray:
+def move_stuff(seg: np.ndarray, depth: np.ndarray | None, mask: np.ndarray, dx: int, dy: int,
+               vocabulary=None) -> np.ndarray:
     """The piece of background `mask` of `seg` moved by (dx, dy): its old place takes the background
     around it, and it is drawn at the new place only over background, behind the things there."""
-    m = ed.Masks.from_segmentation(seg, depth)
+    v = vocabularies.or_tiny(vocabulary)
+    m = ed.Masks.from_segmentation(seg, depth, v)
     cid = int(seg[mask][0])
-    out, _ = ed._fill(m.segmentation, m.instances, mask, depth)
-    out[ed._shift(mask, dx, dy) & np.isin(out, list(vocab.STUFF_IDS))] = cid
+    out, _ = ed._fill(m.segmentation, m.instances, mask, depth, v)
+    out[ed._shift(mask, dx, dy) & np.isin(out, list(v.stuff_positions))] = cid
     return out
 
 
@@ -219,19 +229,21 @@ def _satisfied(regions: dict[int, judge.Region], relations: list[tuple[int, str,
     return ok
 
 
-def riders(who: int, regions: dict[int, judge.Region], relations: list[tuple[int, str, int]]) -> list[int]:
+def riders(who: int, regions: dict[int, judge.Region], relations: list[tuple[int, str, int]],
+           vocabulary=None) -> list[int]:
     """`who` and the things the graph puts on it (a person on a horse moves with the horse)."""
+    v = vocabularies.or_tiny(vocabulary)
     on = [s for s, p, o in relations if p == "on" and o == who and s in regions and s != who
-          and not vocab.is_stuff(regions[s].label)]
+          and not v.is_stuff(regions[s].label)]
     return [who, *dict.fromkeys(on)]
 
 
 def _best_shift(who: int, target: tuple[int, str, int], regions: dict[int, judge.Region],
-                relations: list[tuple[int, str, int]], shape, depth) -> tuple[int, int, tuple[int, int]]:
+                relations: list[tuple[int, str, int]], shape, depth, v) -> tuple[int, int, tuple[int, int]]:
     """The smallest shift of region `who` (and what rides on it) that makes `target` hold and keeps
     the most of its other relations -> (dx, dy, (target holds, relations holding)). A piece of
     background (a river, a mountain) moves behind the things, which it may not hide."""
-    group = riders(who, regions, relations)
+    group = riders(who, regions, relations, v)
     mine = [r for r in relations if r[0] in group or r[2] in group]
 
     s, p, o = target
@@ -247,13 +259,13 @@ def _best_shift(who: int, target: tuple[int, str, int], regions: dict[int, judge
     if best[2] == (1, len(mine)):
         return best
     # A thing on the ground moving up or down floats or sinks: a vertical pixel costs it twice.
-    wy = 1 if regions[who].label in vocab.SKY_THINGS else 2
+    wy = 1 if regions[who].label in v.airborne else 2
     shifts = sorted(((dx, dy) for dx in range(-MAX_SHIFT, MAX_SHIFT + 1) for dy in range(-MAX_SHIFT, MAX_SHIFT + 1)),
                     key=lambda d: (d[0] ** 2 + (wy * d[1]) ** 2, abs(d[1]), d))
     # Things the moved one may not cover (it would hide them, and their relations with them).
-    others = [r.mask for k, r in regions.items() if k not in group and not vocab.is_stuff(r.label)]
+    others = [r.mask for k, r in regions.items() if k not in group and not v.is_stuff(r.label)]
     blocked = np.logical_or.reduce(others) if others else np.zeros(shape, bool)
-    behind = {k: blocked if vocab.is_stuff(regions[k].label) else None for k in group}
+    behind = {k: blocked if v.is_stuff(regions[k].label) else None for k in group}
 
     def covers(moved) -> bool:
         if any(m is None or (m.mask & blocked).sum() > MAX_COVER * m.area for m in moved.values()):
@@ -274,20 +286,23 @@ def _best_shift(who: int, target: tuple[int, str, int], regions: dict[int, judge
 
 
 def graph_edit(seg: np.ndarray, depth: np.ndarray | None, old: SceneGraph, new: SceneGraph,
-               redraw=None, paints: bool = True) -> tuple[np.ndarray, list[str]]:
+               redraw=None, paints: bool = True, vocabulary=None) -> tuple[np.ndarray, list[str]]:
     """The segmentation edited so that it shows `new` where `old` showed before -> (segmentation,
     what was done, a line each). `redraw(graph, segmentation, region)`: a relabelled region drawn
     again as its new class by the backend's segmentation factor (`TinyBackend.redraw`); without it
     the region keeps its shape. `paints`: whether the backend paints a colour the graph names (the
-    tiny one does; one told words takes colours by concept edit)."""
-    unknown = [label for label in new.labels if label not in vocab.CLASS_ID]
+    tiny one does; one told words takes colours by concept edit). `vocabulary`: the classes of the map
+    and the graphs (default the tiny world's)."""
+    v = vocabularies.or_tiny(vocabulary)
+    unknown = [label for label in new.labels if v.position(label) is None]
     if unknown:
-        raise BadInput(f"{shown(unknown[0])} is not a class of the tiny world; map the graph's words first "
+        world = "the tiny world" if v.name == "tiny" else v.name
+        raise BadInput(f"{shown(unknown[0])} is not a class of {world}; map the graph's words first "
                        "(`python -m sgcond_app parse`)")
     pairing = _align(old, new)
-    verdict = judge.judge(old.labels, old.triples(), seg, depth)
+    verdict = judge.judge(old.labels, old.triples(), seg, depth, vocabulary=v)
     region_of = {o.index: verdict.regions[o.region] for o in verdict.objects if o.region is not None}
-    m = ed.Masks.from_segmentation(seg, depth)
+    m = ed.Masks.from_segmentation(seg, depth, v)
     out = np.array(seg, copy=True)
     said: list[str] = []
 
@@ -300,7 +315,7 @@ def graph_edit(seg: np.ndarray, depth: np.ndarray | None, old: SceneGraph, new: 
     for k, obj in enumerate(old.objects):
         if k in kept or k not in region_of:
             continue
-        if vocab.is_stuff(obj.label):
+        if v.is_stuff(obj.label):
             said.append(f"the {obj.label} is background: deleting it from the graph leaves it in the picture")
             continue
         m = ed.delete(m, instance_of(region_of[k]))
@@ -312,17 +327,17 @@ def graph_edit(seg: np.ndarray, depth: np.ndarray | None, old: SceneGraph, new: 
             if k not in region_of:
                 said.append(f"the {a.label} is not in the picture, so it cannot become a {b.label}")
                 continue
-            if vocab.is_stuff(a.label) != vocab.is_stuff(b.label):
+            if v.is_stuff(a.label) != v.is_stuff(b.label):
                 raise BadInput(f"{a.label} -> {b.label}: a thing can become another thing and stuff other "
                                "stuff, not one the other")
-            out = relabel(out, region_of[k].mask & (out == vocab.CLASS_ID[a.label]), b.label, new, redraw)
+            out = relabel(out, region_of[k].mask & (out == v.position(a.label)), b.label, new, redraw, v)
             said.append(f"the {a.label} is now a {b.label}")
         if set(a.attributes) != set(b.attributes):
             said.extend(_attribute_changes(a, b, paints))
 
     # Relations: the new graph's, on the regions after deletions and relabels.
     shape = out.shape
-    verdict = judge.judge(new.labels, new.triples(), out, depth)
+    verdict = judge.judge(new.labels, new.triples(), out, depth, vocabulary=v)
     regions = {o.index: verdict.regions[o.region] for o in verdict.objects if o.region is not None}
     found = set(regions)
     rels = list(new.triples())
@@ -334,35 +349,35 @@ def graph_edit(seg: np.ndarray, depth: np.ndarray | None, old: SceneGraph, new: 
             continue  # an earlier move hid one of them; said below if the relation fails
         if judge.holds(p, regions[s], regions[o], shape) is not False:
             continue  # an earlier move already satisfied it
-        stuff = {i: vocab.is_stuff(new.objects[i].label) for i in (s, o)}
+        stuff = {i: v.is_stuff(new.objects[i].label) for i in (s, o)}
         order = [i for i in (s, o) if not stuff[i] and i not in moved]
         if not order:
             said.append(f"'{new.objects[s].label} {p} {new.objects[o].label}' cannot be made to hold by moving "
                         "a thing (both are background, or already moved)")
             continue
-        tries = [(who, *_best_shift(who, (s, p, o), regions, rels, shape, depth)) for who in order]
+        tries = [(who, *_best_shift(who, (s, p, o), regions, rels, shape, depth, v)) for who in order]
         if not any(t[3][0] for t in tries):
             # No place of the thing does it (a bus too long to pass a river at the map's edge): the
             # background it is asked about moves instead, behind the things.
-            tries += [(who, *_best_shift(who, (s, p, o), regions, rels, shape, depth)) for who in (s, o)
+            tries += [(who, *_best_shift(who, (s, p, o), regions, rels, shape, depth, v)) for who in (s, o)
                       if stuff[who] and who not in moved]
         who, dx, dy, _ = max(tries, key=lambda t: (t[3], -(t[1] ** 2 + t[2] ** 2)))
         if (dx, dy) == (0, 0):
             continue
-        group = riders(who, regions, rels)
+        group = riders(who, regions, rels, v)
         for k in group:  # each by its own pixels, so that one moved first does not carry the other's
-            if vocab.is_stuff(regions[k].label):
-                out = move_stuff(out, depth, regions[k].mask, dx, dy)
+            if v.is_stuff(regions[k].label):
+                out = move_stuff(out, depth, regions[k].mask, dx, dy, v)
                 continue
-            m = ed.Masks.from_segmentation(out, depth)
+            m = ed.Masks.from_segmentation(out, depth, v)
             ys, xs = np.nonzero(regions[k].mask)
             out = ed.move(m, int(np.bincount(m.instances[ys, xs]).argmax()), dx, dy).segmentation
-        verdict = judge.judge(new.labels, new.triples(), out, depth)
-        regions = {v.index: verdict.regions[v.region] for v in verdict.objects if v.region is not None}
+        verdict = judge.judge(new.labels, new.triples(), out, depth, vocabulary=v)
+        regions = {o.index: verdict.regions[o.region] for o in verdict.objects if o.region is not None}
         moved.update(group)
         names = " and the ".join(new.objects[k].label for k in group)
         said.append(f"moved the {names} by ({dx}, {dy}) map pixels")
-    verdict = judge.judge(new.labels, new.triples(), out, depth)
+    verdict = judge.judge(new.labels, new.triples(), out, depth, vocabulary=v)
     lost = sorted(set(found) - {o.index for o in verdict.objects if o.region is not None})
     for k in lost:
         said.append(f"after the moves the {new.objects[k].label} is no longer found on its own in the map "

@@ -110,7 +110,7 @@ def write_folder(folder: str | Path, result: Result, picture: np.ndarray, extra:
     from ..world import io
 
     folder = Path(folder)
-    io.save_maps(folder, result.image, result.segmentation, result.depth, result.sketch)
+    io.save_maps(folder, result.image, result.segmentation, result.depth, result.sketch, vocabulary=result.vocab)
     Image.fromarray(picture).save(folder / "picture.png")
     if reconstruction is not None:
         Image.fromarray(reconstruction).save(folder / "reconstruction.png")

@@ -85,7 +85,7 @@ def _train_config(args) -> TrainConfig:
     return TrainConfig(out=Path(args.out), steps=args.steps, batch=args.batch, lr=args.lr,
                        warmup=min(args.warmup, max(1, args.steps // 5)), workers=args.workers,
                        minutes=args.minutes, checkpoint_every=args.checkpoint_every, log_every=args.log_every,
-                       seed=args.seed)
+                       seed=args.seed, accumulate=getattr(args, "accumulate", 1), ema=getattr(args, "ema", 0.0))
 
 
 def _first_run(folder: Path) -> str:

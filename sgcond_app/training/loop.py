@@ -34,6 +34,45 @@ class TrainConfig:
     checkpoint_every: int = 500
     log_every: int = 50
     seed: int = 0
+    accumulate: int = 1  # batches whose gradients make one step (an effective batch of batch * accumulate)
+    ema: float = 0.0  # decay of a moving average of the weights (0: none), exported in their place
+
+
+EMA_FILE = "ema.safetensors"
+
+
+class EMA:
+    """An exponential moving average of a model's trainable weights, kept in float32 beside the
+    checkpoint (resumed with it). The decay warms up as min(decay, (1 + step) / (10 + step)), so a
+    fine-tune's first steps do not freeze the average at its start."""
+
+    def __init__(self, model: torch.nn.Module, decay: float, saved: Path) -> None:
+        from safetensors.torch import load_file
+
+        self.decay = decay
+        self.names = [n for n, p in model.named_parameters() if p.requires_grad]
+        self.params = dict(model.named_parameters())
+        self.shadow = {n: self.params[n].detach().float().clone() for n in self.names}
+        if saved.is_file():
+            self.shadow.update({k: v.float() for k, v in load_file(str(saved)).items() if k in self.shadow})
+
+    @torch.no_grad()
+    def update(self, step: int) -> None:
+        d = min(self.decay, (1 + step) / (10 + step))
+        for n in self.names:
+            self.shadow[n].lerp_(self.params[n].detach().float(), 1 - d)
+
+    def save(self, path: Path) -> None:
+        from safetensors.torch import save_file
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_file({n: t.contiguous() for n, t in self.shadow.items()}, str(path))
+
+    @torch.no_grad()
+    def copy_to(self, model: torch.nn.Module) -> None:
+        params = dict(model.named_parameters())
+        for n, t in self.shadow.items():
+            params[n].copy_(t.to(params[n].dtype))
 
 
 def hardware(device: torch.device) -> str:
@@ -76,6 +115,7 @@ def train(objective: torch.nn.Module, make_dataset: Callable[[int, int, int], It
     if state_path.is_file() and ckpt.is_dir():
         state = json.loads(state_path.read_text())
     params = [p for p in objective.parameters() if p.requires_grad]
+    ema = EMA(objective, cfg.ema, ckpt / EMA_FILE) if cfg.ema > 0 else None
     decay = [p for p in params if p.ndim >= 2]
     no_decay = [p for p in params if p.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
@@ -88,7 +128,7 @@ def train(objective: torch.nn.Module, make_dataset: Callable[[int, int, int], It
     if progress(cfg, step, state["seconds"]) >= 1:
         return {**state, "finished": True, "hardware": hardware(acc.device)}
 
-    dataset = make_dataset(step * cfg.batch * acc.num_processes, acc.process_index, acc.num_processes)
+    dataset = make_dataset(step * cfg.batch * cfg.accumulate * acc.num_processes, acc.process_index, acc.num_processes)
     loader = DataLoader(dataset, batch_size=cfg.batch, num_workers=cfg.workers, collate_fn=collate,
                         persistent_workers=cfg.workers > 0, prefetch_factor=4 if cfg.workers > 0 else None,
                         pin_memory=acc.device.type == "cuda")
@@ -97,6 +137,8 @@ def train(objective: torch.nn.Module, make_dataset: Callable[[int, int, int], It
         acc.wait_for_everyone()
         acc.save_state(str(ckpt))
         if acc.is_main_process:
+            if ema:
+                ema.save(ckpt / EMA_FILE)
             state_path.write_text(json.dumps({"step": step, "seconds": round(seconds, 1)}))
 
     start = time.perf_counter()
@@ -106,17 +148,21 @@ def train(objective: torch.nn.Module, make_dataset: Callable[[int, int, int], It
     logf = (cfg.out / "log.jsonl").open("a") if acc.is_main_process else None
     model.train()
     finished = False
-    for batch in loader:
+    batches = iter(loader)
+    while True:
         lr = cfg.lr * lr_factor(cfg, step, progress(cfg, step, seconds))
         for group in opt.param_groups:
             group["lr"] = lr
-        inputs = to_inputs(batch, acc.device)
-        with acc.autocast():
-            loss, logs = model(**inputs)
-        acc.backward(loss)
+        for _ in range(cfg.accumulate):
+            inputs = to_inputs(next(batches), acc.device)  # the render stream has no end
+            with acc.autocast():
+                loss, logs = model(**inputs)
+            acc.backward(loss / cfg.accumulate)
         acc.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
+        if ema:
+            ema.update(step)
         step += 1
         seconds = state["seconds"] + time.perf_counter() - start
         bar.update(1)
@@ -137,6 +183,8 @@ def train(objective: torch.nn.Module, make_dataset: Callable[[int, int, int], It
     bar.close()
     if logf:
         logf.close()
+    if ema:
+        ema.copy_to(objective)
     return {"step": step, "seconds": round(seconds, 1), "finished": finished, "hardware": hardware(acc.device)}
 
 

@@ -39,8 +39,9 @@ from .. import pictures
 from ..backends import RERUNS, Options
 from ..editing.session import MAX_EARLIER, OPERATIONS, Session, picked_line, point_on
 from ..errors import BadInput
-from ..graph import judge, vocab
+from ..graph import judge
 from ..graph.scene_graph import SceneGraph
+from ..graph.vocabularies import load as load_vocabulary
 from ..inputs import check_seed
 from . import graph_views as views
 from .config import StudioConfig
@@ -136,18 +137,19 @@ def warm_up() -> None:
 # --- pictures ---------------------------------------------------------------------------------------
 
 
-def overlay(image: np.ndarray, seg: np.ndarray, x: int | None = None, y: int | None = None) -> np.ndarray:
-    """The image with the segmentation's colours over it; the object under (x, y), in map pixels,
-    outlined."""
+def overlay(image: np.ndarray, seg: np.ndarray, x: int | None = None, y: int | None = None,
+            vocabulary=None) -> np.ndarray:
+    """The image with the segmentation's colours (in `vocabulary`, the result's) over it; the object
+    under (x, y), in map pixels, outlined."""
     outline = None
     if x is not None and y is not None and 0 <= x < seg.shape[1] and 0 <= y < seg.shape[0]:
         from ..editing import masks as ed
 
-        m = ed.Masks.from_segmentation(seg)
+        m = ed.Masks.from_segmentation(seg, vocabulary=vocabulary)
         iid = int(m.instances[int(y), int(x)])
         if iid and not m.is_stuff(iid):
             outline = m.mask(iid)
-    return pictures.overlay(image, seg, outline)
+    return pictures.overlay(image, seg, outline, vocabulary)
 
 
 def _up(picture: np.ndarray, display: bool) -> np.ndarray:
@@ -159,7 +161,7 @@ def _up(picture: np.ndarray, display: bool) -> np.ndarray:
 
 
 def _maps(result, display: bool = False) -> tuple:
-    return tuple(_up(pictures.map_rgb(name, m), display) for name, m in (
+    return tuple(_up(pictures.map_rgb(name, m, result.vocab), display) for name, m in (
         ("segmentation", result.segmentation), ("depth", result.depth), ("sketch", result.sketch),
         ("image", result.image)))
 
@@ -169,7 +171,8 @@ def _relations(session: Session, seg: np.ndarray | None = None) -> list[list[str
     A relation of a missing object fails and says which is missing; one that cannot be judged is n/a."""
 
     g = session.mapped.graph
-    v = session.result.verdict if seg is None else judge.judge(g.labels, g.triples(), seg, session.result.depth)
+    v = session.result.verdict if seg is None else judge.judge(g.labels, g.triples(), seg, session.result.depth,
+                                                               vocabulary=session.result.vocab)
     rows = []
     for r in v.relations:
         holds = "n/a" if r.holds is None else ("yes" if r.holds else "NO")
@@ -196,9 +199,10 @@ def legend_html(session: Session | None) -> str:
     from ..editing import masks as ed
     from ..graph.judge import MIN_PIXELS
 
-    m = ed.Masks.from_segmentation(session.current)
+    v = session.result.vocab
+    m = ed.Masks.from_segmentation(session.current, vocabulary=v)
     g = session.result.graph
-    verdict = judge.judge(g.labels, g.triples(), session.current, session.result.depth)
+    verdict = judge.judge(g.labels, g.triples(), session.current, session.result.depth, vocabulary=v)
     extra = np.zeros(session.current.shape, bool)
     for i in verdict.extras:
         extra |= verdict.regions[i].mask
@@ -209,7 +213,7 @@ def legend_html(session: Session | None) -> str:
             continue
         label = m.label_of(iid)
         x, y = point_on(m, iid, *ed.centroid(m, iid))
-        r, g_, b = vocab.colorize(np.array([[vocab.class_id(label)]]))[0, 0]
+        r, g_, b = v.rgb(label)
         kind = "stuff" if m.is_stuff(iid) else "object"
         unasked = kind == "object" and bool((extra & mask).any())
         note = " <em class='sg-unasked' title='the graph did not ask for it'>not in the graph</em>" if unasked else ""
@@ -414,7 +418,8 @@ def _outputs(session: Session | None, display: bool) -> tuple:
         return (None,) * 7 + (None,)
     r = session.result
     return (*_maps(replace(r, segmentation=session.current), display),
-            _up(overlay(r.image, session.current), display), report(r, session.mapped), _relations(session, (
+            _up(overlay(r.image, session.current, vocabulary=r.vocab), display), report(r, session.mapped),
+            _relations(session, (
                 None if session.segmentation is None else session.current)), session)
 
 
@@ -453,7 +458,7 @@ ASK_UNFAMILIAR = ". Nothing was read; read it again to read it anyway."
 
 
 def _stream_result(job, steps: dict, progress, make_session, display: bool, context: str,
-                   before: Session | None, request: gr.Request | None = None):
+                   before: Session | None, request: gr.Request | None = None, vocabulary=None):
     """The outputs as the maps arrive, then the whole result. Should the chain fail, or the person
     press Stop, after some maps were shown, the page gets back what `before` showed, so that maps
     and session agree."""
@@ -470,7 +475,7 @@ def _stream_result(job, steps: dict, progress, make_session, display: bool, cont
                 if name == "segmentation":
                     # A new segmentation: what followed the old one is cleared until its own arrives.
                     out[2:5] = [None, None, None]
-                out[slot[name]] = _up(pictures.map_rgb(name, arr), display)
+                out[slot[name]] = _up(pictures.map_rgb(name, arr, vocabulary), display)
                 shown_any = True
                 yield tuple(out)
             else:
@@ -653,9 +658,10 @@ def _read(path: str | None, seed: object, session: Session | None, progress, dis
 
     earlier = session.earlier + [session.current] if session is not None else []
     yield from _stream_result(job, steps, progress,
-                              lambda r: Session(map_graph(r.graph), r, earlier=earlier[-MAX_EARLIER:],
+                              lambda r: Session(map_graph(r.graph, r.vocab), r, earlier=earlier[-MAX_EARLIER:],
                                                 backend=choice or ""),
-                              display, f"read({Path(path).name}, seed={seed})", session, request)
+                              display, f"read({Path(path).name}, seed={seed})", session, request,
+                              vocabulary=load_vocabulary(caps.reads_in))
 
 
 def read_picture(path: str | None, seed, session: Session | None, choice: str | None = None,
@@ -686,12 +692,13 @@ def _apply_graph(graph: SceneGraph, session: Session | None, progress, display: 
     from ..reading.edit import graph_edit
 
     session = _need(session)
-    mapped = map_graph(graph)
+    v = session.result.vocab
+    mapped = map_graph(graph, v)
     if mapped.graph is None:
-        raise BadInput("no object of this graph is known to the tiny world: " + "; ".join(mapped.lines()[:3]))
+        raise BadInput(f"{mapped.lines()[-1]}: " + "; ".join(mapped.lines()[:3]))
     made_by = _for(session)
     seg, said = graph_edit(session.current, session.result.depth, session.mapped.graph, mapped.graph,
-                           getattr(made_by, "redraw", None), not made_by.capabilities.prompts)
+                           getattr(made_by, "redraw", None), not made_by.capabilities.prompts, v)
     info("; ".join(said)[:500])
     edited = replace(session, mapped=mapped, result=replace(session.result, graph=mapped.graph)).with_map(seg)
     yield from rerun("depth", edited, request, progress, display=display)
@@ -724,14 +731,15 @@ def _apply_concepts(text: str | None, session: Session | None, progress, display
     session = _need(session)
     b = _for(session)
     words = b.capabilities.prompts
-    parse_concepts(text, free_words=words)  # a mistake in the words is said before anything else
+    v = session.result.vocab
+    parse_concepts(text, free_words=words, vocabulary=v)  # a mistake in the words is said before anything else
     if not session.result.inverted:
         raise BadInput("a concept edit starts from an inverted picture: read a picture, or press "
                        "'Invert the result shown' first")
     p, concepts = concept_edit(session.current, session.result.depth, session.mapped.graph, text,
-                               getattr(b, "redraw", None), words)
+                               getattr(b, "redraw", None), words, v)
     info("; ".join(p.said)[:500])
-    edited = replace(session, mapped=map_graph(p.graph), result=replace(session.result, graph=p.graph))
+    edited = replace(session, mapped=map_graph(p.graph, v), result=replace(session.result, graph=p.graph))
     if p.segmentations:
         edited = edited.with_map(p.segmentations[-1])
     steps = {f: session.result.options.steps.get(f, k) for f, k in b.capabilities.steps_after("depth").items()}
@@ -741,7 +749,8 @@ def _apply_concepts(text: str | None, session: Session | None, progress, display
         return b.steer(edited.result, p.segmentations, p.scales, on_step, on_map, **kw)
 
     yield from _stream_result(job, steps, progress, edited.after, display,
-                              f"concepts({str(text)[:80]!r}) of {session.mapped.source.to_json()}", edited, request)
+                              f"concepts({str(text)[:80]!r}) of {session.mapped.source.to_json()}", edited, request,
+                              session.result.vocab)
 
 
 def apply_concepts(text: str | None, session: Session | None, progress=gr.Progress()):
@@ -776,7 +785,7 @@ def invert(session: Session | None, request: gr.Request = None, progress=gr.Prog
         return replace(session, result=result)
 
     yield from _stream_result(job, {"inversion": INVERSION_STEPS}, progress, keep, display, "invert", session,
-                              request)
+                              request, session.result.vocab)
 
 
 def before_after(session: Session | None):
@@ -805,7 +814,8 @@ def rerun(what: str, session: Session | None, request: gr.Request = None, progre
         return b.rerun(session.result, session.current, what=what, on_step=on_step, on_map=on_map)
 
     yield from _stream_result(job, steps, progress, session.after, display,
-                              f"rerun({what}) of {session.mapped.source.to_json()}", session, request)
+                              f"rerun({what}) of {session.mapped.source.to_json()}", session, request,
+                              session.result.vocab)
 
 
 def choose(index: float | int | None, session: Session | None, request: gr.Request = None, progress=gr.Progress(),
@@ -822,7 +832,8 @@ def choose(index: float | int | None, session: Session | None, request: gr.Reque
         return b.choose(session.result, index, on_step=on_step, on_map=on_map)
 
     yield from _stream_result(job, steps, progress, session.after, display,
-                              f"choose({index}) of {session.mapped.source.to_json()}", session, request)
+                              f"choose({index}) of {session.mapped.source.to_json()}", session, request,
+                              session.result.vocab)
 
 
 def _choose_selected(evt: gr.SelectData, session: Session | None, request: gr.Request = None,
@@ -839,7 +850,7 @@ def candidates(session: Session | None) -> list[tuple[np.ndarray, str]]:
         n = len(c.verdict.extras)
         extra = f", {n} not asked for" if n else ""
         chosen = " (chosen)" if k == session.result.chosen else ""
-        out.append((vocab.colorize(c.segmentation),
+        out.append((session.result.vocab.colorize(c.segmentation),
                     f"#{k} seed {c.seed}: recall {c.verdict.object_recall:.2f}, relations "
                     f"{'n/a' if rel is None else f'{rel:.2f}'}{extra}{chosen}"))
     return out
@@ -861,8 +872,8 @@ def edit_mask(operation: str, x: float | int | None, y: float | int | None, amou
     if done.cut:
         info(done.cut)
     picked = done.message if operation not in ("undo", "redo") else gr.skip()
-    return (_up(vocab.colorize(session.current), display),
-            _up(overlay(session.result.image, session.current, done.x, done.y), display),
+    return (_up(session.result.vocab.colorize(session.current), display),
+            _up(overlay(session.result.image, session.current, done.x, done.y, session.result.vocab), display),
             _relations(session, session.current),
             gr.skip() if done.x is None else done.x, gr.skip() if done.y is None else done.y, picked, session)
 
@@ -879,13 +890,15 @@ def pick_point(x: int, y: int, session: Session | None) -> tuple:
 
     if session is None:
         return x, y, gr.skip(), "Generate a scene first, then click an object."
-    m = ed.Masks.from_segmentation(session.current)
+    m = ed.Masks.from_segmentation(session.current, vocabulary=session.result.vocab)
     try:
         iid = ed.pick(m, x, y)
     except BadInput as e:
         warn(str(e))
-        return x, y, _up(overlay(session.result.image, session.current), True), f"({x}, {y}): {e}"
-    return x, y, _up(overlay(session.result.image, session.current, x, y), True), picked_line(m.label_of(iid), x, y)
+        return x, y, _up(overlay(session.result.image, session.current, vocabulary=session.result.vocab), True), \
+            f"({x}, {y}): {e}"
+    return x, y, _up(overlay(session.result.image, session.current, x, y, session.result.vocab), True), \
+        picked_line(m.label_of(iid), x, y)
 
 
 def _pick_selected(evt: gr.SelectData, session: Session | None) -> tuple:
@@ -909,7 +922,7 @@ def match_graph(session: Session | None) -> tuple:
         info("Every relation already holds in the mask: the graph is unchanged.")
     else:
         info("Graph updated: " + "; ".join(changes))
-    mapped = map_graph(graph)
+    mapped = map_graph(graph, session.result.vocab)
     # The result judged against the new graph on the edited mask (which is what the graph describes).
     result = replace(session.result, graph=mapped.graph, verdict=session.result.judged(mapped.graph, session.current))
     new = replace(session, mapped=mapped, result=result)

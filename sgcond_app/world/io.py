@@ -32,19 +32,21 @@ _UNREADABLE = (UnidentifiedImageError, SyntaxError, struct.error, EOFError, Valu
 
 
 def save_maps(folder: str | Path, image: np.ndarray, segmentation: np.ndarray, depth: np.ndarray,
-              sketch: np.ndarray, instances: np.ndarray | None = None) -> None:
+              sketch: np.ndarray, instances: np.ndarray | None = None, vocabulary=None) -> None:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     Image.fromarray(image).save(folder / "image.png")
-    save_segmentation(folder / "segmentation.png", segmentation)
+    save_segmentation(folder / "segmentation.png", segmentation, vocabulary)
     Image.fromarray((np.clip(depth, 0, 1) * 255).round().astype(np.uint8)).save(folder / "depth.png")
     Image.fromarray(sketch).save(folder / "sketch.png")
     if instances is not None:
         Image.fromarray(instances.astype(np.uint8)).save(folder / "instances.png")
 
 
-def save_segmentation(path: str | Path, segmentation: np.ndarray) -> None:
-    Image.fromarray(vocab.colorize(segmentation)).save(path)
+def save_segmentation(path: str | Path, segmentation: np.ndarray, vocabulary=None) -> None:
+    """The class map in its vocabulary's palette (`graph/vocabularies`; default the tiny world's)."""
+    colours = vocab.colorize(segmentation) if vocabulary is None else vocabulary.colorize(segmentation)
+    Image.fromarray(colours).save(path)
 
 
 def write_json(path: str | Path, data: object) -> None:

@@ -58,7 +58,7 @@ class SDBackend:
     a `TinyBackend`."""
 
     def __init__(self, components: SDComponents | None = None, chain=None, settings: SDSettings | None = None,
-                 *, weights=None, device: str | None = None) -> None:
+                 *, weights=None, device: str | None = None, extractors=None) -> None:
         from ..tiny import TinyBackend
 
         self.settings = settings or SDSettings.from_env(device=device)
@@ -68,6 +68,7 @@ class SDBackend:
         else:
             self._tiny = TinyBackend(chain)
         self._weights = weights
+        self._extractors = extractors  # extractors.Extractors, or None: loaded by the settings' ids on first read
         self._lock = threading.Lock()
         zerogpu.register(self)  # on a ZeroGPU Space the GPU's worker, forked from here, finds it
 
@@ -106,6 +107,17 @@ class SDBackend:
         return self.tiny.chain
 
     @property
+    def extractors(self):
+        """The published extractors a picture from outside is read with (`extractors.py`)."""
+        from .extractors import Extractors
+
+        with self._lock:
+            if self._extractors is None:
+                device = self._components.device if self._components is not None else (self.settings.device or "cpu")
+                self._extractors = Extractors.from_pretrained(self.settings.extractors, device)
+        return self._extractors
+
+    @property
     def picture_size(self) -> int:
         if self.settings.picture_size:
             return self.settings.picture_size
@@ -120,7 +132,8 @@ class SDBackend:
         device = self._components.device if self._components is not None else (self.settings.device or "cuda")
         steps = {**stages.DEFAULT_STEPS, "image": self.settings.steps}
         return Capabilities(NAME, device, MAP_SIZE, self.picture_size, FACTORS, steps, c.MAX_SAMPLES, c.MAX_STEPS,
-                            SCHEDULERS, inverts=True, prompts=True)
+                            SCHEDULERS, inverts=True, prompts=True,
+                            reads_in="ade20k" if self.settings.reader == "extractors" else "tiny")
 
     def warm_up(self) -> None:
         from ...graph.parse import parse_text
@@ -137,16 +150,17 @@ class SDBackend:
         guidance = {"image": self.settings.guidance, **o.guidance}
         return self.tiny.settings(dataclasses.replace(o, steps=steps, guidance=guidance))
 
-    def prompt(self, graph, negative: str | None = None) -> Prompt:
+    def prompt(self, graph, negative: str | None = None, vocabulary=None) -> Prompt:
         """The prompt for a graph (a `MappedGraph`: in the person's words), counted with the model's
-        tokenizer (the parts are loaded first, as any request loads them)."""
+        tokenizer (the parts are loaded first, as any request loads them). `vocabulary`: the classes a
+        plain graph is in, which say what is stuff (default the tiny world's)."""
         count = token_counter(self.components.tokenizer)
-        return compose(graph, NEGATIVE if negative is None else negative, count)
+        return compose(graph, NEGATIVE if negative is None else negative, count, vocabulary=vocabulary)
 
-    def _texts(self, graph, prompt: str | None, negative: str | None) -> tuple[str, str]:
+    def _texts(self, graph, prompt: str | None, negative: str | None, vocabulary=None) -> tuple[str, str]:
         """(prompt, negative prompt): a person's own where given, else composed from the graph."""
         prompt, negative = checked(prompt, "the prompt"), checked(negative, "the negative prompt")
-        composed = self.prompt(graph, negative)
+        composed = self.prompt(graph, negative, vocabulary)
         return (composed.text if prompt is None else prompt), composed.negative
 
     # --- the work --------------------------------------------------------------------------------
@@ -204,7 +218,8 @@ class SDBackend:
         kept = _Kept.of(result)
         inv = self._inversion(result)
         s = self.options(options if options is not None else result.options)
-        seg_np = _segmentation(result.segmentation if segmentation is None else segmentation)
+        v = result.vocab
+        seg_np = _segmentation(result.segmentation if segmentation is None else segmentation, v)
         prompt, negative_prompt, scales = _asked(options, prompt, negative_prompt, scales)
         prompt, negative = checked(prompt, "the prompt"), checked(negative_prompt, "the negative prompt")
         texts = (kept.prompt if prompt is None else prompt, kept.negative if negative is None else negative)
@@ -218,13 +233,17 @@ class SDBackend:
         start = time.perf_counter()
         depth32 = torch.from_numpy(kept.depth32)
         if what == "depth":
-            fresh = self._depth(torch.from_numpy(seg_np.astype(np.int64))[None], result.factor_seed, s, seconds,
-                                on_step)[0]
-            depth32 = depth_kept_outside(changed, fresh, kept.depth32 if inv is None else inv.depth32)
+            old32 = kept.depth32 if inv is None else inv.depth32
+            if v.name == "tiny":
+                fresh = self._depth(torch.from_numpy(seg_np.astype(np.int64))[None], result.factor_seed, s, seconds,
+                                    on_step)[0]
+            else:
+                fresh = depth_by_class(seg_np, base_seg, old32, changed)
+            depth32 = depth_kept_outside(changed, fresh, old32)
         sketch = result.sketch if what == "image" else None
         out = self._finish(result.graph, result.seed, s, result.candidates, result.chosen, seg_np, depth32, seconds,
                            texts, scales, on_step, on_map, sketch=sketch, before=(result, kept, changed),
-                           announce=True, inverted=inv)
+                           announce=True, inverted=inv, vocabulary=v)
         out.seconds["total"] = time.perf_counter() - start
         return out
 
@@ -235,6 +254,9 @@ class SDBackend:
         import torch
 
         kept = _Kept.of(result)
+        if result.vocabulary != "tiny":
+            raise BadInput(f"a picture read in {result.vocabulary}'s classes has one reading: there is no other "
+                           "candidate to choose")
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(result.candidates):
             raise BadInput(f"candidate {index!r} does not exist (0..{len(result.candidates) - 1})"[:120])
         s = self.options(result.options)
@@ -264,6 +286,8 @@ class SDBackend:
         steps = _inversion_steps(inversion, steps)
         s = self.options(options)
         comps = self.components  # load first: missing weights are reported before any work
+        if self.settings.reader == "extractors":
+            return self._read_extracted(picture, int(seed), s, steps, on_step, on_map)
         start = time.perf_counter()
         fitted = from_array(picture, self.picture_size)
         # The maps from the picture itself (the tiny chain fits it to its own size and knows its side).
@@ -282,6 +306,54 @@ class SDBackend:
         seconds["total"] = time.perf_counter() - start
         return Result(NAME, maps.graph, int(seed), _plain_options(s), maps.candidates, 0, maps.segmentation,
                       maps.depth, maps.sketch, fitted, maps.verdict, seconds, resolution, state)
+
+    def _read_extracted(self, picture: np.ndarray, seed: int, s, steps: int, on_step: Progress | None,
+                        on_map: MapReady | None) -> Result:
+        """`read` by the published extractors: ADE20K classes, depth and soft edges at the chain's map
+        size (64 px), the graph they show in ADE20K's words (`derive`, by the same judge), each object's
+        confidence the segmenter's mean probability over its region; then the LEDITS++ inversion."""
+        import torch
+        import torch.nn.functional as F
+
+        from ...fgdm import stages
+        from ...fgdm.factors import DEPTH_SIZE, MAP_SIZE
+        from ...graph import judge
+        from ...graph.vocabularies import load
+        from ...reading.derive import graph_from_maps
+        from ...reading.load import from_array
+
+        comps = self.components
+        reader = self.extractors
+        v = load("ade20k")
+        start = time.perf_counter()
+        fitted = from_array(picture, self.picture_size)
+        maps = reader.read(fitted, MAP_SIZE)
+        seconds = {"read": time.perf_counter() - start}
+        seg, edges = maps.segmentation, maps.edges
+        # The depth as every result keeps it (32 px, drawn at 64), so that an edit's rerun keeps it as it is.
+        depth32 = F.adaptive_avg_pool2d(torch.from_numpy(maps.depth)[None, None], DEPTH_SIZE)[0, 0].numpy()
+        seg_t = torch.from_numpy(seg.astype(np.int64))[None]
+        depth = stages.to_image_size(seg_t, torch.from_numpy(depth32)[None])[1][0]
+        if on_map:
+            on_map("segmentation", seg)
+            on_map("depth", depth)
+            on_map("sketch", edges)
+        graph, regions = graph_from_maps(seg, depth, v)
+        confidence = tuple(round(float(maps.probability[r.mask].mean()), 4) if maps.probability is not None
+                           else 1.0 for r in regions)
+        verdict = judge.judge(graph.labels, graph.triples(), seg, depth, vocabulary=v)
+        inv = self._inverted(fitted, ledits.encode(comps, fitted), seg, depth32, edges, s.scheduler, steps, seed,
+                             on_step, seconds)
+        texts = self._texts(graph, None, None, v)
+        noise_seed = s.seeds("image", [seed])[0]
+        state = {"depth32": depth32.astype(np.float32), "sd_seed": np.array(noise_seed, np.int64),
+                 "sd_latents": inv.x0, "sd_prompt": _text_array(texts[0]), "sd_negative": _text_array(texts[1]),
+                 "sd_scales": np.array([self.settings.scales[c] for c in CONDITIONS], np.float32), **inv.to_state()}
+        resolution = {"segmentation": MAP_SIZE, "depth": MAP_SIZE, "sketch": MAP_SIZE, "image": int(fitted.shape[0])}
+        seconds["total"] = time.perf_counter() - start
+        return Result(NAME, graph, seed, _plain_options(s, texts, self.settings.scales),
+                      (Candidate(seed, seg, depth, verdict),), 0, seg, depth, edges, fitted, verdict, seconds,
+                      resolution, state, confidence=confidence, vocabulary=v.name)
 
     @on_gpu
     def invert(self, result: Result, inversion: str = "ddpm", steps: int = 8,
@@ -334,11 +406,12 @@ class SDBackend:
             raise BadInput("a concept edit needs an inverted picture: read a picture or invert the result first")
         if not isinstance(segmentations, (list, tuple)) or len(segmentations) > MAX_CONCEPT_STAGES:
             raise BadInput(f"a concept edit takes at most {MAX_CONCEPT_STAGES} stages")
-        segs = [_segmentation(x) for x in segmentations]
+        v = result.vocab
+        segs = [_segmentation(x, v) for x in segmentations]
         if concepts is None:
             if not segs or not isinstance(scales, (list, tuple)) or len(scales) != len(segs):
                 raise BadInput(f"a concept edit takes 1 to {MAX_CONCEPT_STAGES} stages, each with a scale")
-            words = _stage_words(inv.segmentation, segs, [_scale(x) for x in scales])
+            words = _stage_words(inv.segmentation, segs, [_scale(x) for x in scales], v)
         else:
             try:
                 words = [ledits.Word(c.word, c.sign == "-", _scale(c.scale)) for c in concepts]
@@ -356,9 +429,14 @@ class SDBackend:
             for x in segs:
                 union |= grown(x != inv.segmentation, CHANGE_DILATION)
             seg = torch.from_numpy(seg_np.astype(np.int64))[None]
-            fresh = self._depth(seg, result.factor_seed, s, seconds, on_step)[0]
-            depth32 = depth_kept_outside(union, fresh, inv.depth32)
-            edges = self._sketch(seg, depth32[None], result.factor_seed, s, seconds, on_step, union, inv.sketch)
+            if v.name == "tiny":
+                fresh = self._depth(seg, result.factor_seed, s, seconds, on_step)[0]
+                depth32 = depth_kept_outside(union, fresh, inv.depth32)
+                edges = self._sketch(seg, depth32[None], result.factor_seed, s, seconds, on_step, union, inv.sketch)
+            else:
+                depth32 = depth_kept_outside(union, depth_by_class(seg_np, inv.segmentation, inv.depth32, union),
+                                             inv.depth32)
+                edges = np.where(union, boundaries(seg_np), inv.sketch).astype(np.uint8)
             if union.any():
                 region = latent_mask(union, int(inv.x0.shape[-1]))
         else:
@@ -376,14 +454,14 @@ class SDBackend:
             image = _pasted(inv.picture, image, region)
         seconds["image"] = time.perf_counter() - began
         graph = result.graph
-        verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0])
+        verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0], vocabulary=v)
         state = {**result.state, "depth32": depth32.numpy().astype(np.float32),
                  "sd_latents": latents.float().cpu().numpy(), "sd_seed": np.array(kept.noise_seed, np.int64)}
         resolution = {"segmentation": SEG_SIZE, "depth": DEPTH_SIZE, "sketch": int(edges.shape[0]),
                       "image": int(image.shape[0])}
         seconds["total"] = time.perf_counter() - start
         return Result(NAME, graph, result.seed, _plain_options(s), result.candidates, result.chosen, seg_map[0],
-                      depth_map[0], edges, image, verdict, seconds, resolution, state)
+                      depth_map[0], edges, image, verdict, seconds, resolution, state, vocabulary=v.name)
 
     @on_gpu
     def reconstruct(self, result: Result, on_step: Progress | None = None) -> np.ndarray:
@@ -445,7 +523,7 @@ class SDBackend:
                 seg_np: np.ndarray, depth32, seconds: dict, texts: tuple[str, str], scales: dict[str, float],
                 on_step: Progress | None, on_map: MapReady | None, sketch: np.ndarray | None = None,
                 before: tuple | None = None, announce: bool = False,
-                inverted: ledits.Inversion | None = None) -> Result:
+                inverted: ledits.Inversion | None = None, vocabulary=None) -> Result:
         """Sketch (unless given) and picture for one segmentation (64, 64) and depth (32, 32). `before`
         (the result, its kept state, the changed region): a rerun, which keeps what did not change.
         `inverted`: the rerun's result is an inverted picture, and what is kept is that picture's (its
@@ -455,8 +533,9 @@ class SDBackend:
 
         from ...fgdm import stages
         from ...fgdm.factors import DEPTH_SIZE, SEG_SIZE
-        from ...graph import judge
+        from ...graph import judge, vocabularies
 
+        v = vocabularies.or_tiny(vocabulary)
         fseed = cands[chosen].seed
         seg = torch.from_numpy(seg_np.astype(np.int64))[None]
         disp = depth32.float()[None]
@@ -467,7 +546,11 @@ class SDBackend:
             changed = old = None
             if before is not None:
                 changed, old = before[2], before[0].sketch if inverted is None else inverted.sketch
-            edges = self._sketch(seg, disp, fseed, s, seconds, on_step, changed, old)
+            if v.name == "tiny":
+                edges = self._sketch(seg, disp, fseed, s, seconds, on_step, changed, old)
+            else:  # no sketch factor knows these classes: the edited map's own edges where it changed
+                edges = boundaries(seg_np) if changed is None else np.where(changed, boundaries(seg_np), old)
+                edges = edges.astype(np.uint8)
             if on_map:
                 on_map("sketch", edges)
         else:
@@ -482,12 +565,12 @@ class SDBackend:
             elif changed.any() and kept.noise_seed == noise_seed:
                 keep = (kept.latents, changed)
         began = time.perf_counter()
-        image, latents = self._draw(seg_np, disp[0].numpy(), edges, texts, noise_seed, s, scales, on_step, keep)
+        image, latents = self._draw(seg_np, disp[0].numpy(), edges, texts, noise_seed, s, scales, on_step, keep, v)
         if inverted is not None and keep is not None:
             image = _pasted(inverted.picture, image, latent_mask(keep[1], latents.shape[-1]))
         seconds["image"] = time.perf_counter() - began
         seg_map, depth_map = stages.to_image_size(seg, disp)
-        verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0])
+        verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0], vocabulary=v)
         state = {"depth32": disp[0].numpy().astype(np.float32), "sd_seed": np.array(noise_seed, np.int64),
                  "sd_latents": latents, "sd_prompt": _text_array(texts[0]), "sd_negative": _text_array(texts[1]),
                  "sd_scales": np.array([scales[c] for c in CONDITIONS], np.float32)}
@@ -496,11 +579,11 @@ class SDBackend:
         resolution = {"segmentation": SEG_SIZE, "depth": DEPTH_SIZE, "sketch": int(edges.shape[0]),
                       "image": int(image.shape[0])}
         return Result(NAME, graph, seed, _plain_options(s, texts, scales), cands, chosen, seg_map[0], depth_map[0],
-                      edges, image, verdict, seconds, resolution, state)
+                      edges, image, verdict, seconds, resolution, state, vocabulary=v.name)
 
     def _draw(self, seg_np: np.ndarray, depth32: np.ndarray, sketch: np.ndarray, texts: tuple[str, str],
               noise_seed: int, s, scales: dict[str, float], on_step: Progress | None,
-              keep: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+              keep: tuple[np.ndarray, np.ndarray] | None, vocabulary=None) -> tuple[np.ndarray, np.ndarray]:
         """The picture (P, P, 3) uint8 and its clean latents (1, C, L, L) float32. `keep` (the original's
         clean latents, the changed region (S, S) bool): blended sampling outside the region."""
         import torch
@@ -527,7 +610,7 @@ class SDBackend:
             return tensors
 
         pipe = comps.pipeline(make_scheduler(s.scheduler, comps.scheduler.config))
-        conditions = control_images(seg_np, depth32, sketch, size)
+        conditions = control_images(seg_np, depth32, sketch, size, vocabulary)
         out = pipe(prompt=texts[0], negative_prompt=texts[1] or None, image=conditions, height=size, width=size,
                    num_inference_steps=steps, guidance_scale=s.guidance["image"], latents=noise,
                    controlnet_conditioning_scale=[scales[c] for c in CONDITIONS], output_type="latent",
@@ -539,14 +622,14 @@ class SDBackend:
 # --- conditions, latents and pictures --------------------------------------------------------------
 
 
-def control_images(seg_np: np.ndarray, depth32: np.ndarray, sketch: np.ndarray, size: int) -> list:
+def control_images(seg_np: np.ndarray, depth32: np.ndarray, sketch: np.ndarray, size: int, vocabulary=None) -> list:
     """The three ControlNets' conditions at the picture's size, as PIL pictures (the pipeline's
     input): the segmentation in ADE20K colours (nearest: a class has no in-between), the depth
     (bicubic, grey, near is bright) and the sketch as soft white edges on black (bilinear, then a
     blur of about 2 px at 512, as HED and PiDiNet draw soft edges)."""
     from PIL import Image, ImageFilter
 
-    seg = Image.fromarray(palette.colorize(seg_np)).resize((size, size), Image.NEAREST)
+    seg = Image.fromarray(palette.colorize(seg_np, vocabulary)).resize((size, size), Image.NEAREST)
     depth = Image.fromarray((np.clip(depth32, 0, 1) * 255).round().astype(np.uint8)).resize((size, size),
                                                                                          Image.BICUBIC)
     edges = Image.fromarray(np.asarray(sketch, np.uint8)).resize((size, size), Image.BILINEAR)
@@ -614,11 +697,9 @@ def _scale(value) -> float:
     return float(value)
 
 
-def _stage_words(first: np.ndarray, segs: list[np.ndarray], scales: list[float]) -> list[ledits.Word]:
+def _stage_words(first: np.ndarray, segs: list[np.ndarray], scales: list[float], vocabulary) -> list[ledits.Word]:
     """The words of a plan's stages: each stage's classes gone (away, -) and new (towards, +), at the
     stage's scale; a stage that removes no class whole takes away the class that lost most."""
-    from ...graph import vocab
-
     words: list[ledits.Word] = []
     before = first
     for seg, scale in zip(segs, scales):
@@ -629,7 +710,7 @@ def _stage_words(first: np.ndarray, segs: list[np.ndarray], scales: list[float])
             most = max(lost, key=lost.get)
             gone = [most] if lost[most] > 0 else []
         for c, away in [(c, True) for c in gone] + [(c, False) for c in new]:
-            name = vocab.CLASS_NAMES[c]
+            name = vocabulary.classes[c]
             if all(w.text != name for w in words):
                 words.append(ledits.Word(name, away, scale))
         before = seg
@@ -677,16 +758,45 @@ class _Kept:
             raise BadInput(f"the result's sd state is damaged ({type(e).__name__}): generate it again") from None
 
 
-def _segmentation(seg) -> np.ndarray:
+def _segmentation(seg, vocabulary) -> np.ndarray:
     from ...fgdm.factors import SEG_SIZE
-    from ...graph import vocab
 
     arr = np.asarray(seg)
     if arr.shape != (SEG_SIZE, SEG_SIZE):
         raise BadInput(f"an edited segmentation must be {SEG_SIZE}x{SEG_SIZE}, not {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0 or arr.max() >= vocab.NUM_CLASSES:
-        raise BadInput(f"an edited segmentation holds class ids 0..{vocab.NUM_CLASSES - 1}")
+    if not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0 or arr.max() >= len(vocabulary):
+        raise BadInput(f"an edited segmentation holds class ids 0..{len(vocabulary) - 1} ({vocabulary.name})")
     return arr.astype(np.uint8)
+
+
+def depth_by_class(seg: np.ndarray, before: np.ndarray, depth32: np.ndarray, changed: np.ndarray):
+    """The depth (32, 32) inside an edit of a map no depth factor knows (a picture read in ADE20K's
+    classes): each changed pixel takes the median depth its class had in the map before the edit (a
+    moved thing keeps its own depth; the wall a hole shows, the wall's), or, for a class the map did not
+    hold, the median of what was there. Outside `changed` the caller keeps the old depth."""
+    import torch
+    import torch.nn.functional as F
+
+    old = F.interpolate(torch.from_numpy(np.asarray(depth32, np.float32))[None, None], size=seg.shape,
+                        mode="bilinear", align_corners=False)[0, 0].numpy()
+    out = old.copy()
+    if changed.any():
+        for c in np.unique(seg[changed]):
+            where = changed & (seg == c)
+            had = (before == c) & ~changed
+            had = had if had.any() else (before == c)
+            out[where] = float(np.median(old[had])) if had.any() else float(np.median(old[where]))
+    return F.adaptive_avg_pool2d(torch.from_numpy(out)[None, None], depth32.shape[-1])[0, 0]
+
+
+def boundaries(seg: np.ndarray) -> np.ndarray:
+    """(S, S) uint8, 255 where a pixel's class differs from a neighbour's (4-connected): the soft-edge
+    condition inside an edit of a map no sketch factor knows."""
+    seg = np.asarray(seg)
+    edge = np.zeros(seg.shape, bool)
+    edge[:, 1:] |= seg[:, 1:] != seg[:, :-1]
+    edge[1:, :] |= seg[1:, :] != seg[:-1, :]
+    return edge.astype(np.uint8) * 255
 
 
 def _salted(seed: int) -> int:

@@ -1,7 +1,7 @@
 """The sd backend's condition extractors: a picture from outside read into the maps its
 ControlNets were trained on, by published models loaded like the rest of the backend (Hub ids in
-`EXTRACTORS`, overridable by `SGCOND_SD_READ_SEG`, `_DEPTH`, `_EDGES`; nothing is downloaded in
-tests):
+`settings.EXTRACTORS`, overridable by `SGCOND_SD_READ_SEG`, `_DEPTH`, `_EDGES`; nothing is
+downloaded in tests):
 
 - segmentation: an ADE20K-150 semantic segmenter through `transformers` (SegFormer B0 trained on
   ADE20K at 512 px; `SegformerForSemanticSegmentation`), the `ade20k` vocabulary's classes, as the
@@ -25,13 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import BadInput
+from .settings import EXTRACTORS
 
-EXTRACTORS = {
-    "segmentation": "nvidia/segformer-b0-finetuned-ade-512-512",
-    "depth": "depth-anything/Depth-Anything-V2-Small-hf",
-    "edges": "lllyasviel/Annotators",  # its ControlNetHED.pth
-}
-ENV = {"segmentation": "SGCOND_SD_READ_SEG", "depth": "SGCOND_SD_READ_DEPTH", "edges": "SGCOND_SD_READ_EDGES"}
 HED_FILE = "ControlNetHED.pth"
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -82,6 +77,7 @@ class ReadMaps:
     segmentation: np.ndarray  # (S, S) uint8: positions in the ade20k vocabulary's classes
     depth: np.ndarray  # (S, S) float32 in [0, 1], near is 1
     edges: np.ndarray  # (S, S) uint8 soft edges, 255 on an edge
+    probability: np.ndarray | None = None  # (S, S) float32: the segmenter's probability of the class it read
 
 
 class Extractors:
@@ -144,7 +140,7 @@ class Extractors:
 
         from .components import _load
 
-        ids = {**EXTRACTORS, **{k: os.environ[v] for k, v in ENV.items() if os.environ.get(v)}, **(ids or {})}
+        ids = {**EXTRACTORS, **(ids or {})}  # the settings' (SDSettings.extractors: the environment's there)
         if local_files_only is None:
             local_files_only = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
         kw = {"local_files_only": local_files_only}
@@ -186,7 +182,8 @@ class Extractors:
         with torch.no_grad():
             logits = self.segmenter(pixel_values=fitted(self.seg_size)).logits
             probs = F.interpolate(logits.float(), size=(out, out), mode="bilinear", align_corners=False).softmax(1)
-            seg = probs.argmax(1)[0].to(torch.uint8).cpu().numpy()
+            top, seg = probs.max(1)
+            seg, top = seg[0].to(torch.uint8).cpu().numpy(), top[0].float().cpu().numpy()
             d = self.depth(pixel_values=fitted(self.depth_size)).predicted_depth.float()
             d = F.interpolate(d[:, None], size=(out, out), mode="bilinear", align_corners=False)[0, 0]
             d = (d - d.min()) / (d.max() - d.min()).clamp_min(1e-6)  # relative inverse depth: near is 1
@@ -194,7 +191,7 @@ class Extractors:
             mean_side = torch.stack([F.interpolate(s.float(), size=(out, out), mode="bilinear", align_corners=False)
                                      for s in sides]).mean(0)[0, 0]
             edges = (torch.sigmoid(mean_side) * 255).clamp(0, 255).to(torch.uint8).cpu().numpy()
-        return ReadMaps(seg, d.cpu().numpy().astype(np.float32), edges)
+        return ReadMaps(seg, d.cpu().numpy().astype(np.float32), edges, top.astype(np.float32))
 
 
 def read_graph(maps: ReadMaps):

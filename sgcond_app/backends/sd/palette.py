@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...errors import BadInput
 from ...graph import vocab
 
 
@@ -97,11 +98,17 @@ def ade_class(name: str) -> ADEClass:
     return TABLE[name]
 
 
-def colorize(class_map: np.ndarray) -> np.ndarray:
-    """(S, S) class ids -> (S, S, 3) uint8 in the ADE20K colours; void pixels black."""
+def colorize(class_map: np.ndarray, vocabulary=None) -> np.ndarray:
+    """(S, S) class ids -> (S, S, 3) uint8 in the ADE20K colours; void pixels black. `vocabulary`:
+    what the ids are (default the tiny world's, drawn through `TABLE`); a map in ADE20K's own classes
+    (a picture the extractors read) takes their palette as it is."""
+    if vocabulary is not None and vocabulary.name not in ("tiny", "ade20k"):
+        raise BadInput(f"the segmentation ControlNet reads ADE20K's classes; a map in {vocabulary.name}'s has "
+                       "no colours it was trained on")
+    palette = ADE_PALETTE if vocabulary is None or vocabulary.name == "tiny" else vocabulary.palette
     ids = np.asarray(class_map)
     out = np.zeros(ids.shape + (3,), dtype=np.uint8)
     out[...] = UNKNOWN_RGB
-    valid = (ids >= 0) & (ids < vocab.NUM_CLASSES)
-    out[valid] = ADE_PALETTE[ids[valid].astype(np.int64)]
+    valid = (ids >= 0) & (ids < len(palette))
+    out[valid] = palette[ids[valid].astype(np.int64)]
     return out

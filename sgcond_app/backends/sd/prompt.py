@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...errors import BadInput
-from ...graph import vocab
+from ...graph import vocabularies
 from ...graph.mapping import MappedGraph
 from ...graph.scene_graph import SceneGraph, check_plain
 
@@ -130,15 +130,17 @@ def _assemble(objects: list[str], relations: list[str], style: str) -> str:
     return PREFIX + ", ".join([_listed(objects), *relations, *([style] if style else [])])
 
 
-def _stuff_flags(graph: SceneGraph, mapped: MappedGraph | None) -> list[bool]:
-    """Whether each object is stuff (listed last), by the class it maps onto."""
+def _stuff_flags(graph: SceneGraph, mapped: MappedGraph | None, vocabulary=None) -> list[bool]:
+    """Whether each object is stuff (listed last), by the class it maps onto (in `vocabulary`, default
+    the tiny world's, for a plain graph; a mapped graph's classes are the tiny world's)."""
+    v = vocabularies.or_tiny(vocabulary if mapped is None else None)
     if mapped is None:
-        return [o.label in vocab.CLASS_ID and vocab.is_stuff(o.label) for o in graph.objects]
+        return [v.is_stuff(o.label) for o in graph.objects]
     out = []
     for i, o in enumerate(graph.objects):
         j = mapped.source_to_graph[i] if i < len(mapped.source_to_graph) else None
         cls = mapped.graph.objects[j].label if j is not None and mapped.graph is not None else o.label
-        out.append(cls in vocab.CLASS_ID and vocab.is_stuff(cls))
+        out.append(v.is_stuff(cls))
     return out
 
 
@@ -174,13 +176,13 @@ def for_request(mapped: MappedGraph, prompt: str | None = None, negative: str | 
 
 
 def compose(graph: SceneGraph | MappedGraph, negative: str = NEGATIVE, count: Counter | None = None,
-            limit: int = MAX_TOKENS, style: str = STYLE) -> Prompt:
+            limit: int = MAX_TOKENS, style: str = STYLE, vocabulary=None) -> Prompt:
     """The prompt for a graph: a `MappedGraph` (the person's words are used, the ones the tiny world
-    dropped included), or a `SceneGraph` as it is."""
+    dropped included), or a `SceneGraph` as it is, in `vocabulary`'s classes (default the tiny world's)."""
     count = count or estimate_tokens
     mapped = graph if isinstance(graph, MappedGraph) else None
     words = mapped.source if mapped is not None else graph
-    objects = _objects(words, _stuff_flags(words, mapped))
+    objects = _objects(words, _stuff_flags(words, mapped, vocabulary))
     relations = _relations(words)
     dropped: list[str] = []
     text = _assemble(objects, relations, style)

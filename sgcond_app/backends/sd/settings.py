@@ -20,7 +20,17 @@ CONTROLNETS = {
 CONDITIONS = tuple(CONTROLNETS)  # the order of the ControlNets in the MultiControlNetModel
 ENV = {"model": "SGCOND_SD_MODEL", "segmentation": "SGCOND_SD_SEG", "depth": "SGCOND_SD_DEPTH",
        "sketch": "SGCOND_SD_SOFTEDGE", "device": "SGCOND_SD_DEVICE", "size": "SGCOND_SD_SIZE",
-       "steps": "SGCOND_SD_STEPS", "guidance": "SGCOND_SD_GUIDANCE", "scales": "SGCOND_SD_SCALES"}
+       "steps": "SGCOND_SD_STEPS", "guidance": "SGCOND_SD_GUIDANCE", "scales": "SGCOND_SD_SCALES",
+       "reader": "SGCOND_SD_READER"}
+# The published extractors a picture from outside is read with (`extractors.py`), and their variables.
+EXTRACTORS = {
+    "segmentation": "nvidia/segformer-b0-finetuned-ade-512-512",
+    "depth": "depth-anything/Depth-Anything-V2-Small-hf",
+    "edges": "lllyasviel/Annotators",  # its ControlNetHED.pth
+}
+EXTRACTOR_ENV = {"segmentation": "SGCOND_SD_READ_SEG", "depth": "SGCOND_SD_READ_DEPTH",
+                 "edges": "SGCOND_SD_READ_EDGES"}
+READERS = ("extractors", "tiny")  # what reads a picture in: published extractors (ADE20K maps), or the tiny chain
 MAX_SCALE = 2.0
 SIZES = (256, 320, 384, 448, 512, 576, 640, 704, 768)
 
@@ -39,6 +49,11 @@ class SDSettings:
     # The segmentation carries the graph's layout, so it leads; depth and soft edges refine it.
     # Multi-ControlNet scales usually sum to about 1.5-2 (diffusers' docs); not tuned on a GPU here.
     scales: dict[str, float] = field(default_factory=lambda: {"segmentation": 1.0, "depth": 0.5, "sketch": 0.5})
+    # A picture from outside is read by published extractors into the maps the ControlNets were trained
+    # on (`extractors.py`: ADE20K classes, depth, soft edges); "tiny": by the tiny chain's segmenter and
+    # factors, in the tiny world's 27 classes (for the tiny world's own pictures).
+    reader: str = "extractors"
+    extractors: dict[str, str] = field(default_factory=lambda: dict(EXTRACTORS))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **given) -> SDSettings:
@@ -50,6 +65,11 @@ class SDSettings:
         nets = {c: env[ENV[c]] for c in CONDITIONS if env.get(ENV[c])}
         if nets:
             out["controlnets"] = {**CONTROLNETS, **nets}
+        if env.get(ENV["reader"]):
+            out["reader"] = env[ENV["reader"]].strip().lower()
+        readers = {k: env[v] for k, v in EXTRACTOR_ENV.items() if env.get(v)}
+        if readers:
+            out["extractors"] = {**EXTRACTORS, **readers}
         if env.get(ENV["device"]):
             out["device"] = env[ENV["device"]]
         for key, kind in (("size", int), ("steps", int), ("guidance", float)):
@@ -73,6 +93,8 @@ class SDSettings:
         if not 0.0 <= self.guidance <= 20.0:
             raise BadInput("the sd guidance must be 0 to 20")
         check_scales(self.scales)
+        if self.reader not in READERS:
+            raise BadInput(f"the sd reader must be one of {', '.join(READERS)}, not {str(self.reader)[:20]!r}")
 
 
 def check_scales(scales: Mapping[str, float]) -> dict[str, float]:

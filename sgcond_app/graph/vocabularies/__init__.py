@@ -1,7 +1,7 @@
 """Vocabularies as values: the classes a model reads or draws, which of them are stuff, their palette
 and their aliases, each table with its source named. A model's config and a result name theirs
 (`"vocabulary": "tiny"`); the judge, the mapping, the drawing and the page are to take the value,
-not a module global (issue 29; today they still take the tiny world's, `graph/vocab.py`).
+not a module global (the tiny world's is the default where none is given).
 
 A segmentation array in a vocabulary holds each class's position in `classes` (0 .. C-1; 255 for
 none), whatever ids its dataset's files use. `python -m sgcond_app vocab NAME --json` prints one:
@@ -59,6 +59,19 @@ class Vocabulary:
         w = " ".join(str(word).lower().split())
         name = w if w in self.classes else self.aliases.get(w)
         return None if name is None else self.classes.index(name)
+
+    def colorize(self, class_map: np.ndarray) -> np.ndarray:
+        """(H, W) positions in `classes` -> (H, W, 3) uint8 in this vocabulary's palette; others black."""
+        ids = np.asarray(class_map)
+        out = np.zeros(ids.shape + (3,), np.uint8)
+        valid = (ids >= 0) & (ids < len(self.classes))
+        out[valid] = self.palette[ids[valid].astype(np.int64)]
+        return out
+
+    def rgb(self, name: str) -> tuple[int, int, int]:
+        """A class's colour by its name (black for a name it does not hold)."""
+        k = self._position.get(name)
+        return (0, 0, 0) if k is None else tuple(int(c) for c in self.palette[k])
 
     def to_json(self) -> dict:
         return {"name": self.name, "source": self.source,
