@@ -541,13 +541,16 @@ def cmd_check(args: argparse.Namespace) -> None:
 
 
 def cmd_palette(args: argparse.Namespace) -> None:
-    from .graph import vocab
+    """The tiny backend's palette (`vocab tiny` prints the same table with its source)."""
+    from .graph.vocabularies import load
 
+    v = load("tiny")
     if args.json:
-        print(json.dumps(vocab.palette_json()))
+        print(json.dumps({"classes": [{"id": i, "name": n, "rgb": [int(x) for x in rgb]}
+                                      for i, n, rgb in zip(v.ids, v.classes, v.palette, strict=True)]}))
         return
-    for c in vocab.CLASSES:
-        print(f"{c.id:3d} {c.name:10s} {c.rgb[0]:3d} {c.rgb[1]:3d} {c.rgb[2]:3d}  {'stuff' if c.stuff else 'thing'}")
+    for i, n, rgb, stuff in zip(v.ids, v.classes, v.palette, v.stuff, strict=True):
+        print(f"{i:3d} {n:10s} {rgb[0]:3d} {rgb[1]:3d} {rgb[2]:3d}  {'stuff' if stuff else 'thing'}")
 
 
 def cmd_vocab(args: argparse.Namespace) -> None:

@@ -148,10 +148,10 @@ def segmenter_small_jpeg_miou(model, n: int = 500, side: int = 64, picture: int 
 
 def _miou(pred: np.ndarray, truth: np.ndarray) -> dict:
     """mIoU over the classes present, pixel accuracy and each class's IoU of maps against the truth."""
-    from .graph import vocab
+    from .world import classes
 
     conf, iou, present = _class_iou(pred, truth)
-    per_class = {vocab.CLASS_NAMES[k]: round(float(v), 4) for k, v in zip(np.nonzero(present)[0], iou)}
+    per_class = {classes.CLASS_NAMES[k]: round(float(v), 4) for k, v in zip(np.nonzero(present)[0], iou)}
     return {"miou": float(iou.mean()), "pixel_accuracy": float(np.diag(conf).sum() / conf.sum()),
             "per_class_iou": per_class}
 
@@ -172,9 +172,9 @@ def _pad_tokens(parts: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.T
 def _class_iou(pred: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(confusion matrix, IoU of each class present in the truth, which classes are present).
     VOID pixels of the truth are left out."""
-    from .graph import vocab
+    from .world import classes
 
-    c = vocab.NUM_CLASSES
+    c = classes.NUM_CLASSES
     valid = truth < c
     conf = np.bincount(truth[valid].astype(np.int64) * c + np.minimum(pred[valid], c - 1),
                        minlength=c * c).reshape(c, c)

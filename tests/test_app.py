@@ -11,8 +11,8 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from sgcond_app.graph import vocab
 from sgcond_app.ui import serve_locally
+from sgcond_app.world import classes
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_sample_returns_png_conditions_and_graph(client: Client) -> None:
     assert _png(drawing).shape[2] == 3
     # Every colour in the segmentation is a class colour of the palette.
     colours = np.unique(_png(seg).reshape(-1, 3), axis=0)
-    palette = {tuple(c) for c in vocab.PALETTE.tolist()}
+    palette = {tuple(c) for c in classes.PALETTE.tolist()}
     assert {tuple(c) for c in colours.tolist()} <= palette
     assert isinstance(text, str) and text.strip()
 
@@ -88,7 +88,7 @@ def _thing_pixel(seg_rgb: np.ndarray) -> tuple[int, int, np.ndarray]:
     """A pixel of the largest object in a colour segmentation, and that object's mask."""
     from sgcond_app.editing.masks import Masks
 
-    m = Masks.from_segmentation(vocab.decolorize(seg_rgb))
+    m = Masks.from_segmentation(classes.decolorize(seg_rgb))
     assert m.things(), "no object in the segmentation"
     mask = m.mask(m.things()[0])
     ys, xs = np.nonzero(mask)
@@ -116,7 +116,7 @@ def test_generate_edit_and_rerun(client: Client) -> None:
                                             api_name="/edit_mask")
     from sgcond_app.editing.masks import Masks
 
-    after = Masks.from_segmentation(vocab.decolorize(_png(edited)))
+    after = Masks.from_segmentation(classes.decolorize(_png(edited)))
     moved = after.mask(int(after.instances[y, min(max(x + 8 * sign, 0), 63)]))
     assert 6 <= sign * (np.nonzero(moved)[1].mean() - np.nonzero(obj)[1].mean()) <= 10
     assert moved[ny, nx]  # the point that picked the object follows it
@@ -193,13 +193,13 @@ def test_paste_from_an_earlier_result_and_match_the_graph_to_the_mask(client: Cl
     with pytest.raises(AppError, match="choose a source"):
         client.predict("paste", x, y, 0, "candidate 9", api_name="/edit_mask")
     pasted, _, _, px, py = client.predict("paste", x, y, 0, "earlier result 1", api_name="/edit_mask")
-    seg = vocab.decolorize(_png(pasted))
-    assert (seg[car] == vocab.class_id("car")).mean() > 0.9  # the car, where it was in the first result
+    seg = classes.decolorize(_png(pasted))
+    assert (seg[car] == classes.class_id("car")).mean() > 0.9  # the car, where it was in the first result
     assert car[py, px]
     text, _ = client.predict(api_name="/match_graph")
     assert "car" in text and "tree" in text  # the pasted car joined the graph
     x, y, _ = _thing_pixel(_png(second[0]))
-    label = vocab.CLASS_NAMES[vocab.decolorize(_png(second[0]))[y, x]]
+    label = classes.CLASS_NAMES[classes.decolorize(_png(second[0]))[y, x]]
     undone, *_ = client.predict("undo", 0, 0, 0, "", api_name="/edit_mask")
     assert np.array_equal(_png(undone), _png(second[0]))
     before, _ = client.predict(api_name="/match_graph")
@@ -506,7 +506,7 @@ def test_a_class_taken_away_by_concept(client: Client) -> None:
     seg2, _d, _s, image2, _o, report2, relations = client.predict("-poodle:2", api_name="/apply_concepts")
     labels = [o[0] if isinstance(o, list) else o for o in report2["graph"]["objects"]]
     assert "dog" not in labels and "tree" in labels
-    dog = vocab.PALETTE[vocab.CLASS_ID["dog"]]
+    dog = classes.PALETTE[classes.CLASS_ID["dog"]]
     assert (_png(seg) == dog).all(2).any() and not (_png(seg2) == dog).all(2).any()
     changed = np.abs(_png(image2).astype(int) - _png(image).astype(int)).max(2) > 0
     assert changed.any() and changed.mean() < 0.5

@@ -20,6 +20,7 @@ from sgcond_app.errors import BadInput
 from sgcond_app.graph import vocab
 from sgcond_app.graph.parse import load_graphs, parse_graph_text
 from sgcond_app.inputs import MAX_SEED, check_seed, seed_for
+from sgcond_app.world import classes
 from sgcond_app.world import io as picture_io
 
 
@@ -47,11 +48,11 @@ def graph(tmp_path):
 
 @pytest.fixture
 def segmentation(tmp_path):
-    seg = np.full((32, 32), vocab.CLASS_ID["sky"], np.uint8)
-    seg[16:] = vocab.CLASS_ID["grass"]
-    seg[6:20, 10:14] = vocab.CLASS_ID["tree"]
+    seg = np.full((32, 32), classes.CLASS_ID["sky"], np.uint8)
+    seg[16:] = classes.CLASS_ID["grass"]
+    seg[6:20, 10:14] = classes.CLASS_ID["tree"]
     path = tmp_path / "seg.png"
-    Image.fromarray(vocab.colorize(seg)).save(path)
+    Image.fromarray(classes.colorize(seg)).save(path)
     return path
 
 
@@ -366,9 +367,9 @@ def test_sheet_of_graphs_the_tiny_world_cannot_draw_is_refused(capsys, tmp_path)
 
 
 def masks_with_a_car() -> tuple[ed.Masks, int]:
-    seg = np.full((32, 32), vocab.CLASS_ID["grass"], np.uint8)
-    seg[:12] = vocab.CLASS_ID["sky"]
-    seg[20:26, 8:16] = vocab.CLASS_ID["car"]
+    seg = np.full((32, 32), classes.CLASS_ID["grass"], np.uint8)
+    seg[:12] = classes.CLASS_ID["sky"]
+    seg[20:26, 8:16] = classes.CLASS_ID["car"]
     m = ed.Masks.from_segmentation(seg)
     return m, ed.pick(m, 10, 22)
 
@@ -408,7 +409,7 @@ def test_paste_by_an_absurd_offset_is_refused():
 
 
 def test_an_object_that_fills_the_map_moves_without_touching_its_input():
-    m = ed.Masks.from_segmentation(np.full((8, 8), vocab.CLASS_ID["car"], np.uint8))
+    m = ed.Masks.from_segmentation(np.full((8, 8), classes.CLASS_ID["car"], np.uint8))
     before = m.segmentation.copy(), m.instances.copy()
     out = ed.move(m, ed.pick(m, 0, 0), 2, 0)
     assert (m.segmentation == before[0]).all() and (m.instances == before[1]).all()

@@ -27,7 +27,7 @@ import pytest
 from PIL import Image
 
 from sgcond_app.editing.masks import Masks
-from sgcond_app.graph import vocab
+from sgcond_app.world import classes
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -251,7 +251,7 @@ def _build_generate_edit_rerun(url: str, chromium, timings: bool, prefix: str = 
 
         stage("pick_object")
         seg = _fetch(page, seg_src)
-        masks = Masks.from_segmentation(vocab.decolorize(seg))
+        masks = Masks.from_segmentation(classes.decolorize(seg))
         cars = [i for i in masks.things() if masks.label_of(i) == "car"]
         assert cars, "the segmentation has no car to move"
         car = masks.mask(cars[0])
@@ -264,7 +264,7 @@ def _build_generate_edit_rerun(url: str, chromium, timings: bool, prefix: str = 
         stage("move_right")
         page.click("#sg-move_right")  # one step of 8 pixels
         edited_src = _wait_new_src(page, "sg-seg", seg_src)
-        edited = Masks.from_segmentation(vocab.decolorize(_fetch(page, edited_src)))
+        edited = Masks.from_segmentation(classes.decolorize(_fetch(page, edited_src)))
         moved = edited.mask(int(edited.instances[ys[k], min(xs[k] + 8, 63)]))
         shift = np.nonzero(moved)[1].mean() - xs.mean()
         assert 6 <= shift <= 10, f"the car moved {shift:.1f} px"
@@ -402,7 +402,7 @@ def _choose(page, elem_id: str, option: str) -> None:
 
 def _thing(seg: np.ndarray, label: str | None = None) -> tuple[int, int]:
     """A pixel near the middle of the largest thing (of `label`) in a 64 px colour map."""
-    m = Masks.from_segmentation(vocab.decolorize(seg))
+    m = Masks.from_segmentation(classes.decolorize(seg))
     things = [i for i in m.things() if label is None or m.label_of(i) == label]
     assert things, f"no {label or 'object'} in the map"
     ys, xs = np.nonzero(m.mask(things[0]))
@@ -587,7 +587,7 @@ def test_every_control_works_and_keeps_the_page(url: str, chromium, tmp_path: Pa
                 assert "car" in _picked(page), f"after {op} the picked object is {_picked(page)!r}"
         x, y = int(page.locator("#sg-x input").input_value()), int(page.locator("#sg-y input").input_value())
         assert _thing(_fetch(page, _src(page, "sg-seg")), "car")  # still a car, and (x, y) on it
-        assert vocab.decolorize(_fetch(page, _src(page, "sg-seg")))[y, x] == vocab.class_id("car")
+        assert classes.decolorize(_fetch(page, _src(page, "sg-seg")))[y, x] == classes.class_id("car")
         page.click("#sg-delete")
         _idle(page)
         assert "Deleted" in _picked(page)

@@ -223,21 +223,21 @@ def test_a_seed_per_factor(chain):
 
 def test_named_classes_are_stuff_and_the_graphs_things():
     allowed = stages.named_classes(["sky", "car", "car", "tree"])
-    from sgcond_app.graph import vocab
+    from sgcond_app.world import classes
 
-    names = {vocab.CLASS_NAMES[c] for c in np.nonzero(allowed.numpy())[0]}
-    assert names == {vocab.CLASS_NAMES[c] for c in vocab.STUFF_IDS} | {"car", "tree"}
+    names = {classes.CLASS_NAMES[c] for c in np.nonzero(allowed.numpy())[0]}
+    assert names == {classes.CLASS_NAMES[c] for c in classes.STUFF_IDS} | {"car", "tree"}
 
 
 def test_segmentation_samples_only_the_classes_the_graph_names(chain):
-    from sgcond_app.graph import vocab
+    from sgcond_app.world import classes
 
     landscape = SceneGraph.build([("sky", ()), ("mountain", ()), ("grass", ())], [(0, "above", 1), (1, "above", 2)])
     for g in (graph(), landscape):
-        things = set(g.labels) - {vocab.CLASS_NAMES[c] for c in vocab.STUFF_IDS}
+        things = set(g.labels) - {classes.CLASS_NAMES[c] for c in classes.STUFF_IDS}
         r = chain.generate(g, seed=3, settings=fast(samples=6))
         for c in r.candidates:
-            drawn = {vocab.CLASS_NAMES[k] for k in np.unique(c.segmentation) if k not in vocab.STUFF_IDS}
+            drawn = {classes.CLASS_NAMES[k] for k in np.unique(c.segmentation) if k not in classes.STUFF_IDS}
             assert drawn <= things, (g.labels, drawn)
 
 

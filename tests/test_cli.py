@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from sgcond_app.graph import vocab
+from sgcond_app.world import classes
 
 ROOT = Path(__file__).resolve().parents[1]
 SG2IM = ROOT.parent / "shared" / "external" / "sg2im"
@@ -22,7 +23,7 @@ def cli(*args, cwd=None):
 
 def test_palette_json():
     out = json.loads(cli("palette", "--json").stdout)
-    assert [c["name"] for c in out["classes"]] == list(vocab.CLASS_NAMES)
+    assert [c["name"] for c in out["classes"]] == list(classes.CLASS_NAMES)
     assert all(len(c["rgb"]) == 3 and c["id"] == i for i, c in enumerate(out["classes"]))
 
 
@@ -34,7 +35,7 @@ def test_synth_then_check_agrees(tmp_path):
         assert {p.name for p in d.iterdir()} >= {"graph.json", "image.png", "segmentation.png",
                                                 "instances.png", "depth.png", "sketch.png"}
         seg = np.asarray(Image.open(d / "segmentation.png").convert("RGB"))
-        assert (vocab.decolorize(seg) != vocab.VOID).all()
+        assert (classes.decolorize(seg) != vocab.VOID).all()
         res = json.loads(cli("check", d / "graph.json", d / "segmentation.png", "--depth", d / "depth.png",
                              "--json").stdout)
         assert res["object_recall"] == 1.0 and res["relation_accuracy"] == 1.0
@@ -45,10 +46,10 @@ def test_synth_then_check_agrees(tmp_path):
 def test_check_without_depth_leaves_depth_relations_unjudged(tmp_path):
     graph = tmp_path / "g.txt"
     graph.write_text("tree behind sky\nsky above grass")
-    seg = np.full((32, 32), vocab.CLASS_ID["sky"], np.uint8)
-    seg[16:] = vocab.CLASS_ID["grass"]
-    seg[6:16, 10:14] = vocab.CLASS_ID["tree"]
-    Image.fromarray(vocab.colorize(seg)).save(tmp_path / "s.png")
+    seg = np.full((32, 32), classes.CLASS_ID["sky"], np.uint8)
+    seg[16:] = classes.CLASS_ID["grass"]
+    seg[6:16, 10:14] = classes.CLASS_ID["tree"]
+    Image.fromarray(classes.colorize(seg)).save(tmp_path / "s.png")
     res = json.loads(cli("check", graph, tmp_path / "s.png", "--json").stdout)
     assert [r["holds"] for r in res["relations"]] == [None, True]
 

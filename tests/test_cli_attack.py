@@ -24,9 +24,9 @@ from sgcond_app.backends import Options, wire
 from sgcond_app.bench.attack import npy_header, npz_bomb, npz_members, plain_zip
 from sgcond_app.cli import main
 from sgcond_app.errors import BadInput
-from sgcond_app.graph import vocab
 from sgcond_app.inputs import check_text, load_json
 from sgcond_app.reading.files import STATE_FILE, load_state
+from sgcond_app.world import classes
 from tests.test_bad_input import refused
 
 # --- an edit of a folder whose inversion.safetensors is not what `read` wrote -------------------------
@@ -124,9 +124,9 @@ def test_check_of_a_noisy_map_at_the_largest_size_stays_within_memory(capsys, tm
 
 def test_a_noisy_map_is_read_as_the_nearest_classes_as_before():
     rng = np.random.default_rng(2)
-    seg = rng.integers(0, vocab.NUM_CLASSES, (64, 64)).astype(np.uint8)
-    rgb = np.clip(vocab.colorize(seg).astype(int) + rng.integers(-3, 4, (64, 64, 3)), 0, 255).astype(np.uint8)
-    assert (vocab.decolorize(rgb, tolerance=24) == seg).mean() > 0.99
+    seg = rng.integers(0, classes.NUM_CLASSES, (64, 64)).astype(np.uint8)
+    rgb = np.clip(classes.colorize(seg).astype(int) + rng.integers(-3, 4, (64, 64, 3)), 0, 255).astype(np.uint8)
+    assert (classes.decolorize(rgb, tolerance=24) == seg).mean() > 0.99
 
 
 # --- the readers of bytes from outside --------------------------------------------------------------

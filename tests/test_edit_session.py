@@ -8,15 +8,15 @@ import pytest
 
 from sgcond_app.editing.session import MAX_EARLIER, MAX_UNDO, Session
 from sgcond_app.errors import BadInput
-from sgcond_app.graph import vocab
+from sgcond_app.world import classes
 
 
 def _session() -> Session:
-    seg = np.full((64, 64), vocab.class_id("sky"), np.uint8)
-    seg[40:, :] = vocab.class_id("grass")
-    seg[30:44, 10:24] = vocab.class_id("dog")
+    seg = np.full((64, 64), classes.class_id("sky"), np.uint8)
+    seg[40:, :] = classes.class_id("grass")
+    seg[30:44, 10:24] = classes.class_id("dog")
     other = seg.copy()
-    other[10:20, 40:50] = vocab.class_id("car")
+    other[10:20, 40:50] = classes.class_id("car")
     result = SimpleNamespace(segmentation=seg, depth=np.zeros((64, 64), np.float32),
                              candidates=[SimpleNamespace(segmentation=seg), SimpleNamespace(segmentation=other)])
     return Session(mapped=None, result=result)
@@ -25,8 +25,8 @@ def _session() -> Session:
 def test_move_undo_redo():
     s = _session()
     moved, done = s.apply("move_right", 15, 35, 5)
-    assert (moved.current[30:44, 15:29] == vocab.class_id("dog")).all()
-    assert done.x is not None and moved.current[done.y, done.x] == vocab.class_id("dog")
+    assert (moved.current[30:44, 15:29] == classes.class_id("dog")).all()
+    assert done.x is not None and moved.current[done.y, done.x] == classes.class_id("dog")
     assert "dog" in done.message and done.cut is None
     back, _ = moved.apply("undo")
     assert np.array_equal(back.current, s.current)
@@ -45,9 +45,9 @@ def test_paste_delete_and_sources():
     s = _session()
     assert list(s.sources()) == ["candidate 0", "candidate 1"]
     pasted, done = s.apply("paste", 45, 15, None, "candidate 1")
-    assert (pasted.current[10:20, 40:50] == vocab.class_id("car")).all()
+    assert (pasted.current[10:20, 40:50] == classes.class_id("car")).all()
     gone, done = pasted.apply("delete", 45, 15)
-    assert done.x is None and "car" in done.message and not (gone.current == vocab.class_id("car")).any()
+    assert done.x is None and "car" in done.message and not (gone.current == classes.class_id("car")).any()
     later = gone.after(SimpleNamespace(segmentation=s.current, candidates=[]))
     assert "earlier result 1" in later.sources() and later.segmentation is None
 

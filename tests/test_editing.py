@@ -5,9 +5,9 @@ import pytest
 
 from sgcond_app.editing import masks as ed
 from sgcond_app.errors import BadInput
-from sgcond_app.graph import vocab
+from sgcond_app.world import classes
 
-SKY, GRASS, SHEEP, CAR = (vocab.CLASS_ID[n] for n in ("sky", "grass", "sheep", "car"))
+SKY, GRASS, SHEEP, CAR = (classes.CLASS_ID[n] for n in ("sky", "grass", "sheep", "car"))
 
 
 def scene() -> ed.Masks:
@@ -89,7 +89,7 @@ def test_delete_leaves_what_is_behind():
 def test_with_depth_a_farther_thing_shows_through_the_hole():
     """A car in front of a house: deleted or moved away, the house continues where the car was
     (but only a thing that is farther; the nearer sheep is never grown into the hole)."""
-    house = vocab.CLASS_ID["house"]
+    house = classes.CLASS_ID["house"]
     seg = np.full((32, 32), GRASS, np.uint8)
     seg[:12] = SKY
     seg[6:20, 4:20] = house

@@ -103,7 +103,7 @@ def test_palette_colours_are_told_apart():
 
     import numpy as np
 
-    from sgcond_app.graph import vocab
+    from sgcond_app.world import classes
 
     def lab(rgb):
         c = np.asarray(rgb, float) / 255
@@ -114,6 +114,6 @@ def test_palette_colours_are_told_apart():
         return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
 
     gaps = {(a.name, b.name): float(np.linalg.norm(lab(a.rgb) - lab(b.rgb)))
-            for a, b in itertools.combinations(vocab.CLASSES, 2)}
+            for a, b in itertools.combinations(classes.CLASSES, 2)}
     assert min(gaps.values()) >= 19, min(gaps, key=gaps.get)
     assert gaps[("house", "car")] >= 35

@@ -131,6 +131,30 @@ def test_no_import_cycles_among_the_package_modules():
     assert not cycles, "import cycles:\n" + "\n".join(described)
 
 
+# The tiny world and what is trained on it or measures it: they may read its class table.
+TINY_WORLD = ("sgcond_app.world", "sgcond_app.fgdm", "sgcond_app.models", "sgcond_app.training",
+              "sgcond_app.evaluation", "sgcond_app.bench", "sgcond_app.backends.tiny",
+              # the sd backend draws the tiny chain's maps: their classes in ADE20K's colours, and the
+              # words of a tiny random tokenizer
+              "sgcond_app.backends.sd.palette", "sgcond_app.backends.sd.components")
+TABLE = "sgcond_app.world.classes"
+
+
+def test_outside_the_tiny_world_no_module_imports_its_class_list():
+    """The judge, the mapping, the edits, the page, the CLI and the other backends take a vocabulary
+    (`graph/vocabularies`); the tiny world's table is read by the tiny world, and once to make the
+    `tiny` vocabulary."""
+    edges = _graph()
+    assert edges["sgcond_app.world.render"].get(TABLE)  # the reader sees `from . import classes` too
+    allowed = {"sgcond_app.graph.vocabularies"}
+    offending = [f"{m}:{edges[m][TABLE]}" for m in edges if TABLE in edges[m] and m not in allowed
+                 and not any(m == p or m.startswith(p + ".") for p in TINY_WORLD)]
+    assert not offending, "modules outside the tiny world import its class list: " + ", ".join(offending)
+    for generic in ("sgcond_app.graph.judge", "sgcond_app.graph.mapping", "sgcond_app.editing.masks",
+                    "sgcond_app.ui.studio", "sgcond_app.cli", "sgcond_app.reading.derive"):
+        assert generic in edges and TABLE not in edges[generic]
+
+
 def test_no_package_module_imports_the_tests_oracles():
     """The reference judge is a test oracle (tests/oracles); the runtime package never imports it
     (`bench judge` loads it by path in a source checkout, see sgcond_app/bench/world.py)."""

@@ -3,8 +3,9 @@
 import numpy as np
 
 from sgcond_app.graph import judge, vocab
+from sgcond_app.world import classes
 
-SKY, GRASS, SHEEP, CAR = (vocab.CLASS_ID[k] for k in ("sky", "grass", "sheep", "car"))
+SKY, GRASS, SHEEP, CAR = (classes.CLASS_ID[k] for k in ("sky", "grass", "sheep", "car"))
 
 
 def scene():
@@ -74,12 +75,12 @@ def test_specks_are_not_objects():
 
 
 def test_palette_round_trip_and_tolerance():
-    ids = np.arange(vocab.NUM_CLASSES, dtype=np.uint8).reshape(1, -1)
-    rgb = vocab.colorize(ids)
-    assert (vocab.decolorize(rgb) == ids).all()
+    ids = np.arange(classes.NUM_CLASSES, dtype=np.uint8).reshape(1, -1)
+    rgb = classes.colorize(ids)
+    assert (classes.decolorize(rgb) == ids).all()
     noisy = np.clip(rgb.astype(int) + 3, 0, 255).astype(np.uint8)
-    assert (vocab.decolorize(noisy) == vocab.VOID).any()
-    assert (vocab.decolorize(noisy, tolerance=8) == ids).all()
+    assert (classes.decolorize(noisy) == vocab.VOID).any()
+    assert (classes.decolorize(noisy, tolerance=8) == ids).all()
 
 
 def test_things_the_graph_did_not_ask_for_are_counted():
@@ -96,7 +97,7 @@ def test_things_the_graph_did_not_ask_for_are_counted():
 
 
 def test_stuff_named_twice_is_judged_in_pieces():
-    mountain = vocab.CLASS_ID["mountain"]
+    mountain = classes.CLASS_ID["mountain"]
     seg = np.full((40, 40), SKY, np.uint8)
     seg[20:] = GRASS
     seg[12:20, 2:14] = mountain

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from sgcond_app.graph import kinds, vocab
+from sgcond_app.graph import kinds
 from sgcond_app.graph.mapping import map_label
+from sgcond_app.world import classes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,7 +18,7 @@ def cls(word):
 
 
 def test_every_anchor_is_a_sense_wordnet_has_and_every_class_has_one():
-    assert set(kinds.ANCHORS) == set(vocab.CLASS_NAMES)
+    assert set(kinds.ANCHORS) == set(classes.CLASS_NAMES)
     h = kinds.hierarchy()
     for c, senses in kinds.ANCHORS.items():
         for lemma, number in senses:

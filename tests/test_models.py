@@ -26,6 +26,7 @@ from sgcond_app.models.pretrained import from_pretrained, save_pretrained
 from sgcond_app.models.segmenter import Segmenter
 from sgcond_app.models.shipped import shipped_encoder, shipped_segmenter
 from sgcond_app.training.data import held_out_samples, object_boxes, reversed_twin, swapped_twin, without_stuff
+from sgcond_app.world import classes
 from sgcond_app.world.boxes import draw_layout
 from sgcond_app.world.render import rasterize
 
@@ -118,9 +119,9 @@ def test_training_graphs_may_leave_the_background_unsaid(samples):
     s = samples[0]
     boxes, disp = object_boxes(s)
     g, b, d = without_stuff(s.graph, boxes, disp, 1.0, rng)
-    assert g.labels == [lab for lab in s.graph.labels if not vocab.is_stuff(lab)]
+    assert g.labels == [lab for lab in s.graph.labels if not classes.is_stuff(lab)]
     assert len(b) == len(d) == len(g.objects)
-    kept = [k for k, lab in enumerate(s.graph.labels) if not vocab.is_stuff(lab)]
+    kept = [k for k, lab in enumerate(s.graph.labels) if not classes.is_stuff(lab)]
     assert np.allclose(b, boxes[kept])
     old = {(s.graph.labels[r.subject], r.predicate, s.graph.labels[r.object]) for r in s.graph.relations
            if r.subject in kept and r.object in kept}
@@ -196,8 +197,8 @@ def test_draw_layout_paints_near_over_far():
     boxes = np.array([[0, 0.5, 1, 1], [0.2, 0.2, 0.6, 0.8], [0.4, 0.5, 0.8, 0.9]], np.float32)
     seg, inst, depth = draw_layout(labels, boxes, np.array([0.3, 0.4, 0.8]), 32)
     assert seg[0, 0] == vocab.VOID and inst[0, 0] == 0
-    assert seg[22, 16] == vocab.CLASS_ID["car"] and inst[22, 16] == 3  # the car is nearer
-    assert seg[22, 8] == vocab.CLASS_ID["tree"] and seg[30, 2] == vocab.CLASS_ID["grass"]
+    assert seg[22, 16] == classes.CLASS_ID["car"] and inst[22, 16] == 3  # the car is nearer
+    assert seg[22, 8] == classes.CLASS_ID["tree"] and seg[30, 2] == classes.CLASS_ID["grass"]
 
 
 def test_pad_objects():

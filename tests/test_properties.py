@@ -23,6 +23,7 @@ from sgcond_app.errors import BadInput
 from sgcond_app.graph import vocab
 from sgcond_app.graph.parse import load_graphs, parse_graph_text, parse_json, parse_text
 from sgcond_app.graph.scene_graph import SceneGraph, unsafe_character
+from sgcond_app.world import classes
 from sgcond_app.world import io as picture_io
 
 SG2IM = Path(__file__).resolve().parents[2] / "shared" / "external" / "sg2im"
@@ -51,7 +52,7 @@ def parsed_or_refused(parse, *args) -> list[SceneGraph] | None:
 
 # --- (a) graphs --------------------------------------------------------------------------------
 
-LABELS = list(vocab.CLASS_NAMES)
+LABELS = list(classes.CLASS_NAMES)
 WORDS = [*LABELS, *vocab.ATTRIBUTES, *vocab.PREDICATES, "man", "broccoli", "of", "#1", "#2", "#", ";", "\n",
          "{", "[", "]", "}", '"', ",", "5", "-1", "😀", "\x1b[31m", "\ud800", "\u202e", "\t", "\ufeff", "_"]
 ANY_CHARACTER = st.characters(exclude_categories=())  # surrogates and controls included
@@ -194,8 +195,8 @@ def test_a_graph_in_any_script_reads_back_from_its_json():
 
 # --- (b) mask operations -----------------------------------------------------------------------
 
-STUFF = sorted(vocab.STUFF_IDS)
-THINGS = [c for c in range(vocab.NUM_CLASSES) if c not in vocab.STUFF_IDS]
+STUFF = sorted(classes.STUFF_IDS)
+THINGS = [c for c in range(classes.NUM_CLASSES) if c not in classes.STUFF_IDS]
 
 
 @st.composite

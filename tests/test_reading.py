@@ -21,6 +21,7 @@ from sgcond_app.graph.scene_graph import SceneGraph
 from sgcond_app.reading import load
 from sgcond_app.reading.derive import graph_from_maps
 from sgcond_app.reading.edit import apply_op, graph_edit, parse_op
+from sgcond_app.world import classes
 from tests.test_backends import tiny_random_backend
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,7 +118,7 @@ def test_edit_friendly_inversion_brings_the_picture_back_exactly_and_ddim_nearly
 
     model = tiny.chain.factors["image"]
     seg = torch.zeros(1, 64, 64, dtype=torch.long)
-    seg[:, 32:] = vocab.CLASS_ID["grass"]
+    seg[:, 32:] = classes.CLASS_ID["grass"]
     predict = Guided(model, picture_conditions(seg, None, None, 128), guidance=2.0)
     x0 = torch.rand(1, 3, 128, 128) * 2 - 1
     inv = inversion.invert(predict, "image", x0, "ddpm", 5, seed=3)
@@ -144,7 +145,7 @@ def test_a_read_picture_edited_keeps_the_rest(tiny):
     same = tiny.rerun(r)  # nothing edited: the picture, exactly
     assert np.array_equal(same.image, picture)
     edited = r.segmentation.copy()
-    edited[10:20, 10:20] = vocab.CLASS_ID["dog"]
+    edited[10:20, 10:20] = classes.CLASS_ID["dog"]
     after = tiny.rerun(r, edited)
     changed = np.kron(np.abs(after.image.astype(int) - picture).max(2) > 0, np.ones((1, 1)))
     ys, xs = np.nonzero(changed)
@@ -163,24 +164,24 @@ def test_a_read_picture_edited_keeps_the_rest(tiny):
 def test_a_picture_no_larger_than_the_map_loses_the_segmenters_slivers_of_things(tiny, monkeypatch):
     from sgcond_app.fgdm import stages
 
-    seg = np.full((64, 64), vocab.CLASS_ID["sky"], np.uint8)
-    seg[24:40] = vocab.CLASS_ID["water"]
-    seg[40:] = vocab.CLASS_ID["grass"]
-    seg[39, 5:40] = vocab.CLASS_ID["fence"]  # a line along the water's edge: nowhere 3 px thick
-    seg[44:46, 45:60] = vocab.CLASS_ID["car"]  # 2 px thick: a sliver too
-    seg[50:56, 10:16] = vocab.CLASS_ID["dog"]  # a thing
+    seg = np.full((64, 64), classes.CLASS_ID["sky"], np.uint8)
+    seg[24:40] = classes.CLASS_ID["water"]
+    seg[40:] = classes.CLASS_ID["grass"]
+    seg[39, 5:40] = classes.CLASS_ID["fence"]  # a line along the water's edge: nowhere 3 px thick
+    seg[44:46, 45:60] = classes.CLASS_ID["car"]  # 2 px thick: a sliver too
+    seg[50:56, 10:16] = classes.CLASS_ID["dog"]  # a thing
     filled = stages.fill_slivers(seg)
-    assert not np.isin(filled, [vocab.CLASS_ID["fence"], vocab.CLASS_ID["car"]]).any()
+    assert not np.isin(filled, [classes.CLASS_ID["fence"], classes.CLASS_ID["car"]]).any()
     assert np.array_equal(filled[50:56, 10:16], seg[50:56, 10:16])
-    assert set(np.unique(filled[39, 5:40])) <= {vocab.CLASS_ID["water"], vocab.CLASS_ID["grass"]}
-    assert (filled[44:46, 45:60] == vocab.CLASS_ID["grass"]).all()  # what is nearest
+    assert set(np.unique(filled[39, 5:40])) <= {classes.CLASS_ID["water"], classes.CLASS_ID["grass"]}
+    assert (filled[44:46, 45:60] == classes.CLASS_ID["grass"]).all()  # what is nearest
     # Read: a 64 px picture (as small as the map) loses them; a 128 px one keeps them (a fence there
     # is seen, and may be thin).
     monkeypatch.setattr(tiny.chain.segmenter, "segment",
                         lambda picture, size=None, confidence=False: (seg.copy(), np.ones(seg.shape, np.float32)))
     small = tiny.read(np.zeros((64, 64, 3), np.uint8), steps=2)
     large = tiny.read(np.zeros((128, 128, 3), np.uint8), steps=2)
-    assert "fence" not in small.graph.labels and (small.segmentation == vocab.CLASS_ID["dog"]).sum() == 36
+    assert "fence" not in small.graph.labels and (small.segmentation == classes.CLASS_ID["dog"]).sum() == 36
     assert np.array_equal(large.segmentation, seg)
 
 
@@ -205,7 +206,7 @@ def test_redraws_of_an_edit_keep_the_one_the_segmenter_reads_as_the_edit(tiny):
     picture = (np.random.default_rng(4).random((128, 128, 3)) * 255).astype(np.uint8)
     r = tiny.read(picture, seed=1, steps=2)
     edited = r.segmentation.copy()
-    edited[20:40, 20:40] = vocab.CLASS_ID["dog"]
+    edited[20:40, 20:40] = classes.CLASS_ID["dog"]
     chain = tiny.chain
     scored = []
     real = chain._read_as_map
@@ -251,16 +252,16 @@ def test_a_draw_is_read_as_the_edit_only_where_the_edited_things_relations_hold_
     chain = tiny.chain
     before = _scene()  # a dog left of a tree
     edited = before.copy()
-    edited[26:40, 8:18] = vocab.CLASS_ID["sky"]
-    edited[36:40, 8:18] = vocab.CLASS_ID["grass"]
-    edited[26:40, 54:64] = vocab.CLASS_ID["dog"]  # moved right of the tree
+    edited[26:40, 8:18] = classes.CLASS_ID["sky"]
+    edited[36:40, 8:18] = classes.CLASS_ID["grass"]
+    edited[26:40, 54:64] = classes.CLASS_ID["dog"]  # moved right of the tree
     graph = SceneGraph.build([("sky", ()), ("grass", ()), ("dog", ()), ("tree", ())],
                              [(2, "right of", 3), (3, "above", 1)])
     # The segmenter reads the dog where it was drawn, but the tree (which the edit did not touch)
     # further right than the dog on the second draw: the dog is not right of it there.
     wrong = edited.copy()
-    wrong[14:40, 40:52] = vocab.CLASS_ID["sky"]
-    wrong[4:26, 58:64] = vocab.CLASS_ID["tree"]
+    wrong[14:40, 40:52] = classes.CLASS_ID["sky"]
+    wrong[4:26, 58:64] = classes.CLASS_ID["tree"]
 
     class Reads:
         def segment(self, images, size):
@@ -284,23 +285,23 @@ def test_a_relabelled_thing_gets_a_box_of_its_own_class_on_the_same_ground_line(
     from sgcond_app.reading.edit import _new_box
 
     seg = _scene()
-    tree = seg == vocab.CLASS_ID["tree"]  # rows 14..39, columns 40..51
+    tree = seg == classes.CLASS_ID["tree"]  # rows 14..39, columns 40..51
     bush = _new_box(seg, tree, "bush")
     rows, cols = np.nonzero(bush.any(1))[0], np.nonzero(bush.any(0))[0]
     assert rows.max() == 39  # the same base line
     assert rows.size < 10 and cols.size > rows.size  # a bush is low (0.8 / 3.2 of a tree) and wide
     assert abs((cols.min() + cols.max()) / 2 - 45.5) <= 1  # the same centre
-    dog = seg == vocab.CLASS_ID["dog"]  # rows 26..39
+    dog = seg == classes.CLASS_ID["dog"]  # rows 26..39
     horse = _new_box(seg, dog, "horse")
     assert np.nonzero(horse.any(1))[0].size > 14 * 2  # 1.05 / 0.42 of the dog's height
 
 
 def test_a_moved_or_mirrored_thing_is_found_and_keeps_its_own_pixels():
-    old = np.full((8, 8), vocab.CLASS_ID["grass"], np.uint8)
-    old[2:5, 1:3] = vocab.CLASS_ID["dog"]
-    old[2, 1] = vocab.CLASS_ID["grass"]  # not symmetric, so a mirror can be told from a shift
+    old = np.full((8, 8), classes.CLASS_ID["grass"], np.uint8)
+    old[2:5, 1:3] = classes.CLASS_ID["dog"]
+    old[2, 1] = classes.CLASS_ID["grass"]  # not symmetric, so a mirror can be told from a shift
     picture = (np.arange(16 * 16 * 3) % 251).astype(np.uint8).reshape(16, 16, 3)
-    moved = np.full_like(old, vocab.CLASS_ID["grass"])
+    moved = np.full_like(old, classes.CLASS_ID["grass"])
     moved[2:5, 5:7] = old[2:5, 1:3]  # three map pixels to the right
     changed = moved != old
     guide, where = inversion.transplants(old, moved, changed, picture)
@@ -312,7 +313,7 @@ def test_a_moved_or_mirrored_thing_is_found_and_keeps_its_own_pixels():
     assert np.array_equal(guide[6:10, 4:6], picture[6:10, 2:4][:, ::-1])
     assert inversion.transplants(old, old, np.zeros_like(changed), picture) is None  # nothing moved
     other = moved.copy()
-    other[moved == vocab.CLASS_ID["dog"]] = vocab.CLASS_ID["sheep"]  # a new thing, not a moved one
+    other[moved == classes.CLASS_ID["dog"]] = classes.CLASS_ID["sheep"]  # a new thing, not a moved one
     assert inversion.transplants(old, other, other != old, picture) is None
 
 
@@ -320,10 +321,10 @@ def test_a_moved_or_mirrored_thing_is_found_and_keeps_its_own_pixels():
 
 
 def _scene() -> np.ndarray:
-    seg = np.full((64, 64), vocab.CLASS_ID["sky"], np.uint8)
-    seg[36:] = vocab.CLASS_ID["grass"]
-    seg[26:40, 8:18] = vocab.CLASS_ID["dog"]
-    seg[14:40, 40:52] = vocab.CLASS_ID["tree"]
+    seg = np.full((64, 64), classes.CLASS_ID["sky"], np.uint8)
+    seg[36:] = classes.CLASS_ID["grass"]
+    seg[26:40, 8:18] = classes.CLASS_ID["dog"]
+    seg[14:40, 40:52] = classes.CLASS_ID["tree"]
     return seg
 
 
@@ -335,7 +336,7 @@ def test_the_graph_read_off_maps_holds_on_them():
         g, regions = graph_from_maps(s.segmentation, s.depth)
         v = judge.judge(g.labels, g.triples(), s.segmentation, s.depth)
         assert v.object_recall == 1.0 and all(x.holds for x in v.relations)
-        assert set(g.labels) <= set(vocab.CLASS_NAMES) and len(g.relations) >= len(g.objects) - 1
+        assert set(g.labels) <= set(classes.CLASS_NAMES) and len(g.relations) >= len(g.objects) - 1
         true = judge.judge(s.graph.labels, s.graph.triples(), s.segmentation, s.depth)
         assert {o.label for o in true.objects} <= set(g.labels)
     g, _ = graph_from_maps(_scene())
@@ -351,7 +352,7 @@ def test_a_relation_turned_around_moves_the_subject_as_little_as_it_can():
     v = judge.judge(new.labels, new.triples(), out, None)
     assert all(x.holds for x in v.relations), said
     assert any("moved the dog" in line or "moved the tree" in line for line in said)
-    moved = (out == vocab.CLASS_ID["dog"]).sum()
+    moved = (out == classes.CLASS_ID["dog"]).sum()
     assert abs(int(moved) - 140) <= 10  # the dog kept its size (10 x 14)
     # Nothing to do: said so.
     same, said = graph_edit(seg, None, old, old)
@@ -359,22 +360,22 @@ def test_a_relation_turned_around_moves_the_subject_as_little_as_it_can():
 
 
 def test_a_moved_thing_does_not_hide_a_small_one_and_background_moves_where_no_thing_can():
-    sky, grass = vocab.CLASS_ID["sky"], vocab.CLASS_ID["grass"]
+    sky, grass = classes.CLASS_ID["sky"], classes.CLASS_ID["grass"]
     # A building whose shortest way right of the sun runs over the sun: it goes round it, or the
     # sun moves; either way the sun stays in sight.
     seg = np.full((64, 64), sky, np.uint8)
     seg[40:] = grass
-    seg[10:40, 4:20] = vocab.CLASS_ID["building"]
-    seg[8:13, 26:31] = vocab.CLASS_ID["sun"]
+    seg[10:40, 4:20] = classes.CLASS_ID["building"]
+    seg[8:13, 26:31] = classes.CLASS_ID["sun"]
     labels = [("sky", ()), ("grass", ()), ("building", ()), ("sun", ())]
     old = SceneGraph.build(labels, [(2, "left of", 3)])
     new = SceneGraph.build(labels, [(2, "right of", 3)])
     out, said = graph_edit(seg, None, old, new)
     v = judge.judge(new.labels, new.triples(), out, None)
     assert all(o.present for o in v.objects) and all(x.holds for x in v.relations), said
-    assert (out == vocab.CLASS_ID["sun"]).sum() >= 0.75 * 25
+    assert (out == classes.CLASS_ID["sun"]).sum() >= 0.75 * 25
     # A bus too long to pass a river at the map's right edge: the river moves left, behind it.
-    water, bus = vocab.CLASS_ID["water"], vocab.CLASS_ID["bus"]
+    water, bus = classes.CLASS_ID["water"], classes.CLASS_ID["bus"]
     seg = np.full((64, 64), sky, np.uint8)
     seg[30:] = grass
     seg[20:36, 2:54] = bus
@@ -399,10 +400,10 @@ def test_delete_and_relabel_through_the_graph():
     old = SceneGraph.build([("sky", ()), ("grass", ()), ("dog", ()), ("tree", ())], [(2, "left of", 3)])
     gone = SceneGraph.build([("sky", ()), ("grass", ()), ("tree", ())], [])
     out, said = graph_edit(seg, None, old, gone)
-    assert not (out == vocab.CLASS_ID["dog"]).any() and "deleted the dog" in said
+    assert not (out == classes.CLASS_ID["dog"]).any() and "deleted the dog" in said
     sheep = SceneGraph.build([("sky", ()), ("grass", ()), ("sheep", ()), ("tree", ())], [(2, "left of", 3)])
     out, said = graph_edit(seg, None, old, sheep)
-    assert (out == vocab.CLASS_ID["sheep"]).sum() == (seg == vocab.CLASS_ID["dog"]).sum()
+    assert (out == classes.CLASS_ID["sheep"]).sum() == (seg == classes.CLASS_ID["dog"]).sum()
     more = SceneGraph.build([(o.label, ()) for o in old.objects] + [("car", ())], [])
     with pytest.raises(BadInput, match="more objects"):
         graph_edit(seg, None, old, more)
@@ -416,24 +417,24 @@ def test_a_relabel_draws_its_new_shape_again_until_the_new_class_is_drawn():
     from sgcond_app.reading.edit import RELABEL_DRAWS, relabel
 
     seg = _scene()
-    tree = seg == vocab.CLASS_ID["tree"]
+    tree = seg == classes.CLASS_ID["tree"]
     g = SceneGraph.build([("sky", ()), ("grass", ()), ("dog", ()), ("bush", ())], [(2, "left of", 3)])
     seeds: list[int] = []
 
     def redraw(graph, start, room, seed):  # the factor draws the bush only from the third noise on
         seeds.append(seed)
-        return start if seed >= 2 else np.where(room & (start == vocab.CLASS_ID["bush"]),
-                                                vocab.CLASS_ID["grass"], start).astype(start.dtype)
+        return start if seed >= 2 else np.where(room & (start == classes.CLASS_ID["bush"]),
+                                                classes.CLASS_ID["grass"], start).astype(start.dtype)
 
     out = relabel(seg, tree, "bush", g, redraw)
     assert seeds == [0, 1, 2]
-    bush = out == vocab.CLASS_ID["bush"]
-    assert bush.any() and not (out == vocab.CLASS_ID["tree"]).any()
+    bush = out == classes.CLASS_ID["bush"]
+    assert bush.any() and not (out == classes.CLASS_ID["tree"]).any()
     assert bush.sum() < tree.sum() / 2  # its own box, not the tree's outline
     seeds.clear()
     never = relabel(seg, tree, "bush", g, lambda graph, start, room, seed: seeds.append(seed) or seg)
     assert seeds == list(range(RELABEL_DRAWS))
-    assert np.array_equal(never == vocab.CLASS_ID["bush"], tree)  # none drew it: the old outline stays
+    assert np.array_equal(never == classes.CLASS_ID["bush"], tree)  # none drew it: the old outline stays
 
 
 def test_a_region_redrawn_by_the_segmentation_factor_keeps_the_rest(tiny):
@@ -443,7 +444,7 @@ def test_a_region_redrawn_by_the_segmentation_factor_keeps_the_rest(tiny):
     g = SceneGraph.build([("sky", ()), ("grass", ()), ("sheep", ()), ("tree", ())], [(2, "left of", 3)])
     out = tiny.redraw(g, seg, region, seed=1)
     assert out.shape == seg.shape and np.array_equal(out[~region], seg[~region])
-    named = set(vocab.STUFF_IDS) | {vocab.CLASS_ID["sheep"], vocab.CLASS_ID["tree"]}
+    named = set(classes.STUFF_IDS) | {classes.CLASS_ID["sheep"], classes.CLASS_ID["tree"]}
     assert set(np.unique(out[region]).tolist()) <= named  # no thing the graph does not name
 
 
@@ -471,7 +472,7 @@ def test_operations_are_parsed_and_refused_clearly():
         parse_op("delete:1")
     seg = _scene()
     out, line = apply_op(seg, None, "move:12,30,10,0")
-    assert "moved the dog" in line and (out[26:40, 18:28] == vocab.CLASS_ID["dog"]).all()
+    assert "moved the dog" in line and (out[26:40, 18:28] == classes.CLASS_ID["dog"]).all()
 
 
 # --- concept edits ---------------------------------------------------------------------------
@@ -494,17 +495,17 @@ def test_a_concept_plan_takes_away_and_replaces_in_stages():
     from sgcond_app.reading.concepts import parse_concepts, plan
 
     seg = _scene()
-    seg[44:54, 24:30] = vocab.CLASS_ID["dog"]  # a second dog: both go
+    seg[44:54, 24:30] = classes.CLASS_ID["dog"]  # a second dog: both go
     old = SceneGraph.build([("sky", ()), ("grass", ()), ("dog", ()), ("tree", ()), ("dog", ())],
                            [(2, "left of", 3), (4, "below", 3)])
     p = plan(seg, None, old, parse_concepts("-dog"))
-    assert len(p.segmentations) == 1 and not (p.segmentations[0] == vocab.CLASS_ID["dog"]).any()
+    assert len(p.segmentations) == 1 and not (p.segmentations[0] == classes.CLASS_ID["dog"]).any()
     assert p.graph.labels == ["sky", "grass", "tree"] and not p.graph.relations and "2 of them" in p.said[0]
-    assert np.array_equal(p.segmentations[0][seg != vocab.CLASS_ID["dog"]], seg[seg != vocab.CLASS_ID["dog"]])
+    assert np.array_equal(p.segmentations[0][seg != classes.CLASS_ID["dog"]], seg[seg != classes.CLASS_ID["dog"]])
     p = plan(seg, None, old, parse_concepts("+sheep:2,-dog"))
     removed, replaced = p.segmentations
-    assert not (removed == vocab.CLASS_ID["sheep"]).any() and p.scales == [1.5, 2.0]
-    assert np.array_equal(replaced == vocab.CLASS_ID["sheep"], seg == vocab.CLASS_ID["dog"])
+    assert not (removed == classes.CLASS_ID["sheep"]).any() and p.scales == [1.5, 2.0]
+    assert np.array_equal(replaced == classes.CLASS_ID["sheep"], seg == classes.CLASS_ID["dog"])
     assert p.graph.labels == ["sky", "grass", "sheep", "tree", "sheep"] and len(p.graph.relations) == 2
     for text, message in (("+sheep", "needs one taken away"), ("-car", "no car"), ("+sand,-dog", "-WORD of stuff")):
         with pytest.raises(BadInput, match=message):
@@ -536,7 +537,7 @@ def test_a_concept_taken_away_changes_only_its_place_and_crosses_the_wire(tiny):
     import dataclasses
 
     after = tiny.steer(dataclasses.replace(r, graph=p.graph), p.segmentations, p.scales)
-    assert not (after.segmentation == vocab.CLASS_ID["dog"]).any() and after.graph.labels == ["sky", "grass", "tree"]
+    assert not (after.segmentation == classes.CLASS_ID["dog"]).any() and after.graph.labels == ["sky", "grass", "tree"]
     changed = np.abs(after.image.astype(int) - before).max(2) > 0
     ys, xs = np.nonzero(changed)
     assert len(ys) and ys.min() >= 2 * (26 - 4) and ys.max() < 2 * (40 + 4) and xs.max() < 2 * (18 + 4)
@@ -584,8 +585,8 @@ def test_recolouring_without_guidance_gives_the_picture_back_and_never_touches_t
     from sgcond_app.fgdm.sampler import Guided
 
     picture, mask = _painted_car(vocab.COLOURS["red"])
-    seg = torch.full((1, 64, 64), vocab.CLASS_ID["grass"], dtype=torch.long)
-    seg[0][torch.from_numpy(mask)] = vocab.CLASS_ID["car"]
+    seg = torch.full((1, 64, 64), classes.CLASS_ID["grass"], dtype=torch.long)
+    seg[0][torch.from_numpy(mask)] = classes.CLASS_ID["car"]
     predict = Guided(tiny.chain.factors["image"], picture_conditions(seg, None, None, 128), guidance=2.0)
     x0 = torch.from_numpy(picture).permute(2, 0, 1).float().unsqueeze(0) / 127.5 - 1
     inv = inversion.invert(predict, "image", x0, "ddpm", 4, seed=5)
@@ -609,7 +610,7 @@ def test_a_colour_named_in_the_graph_paints_the_thing_and_nothing_else():
     s = render_sample(1_000_080_003, 128)
     r = backend.read(s.image)
     m = ed.Masks.from_segmentation(r.segmentation, r.depth)
-    iid = max((int(m.mask(i).sum()), i) for i in m.things() if m.label_of(i) in vocab.COLOURABLE)[1]
+    iid = max((int(m.mask(i).sum()), i) for i in m.things() if m.label_of(i) in classes.COLOURABLE)[1]
     label, mask = m.label_of(iid), m.mask(iid)
     have = colours.read_colour(r.image, mask, label)
     want = "blue" if have != "blue" else "yellow"
@@ -675,11 +676,11 @@ def test_read_then_edit_on_the_command_line(tmp_path):
     from sgcond_app.reading.files import load_state
 
     seg = load_state(tmp_path / "edited").segmentation
-    ys, xs = np.nonzero(~np.isin(seg, sorted(vocab.STUFF_IDS)))
+    ys, xs = np.nonzero(~np.isin(seg, sorted(classes.STUFF_IDS)))
     p = _cli("edit", str(tmp_path / "edited"), "--out", str(tmp_path / "again"), "--op", f"flip_h:{xs[0]},{ys[0]}")
     assert p.returncode == 0, p.stderr
     # By concept: the first thing's class taken away; a + word alone is one line, exit 2.
-    thing = vocab.CLASS_NAMES[int(seg[ys[0], xs[0]])]
+    thing = classes.CLASS_NAMES[int(seg[ys[0], xs[0]])]
     p = _cli("edit", str(tmp_path / "read"), "--out", str(tmp_path / "gone"), "--concept", f"-{thing}")
     assert p.returncode == 0, p.stderr
     report = json.loads((tmp_path / "gone" / "report.json").read_text())

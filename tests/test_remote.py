@@ -16,8 +16,8 @@ import pytest
 from sgcond_app.backends import Options, get_backend
 from sgcond_app.backends.remote import BackendUnavailable, RemoteBackend
 from sgcond_app.errors import BadInput
-from sgcond_app.graph import vocab
 from sgcond_app.graph.scene_graph import SceneGraph
+from sgcond_app.world import classes
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "a-token-for-the-remote-tests-0123"  # SGCOND_BACKEND_TOKEN of the instance serving as a backend
@@ -110,9 +110,9 @@ def test_a_picture_read_through_a_remote_is_the_one_read_here(remote):
     # A concept edit (the largest thing's class taken away) crosses too, with its stages and scales.
     from sgcond_app.reading.concepts import parse_concepts, plan
 
-    things = [c for c in np.unique(r.segmentation) if c not in vocab.STUFF_IDS]
+    things = [c for c in np.unique(r.segmentation) if c not in classes.STUFF_IDS]
     assert things, "the render has things to take away"
-    label = vocab.CLASS_NAMES[max(things, key=lambda c: (r.segmentation == c).sum())]
+    label = classes.CLASS_NAMES[max(things, key=lambda c: (r.segmentation == c).sum())]
     p = plan(r.segmentation, r.depth, r.graph, parse_concepts(f"-{label}"))
     assert np.array_equal(far.steer(r, p.segmentations, p.scales).image,
                           near.steer(here, p.segmentations, p.scales).image)

@@ -20,6 +20,7 @@ from sgcond_app.errors import BadInput
 from sgcond_app.graph import vocab
 from sgcond_app.graph.mapping import MappedGraph
 from sgcond_app.graph.scene_graph import SceneGraph
+from sgcond_app.world import classes
 from tests.test_backends import _plain, tiny_random_backend
 
 STEPS = {"segmentation": 2, "depth": 2, "sketch": 2, "image": 8}
@@ -66,10 +67,10 @@ def result(backend):
 
 
 def test_every_class_has_an_ade20k_colour():
-    assert set(pal.TABLE) == set(vocab.CLASS_NAMES)
-    assert pal.ADE_PALETTE.shape == (vocab.NUM_CLASSES, 3)
-    for name in vocab.CLASS_NAMES:
-        assert tuple(pal.ADE_PALETTE[vocab.CLASS_ID[name]]) == pal.TABLE[name].rgb
+    assert set(pal.TABLE) == set(classes.CLASS_NAMES)
+    assert pal.ADE_PALETTE.shape == (classes.NUM_CLASSES, 3)
+    for name in classes.CLASS_NAMES:
+        assert tuple(pal.ADE_PALETTE[classes.CLASS_ID[name]]) == pal.TABLE[name].rgb
 
 
 def test_the_colours_are_ade20ks():
@@ -83,7 +84,7 @@ def test_the_colours_are_ade20ks():
 
 
 def test_colours_differ_exactly_where_ade20k_classes_differ():
-    names = vocab.CLASS_NAMES
+    names = classes.CLASS_NAMES
     for a in names:
         for b in names:
             same_class = pal.TABLE[a].index == pal.TABLE[b].index
@@ -97,7 +98,7 @@ def test_colours_differ_exactly_where_ade20k_classes_differ():
 
 
 def test_a_class_map_in_ade20k_colours():
-    m = np.array([[vocab.CLASS_ID["sky"], vocab.CLASS_ID["car"]], [vocab.CLASS_ID["dog"], vocab.VOID]], np.uint8)
+    m = np.array([[classes.CLASS_ID["sky"], classes.CLASS_ID["car"]], [classes.CLASS_ID["dog"], vocab.VOID]], np.uint8)
     rgb = pal.colorize(m)
     assert rgb.dtype == np.uint8 and rgb.shape == (2, 2, 3)
     assert rgb[0, 0].tolist() == [6, 230, 230] and rgb[0, 1].tolist() == [0, 102, 200]
@@ -140,7 +141,7 @@ def test_a_long_prompt_drops_relations_before_objects():
     assert p.tokens == count(p.text) <= pr.MAX_TOKENS < count(pr.compose(g, count=count, limit=10_000).text)
     assert p.dropped and all(" to the left of " in d for d in p.dropped[:1])
     assert all(f"red small {w}" in p.text for w in labels)  # every object kept, some relations not
-    crowd = SceneGraph.build([(w, ("red", "small", "large")) for w in vocab.CLASS_NAMES if not vocab.is_stuff(w)],
+    crowd = SceneGraph.build([(w, ("red", "small", "large")) for w in classes.CLASS_NAMES if not classes.is_stuff(w)],
                              [(0, "near", 1)])
     q = pr.compose(crowd, count=count)
     assert q.tokens <= pr.MAX_TOKENS and "near" not in q.text and "a red small large cloud" in q.text
@@ -248,7 +249,7 @@ def test_the_sd_settings_and_options_are_checked(backend):
 
 def _edit(result):
     edited = result.segmentation.copy()
-    edited[36:60, 6:30] = vocab.CLASS_ID["dog"]  # a dog painted in, bottom left
+    edited[36:60, 6:30] = classes.CLASS_ID["dog"]  # a dog painted in, bottom left
     return edited
 
 
@@ -525,8 +526,8 @@ def test_a_concept_removal_edits_inside_its_region_and_keeps_the_rest(backend, r
     from sgcond_app.reading.concepts import parse_concepts, plan
 
     r, _ = read
-    things = {vocab.CLASS_NAMES[c]: int((r.segmentation == c).sum()) for c in np.unique(r.segmentation)
-              if not vocab.is_stuff(vocab.CLASS_NAMES[c])}
+    things = {classes.CLASS_NAMES[c]: int((r.segmentation == c).sum()) for c in np.unique(r.segmentation)
+              if not classes.is_stuff(classes.CLASS_NAMES[c])}
     label = min((k for k, v in things.items() if v >= 40), key=things.get)  # the smallest readable thing
     p = plan(r.segmentation, r.depth, r.graph, parse_concepts(f"-{label}"))
     seen = []
@@ -535,7 +536,7 @@ def test_a_concept_removal_edits_inside_its_region_and_keeps_the_rest(backend, r
     _plain(out)
     assert ("image", INV_STEPS, INV_STEPS) in seen and out.inverted
     assert np.array_equal(out.segmentation, p.segmentations[-1]) and label not in out.graph.labels
-    assert vocab.CLASS_ID[label] not in out.segmentation
+    assert classes.CLASS_ID[label] not in out.segmentation
     region, inside = _region(r.segmentation, p.segmentations[-1])
     assert 0 < region.mean() < 0.8
     x0, latents = _inversion(r).x0[0], out.state["sd_latents"][0]
@@ -595,7 +596,7 @@ def test_a_concept_edit_plans_maps_where_it_can_and_words_where_it_cannot(read):
         concept_edit(r.segmentation, r.depth, r.graph, "+umbrella", None, words=False)
     label = r.graph.objects[0].label
     p, words = concept_edit(r.segmentation, r.depth, r.graph, f"-{label}", None, words=True)
-    assert len(p.segmentations) == 1 and not (p.segmentations[0] == vocab.CLASS_ID[label]).any()
+    assert len(p.segmentations) == 1 and not (p.segmentations[0] == classes.CLASS_ID[label]).any()
     assert [c.word for c in words] == [label]
 
 

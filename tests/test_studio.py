@@ -10,11 +10,11 @@ import pytest
 from sgcond_app.editing import masks as ed
 from sgcond_app.editing.graph_sync import match_graph
 from sgcond_app.errors import BadInput
-from sgcond_app.graph import vocab
 from sgcond_app.graph.mapping import map_graph
 from sgcond_app.graph.parse import parse_text
 from sgcond_app.graph.scene_graph import MAX_LABEL_CHARS, MAX_OBJECTS
 from sgcond_app.ui import graph_views as views
+from sgcond_app.world import classes
 
 
 def _canvas(objects, relationships=()):
@@ -78,10 +78,10 @@ def test_canvas_marks_failing_edges() -> None:
     from sgcond_app.graph.compliance import check
 
     graph = parse_text("sky above grass; dog left of tree")
-    seg = np.full((64, 64), vocab.class_id("sky"), np.uint8)
-    seg[32:] = vocab.class_id("grass")
-    seg[36:44, 40:48] = vocab.class_id("dog")  # right of the tree: "left of" fails
-    seg[30:44, 10:16] = vocab.class_id("tree")
+    seg = np.full((64, 64), classes.class_id("sky"), np.uint8)
+    seg[32:] = classes.class_id("grass")
+    seg[36:44, 40:48] = classes.class_id("dog")  # right of the tree: "left of" fails
+    seg[30:44, 10:16] = classes.class_id("tree")
     verdict = check(map_graph(graph), seg)
     value = json.loads(views.canvas_value(graph, verdict=verdict))
     assert value["edge_status"] == [True, False]
@@ -90,10 +90,10 @@ def test_canvas_marks_failing_edges() -> None:
 def test_match_graph_rewrites_failing_relations_and_removes_deleted_objects() -> None:
     graph = parse_text("sky above grass; puppy left of tree; car on grass")
     mapped = map_graph(graph)
-    seg = np.full((64, 64), vocab.class_id("sky"), np.uint8)
-    seg[32:] = vocab.class_id("grass")
-    seg[36:44, 40:48] = vocab.class_id("dog")
-    seg[20:44, 10:16] = vocab.class_id("tree")
+    seg = np.full((64, 64), classes.class_id("sky"), np.uint8)
+    seg[32:] = classes.class_id("grass")
+    seg[36:44, 40:48] = classes.class_id("dog")
+    seg[20:44, 10:16] = classes.class_id("tree")
     new, changes = match_graph(mapped, seg)  # no car: removed; the dog is right of the tree
     assert [o.label for o in new.objects] == ["sky", "grass", "puppy", "tree"]  # the person's words stay
     assert new.triples() == [(0, "above", 1), (2, "right of", 3)]
@@ -104,11 +104,11 @@ def test_match_graph_rewrites_failing_relations_and_removes_deleted_objects() ->
 
 def test_match_graph_adds_a_pasted_object() -> None:
     graph = parse_text("sky above grass; dog on grass")
-    seg = np.full((64, 64), vocab.class_id("sky"), np.uint8)
-    seg[32:] = vocab.class_id("grass")
-    seg[28:36, 10:18] = vocab.class_id("dog")
+    seg = np.full((64, 64), classes.class_id("sky"), np.uint8)
+    seg[32:] = classes.class_id("grass")
+    seg[28:36, 10:18] = classes.class_id("dog")
     other = seg.copy()
-    other[26:36, 40:50] = vocab.class_id("car")
+    other[26:36, 40:50] = classes.class_id("car")
     src = ed.Masks.from_segmentation(other)
     pasted = ed.paste(ed.Masks.from_segmentation(seg), src, ed.pick(src, 45, 30))
     new, changes = match_graph(map_graph(graph), pasted.segmentation)
@@ -119,10 +119,10 @@ def test_match_graph_adds_a_pasted_object() -> None:
 def test_match_graph_adds_no_object_for_a_speck() -> None:
     """A 9-pixel kite island is counted by no graph of the tiny world: it is not a new object."""
     graph = parse_text("sky above grass; dog on grass")
-    seg = np.full((64, 64), vocab.class_id("sky"), np.uint8)
-    seg[32:] = vocab.class_id("grass")
-    seg[28:36, 10:18] = vocab.class_id("dog")
-    seg[5:8, 40:43] = vocab.class_id("kite")
+    seg = np.full((64, 64), classes.class_id("sky"), np.uint8)
+    seg[32:] = classes.class_id("grass")
+    seg[28:36, 10:18] = classes.class_id("dog")
+    seg[5:8, 40:43] = classes.class_id("kite")
     new, changes = match_graph(map_graph(graph), seg)
     assert [o.label for o in new.objects] == ["sky", "grass", "dog"] and changes == []
 

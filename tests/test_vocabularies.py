@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from sgcond_app.cli import main
 from sgcond_app.errors import BadInput
-from sgcond_app.graph import judge, vocab
+from sgcond_app.graph import judge
 from sgcond_app.graph.vocabularies import NAMES, load
+from sgcond_app.world import classes
 
 SIZES = {"tiny": (27, 7), "ade20k": (150, 50), "coco-stuff": (171, 91)}
 
@@ -51,8 +52,11 @@ def test_the_tiny_vocabulary_is_the_palette_the_maps_use(capsys):
     assert main(["vocab", "tiny", "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["name"] == "tiny"
-    assert [(c["id"], c["name"], c["rgb"]) for c in printed["classes"]] == [
-        (c["id"], c["name"], c["rgb"]) for c in vocab.palette_json()["classes"]]
+    assert [(c["id"], c["name"], c["rgb"], c["stuff"]) for c in printed["classes"]] == [
+        (c.id, c.name, list(c.rgb), c.stuff) for c in classes.CLASSES]
+    assert main(["palette", "--json"]) == 0  # the tiny backend's palette: the same table
+    assert json.loads(capsys.readouterr().out)["classes"] == [{k: c[k] for k in ("id", "name", "rgb")}
+                                                             for c in printed["classes"]]
 
 
 def test_vocab_prints_each_and_refuses_an_unknown_one(capsys):

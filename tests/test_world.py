@@ -8,7 +8,7 @@ import pytest
 from sgcond_app.graph import judge, vocab
 from sgcond_app.graph.mapping import map_graph
 from sgcond_app.graph.parse import load_graphs, parse_text
-from sgcond_app.world import render_sample
+from sgcond_app.world import classes, render_sample
 from sgcond_app.world.layout import render_graph
 from tests.oracles.judge_reference import reference_relations
 
@@ -29,7 +29,7 @@ def test_maps_are_aligned_and_use_the_palette(size):
     assert s.image.shape == (size, size, 3) and s.image.dtype == np.uint8
     for m in (s.segmentation, s.instances, s.depth, s.sketch):
         assert m.shape == (size, size)
-    assert s.segmentation.max() < vocab.NUM_CLASSES
+    assert s.segmentation.max() < classes.NUM_CLASSES
     assert 0.0 <= s.depth.min() and s.depth.max() <= 1.0
     # each instance is one class
     for iid in np.unique(s.instances):
@@ -38,17 +38,17 @@ def test_maps_are_aligned_and_use_the_palette(size):
 
 def test_the_image_is_not_a_recoloured_mask():
     s = render_sample(11, 64)
-    flat = vocab.colorize(s.segmentation)
+    flat = classes.colorize(s.segmentation)
     assert np.abs(s.image.astype(int) - flat.astype(int)).mean() > 10
     # texture: pixels of one class are not one colour
-    sky = s.segmentation == vocab.CLASS_ID["sky"]
+    sky = s.segmentation == classes.CLASS_ID["sky"]
     assert s.image[sky].std(axis=0).mean() > 3
     assert s.sketch.any()
 
 
 def test_depth_is_near_bright_and_the_sky_far():
     s = render_sample(5, 64)
-    sky = s.segmentation == vocab.CLASS_ID["sky"]
+    sky = s.segmentation == classes.CLASS_ID["sky"]
     assert s.depth[sky].max() == 0.0
     assert s.depth[-1].mean() > 0.9
 
@@ -98,7 +98,7 @@ def test_snow_on_a_mountain_is_its_cap():
     g = map_graph(parse_text("snow on mountain; sky above mountain; tree on grass")).graph
     r = render_graph(g, seed=3, size=64)
     assert r.verdict.object_recall == 1.0 and r.verdict.relation_accuracy == 1.0
-    snow = r.maps.segmentation == vocab.CLASS_ID["snow"]
+    snow = r.maps.segmentation == classes.CLASS_ID["snow"]
     assert r.scene.snow_caps and r.scene.ground.base == "grass"
     assert np.nonzero(snow)[0].max() < r.scene.horizon * 64 + 1  # all of the snow is on the mountains
     # the world draws snow caps in some random scenes too (and names them where they are big enough)
@@ -109,7 +109,7 @@ def test_snow_on_a_mountain_is_its_cap():
 def test_some_random_scenes_have_no_thing():
     """Landscapes alone are in the training data, so a graph of stuff only is a scene people know."""
     graphs = [render_sample(seed, 64).graph for seed in range(150)]
-    assert sum(all(vocab.is_stuff(label) for label in g.labels) for g in graphs) >= 5
+    assert sum(all(classes.is_stuff(label) for label in g.labels) for g in graphs) >= 5
 
 
 def test_people_graphs_render_compliant():
@@ -130,13 +130,13 @@ def test_a_render_shows_no_thing_its_graph_does_not_name():
         named = set(s.object_instances)
         for iid, label in _instance_labels(s).items():
             if iid and iid not in named:  # an unnamed instance may only be stuff (background)
-                assert vocab.is_stuff(label), (seed, label)
+                assert classes.is_stuff(label), (seed, label)
         v = judge.judge(s.graph.labels, s.graph.triples(), s.segmentation, s.depth)
         assert v.extras == (), seed
 
 
 def _instance_labels(s):
-    return {int(i): vocab.CLASS_NAMES[int(np.bincount(s.segmentation[s.instances == i]).argmax())]
+    return {int(i): classes.CLASS_NAMES[int(np.bincount(s.segmentation[s.instances == i]).argmax())]
             for i in np.unique(s.instances)}
 
 

@@ -264,10 +264,11 @@ def colours(path: str | None = None, samples: int = 8, limit: int | None = None,
     from ..reading import colours as col
     from ..reading.load import decode, fit
     from ..training.data import held_out_samples
+    from ..world import classes
     from .pictures import _jpeg
 
     def coloured(g: SceneGraph) -> bool:
-        return any(o.label in vocab.COLOURABLE and vocab.colour_of(o.attributes) for o in g.objects)
+        return any(o.label in classes.COLOURABLE and vocab.colour_of(o.attributes) for o in g.objects)
 
     chain = Chain.from_pretrained()
     outside = Path(__file__).resolve().parents[2] / "assets" / "graphs" / "outside.json"
@@ -284,7 +285,7 @@ def colours(path: str | None = None, samples: int = 8, limit: int | None = None,
             picture = fit(decode(_jpeg(s.image)), chain.factors["image"].config.size)
             for k, obj in enumerate(s.graph.objects):
                 want = vocab.colour_of(obj.attributes)
-                if want is None or obj.label not in vocab.COLOURABLE:
+                if want is None or obj.label not in classes.COLOURABLE:
                     continue
                 mask = s.instances == s.object_instances[k]
                 small = mask.reshape(MAP_SIZE, px // MAP_SIZE, MAP_SIZE, px // MAP_SIZE).mean((1, 3)) >= 0.5
@@ -304,7 +305,7 @@ def colours(path: str | None = None, samples: int = 8, limit: int | None = None,
             for mask, label, want in col.named(g, r.verdict):
                 asked += 1
                 shown += col.read_colour(r.image, mask, label) == want
-                kept += (read[mask] == vocab.CLASS_ID[label]).mean() >= 0.5
+                kept += (read[mask] == classes.CLASS_ID[label]).mean() >= 0.5
         key = "painted" if paint else "unpainted"
         out[f"things_named_with_a_colour_{key}"] = asked
         out[f"shown_in_the_colour_named_{key}"] = round(shown / asked, 4) if asked else None

@@ -102,10 +102,10 @@ def _instance(workers: int, requests: int, clients: int) -> dict:
 def _object_at(report: dict) -> tuple[int, int] | None:
     """A pixel on the graph's thing (its first present object that is not stuff), from the report;
     None when the picture lacks it."""
-    from ..graph import vocab
+    from ..world import classes
 
     for o in report["verdict"]["objects"]:
-        if o.get("at") and not vocab.is_stuff(o["label"]):
+        if o.get("at") and not classes.is_stuff(o["label"]):
             return tuple(o["at"])
     return None
 

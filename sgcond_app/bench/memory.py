@@ -59,9 +59,9 @@ def _png(path: str) -> np.ndarray:
 def _thing_pixel(seg_path: str) -> tuple[int, int] | None:
     """A pixel of the largest object of a returned segmentation, if it has one."""
     from ..editing.masks import Masks
-    from ..graph import vocab
+    from ..world import classes
 
-    m = Masks.from_segmentation(vocab.decolorize(_png(seg_path)))
+    m = Masks.from_segmentation(classes.decolorize(_png(seg_path)))
     if not m.things():
         return None
     ys, xs = np.nonzero(m.mask(m.things()[0]))

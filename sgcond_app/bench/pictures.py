@@ -42,7 +42,7 @@ from collections import Counter
 
 import numpy as np
 
-from ..graph import vocab
+from ..world import classes
 
 HELD_OUT_START = 50_000  # past the held-out seeds the other benches use
 GROW = 4  # map pixels around the changed places left out of "change outside"
@@ -71,7 +71,7 @@ def _outside(before: np.ndarray, after: np.ndarray, places: np.ndarray) -> float
 
 
 def _things(labels) -> Counter:
-    return Counter(label for label in labels if not vocab.is_stuff(label))
+    return Counter(label for label in labels if not classes.is_stuff(label))
 
 
 def _psnr(a, b) -> float:
@@ -116,7 +116,7 @@ def _flippable(g):
     """The relation a person would turn around: between two things first, else a thing's left/right
     of stuff (a thing cannot go above the sky or below the ground it stands on); not between two of
     the same class."""
-    stuff = [vocab.is_stuff(label) for label in g.labels]
+    stuff = [classes.is_stuff(label) for label in g.labels]
     # Two of a kind turned around show the same picture (the judge cannot tell them apart): left out.
     rels = [t for t in g.triples() if t[1] in FLIPS and g.labels[t[0]] != g.labels[t[2]]]
     return next((t for t in rels if not stuff[t[0]] and not stuff[t[2]]),
@@ -169,11 +169,11 @@ def relabel_edit(backend, r, masks, iid, k: int, segment, once: bool = False):
     new = SceneGraph.build([(other if j == index else o.label, o.attributes) for j, o in enumerate(g.objects)],
                            g.triples())
     seg, _said = graph_edit(r.segmentation, r.depth, g, new, backend.redraw)
-    region = (seg == vocab.CLASS_ID[other]) & (r.segmentation != seg)
+    region = (seg == classes.CLASS_ID[other]) & (r.segmentation != seg)
 
     def read_as_new(result) -> bool:
         out = backend.rerun(dataclasses.replace(result, graph=new), seg)
-        return bool(region.any() and (segment(out.image)[region] == vocab.CLASS_ID[other]).mean() > 0.5)
+        return bool(region.any() and (segment(out.image)[region] == classes.CLASS_ID[other]).mean() > 0.5)
 
     return (read_as_new(r), read_as_new(_once(r))) if once else read_as_new(r)
 
@@ -187,7 +187,7 @@ def recolour_edit(backend, r, masks, segment, k: int):
     from ..graph.scene_graph import SceneGraph
     from ..reading import colours
 
-    things = sorted(((int(masks.mask(i).sum()), i) for i in masks.things() if masks.label_of(i) in vocab.COLOURABLE),
+    things = sorted(((int(masks.mask(i).sum()), i) for i in masks.things() if masks.label_of(i) in classes.COLOURABLE),
                     reverse=True)
     if not things:
         return None
@@ -203,7 +203,7 @@ def recolour_edit(backend, r, masks, segment, k: int):
     new = SceneGraph.build([(o.label, [*o.attributes, want] if j == index else o.attributes)
                             for j, o in enumerate(g.objects)], g.triples())
     out = backend.rerun(dataclasses.replace(r, graph=new), r.segmentation)
-    cid = vocab.CLASS_ID[label]
+    cid = classes.CLASS_ID[label]
     before, after = segment(r.image), segment(out.image)
     read = colours.read_colour(out.image, after == cid, label) if (after == cid).any() else None
     kept = (after[mask] == cid).mean() >= min(0.5, (before[mask] == cid).mean())
@@ -327,7 +327,7 @@ def run(n: int = 200, size: int = 64, ddim_n: int = 30) -> dict:
             r5 = backend.steer(dataclasses.replace(r, graph=taken.graph), taken.segmentations, taken.scales)
             counts["removals"] += 1
             counts["removal_gone"] += int(not any(x.label == label for x in judge.extract_regions(segment(r5.image))))
-            removal_out.append(_outside(picture, r5.image, r.segmentation == vocab.CLASS_ID[label]))
+            removal_out.append(_outside(picture, r5.image, r.segmentation == classes.CLASS_ID[label]))
 
     def share(a: str, b: str) -> float | None:
         return round(counts[a] / counts[b], 4) if counts[b] else None

@@ -123,10 +123,10 @@ def _take_away(seg: np.ndarray, depth: np.ndarray, graph):
 
 
 def _largest_thing(seg: np.ndarray) -> str | None:
-    from ..graph import vocab
+    from ..world import classes
 
-    sizes = {vocab.CLASS_NAMES[c]: int((seg == c).sum()) for c in np.unique(seg) if c < vocab.NUM_CLASSES}
-    things = {k: v for k, v in sizes.items() if not vocab.is_stuff(k)}
+    sizes = {classes.CLASS_NAMES[c]: int((seg == c).sum()) for c in np.unique(seg) if c < classes.NUM_CLASSES}
+    things = {k: v for k, v in sizes.items() if not classes.is_stuff(k)}
     if not things or len(sizes) < 2:
         return None
     return max(things, key=things.get)

@@ -47,9 +47,9 @@ def run(path: str | None = None, samples: int = 8, limit: int | None = None, cli
     from gradio_client import Client
 
     from ..editing import masks as ed
-    from ..graph import vocab
     from ..graph.parse import load_graphs
     from ..ui import serve_locally
+    from ..world import classes
     from .chain import move_effect
     from .registry import DEFAULT_GRAPHS
 
@@ -64,7 +64,7 @@ def run(path: str | None = None, samples: int = 8, limit: int | None = None, cli
             first.append(t_first)
             total.append(t_total)
             seg, image = _png(out[0]), _png(out[3])
-            m = ed.Masks.from_segmentation(vocab.decolorize(seg))
+            m = ed.Masks.from_segmentation(classes.decolorize(seg))
             if not m.things():
                 continue
             obj = m.things()[0]
@@ -74,7 +74,7 @@ def run(path: str | None = None, samples: int = 8, limit: int | None = None, cli
                            api_name="/edit_mask")
             seg2, _, _, image2, *_ = client.predict("image", api_name="/rerun")
             moved = ed.move(m, obj, dx, 0)
-            shift, out_change, in_change = move_effect(m, obj, moved, vocab.decolorize(_png(seg2)), image,
+            shift, out_change, in_change = move_effect(m, obj, moved, classes.decolorize(_png(seg2)), image,
                                                        _png(image2))
             shifts.append(shift)
             outside.append(out_change)

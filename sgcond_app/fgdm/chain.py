@@ -25,6 +25,7 @@ from ..models.denoiser import FactorDenoiser
 from ..models.graph_encoder import image_tensor
 from ..models.pretrained import from_pretrained
 from ..models.shipped import WEIGHTS, load_encoder, load_segmenter
+from ..world import classes
 from . import stages
 from .factors import FACTORS, SEG_SIZE, image_from_tensor, onehot, picture_conditions
 from .inversion import DEFAULT_STEPS as INVERSION_STEPS
@@ -344,7 +345,7 @@ class Chain:
         which the edit changed hold on the draw; the share of the changed region read as the map)."""
         read = self.segmenter.segment(images, size=segmentation.shape[0])
         diff = segmentation != before
-        things = [c for c in np.unique(segmentation[diff]) if int(c) not in vocab.STUFF_IDS
+        things = [c for c in np.unique(segmentation[diff]) if int(c) not in classes.STUFF_IDS
                   and (diff & (segmentation == c)).sum() >= MIN_CHECKED]
         wanted = self._edited_relations(graph, segmentation, depth, diff) if graph is not None else []
         out = []
@@ -364,7 +365,7 @@ class Chain:
         (its region there meets `diff`)."""
         verdict = judge.judge(graph.labels, graph.triples(), segmentation, depth)
         region = {o.index: verdict.regions[o.region] for o in verdict.objects if o.region is not None}
-        touched = {k for k, r in region.items() if not vocab.is_stuff(r.label) and (r.mask & diff).any()}
+        touched = {k for k, r in region.items() if not classes.is_stuff(r.label) and (r.mask & diff).any()}
         return [(x.subject, x.predicate, x.object) for x in verdict.relations
                 if x.holds is True and (x.subject in touched or x.object in touched)]
 
@@ -433,7 +434,7 @@ class Chain:
             if o.region is not None:
                 x0, y0, x1, y1 = verdict.regions[o.region].box
                 boxes[o.index] = (x0 / n, y0 / n, (x1 + 1) / n, (y1 + 1) / n)
-                disp[o.index] = 0.0 if vocab.is_stuff(o.label) else 0.5
+                disp[o.index] = 0.0 if classes.is_stuff(o.label) else 0.5
         tokens, pad, _ = stages.graph_conditions(self.encoder, self.words, graph, [seed], 0.0)
         layout = torch.from_numpy(draw_layout(graph.labels, boxes, disp, SEG_SIZE)[0].astype(np.int64)).unsqueeze(0)
         return Guided(self.factors["segmentation"], [onehot(layout)], tokens, pad, guidance)

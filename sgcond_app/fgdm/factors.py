@@ -26,15 +26,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..graph import vocab
 from ..models.denoiser import FactorDenoiser
+from ..world import classes
 
 FACTORS = ("segmentation", "depth", "sketch", "image")
 SEG_SIZE = 64
 DEPTH_SIZE = 32
 MAP_SIZE = 64  # the sketch, and every map a result gives out or the judge reads
 PICTURE_SIZE = 128  # the image factor's
-NUM_CLASSES = vocab.NUM_CLASSES
+NUM_CLASSES = classes.NUM_CLASSES
 TOKEN_DIM = 128  # the graph encoder's width
 
 

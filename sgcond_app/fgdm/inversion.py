@@ -205,14 +205,14 @@ def transplants(old: np.ndarray, new: np.ndarray, changed: np.ndarray, picture: 
     (P, P, 3) with each such thing's old pixels at its new place, where (P, P) bool), or None."""
     from scipy import ndimage
 
-    from ..graph import vocab
+    from ..world import classes
 
     size, n = picture.shape[0], old.shape[0]
     k = size // n
     guide, where = picture.copy(), np.zeros((size, size), bool)
     eight = np.ones((3, 3), bool)
     for cid in np.unique(new[changed]):
-        if int(cid) in vocab.STUFF_IDS:
+        if int(cid) in classes.STUFF_IDS:
             continue
         new_lab, nn = ndimage.label(new == cid, eight)
         old_lab, no = ndimage.label(old == cid, eight)

@@ -7,11 +7,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..graph import vocab
 from ..graph.scene_graph import SceneGraph
 from ..models.denoiser import FactorDenoiser
 from ..models.graph_encoder import SceneGraphEncoder, pad_objects, tensorize
 from ..models.words import WordTable
+from ..world import classes
 from ..world.boxes import draw_layout, jitter_boxes, separate_duplicates
 from .factors import (
     DEPTH_SIZE,
@@ -56,10 +56,10 @@ def named_classes(labels: list[str] | tuple[str, ...]) -> torch.Tensor:
     """(NUM_CLASSES,) bool: every stuff class (a picture always has a background, named or not) and
     the thing classes among `labels`. A render of the tiny world shows no thing its graph does not
     name, so the segmentation factor sampled under this restriction draws what the graph asks."""
-    allowed = torch.zeros(vocab.NUM_CLASSES, dtype=torch.bool)
-    allowed[sorted(vocab.STUFF_IDS)] = True
+    allowed = torch.zeros(classes.NUM_CLASSES, dtype=torch.bool)
+    allowed[sorted(classes.STUFF_IDS)] = True
     for label in labels:
-        allowed[vocab.CLASS_ID[label]] = True
+        allowed[classes.CLASS_ID[label]] = True
     return allowed
 
 
@@ -149,7 +149,7 @@ def fill_slivers(seg: np.ndarray) -> np.ndarray:
     eight, cross = np.ones((3, 3), bool), ndimage.generate_binary_structure(2, 1)
     thin = np.zeros(seg.shape, bool)
     for cid in np.unique(seg):
-        if int(cid) in vocab.STUFF_IDS or int(cid) >= vocab.NUM_CLASSES:
+        if int(cid) in classes.STUFF_IDS or int(cid) >= classes.NUM_CLASSES:
             continue
         mine = seg == cid
         labels, _ = ndimage.label(mine, structure=eight)

@@ -25,7 +25,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import vocab
+from . import vocabularies
 
 log = logging.getLogger(__name__)
 
@@ -239,12 +239,13 @@ def _gloss_head(gloss: str) -> str:
 def _compound_head(word: str) -> str | None:
     """A class or alias a compound unknown to WordNet ends with: "firetruck" -> "truck"."""
     w = word.lower().replace(" ", "").replace("-", "").replace("_", "")
+    tiny = vocabularies.load("tiny")  # WordNet's kinds here are written for the tiny world's classes
     for n in range(len(w) - 3, 2, -1):
         tail = w[-n:]
-        if tail in vocab.CLASS_ID:
+        if tiny.position(tail) is not None:
             return tail
-        if tail in vocab.LABEL_ALIASES:
-            return vocab.LABEL_ALIASES[tail]
+        if tail in tiny.aliases:
+            return tiny.aliases[tail]
     return None
 
 
@@ -293,7 +294,7 @@ def kind_of(word: str) -> Kind | None:
             return Kind(word, anchors[anchor], h.synset(anchor)[0][0].replace("_", " "),
                         number, depth, gloss)
         head = _gloss_head(gloss)
-        if head in vocab.CLASS_ID:
+        if vocabularies.load("tiny").position(head) is not None:
             return Kind(word, head, head, number, 1, gloss)
     return None
 

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..graph import vocab
+from ..world import classes
 from .pretrained import register
 
 
@@ -34,7 +34,7 @@ class Segmenter(nn.Module):
     @dataclass
     class Config:
         channels: tuple[int, ...] = (32, 64, 96, 128)
-        num_classes: int = vocab.NUM_CLASSES
+        num_classes: int = classes.NUM_CLASSES
 
     def __init__(self, config: Config) -> None:
         super().__init__()

@@ -18,6 +18,7 @@ from safetensors.torch import load_file, save_file
 
 from ..graph import vocab
 from ..graph.mapping import ATTRIBUTE_ALIASES
+from ..world import classes
 
 WORD_DIM = 384
 TABLE_FILE = "words.safetensors"
@@ -29,7 +30,7 @@ HELD_OUT_SYNONYMS: dict[str, str] = {"dog": "puppy", "road": "street", "water": 
 
 def known_words() -> list[str]:
     """Every label and predicate word (with aliases) the table holds, sorted."""
-    words = set(vocab.CLASS_NAMES) | set(vocab.LABEL_ALIASES) | set(vocab.PREDICATES)
+    words = set(classes.CLASS_NAMES) | set(classes.LABEL_ALIASES) | set(vocab.PREDICATES)
     words |= set(vocab.PREDICATE_ALIASES) | set(vocab.SEMANTIC_PREDICATES)
     words |= set(vocab.ATTRIBUTES) | set(ATTRIBUTE_ALIASES) | set(HELD_OUT_SYNONYMS.values())
     return sorted(words)
@@ -38,8 +39,8 @@ def known_words() -> list[str]:
 def training_aliases() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """(label -> aliases, predicate -> aliases) usable for augmentation: held-out synonyms excluded."""
     held = set(HELD_OUT_SYNONYMS.values())
-    labels: dict[str, list[str]] = {c: [] for c in vocab.CLASS_NAMES}
-    for alias, target in vocab.LABEL_ALIASES.items():
+    labels: dict[str, list[str]] = {c: [] for c in classes.CLASS_NAMES}
+    for alias, target in classes.LABEL_ALIASES.items():
         if alias not in held and "-" not in alias:
             labels[target].append(alias)
     predicates: dict[str, list[str]] = {p: [] for p in vocab.PREDICATES}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import vocab
+from ..graph import vocab, vocabularies
 from ..world.shapes import ROLE_COLOURS
 
 NAMES = tuple(vocab.COLOURS)
@@ -79,7 +79,7 @@ def named(graph, verdict) -> list[tuple[np.ndarray, str, str]]:
     for o in verdict.objects:
         obj = graph.objects[o.index]
         want = vocab.colour_of(obj.attributes)
-        if o.region is not None and want is not None and obj.label in vocab.COLOURABLE:
+        if o.region is not None and want is not None and obj.label in vocabularies.load("tiny").colourable:
             out.append((verdict.regions[o.region].mask, obj.label, want))
     return out
 

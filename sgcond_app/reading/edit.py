@@ -87,23 +87,24 @@ def relabel(seg: np.ndarray, region: np.ndarray, label: str, graph: SceneGraph, 
         out = np.array(seg, copy=True)
         out[region] = vocabulary.position(label)
         return out
+    tiny = vocabularies.load("tiny")
     out = np.array(seg, copy=True)
-    out[region] = vocab.CLASS_ID[label]
-    if redraw is None or vocab.is_stuff(label) or not region.any():
+    out[region] = tiny.position(label)
+    if redraw is None or tiny.is_stuff(label) or not region.any():
         return out
     from scipy import ndimage
 
-    others = ~np.isin(seg, sorted(vocab.STUFF_IDS)) & ~region
+    others = ~np.isin(seg, sorted(tiny.stuff_positions)) & ~region
     box = _new_box(seg, region, label) & ~others
     room = (ndimage.binary_dilation(region, iterations=RELABEL_ROOM) | box) & ~others
     start = _stuff_under(seg, room)
-    start[box] = vocab.CLASS_ID[label]
+    start[box] = tiny.position(label)
     # Enough: the new class over 30 % of its box (or of the old thing, if that is smaller).
     where = box if box.any() else room
     enough = 0.3 * min(int(region.sum()), int(where.sum()))
     for seed in range(RELABEL_DRAWS):
         drawn = redraw(graph, start, room, seed)
-        if (drawn[where] == vocab.CLASS_ID[label]).sum() >= enough:
+        if (drawn[where] == tiny.position(label)).sum() >= enough:
             return drawn
     return out
 
@@ -116,7 +117,7 @@ def _new_box(seg: np.ndarray, region: np.ndarray, label: str) -> np.ndarray:
     from ..world.shapes import ASPECT, REAL_HEIGHT
 
     ys, xs = np.nonzero(region)
-    old = vocab.CLASS_NAMES[int(np.bincount(seg[region]).argmax())]
+    old = vocabularies.load("tiny").classes[int(np.bincount(seg[region]).argmax())]
     height = ys.max() - ys.min() + 1
     if old in REAL_HEIGHT and label in REAL_HEIGHT:
         height = height * REAL_HEIGHT[label] / REAL_HEIGHT[old]
@@ -141,7 +142,7 @@ def _stuff_under(seg: np.ndarray, where: np.ndarray) -> np.ndarray:
     """The segmentation with `where` filled by the nearest stuff outside it (what a thing stood on)."""
     from scipy import ndimage
 
-    stuff = np.isin(seg, sorted(vocab.STUFF_IDS)) & ~where
+    stuff = np.isin(seg, sorted(vocabularies.load("tiny").stuff_positions)) & ~where
     out = np.array(seg, copy=True)
     if not stuff.any():
         return out
@@ -166,7 +167,7 @@ def _attribute_changes(a, b, paints: bool = True) -> list[str]:
                        f"(+{new or 'COLOUR'} {b.label},-{old or 'COLOUR'} {b.label}), not by the graph")
         elif new is None:
             out.append(f"the {b.label}'s colour is no longer named: it keeps the one it has")
-        elif b.label in vocab.COLOURABLE:
+        elif b.label in vocabularies.load("tiny").colourable:
             out.append(f"the {b.label} is painted {new} (where the picture does not show it {new} already)")
         else:
             out.append(f"a {b.label} has no colour of its own in the tiny world: {new} not applied")

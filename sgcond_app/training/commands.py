@@ -145,8 +145,8 @@ def train_encoder(args) -> dict:
 
 def train_segmenter(args) -> dict:
     from ..evaluation import segmenter_miou
-    from ..graph import vocab
     from ..models.segmenter import Segmenter
+    from ..world import classes
     from .data import collate
     from .segmenter import JPEG_QUALITY, SMALL_SIDE, SegmenterObjective, make_dataset_factory, to_inputs
 
@@ -166,7 +166,7 @@ def train_segmenter(args) -> dict:
         metrics = segmenter_miou(model, n=min(args.eval_n, 500), size=args.size)
         per_class = metrics.pop("per_class_iou")
         out = save_pretrained(model, args.export, {"training": result})
-        body = SEGMENTER_CARD.format(classes=vocab.NUM_CLASSES, channels=tuple(config.channels),
+        body = SEGMENTER_CARD.format(classes=classes.NUM_CLASSES, channels=tuple(config.channels),
                                      params=parameter_count(model))
         if small:
             body += SMALL_JPEG_CARD.format(p=small, side=SMALL_SIDE, q=JPEG_QUALITY)

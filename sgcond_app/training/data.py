@@ -14,7 +14,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from ..graph import vocab
 from ..graph.scene_graph import Relation, SceneGraph, SGObject
-from ..world import Sample, render_sample
+from ..world import Sample, classes, render_sample
 from ..world.render import rasterize
 
 HELD_OUT_SEED = 1_000_000_000
@@ -91,7 +91,7 @@ def without_stuff(g: SceneGraph, boxes: np.ndarray, disparity: np.ndarray, p: fl
     often leave its background unsaid: a model trained on graphs that always name it meets such a
     graph out of its distribution, and filled the gaps with things nobody asked for. At least one
     object stays."""
-    keep = [not (vocab.is_stuff(o.label) and rng.random() < p) for o in g.objects]
+    keep = [not (classes.is_stuff(o.label) and rng.random() < p) for o in g.objects]
     if not any(keep) or all(keep):
         return g, boxes, disparity
     index = {}

@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..graph import vocab
 from ..models.graph_encoder import GraphBatch, SceneGraphEncoder, image_tensor, pad_objects, tensorize
 from ..models.words import WordTable
+from ..world import classes
 from .data import Item, RenderStream, collate
 
 RECON_WEIGHT = 1.0
@@ -31,7 +31,7 @@ def hidden_cells(items: list[Item], grid: int, rng: np.random.Generator) -> torc
     """(B, grid*grid) bool: the cells covered by one object per image (a thing where there is one)."""
     out = torch.zeros(len(items), grid, grid, dtype=torch.bool)
     for k, it in enumerate(items):
-        things = [i for i, label in enumerate(it.labels) if not vocab.is_stuff(label)] or list(range(len(it.labels)))
+        things = [i for i, label in enumerate(it.labels) if not classes.is_stuff(label)] or list(range(len(it.labels)))
         x0, y0, x1, y1 = it.boxes[int(rng.choice(things))]
         c0, r0 = int(x0 * grid), int(y0 * grid)
         c1, r1 = max(int(np.ceil(x1 * grid)), c0 + 1), max(int(np.ceil(y1 * grid)), r0 + 1)

@@ -12,7 +12,7 @@ import gradio as gr
 import numpy as np
 
 from ..errors import BadInput
-from ..graph import vocab
+from ..graph import vocabularies
 from ..graph.draw import draw_graph
 from ..graph.mapping import MappedGraph, map_graph
 from ..graph.parse import parse_graph_text
@@ -64,7 +64,7 @@ def show_sample(seed: float | int | None, size: int | str | None
     sample = render_sample(_check_seed(seed), _check_size(size))
     return (
         sample.image,
-        vocab.colorize(sample.segmentation),
+        vocabularies.load("tiny").colorize(sample.segmentation),
         depth_to_rgb(sample.depth),
         gray_to_rgb(sample.sketch),
         np.asarray(draw_graph(sample.graph, GRAPH_SIZE)),

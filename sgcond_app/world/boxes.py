@@ -9,12 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import vocab
+from . import classes
 
 
 def paint_order(labels: list[str], boxes: np.ndarray, disparity: np.ndarray) -> list[int]:
     area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    stuff = sorted((i for i, lab in enumerate(labels) if vocab.is_stuff(lab)), key=lambda i: -area[i])
-    things = sorted((i for i, lab in enumerate(labels) if not vocab.is_stuff(lab)), key=lambda i: disparity[i])
+    stuff = sorted((i for i, lab in enumerate(labels) if classes.is_stuff(lab)), key=lambda i: -area[i])
+    things = sorted((i for i, lab in enumerate(labels) if not classes.is_stuff(lab)), key=lambda i: disparity[i])
     return stuff + things
 
 
@@ -30,7 +31,7 @@ def draw_layout(labels: list[str], boxes: np.ndarray, disparity: np.ndarray, siz
         x0, y0, x1, y1 = np.clip(np.asarray(boxes[i], dtype=np.float64), 0, 1) * size
         c0, r0 = int(np.floor(x0)), int(np.floor(y0))
         c1, r1 = max(int(np.ceil(x1)), c0 + 1), max(int(np.ceil(y1)), r0 + 1)
-        seg[r0:r1, c0:c1] = vocab.CLASS_ID[labels[i]]
+        seg[r0:r1, c0:c1] = classes.CLASS_ID[labels[i]]
         inst[r0:r1, c0:c1] = i + 1
         depth[r0:r1, c0:c1] = float(disparity[i])
     return seg, inst, np.round(depth * 255) / 255

@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 from ..errors import BadInput
 from ..graph import vocab
 from ..inputs import read_file
+from . import classes
 
 MAX_IMAGE_SIDE = 4096
 MAX_IMAGE_PIXELS = MAX_IMAGE_SIDE * MAX_IMAGE_SIDE
@@ -45,7 +46,7 @@ def save_maps(folder: str | Path, image: np.ndarray, segmentation: np.ndarray, d
 
 def save_segmentation(path: str | Path, segmentation: np.ndarray, vocabulary=None) -> None:
     """The class map in its vocabulary's palette (`graph/vocabularies`; default the tiny world's)."""
-    colours = vocab.colorize(segmentation) if vocabulary is None else vocabulary.colorize(segmentation)
+    colours = classes.colorize(segmentation) if vocabulary is None else vocabulary.colorize(segmentation)
     Image.fromarray(colours).save(path)
 
 
@@ -114,9 +115,9 @@ def read_segmentation(path: str | Path) -> np.ndarray:
     """A palette PNG -> (H, W) class ids. Exact colours first; if many pixels are off-palette
     (a resized or JPEG-compressed map) they take the nearest class colour within 24 levels."""
     rgb = np.asarray(_open(path).convert("RGB"))
-    seg = vocab.decolorize(rgb)
+    seg = classes.decolorize(rgb)
     if (seg == vocab.VOID).mean() > 0.01:
-        seg = vocab.decolorize(rgb, tolerance=24)
+        seg = classes.decolorize(rgb, tolerance=24)
     if (seg == vocab.VOID).mean() > 0.5:
         raise BadInput(f"{path}: most pixels are not class colours of the palette "
                        "(see `python -m sgcond_app palette`)")

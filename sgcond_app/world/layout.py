@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import BadInput
 from ..graph import judge, vocab
 from ..graph.scene_graph import SceneGraph
+from . import classes
 from .render import Ground, Maps, Scene, Thing, ground_label_at, rasterize
 from .sample import ground_thing, rider_on, sky_thing
 
@@ -80,7 +81,7 @@ def _support(graph: SceneGraph, i: int) -> str | None:
             lab = graph.objects[r.object].label
             if lab in ("water", "road", *GROUND_BASES):
                 return lab
-            if not vocab.is_stuff(lab) and r.predicate == "on":
+            if not classes.is_stuff(lab) and r.predicate == "on":
                 return str(r.object)
     return None
 
@@ -90,15 +91,15 @@ def _place(graph: SceneGraph, scene: Scene, rng: np.random.Generator) -> list[in
     index: list[int | None] = [None] * len(graph.objects)
     riders = []
     for i, obj in enumerate(graph.objects):
-        if vocab.is_stuff(obj.label):
+        if classes.is_stuff(obj.label):
             continue
         colour = vocab.colour_of(obj.attributes)
         size = next((a for a in obj.attributes if a in vocab.SIZES), None)
         support = _support(graph, i)
-        if support is not None and support.isdigit() and obj.label not in vocab.SKY_THINGS:
+        if support is not None and support.isdigit() and obj.label not in classes.SKY_THINGS:
             riders.append((i, int(support), colour))
             continue
-        if obj.label in vocab.SKY_THINGS:
+        if obj.label in classes.SKY_THINGS:
             thing = sky_thing(obj.label, scene, rng, size=size)
         else:
             want = {support} if support else ({"water"} if obj.label == "boat" else None)
@@ -114,7 +115,7 @@ def _place(graph: SceneGraph, scene: Scene, rng: np.random.Generator) -> list[in
                     break
             if thing is None:
                 thing = ground_thing(obj.label, scene, rng, t=0.6, size=size)
-        thing.colour = colour if obj.label in vocab.COLOURABLE else None
+        thing.colour = colour if obj.label in classes.COLOURABLE else None
         index[i] = len(scene.things)
         scene.things.append(thing)
     for i, mount, colour in riders:
@@ -127,7 +128,7 @@ def _place(graph: SceneGraph, scene: Scene, rng: np.random.Generator) -> list[in
             m = scene.things[index[mount]]
             rider = Thing(graph.objects[i].label, m.x, m.base - m.height * 0.8,
                           m.height * 0.4, min(m.depth + 1 / 255, 1.0), flip=m.flip)
-        rider.colour = colour if graph.objects[i].label in vocab.COLOURABLE else None
+        rider.colour = colour if graph.objects[i].label in classes.COLOURABLE else None
         index[i] = len(scene.things)
         scene.things.append(rider)
     return index
@@ -190,7 +191,7 @@ def _repair(graph: SceneGraph, scene: Scene, index: list[int | None], rng: np.ra
 
 def render_graph(graph: SceneGraph, seed: int = 0, size: int = 64, tries: int = 60) -> GraphRender:
     """The best of up to `tries` layouts for a graph in the tiny world's words (see `mapping`)."""
-    unknown = [o.label for o in graph.objects if o.label not in vocab.CLASS_ID]
+    unknown = [o.label for o in graph.objects if o.label not in classes.CLASS_ID]
     if unknown:
         raise BadInput(f"not in the tiny world's vocabulary: {', '.join(unknown)} (map the graph first)")
     labels = graph.labels

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..graph import vocab
+from . import classes
 from .shapes import ASPECT, ROLE_COLOURS, shape
 
 MOUNTAIN_DEPTH = 0.012
@@ -36,7 +37,7 @@ class Thing:
 
     @property
     def in_sky(self) -> bool:
-        return self.label in vocab.SKY_THINGS
+        return self.label in classes.SKY_THINGS
 
     def box(self) -> tuple[float, float, float, float]:
         """Approximate (x0, y0, x1, y1) in image fractions."""
@@ -84,35 +85,35 @@ class Maps:
 
 
 def ground_labels(scene: Scene, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """Class name index (into vocab.CLASS_NAMES) of the ground at points below the horizon."""
+    """Class name index (into classes.CLASS_NAMES) of the ground at points below the horizon."""
     g, h = scene.ground, scene.horizon
     t = np.clip((ys - h) / (1 - h), 0, 1)  # 0 at the horizon, 1 at the bottom
-    out = np.full(np.broadcast(xs, ys).shape, vocab.CLASS_ID[g.base], dtype=np.uint8)
+    out = np.full(np.broadcast(xs, ys).shape, classes.CLASS_ID[g.base], dtype=np.uint8)
     if g.water == "sea":
         (depth_t,) = g.water_params[:1]
-        out[t < depth_t] = vocab.CLASS_ID["water"]
+        out[t < depth_t] = classes.CLASS_ID["water"]
         if g.beach:
-            out[(t >= depth_t) & (t < depth_t + 0.12)] = vocab.CLASS_ID["sand"]
+            out[(t >= depth_t) & (t < depth_t + 0.12)] = classes.CLASS_ID["sand"]
     elif g.water == "lake":
         cx, ct, rx, rt = g.water_params
-        out[((xs - cx) / rx) ** 2 + ((t - ct) / rt) ** 2 <= 1] = vocab.CLASS_ID["water"]
+        out[((xs - cx) / rx) ** 2 + ((t - ct) / rt) ** 2 <= 1] = classes.CLASS_ID["water"]
     elif g.water == "river":
         x0, slope, w0 = g.water_params
         centre = x0 + slope * t + 0.04 * np.sin(6 * t)
-        out[np.abs(xs - centre) <= w0 * (0.1 + t)] = vocab.CLASS_ID["water"]
+        out[np.abs(xs - centre) <= w0 * (0.1 + t)] = classes.CLASS_ID["water"]
     if g.road == "straight":
         x0, slope, w0 = g.road_params
-        out[np.abs(xs - (x0 + slope * t)) <= w0 * (0.05 + t)] = vocab.CLASS_ID["road"]
+        out[np.abs(xs - (x0 + slope * t)) <= w0 * (0.05 + t)] = classes.CLASS_ID["road"]
     elif g.road == "cross":
         t0, t1 = g.road_params
-        out[(t >= t0) & (t < t1)] = vocab.CLASS_ID["road"]
+        out[(t >= t0) & (t < t1)] = classes.CLASS_ID["road"]
     return out
 
 
 def ground_label_at(scene: Scene, x: float, y: float) -> str:
     if y <= scene.horizon:
         return "sky"
-    return vocab.CLASS_NAMES[int(ground_labels(scene, np.array(x), np.array(y)))]
+    return classes.CLASS_NAMES[int(ground_labels(scene, np.array(x), np.array(y)))]
 
 
 # --- rasterisation -----------------------------------------------------------------------------
@@ -195,7 +196,7 @@ def _thing_colour(t: Thing, role: str) -> np.ndarray:
 
 
 def _draw_thing(c: _Canvas, t: Thing, iid: int) -> None:
-    cid = vocab.CLASS_ID[t.label]
+    cid = classes.CLASS_ID[t.label]
     roles: dict[str, int] = {}
     for prim in shape(t.label, t.variant, t.width):
         got = _prim_mask(prim, t.x, t.base, t.height, t.flip, c.n)
@@ -228,7 +229,7 @@ def _draw_background(c: _Canvas, scene: Scene, rng: np.random.Generator) -> None
     low = np.array([175, 210, 240], np.float32) * (1 - dusk) + np.array([245, 170, 110], np.float32) * dusk
     c.rgb[:] = top * (1 - tt) + low * tt
     sky_id = c.new_instance("sky")
-    c.seg[sky] = vocab.CLASS_ID["sky"]
+    c.seg[sky] = classes.CLASS_ID["sky"]
     c.inst[sky] = sky_id
     c.part[sky] = c.part_id()
     # Mountains: one stuff region on the horizon, with snow caps in the image.
@@ -241,7 +242,7 @@ def _draw_background(c: _Canvas, scene: Scene, rng: np.random.Generator) -> None
             inside = (np.abs(X - mx) <= hw) & (Y >= top_y) & (Y <= h + 0.5 / n)
             m |= inside
             cap |= inside & (Y < h - mh * 0.72 * (1 - np.abs(X - mx) / hw) - 0.0)
-        c.seg[m] = vocab.CLASS_ID["mountain"]
+        c.seg[m] = classes.CLASS_ID["mountain"]
         c.inst[m] = mid
         c.part[m] = c.part_id()
         c.depth[m] = MOUNTAIN_DEPTH
@@ -250,7 +251,7 @@ def _draw_background(c: _Canvas, scene: Scene, rng: np.random.Generator) -> None
         c.rgb[m & cap] = np.array([240, 240, 245], np.float32)
         c.part[m & cap] = c.part_id()
         if scene.snow_caps:  # "snow on the mountain": the caps are snow, one region of their own
-            c.seg[m & cap] = vocab.CLASS_ID["snow"]
+            c.seg[m & cap] = classes.CLASS_ID["snow"]
             c.inst[m & cap] = c.new_instance("snow")
     # Ground.
     below = Y > h
@@ -259,7 +260,7 @@ def _draw_background(c: _Canvas, scene: Scene, rng: np.random.Generator) -> None
     c.depth[below] = np.round(t[below] * 255) / 255
     noise = rng.standard_normal((n, n)).astype(np.float32)
     for cid in np.unique(labels[below]):
-        name = vocab.CLASS_NAMES[cid]
+        name = classes.CLASS_NAMES[cid]
         region = below & (labels == cid)
         iid = c.new_instance(name)
         c.seg[region] = cid
@@ -280,7 +281,7 @@ def _draw_background(c: _Canvas, scene: Scene, rng: np.random.Generator) -> None
         x0, slope, w0 = scene.ground.road_params
         centre = x0 + slope * t
         dash = (np.sin(1 / np.maximum(t, 0.02) * 2.5) > 0.2)
-        mark = below & (labels == vocab.CLASS_ID["road"]) & (np.abs(X - centre) <= 0.012 * (0.1 + t)) & dash
+        mark = below & (labels == classes.CLASS_ID["road"]) & (np.abs(X - centre) <= 0.012 * (0.1 + t)) & dash
         c.rgb[mark] = np.array([245, 235, 200], np.float32)
         c.part[mark] = c.part_id()
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..graph import judge, vocab
 from ..graph.scene_graph import SceneGraph
+from . import classes
 from .render import Ground, Maps, Scene, Thing, ground_label_at, rasterize
 from .shapes import REAL_HEIGHT
 
@@ -182,7 +183,7 @@ def sample_scene(seed: int) -> Scene:
                     break
             if thing is None:
                 continue
-        if label in vocab.COLOURABLE and rng.random() < 0.6:
+        if label in classes.COLOURABLE and rng.random() < 0.6:
             thing.colour = str(rng.choice(list(vocab.COLOURS)))
         if any(_boxes_clash(thing, other) for other in scene.things):
             continue
@@ -245,15 +246,15 @@ def derive_graph(scene: Scene, maps: Maps, rng: np.random.Generator) -> tuple[Sc
     for r in regions:
         ids, counts = np.unique(maps.instances[r.mask], return_counts=True)
         iid = int(ids[np.argmax(counts)])
-        frac = DERIVE_STUFF_FRACTION if vocab.is_stuff(r.label) else DERIVE_THING_FRACTION
+        frac = DERIVE_STUFF_FRACTION if classes.is_stuff(r.label) else DERIVE_THING_FRACTION
         if r.area < frac * n * n:
             continue
         if iid not in chosen or chosen[iid].area < r.area:
             chosen[iid] = r
     if not MIN_OBJECTS <= len(chosen) <= MAX_OBJECTS:
         return None
-    stuff = sorted((i for i in chosen if vocab.is_stuff(chosen[i].label)), key=lambda i: -chosen[i].area)
-    things = [i for i in chosen if not vocab.is_stuff(chosen[i].label)]
+    stuff = sorted((i for i in chosen if classes.is_stuff(chosen[i].label)), key=lambda i: -chosen[i].area)
+    things = [i for i in chosen if not classes.is_stuff(chosen[i].label)]
     rng.shuffle(things)
     order = stuff + things
     regs = [chosen[i] for i in order]
@@ -323,7 +324,7 @@ def _split_things(maps: Maps, order: list[int]) -> bool:
 
     n = maps.segmentation.shape[0]
     for iid in order:
-        if vocab.is_stuff(maps.instance_labels[iid]):
+        if classes.is_stuff(maps.instance_labels[iid]):
             continue
         labels, k = ndimage.label(maps.instances == iid, structure=np.ones((3, 3), bool))
         if k > 1 and (np.bincount(labels.ravel())[1:] >= DERIVE_THING_FRACTION * n * n).sum() > 1:

@@ -264,9 +264,10 @@ def _words() -> list[str]:
     import re
 
     from ...graph import vocab
+    from ...world import classes
     from . import prompt
 
-    text = " ".join([*vocab.CLASS_NAMES, *vocab.ATTRIBUTES, *vocab.PREDICATES, *vocab.LABEL_ALIASES,
+    text = " ".join([*classes.CLASS_NAMES, *vocab.ATTRIBUTES, *vocab.PREDICATES, *classes.LABEL_ALIASES,
                      *vocab.PREDICATE_ALIASES, prompt.PREFIX, prompt.STYLE, prompt.NEGATIVE,
                      "a an the and to two three four five six seven eight nine ten people sheep"])
     return sorted(set(re.findall(r"[a-z]+", text)))

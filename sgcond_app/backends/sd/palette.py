@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import BadInput
-from ...graph import vocab
+from ...world import classes
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ TABLE: dict[str, ADEClass] = {
 }
 
 # (NUM_CLASSES, 3) uint8, indexed by our class id.
-ADE_PALETTE = np.array([TABLE[name].rgb for name in vocab.CLASS_NAMES], dtype=np.uint8)
+ADE_PALETTE = np.array([TABLE[name].rgb for name in classes.CLASS_NAMES], dtype=np.uint8)
 UNKNOWN_RGB = (0, 0, 0)  # a void pixel: no ADE20K class (the palette has no black)
 
 

@@ -38,6 +38,8 @@ class Vocabulary:
     ground: frozenset[str] = frozenset()
     airborne: frozenset[str] = frozenset()
     sky: frozenset[str] = frozenset()
+    # Classes a model paints in the colour a graph names (the tiny world's renderer and image factor).
+    colourable: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_position", {n: k for k, n in enumerate(self.classes)})
@@ -80,12 +82,12 @@ class Vocabulary:
 
 
 def _tiny() -> Vocabulary:
-    from .. import vocab
+    from ...world import classes as table  # the one place outside the tiny world that reads its table
 
     return Vocabulary("tiny", "the tiny world of this repository (sgcond_app/world): 27 classes drawn by its renderer",
-                      tuple(c.id for c in vocab.CLASSES), vocab.CLASS_NAMES,
-                      tuple(c.stuff for c in vocab.CLASSES), vocab.PALETTE.copy(), dict(vocab.LABEL_ALIASES),
-                      vocab.GROUND_STUFF, vocab.SKY_THINGS, frozenset({"sky"}))
+                      tuple(c.id for c in table.CLASSES), table.CLASS_NAMES,
+                      tuple(c.stuff for c in table.CLASSES), table.PALETTE.copy(), dict(table.LABEL_ALIASES),
+                      table.GROUND_STUFF, table.SKY_THINGS, frozenset({"sky"}), table.COLOURABLE)
 
 
 def or_tiny(vocabulary: Vocabulary | None) -> Vocabulary:
