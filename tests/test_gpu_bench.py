@@ -17,5 +17,6 @@ def test_the_gpu_check_runs_every_part_at_small_sizes_on_the_cpu():
         assert figures["graphs"] == gpu.GRAPHS_CPU and 0.0 <= figures["fidelity_miou"] <= 1.0
     assert "nothing to compare" in out["tiny_same_pixels"]["note"]
     assert out["sd_steps"]["generate_seconds"] > 0 and out["sd_steps"]["steer_seconds"] > 0
+    assert out["sd_steps"]["photo_vocabulary"] == "ade20k" and out["sd_steps"]["photo_edit_seconds"] > 0
     assert out["extractors"]["maps"] == [64, 64] and out["extractors"]["graph_objects"] >= 1
     assert all(out[k]["peak_memory_mb"] > 0 for k in ("tiny_load", "sd_build", "extractors"))

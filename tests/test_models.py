@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from sgcond_app.errors import BadInput
 from sgcond_app.evaluation import (
     embed_graphs,
     embed_images,
@@ -168,6 +169,15 @@ def test_save_and_load_round_trip(tmp_path):
         assert torch.allclose(seg(x), back(x), atol=2e-2)
     with pytest.raises(Exception, match="not a SceneGraphEncoder"):
         from_pretrained(tmp_path / "seg", SceneGraphEncoder)
+    # Its vocabulary travels with it; one this app does not know is refused in one line.
+    config = tmp_path / "seg" / "config.json"
+    meta = json.loads(config.read_text())
+    assert meta["vocabulary"] == "tiny"
+    config.write_text(json.dumps({**meta, "vocabulary": "cityscapes"}))
+    with pytest.raises(BadInput, match="'cityscapes', not a vocabulary this app knows"):
+        from_pretrained(tmp_path / "seg", Segmenter)
+    shipped = [json.loads(p.read_text()) for p in (ROOT / "weights").rglob("config.json")]
+    assert len(shipped) == 6 and all(m["vocabulary"] == "tiny" for m in shipped)
 
 
 def test_hard_negatives_make_one_fact_false(samples):

@@ -628,8 +628,10 @@ def test_the_sd_bench_on_tiny_parts(chain, monkeypatch):
     assert "sd" in bench.REGISTRY and bench.Options().tiny is False
     figures = sd_bench.run(tiny=True, samples=1, repeats=1, chain=chain, steps=4)
     assert figures["device"] == "cpu" and figures["picture_size"] == 128 and figures["steps"] == 4
-    for key in ("generate_seconds", "rerun_seconds", "read_invert_seconds", "reconstruct_seconds"):
+    for key in ("generate_seconds", "rerun_seconds", "read_invert_seconds", "reconstruct_seconds",
+                "photo_read_invert_seconds", "photo_edit_seconds"):
         assert 0 < figures[key] < 30, key
+    assert figures["photo_vocabulary"] == "ade20k" and figures["photo_objects"] >= 1
     assert figures["reconstruction_psnr_vs_vae_db"] > RECONSTRUCTION_DB
     assert figures["rerun_change_outside"] < OUTSIDE_TOLERANCE
     if "steer_seconds" in figures:

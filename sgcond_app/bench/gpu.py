@@ -12,9 +12,10 @@ minutes on an H100. On a machine without CUDA the same steps run at small sizes 
 2. Stable Diffusion 1.5 and three ControlNets at their published sizes on random weights
    (`backends/sd/configs`, no download; on the CPU the tiny random parts): `bench sd`'s steps, a
    512 px generate in 20 steps, a rerun after a mask edit, LEDITS++ read and inversion, a concept
-   edit; then the reading path's extractors (SegFormer B0, Depth Anything V2 small, HED) at their
-   published sizes. Random weights give no picture worth looking at: they give shapes, dtypes,
-   memory and seconds, which is what breaks first on a real GPU.
+   edit, a picture read as a photo is (the extractors at their published sizes, ADE20K maps) and
+   edited; then the reading path's extractors (SegFormer B0, Depth Anything V2 small, HED) alone.
+   Random weights give no picture worth looking at: they give shapes, dtypes, memory and seconds,
+   which is what breaks first on a real GPU.
 
 Each part is measured apart: one that fails is reported with its error and the others still run.
 Peak memory: the GPU's allocator's peak for the part (CUDA), else the process's peak resident size.

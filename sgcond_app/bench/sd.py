@@ -1,7 +1,8 @@
 """The sd backend's seconds (`python -m sgcond_app bench sd [--tiny]`): generate (SBPC of the tiny
 chain's maps, then Stable Diffusion 1.5 + three ControlNets), a mask edit and its rerun, a picture
 read and inverted with LEDITS++, and one concept edit (`-CLASS`, the class taken away), each the
-median of a few runs after a warm-up, with how much each edit changed the picture outside what the
+median of a few runs after a warm-up (and the picture read as a photo is, by the published extractors,
+then edited: `photo_*`), with how much each edit changed the picture outside what the
 backend redraws for it (the changed map region, grown, at the latents' resolution; mean absolute
 change, 0..255), and inside the changed region against the unedited reconstruction.
 
@@ -102,11 +103,38 @@ def run(tiny: bool = False, samples: int = 8, repeats: int = 3, weights: str | N
         figures_steer.update({"steer_seconds": steer_s,
                               "steer_change_outside": _change_outside(read.image, steered.image, changed, side),
                               "steer_change_inside": _change_inside(rebuilt, steered.image, changed)})
+    figures_photo = _photo(backend, picture, seed, steps, median, tiny, components is not None)
     return {"device": str(comps.device), "tiny_random_parts": bool(tiny), "picture_size": backend.picture_size,
             "steps": steps, "samples": samples, "repeats": repeats, "generate_seconds": generate_s,
             "rerun_seconds": rerun_s, "rerun_change_outside": rerun_outside, "read_invert_seconds": read_s,
             "reconstruct_seconds": reconstruct_s, "reconstruction_psnr_vs_vae_db": psnr(rebuilt, vae),
-            "vae_round_trip_psnr_db": psnr(vae, read.image), **figures_steer}
+            "vae_round_trip_psnr_db": psnr(vae, read.image), **figures_steer, **figures_photo}
+
+
+def _photo(backend, picture: np.ndarray, seed: int, steps: int, median, tiny: bool, random_sizes: bool) -> dict:
+    """The same picture read as a photo is (the published extractors: ADE20K maps, a graph in its
+    words, the inversion), then one thing painted into its map and the picture rerun. The extractors
+    are tiny random ones with `tiny`, random ones at their published sizes for `bench gpu`, else the
+    settings' (downloaded)."""
+    import dataclasses
+
+    from ..backends import Options
+    from ..backends.sd import SDBackend
+    from ..backends.sd.extractors import Extractors
+
+    device = str(backend.components.device)
+    extractors = Extractors.tiny_random(seed) if tiny else Extractors.from_configs(device) if random_sizes else None
+    photo = SDBackend(backend.components, backend.tiny, dataclasses.replace(backend.settings, reader="extractors"),
+                      extractors=extractors)
+    read, read_s = median(lambda k: photo.read(picture, seed, Options(samples=1), "ddpm", steps))
+    v = read.vocab
+    thing = next((k for k in range(len(v)) if not v.stuff[k] and k not in np.unique(read.segmentation)), None)
+    edited = read.segmentation.copy()
+    n = edited.shape[0]
+    edited[n // 2:n // 2 + n // 6, n // 8:n // 8 + n // 4] = thing if thing is not None else edited[0, 0]
+    _, edit_s = median(lambda k: photo.rerun(read, edited))
+    return {"photo_vocabulary": read.vocabulary, "photo_objects": len(read.graph.objects),
+            "photo_read_invert_seconds": read_s, "photo_edit_seconds": edit_s}
 
 
 def _take_away(seg: np.ndarray, depth: np.ndarray, graph):

@@ -35,8 +35,11 @@ def save_pretrained(model: torch.nn.Module, directory: str | Path, extra: dict |
     """Write config.json and model.safetensors into `directory` (created)."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
+    # The classes it reads or draws travel with it (`graph/vocabularies`): every model trained here
+    # is trained on the tiny world.
     config = {"class": type(model).__name__, "config": dataclasses.asdict(model.config),
-              "saved": time.strftime("%Y-%m-%d %H:%M:%S"), **(extra or {})}
+              "vocabulary": getattr(model, "vocabulary", "tiny"), "saved": time.strftime("%Y-%m-%d %H:%M:%S"),
+              **(extra or {})}
     state = {k: v.detach().to("cpu", torch.float16 if v.is_floating_point() else v.dtype).contiguous()
              for k, v in model.state_dict().items()}
     save_file(state, str(out / WEIGHTS_FILE))
@@ -59,6 +62,11 @@ def from_pretrained(directory: str | Path, expect: type[M] | None = None, device
         raise BadInput(f"{directory}: unknown model class {meta['class']!r}")
     if expect is not None and not issubclass(cls, expect):
         raise BadInput(f"{directory}: holds a {meta['class']}, not a {expect.__name__}")
+    from ..graph.vocabularies import NAMES
+
+    if meta.get("vocabulary", "tiny") not in NAMES:
+        raise BadInput(f"{directory}: its classes are {str(meta['vocabulary'])[:40]!r}, not a vocabulary this app "
+                       f"knows ({', '.join(NAMES)})")
     fields = {f.name for f in dataclasses.fields(cls.Config)}
     config = cls.Config(**{k: v for k, v in meta["config"].items() if k in fields})
     model = cls(config)

@@ -175,7 +175,9 @@ class Understood:
     problems: list[str]
 
 
-def understand(graph: SceneGraph | None) -> Understood:
+def understand(graph: SceneGraph | None, vocabulary=None) -> Understood:
+    """How each word of a graph is read onto `vocabulary`'s classes (default the tiny world's: the
+    page's session's, for a graph read off a photo in ADE20K's)."""
     if graph is None:
         return Understood(None, [], [], [], [])
     edge_notes, problems, keep = [], [], []
@@ -184,11 +186,11 @@ def understand(graph: SceneGraph | None) -> Understood:
         if m.mapped is None:
             edge_notes.append(f"not known (nearest {m.best} {m.score:.2f})")
             problems.append(f"'{r.predicate}' ({graph.objects[r.subject].label} → {graph.objects[r.object].label}) "
-                            f"is not a predicate the tiny world knows; nearest '{m.best}' ({m.score:.2f})")
+                            f"is not a predicate the judge knows; nearest '{m.best}' ({m.score:.2f})")
         else:
             edge_notes.append(_note(m))
             keep.append(r)
-    mapped = map_graph(SceneGraph(graph.objects, tuple(keep), graph.notes))
+    mapped = map_graph(SceneGraph(graph.objects, tuple(keep), graph.notes), vocabulary)
     labels = {w.where: w for w in mapped.words if w.kind == "label"}
     object_notes, known = [], []
     for i in range(len(graph.objects)):

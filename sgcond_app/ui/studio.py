@@ -239,7 +239,7 @@ def _graph_views(graph: SceneGraph | None, positions, session: Session | None = 
                  rev: int | None = None) -> tuple:
     """canvas, text, table, notes for a graph; its edges judged on the session's map when the
     session was generated from this very graph."""
-    u = views.understand(graph)
+    u = views.understand(graph, session.result.vocab if session is not None else None)
     verdict = None
     ours = session is not None and graph is not None and graph == session.mapped.source
     # A picture the reading model does not know: its graph's edges are not drawn as passing or failing.
