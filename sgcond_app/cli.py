@@ -181,6 +181,36 @@ def build_parser() -> argparse.ArgumentParser:
                       "+sheep,-dog makes the dogs sheep; WORD:SCALE sets one's scale (default 1.5)")
     c.add_argument("--backend", default="tiny", help="the backend (default tiny)")
 
+    c = sub.add_parser("data", help="a published dataset read from a copy on disk: its graphs, its figures, "
+                       "its broken files, or the whole written out as WebDataset shards and COCO panoptic")
+    c.add_argument("what", choices=["graphs", "stats", "check", "export"])
+    c.add_argument("source", help="KIND:PATH: world:N[@SEED], coco:INSTANCES.json[+STUFF.json], "
+                   "coco-panoptic:PANOPTIC.json, folder:DIR (images/, masks/, classes.txt)")
+    c.add_argument("--images", default=None, help="the pictures' folder (default: the split's folder beside "
+                   "annotations/, e.g. val2017/)")
+    c.add_argument("--out", default=None, help="graphs: the JSON file written; export: the folder")
+    c.add_argument("--limit", type=_count(100_000_000), default=None, help="at most this many records")
+    c.add_argument("--size", type=_size, default=64, help="world: the renders' size")
+    c.add_argument("--shard-size", type=_count(100_000), default=100, help="export: samples per shard")
+
+    c = sub.add_parser("dataset", help="a labelled dataset made by the chain on Ray Data: pictures with their "
+                       "segmentation, instances, depth, sketch and graph, as WebDataset shards and COCO panoptic")
+    made = c.add_mutually_exclusive_group(required=True)
+    made.add_argument("--graphs", help="a graph file (sg2im JSON, one graph or a list, or text)")
+    made.add_argument("--from-world", type=_count(10_000_000), metavar="N", help="the graphs of N tiny-world renders")
+    c.add_argument("--per-graph", type=_count(1000), default=1, help="samples of each graph (other seeds)")
+    c.add_argument("--min-recall", type=_share, default=0.0, help="keep a sample only if the judge finds at "
+                   "least this share of its graph's objects (0..1)")
+    c.add_argument("--samples", type=_count(64), default=1, help="SBPC candidates per sample (default 1)")
+    c.add_argument("--out", required=True, help="the dataset's folder; a stopped run started again with the same "
+                   "arguments makes only the shards that are missing")
+    c.add_argument("--shard-size", type=_count(100_000), default=100, help="samples per shard")
+    c.add_argument("--workers", type=_count(4096), default=None, help="Ray actors, one CPU each (default: "
+                   "this machine's cores)")
+    c.add_argument("--address", default=None, help="a Ray cluster to join (default: a local Ray)")
+    c.add_argument("--seed", type=_seed, default=0, help="graph k's sample j uses seed + k * per-graph + j")
+    c.add_argument("--weights", default=None, help="a weights folder (default: the shipped one)")
+
     c = sub.add_parser("sheet", help="a contact sheet PNG: graphs, their generated maps and images")
     c.add_argument("--graphs", default=None, help="graph file (default: assets/graphs/people.json)")
     c.add_argument("--n", type=_count(64), default=12, help="how many graphs (rows)")
@@ -601,9 +631,95 @@ def cmd_train(args: argparse.Namespace) -> None:
     _print_figures(result)
 
 
+def cmd_data(args: argparse.Namespace) -> None:
+    from collections import Counter
+
+    from .data import export, sources
+
+    src = sources.parse(args.source, args.images, args.size)
+    problems = sources.Problems()
+    if args.what == "graphs":
+        if not args.out:
+            raise BadInput("data graphs: --out names the JSON file the graphs are written to")
+        out = _output_file(args.out, "--out", (".json",))
+        graphs = [{**r.graph.to_sg2im(), "image": r.picture_path.name if r.picture_path else f"{r.key}.png"}
+                  for r in src.records(problems, args.limit)]
+        out.write_text(json.dumps(graphs, indent=1) + "\n")
+        print(f"wrote {len(graphs)} graphs in {src.vocabulary.name}'s words to {out}")
+    elif args.what == "export":
+        if not args.out:
+            raise BadInput("data export: --out names the dataset's folder")
+        folder = _output_folder(args.out)
+        records = src.records(problems, args.limit)
+        shard, n = 0, 0
+        while True:
+            chunk = []
+            for r in records:
+                chunk.append(export.Sample(r.key.replace(".", "_"), r.picture(), r.segmentation, r.instances,
+                                           r.vocabulary, r.graph.to_sg2im(), meta={"source": src.name}))
+                if len(chunk) == args.shard_size:
+                    break
+            if not chunk:
+                break
+            export.write_shard(chunk, folder, shard, n)
+            shard, n = shard + 1, n + len(chunk)
+        counts = export.finish(folder, src.vocabulary, f"python -m sgcond_app data export {args.source}")
+        print(f"wrote {counts['samples']} samples in {counts['shards']} shards to {folder}")
+    else:
+        n, objects, relations, classes = 0, 0, Counter(), Counter()
+        for r in src.records(problems, args.limit):
+            n += 1
+            objects += len(r.graph.objects)
+            relations.update(rel.predicate for rel in r.graph.relations)
+            classes.update(r.graph.labels)
+        if args.what == "stats":
+            print(f"{src.name}: {n} records in {src.vocabulary.name}'s {len(src.vocabulary)} classes; "
+                  f"{objects / max(n, 1):.2f} objects and {sum(relations.values()) / max(n, 1):.2f} relations a graph")
+            print("classes: " + ", ".join(f"{k} {v}" for k, v in classes.most_common(20)))
+            print("predicates: " + ", ".join(f"{k} {v}" for k, v in relations.most_common()))
+        else:
+            print(f"{src.name}: {n} records read")
+    for why, count in problems.skipped.items():
+        print(f"skipped {count}: {why}")
+    for line in problems.lines[:50]:
+        print(f"problem: {line}", file=sys.stderr)
+    if len(problems.lines) > 50:
+        print(f"... and {len(problems.lines) - 50} more problems", file=sys.stderr)
+    if args.what == "check" and problems.lines:
+        raise BadInput(f"{len(problems.lines)} files could not be read (listed above)")
+
+
+def cmd_dataset(args: argparse.Namespace) -> None:
+    import shlex
+
+    from .data import export
+
+    if args.graphs:
+        mapped = _mapped_graphs(args.graphs)
+    else:
+        from .graph.mapping import map_graph
+        from .world import render_sample
+
+        mapped = [map_graph(render_sample(args.seed + k, 64).graph) for k in range(args.from_world)]
+    jobs = export.jobs_for(mapped, args.per_graph, args.seed)
+    out = _output_folder(args.out)
+    made_by = "python -m sgcond_app dataset " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+
+    def said(row) -> None:
+        print(f"shard {int(row['shard'])}: {int(row['samples'])} of {int(row['tried'])} kept, "
+              f"{float(row['seconds']):.1f} s", flush=True)
+
+    r = export.generate(jobs, out, args.shard_size, args.workers, args.address, args.samples, args.min_recall,
+                        args.weights, made_by, said)
+    rate = "" if r["samples_per_second"] is None else f", {r['samples_per_second']} samples/s"
+    print(f"{r['samples']} samples in {r['shards']} shards in {out} ({r['shards_made_now']} shards made now in "
+          f"{r['seconds']} s on {r['workers']} Ray workers{rate})")
+
+
 COMMANDS = {"parse": cmd_parse, "synth": cmd_synth, "check": cmd_check, "palette": cmd_palette,
             "bench": cmd_bench, "train": cmd_train, "generate": cmd_generate,
-            "sheet": cmd_sheet, "read": cmd_read, "edit": cmd_edit, "vocab": cmd_vocab}
+            "sheet": cmd_sheet, "read": cmd_read, "edit": cmd_edit, "vocab": cmd_vocab, "data": cmd_data,
+            "dataset": cmd_dataset}
 
 
 def _joined_concepts(argv: list[str]) -> list[str]:

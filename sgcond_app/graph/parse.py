@@ -97,6 +97,11 @@ def _graph_from_dict(d: object, where: str) -> SceneGraph:
     return graph
 
 
+def graph_from_json(d: object, where: str = "graph") -> SceneGraph:
+    """One graph from its sg2im JSON value (a dict), checked as a file's graph is."""
+    return _graph_from_dict(d, where)
+
+
 def parse_json(text: str) -> list[SceneGraph]:
     try:
         data = json.loads(text)

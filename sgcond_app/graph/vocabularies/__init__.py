@@ -109,3 +109,24 @@ def load(name: str) -> Vocabulary:
                       tuple(c["name"] for c in classes), tuple(bool(c["stuff"]) for c in classes),
                       np.array([c["rgb"] for c in classes], np.uint8), aliases, frozenset(data.get("ground", ())),
                       frozenset(data.get("airborne", ())), frozenset(data.get("sky", ())))
+
+
+def from_table(name: str, source: str, rows, ground=(), airborne=(), sky=()) -> Vocabulary:
+    """A vocabulary a dataset brings (a COCO panoptic file's categories, a folder's class list): rows
+    of (id, name, stuff, rgb or None). A class without a colour gets one of its own, far from the
+    others' (hues around the colour wheel by the golden ratio)."""
+    import colorsys
+
+    rows = list(rows)
+    names = [str(r[1]) for r in rows]
+    if len(set(names)) != len(names):
+        raise BadInput(f"{source}: a class is named twice")
+    palette = []
+    for k, r in enumerate(rows):
+        rgb = r[3] if len(r) > 3 else None
+        if rgb is None:
+            rgb = [round(255 * c) for c in colorsys.hsv_to_rgb((k * 0.618034) % 1.0, 0.65, 0.9)]
+        palette.append([int(c) for c in rgb])
+    return Vocabulary(name, source, tuple(int(r[0]) for r in rows), tuple(names), tuple(bool(r[2]) for r in rows),
+                      np.array(palette, np.uint8).reshape(-1, 3), {}, frozenset(ground), frozenset(airborne),
+                      frozenset(sky))

@@ -1,0 +1,295 @@
+"""Datasets in and out (`sgcond_app/data`): published formats read from a copy on disk, sg2im's
+graphs of COCO, the tiny world written out and read back in each format, broken files reported and
+skipped, and a labelled dataset made by the chain on Ray Data (one small local Ray for the module)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sgcond_app.data import export, sources
+from sgcond_app.errors import BadInput
+from sgcond_app.graph.vocabularies import load
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "sgcond_app", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+# --- sg2im's rules, written out again here from the paper's loader, to check ours against ---------
+
+
+def sg2im_predicate(s_box, o_box, s_centre, o_centre):
+    sx0, sy0, sx1, sy1 = s_box
+    ox0, oy0, ox1, oy1 = o_box
+    if sx0 < ox0 and sx1 > ox1 and sy0 < oy0 and sy1 > oy1:
+        return "surrounding"
+    if sx0 > ox0 and sx1 < ox1 and sy0 > oy0 and sy1 < oy1:
+        return "inside"
+    angle = math.degrees(math.atan2(s_centre[1] - o_centre[1], s_centre[0] - o_centre[0]))
+    if angle >= 135 or angle <= -135:
+        return "left of"
+    if angle < -45:
+        return "above"
+    if angle < 45:
+        return "right of"
+    return "below"
+
+
+def _polygon(x0, y0, x1, y1):
+    return [[x0, y0, x1, y0, x1, y1, x0, y1]]
+
+
+@pytest.fixture(scope="module")
+def coco(tmp_path_factory):
+    """A COCO 2017 copy in miniature: annotations/instances_val2017.json (polygons and an RLE),
+    annotations/stuff_val2017.json (sky, grass, "other"), val2017/*.jpg; one picture with a broken
+    polygon, one with its file missing, one with two objects only."""
+    from pycocotools import mask as rle
+
+    root = tmp_path_factory.mktemp("coco")
+    (root / "annotations").mkdir()
+    (root / "val2017").mkdir()
+    coco_stuff = load("coco-stuff")
+    cat = {n: coco_stuff.ids[coco_stuff.position(n)] for n in ("person", "dog", "car", "sky-other", "grass")}
+    cat["other"] = 183  # COCO-Stuff's catch-all: not a class of its 171
+    images, things, stuff = [], [], []
+
+    def add_image(image_id, w=80, h=60, write=True):
+        images.append({"id": image_id, "file_name": f"{image_id:012d}.jpg", "width": w, "height": h})
+        if write:
+            Image.new("RGB", (w, h), (90, 120, 200)).save(root / "val2017" / f"{image_id:012d}.jpg")
+
+    def thing(image_id, name, box, as_rle=False, **extra):
+        x0, y0, x1, y1 = box
+        ann = {"id": len(things) + 1, "image_id": image_id, "category_id": cat[name], "iscrowd": 0,
+               "area": float((x1 - x0) * (y1 - y0)), "bbox": [x0, y0, x1 - x0, y1 - y0], **extra}
+        if as_rle:
+            m = np.zeros((60, 80), np.uint8)
+            m[y0:y1, x0:x1] = 1
+            enc = rle.encode(np.asfortranarray(m))
+            ann["segmentation"] = {"size": enc["size"], "counts": enc["counts"].decode("ascii")}
+        elif "segmentation" not in ann:
+            ann["segmentation"] = _polygon(x0, y0, x1, y1)
+        things.append(ann)
+
+    def stuff_ann(image_id, name, box):
+        x0, y0, x1, y1 = box
+        stuff.append({"id": 10_000 + len(stuff), "image_id": image_id, "category_id": cat[name], "iscrowd": 0,
+                      "area": float((x1 - x0) * (y1 - y0)), "bbox": [x0, y0, x1 - x0, y1 - y0],
+                      "segmentation": _polygon(x0, y0, x1, y1)})
+
+    add_image(1)  # a person left of a dog, a car inside the sky, the sky above grass
+    stuff_ann(1, "sky-other", (0, 0, 80, 30))
+    stuff_ann(1, "grass", (0, 30, 80, 60))
+    stuff_ann(1, "other", (70, 50, 80, 60))
+    thing(1, "person", (5, 20, 20, 55))
+    thing(1, "dog", (40, 38, 60, 55), as_rle=True)
+    thing(1, "car", (30, 5, 50, 15))
+    add_image(2)  # three things; sg2im keeps it
+    thing(2, "person", (2, 2, 30, 58))
+    thing(2, "car", (40, 30, 78, 58))
+    thing(2, "dog", (50, 5, 70, 20))
+    add_image(3)  # two objects: sg2im leaves it out
+    thing(3, "person", (2, 2, 30, 58))
+    thing(3, "dog", (50, 5, 70, 20))
+    add_image(4)  # a broken polygon
+    thing(4, "person", (2, 2, 30, 58), segmentation=[[1, 2, "x"]])
+    thing(4, "dog", (50, 5, 70, 20))
+    thing(4, "car", (40, 30, 78, 58))
+    add_image(5, write=False)  # its picture is missing
+    thing(5, "person", (2, 2, 30, 58))
+    thing(5, "car", (40, 30, 78, 58))
+    thing(5, "dog", (50, 5, 70, 20))
+    categories = [{"id": cat[n], "name": n, "supercategory": "x"} for n in ("person", "dog", "car")]
+    stuff_cats = [{"id": cat[n], "name": n, "supercategory": "x"} for n in ("sky-other", "grass", "other")]
+    (root / "annotations" / "instances_val2017.json").write_text(json.dumps(
+        {"images": images, "annotations": things, "categories": categories}))
+    (root / "annotations" / "stuff_val2017.json").write_text(json.dumps(
+        {"images": images, "annotations": stuff, "categories": stuff_cats}))
+    return root
+
+
+def test_coco_is_read_with_sg2ims_graphs_and_broken_files_are_reported(coco):
+    src = sources.parse(f"coco:{coco}/annotations/instances_val2017.json+{coco}/annotations/stuff_val2017.json")
+    problems = sources.Problems()
+    records = list(src.records(problems))
+    assert [r.key for r in records] == ["000000000001", "000000000002"]
+    assert problems.skipped == {"sg2im keeps 3 to 8 objects": 1}
+    assert len(problems.lines) == 2 and "image 4" in problems.lines[0] and "000000000005.jpg" in problems.lines[1]
+    v = load("coco-stuff")
+    first = records[0]
+    assert first.vocabulary.name == "coco-stuff" and first.picture().shape == (60, 80, 3)
+    assert first.segmentation[50, 10] == v.position("person") and first.segmentation[45, 50] == v.position("dog")
+    assert first.segmentation[2, 2] == v.position("sky-other") and first.segmentation[58, 30] == v.position("grass")
+    assert first.segmentation[55, 75] == v.position("grass")  # "other" is left out, as sg2im does
+    # The graph is sg2im's: the objects big enough, each with one partner, predicates by the rules
+    # written out above.
+    for r in records:
+        objects = {}
+        for iid in np.unique(r.instances):
+            if iid == 0:
+                continue
+            mask = r.instances == iid
+            label = v.classes[int(np.bincount(r.segmentation[mask]).argmax())]
+            ys, xs = np.nonzero(mask)
+            box = (xs.min() / 80, ys.min() / 60, (xs.max() + 1) / 80, (ys.max() + 1) / 60)
+            if label != "other" and (box[2] - box[0]) * (box[3] - box[1]) >= 0.02:
+                objects[len(objects)] = (label, box, ((xs.mean() + 0.5) / 80, (ys.mean() + 0.5) / 60))
+        assert sorted(r.graph.labels) == sorted(o[0] for o in objects.values())
+        assert 1 <= len(r.graph.relations) <= len(objects)  # one a object; a repeated one is kept once
+        for rel in r.graph.relations:
+            s, o = objects[rel.subject], objects[rel.object]
+            assert r.graph.labels[rel.subject] == s[0]
+            assert rel.predicate == sg2im_predicate(s[1], o[1], s[2], o[2])
+    # Seeded by the picture: read again, the same graphs.
+    again = list(src.records())
+    assert [r.graph.to_sg2im() for r in again] == [r.graph.to_sg2im() for r in records]
+    # The command line says the same, with exit 2 for `check` where files are broken.
+    r = cli("data", "check", f"coco:{coco}/annotations/instances_val2017.json")
+    assert r.returncode == 2 and "000000000005.jpg: the picture is missing" in r.stderr
+    out = coco / "graphs.json"
+    r = cli("data", "graphs", f"coco:{coco}/annotations/instances_val2017.json", "--out", out)
+    assert r.returncode == 0, r.stderr
+    graphs = json.loads(out.read_text())
+    assert [g["image"] for g in graphs] == ["000000000001.jpg", "000000000002.jpg"]
+    assert "skipped" in r.stdout
+
+
+def test_what_a_source_refuses():
+    for text, said in (("nonsense", "KIND:PATH"), ("vg:/x", "KIND:PATH"), ("world:abc", "whole numbers"),
+                       ("world:0", "1 to"), ("coco:/no/such.json", "no such annotation file"),
+                       ("folder:/no/such", "no such folder")):
+        with pytest.raises(BadInput, match=said):
+            sources.parse(text)
+
+
+def _world_sources(tmp_path, n=7):
+    out = tmp_path / "exported"
+    r = cli("data", "export", f"world:{n}@3", "--out", out, "--shard-size", 3)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_the_tiny_world_round_trips_through_each_format(tmp_path):
+    """Renders written as WebDataset shards, COCO panoptic and COCO instances, read back by our readers
+    and by webdataset, datasets and pycocotools: the same classes, masks and graphs."""
+    import datasets
+    import webdataset as wds
+    from pycocotools.coco import COCO
+
+    from sgcond_app.world import render_sample
+
+    out = _world_sources(tmp_path)
+    truth = {f"world-{3 + k:09d}": render_sample(3 + k, 64) for k in range(7)}
+    tiny = load("tiny")
+    for name in ("coco-panoptic:panoptic.json", "coco:instances.json"):
+        kind, _, file = name.partition(":")
+        records = list(sources.parse(f"{kind}:{out / file}").records())
+        assert [r.key for r in records] == sorted(truth)
+        for r in records:
+            s = truth[r.key]
+            assert r.vocabulary is tiny and np.array_equal(r.segmentation, s.segmentation), (name, r.key)
+            assert np.array_equal(r.picture(), s.image)
+            assert r.graph.to_sg2im() == s.graph.to_sg2im()
+            # The same regions: each instance of the render is one of the read map's, and back.
+            pairs = {(int(a), int(b)) for a, b in zip(s.instances.ravel(), r.instances.ravel())}
+            assert len(pairs) == len({a for a, _ in pairs}) == len({b for _, b in pairs})
+    shards = sorted(str(p) for p in (out / "shards").glob("*.tar"))
+    assert len(shards) == 3
+    seen = {}
+    for sample in wds.WebDataset(shards, shardshuffle=False).decode("l8"):
+        seen[sample["__key__"]] = sample
+    assert sorted(seen) == sorted(truth)
+    for key, sample in seen.items():
+        assert np.array_equal(np.asarray(sample["seg.png"]), truth[key].segmentation)
+        assert sample["json"]["graph"] == export.graph_table(truth[key].graph.to_sg2im())
+        assert sample["json"]["vocabulary"] == "tiny"
+    hf = datasets.load_dataset("webdataset", data_files=shards, split="train")
+    assert len(hf) == 7 and {"png", "seg.png", "inst.png", "json"} <= set(hf.column_names)
+    api = COCO(str(out / "instances.json"))
+    assert len(api.getImgIds()) == 7 and len(api.getCatIds()) == 27
+    first = api.imgToAnns[api.getImgIds()[0]]
+    assert all(api.annToMask(a).sum() == a["area"] for a in first)
+
+
+def test_a_folder_of_pictures_and_class_maps(tmp_path):
+    root = tmp_path / "mine"
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    (root / "classes.txt").write_text("sky stuff sky\nfield stuff ground\ntractor\nbarn\n")
+    seg = np.zeros((64, 64), np.uint8)
+    seg[32:] = 1
+    seg[24:44, 6:26] = 2
+    seg[10:40, 36:60] = 3
+    Image.fromarray(seg).save(root / "masks" / "a.png")
+    Image.new("RGB", (64, 64)).save(root / "images" / "a.jpg")
+    Image.new("RGB", (64, 64)).save(root / "images" / "b.jpg")  # no class map
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(root / "masks" / "c.png")  # three channels
+    Image.new("RGB", (64, 64)).save(root / "images" / "c.png")
+    problems = sources.Problems()
+    records = list(sources.parse(f"folder:{root}").records(problems))
+    assert [r.key for r in records] == ["a"]
+    v = records[0].vocabulary
+    assert v.classes == ("sky", "field", "tractor", "barn") and v.stuff == (True, True, False, False)
+    assert sorted(records[0].graph.labels) == ["barn", "field", "sky", "tractor"]
+    assert ("tractor", "on", "field") in {(records[0].graph.labels[r.subject], r.predicate,
+                                          records[0].graph.labels[r.object]) for r in records[0].graph.relations}
+    assert len(problems.lines) == 2 and "b.png" in problems.lines[0] and "one channel" in problems.lines[1]
+
+
+# --- made by the chain on Ray Data --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def test_a_dataset_is_made_on_ray_data_and_a_stopped_run_resumes(local_ray, tmp_path):
+    from sgcond_app.graph.mapping import map_graph
+    from sgcond_app.graph.parse import parse_text
+
+    graphs = [map_graph(parse_text(t)) for t in ("sky above grass; dog on grass", "car left of tree; sky above road",
+                                                 "broccoli near sheep; sheep on grass")]
+    jobs = export.jobs_for(graphs, 2, 5)
+    assert len(jobs) == 6 and len({j.seed for j in jobs}) == 6
+    out = tmp_path / "made"
+    seen = []
+    r = export.generate(jobs, out, shard_size=4, workers=2, made_by="test", on_shard=seen.append)
+    assert r["samples"] == 6 and r["shards"] == 2 and r["shards_made_now"] == 2 and len(seen) == 2
+    names = sorted(p.name for p in (out / "shards").iterdir())
+    assert names == ["shard-00000.tar", "shard-00001.tar"]  # no temporary file left
+    with tarfile.open(out / "shards" / "shard-00000.tar") as tar:
+        members = tar.getnames()
+        meta = json.loads(tar.extractfile("g000000-k00.json").read())
+    assert {"g000000-k00.png", "g000000-k00.seg.png", "g000000-k00.inst.png", "g000000-k00.depth.png",
+            "g000000-k00.sketch.png", "g000000-k00.json"} <= set(members)
+    assert meta["vocabulary"] == "tiny" and meta["seed"] == 5 and 0 <= meta["object_recall"] <= 1
+    assert meta["source_graph"]["objects"][0]["label"] == "sky"
+    src = list(sources.parse(f"coco-panoptic:{out / 'panoptic.json'}").records())
+    assert len(src) == 6 and export.graph_table(src[0].graph.to_sg2im()) == meta["graph"]
+    # Stopped after the first shard: started again, only the missing one is made.
+    first = (out / "shards" / "shard-00000.tar").stat().st_mtime_ns
+    (out / "shards" / "shard-00001.tar").unlink()
+    again = export.generate(jobs, out, shard_size=4, workers=2, made_by="test")
+    assert again["shards_made_now"] == 1 and again["samples"] == 6
+    assert (out / "shards" / "shard-00000.tar").stat().st_mtime_ns == first
+    # Keeping only compliant samples: a recall no sample reaches keeps none, and says so.
+    strict = export.generate(jobs[:2], tmp_path / "strict", shard_size=4, workers=1, min_recall=1.01, made_by="t")
+    assert strict["samples"] == 0 and strict["tried_now"] == 2
