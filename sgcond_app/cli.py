@@ -185,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "its broken files, or the whole written out as WebDataset shards and COCO panoptic")
     c.add_argument("what", choices=["graphs", "stats", "check", "export"])
     c.add_argument("source", help="KIND:PATH: world:N[@SEED], coco:INSTANCES.json[+STUFF.json], "
-                   "coco-panoptic:PANOPTIC.json, folder:DIR (images/, masks/, classes.txt)")
+                   "coco-panoptic:PANOPTIC.json, ade20k:DIR[@SPLIT], vg:DIR[@K], folder:DIR (images/, "
+                   "masks/, classes.txt)")
     c.add_argument("--images", default=None, help="the pictures' folder (default: the split's folder beside "
                    "annotations/, e.g. val2017/)")
     c.add_argument("--out", default=None, help="graphs: the JSON file written; export: the folder")

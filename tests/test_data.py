@@ -168,7 +168,8 @@ def test_coco_is_read_with_sg2ims_graphs_and_broken_files_are_reported(coco):
 
 
 def test_what_a_source_refuses():
-    for text, said in (("nonsense", "KIND:PATH"), ("vg:/x", "KIND:PATH"), ("world:abc", "whole numbers"),
+    for text, said in (("nonsense", "KIND:PATH"), ("cityscapes:/x", "KIND:PATH"), ("world:abc", "whole numbers"),
+                       ("vg:/no/such", "no such folder"), ("ade20k:/tmp", "no images/validation"),
                        ("world:0", "1 to"), ("coco:/no/such.json", "no such annotation file"),
                        ("folder:/no/such", "no such folder")):
         with pytest.raises(BadInput, match=said):
@@ -247,6 +248,61 @@ def test_a_folder_of_pictures_and_class_maps(tmp_path):
     assert ("tractor", "on", "field") in {(records[0].graph.labels[r.subject], r.predicate,
                                           records[0].graph.labels[r.object]) for r in records[0].graph.relations}
     assert len(problems.lines) == 2 and "b.png" in problems.lines[0] and "one channel" in problems.lines[1]
+
+
+def test_ade20k_scene_parsing_and_visual_genome(tmp_path):
+    # ADE20K: class k of 150 is k in the PNG (0: other), position k - 1 in the vocabulary.
+    ade = tmp_path / "ADEChallengeData2016"
+    for d in ("images/validation", "annotations/validation"):
+        (ade / d).mkdir(parents=True)
+    v = load("ade20k")
+    raw = np.zeros((48, 64), np.uint8)
+    raw[:20] = v.ids[v.position("sky")]
+    raw[20:] = v.ids[v.position("road")]
+    raw[14:40, 10:30] = v.ids[v.position("car")]
+    raw[0:4, 0:4] = 0  # other
+    Image.fromarray(raw).save(ade / "annotations/validation/ADE_val_00000001.png")
+    Image.new("RGB", (64, 48)).save(ade / "images/validation/ADE_val_00000001.jpg")
+    Image.new("RGB", (64, 48)).save(ade / "images/validation/ADE_val_00000002.jpg")  # no annotation
+    problems = sources.Problems()
+    (r,) = list(sources.parse(f"ade20k:{ade}").records(problems))
+    assert r.segmentation[30, 20] == v.position("car") and r.segmentation[1, 1] == 255
+    assert sorted(r.graph.labels) == ["car", "road", "sky"] and "ADE_val_00000002.png" in problems.lines[0]
+    assert ("car", "on", "road") in {(r.graph.labels[x.subject], x.predicate, r.graph.labels[x.object])
+                                     for x in r.graph.relations}
+
+    # Visual Genome: its own graph, in its most frequent object names.
+    vg = tmp_path / "vg"
+    (vg / "VG_100K").mkdir(parents=True)
+    info = [{"image_id": 1, "width": 100, "height": 80, "url": "https://x/VG_100K/1.jpg"},
+            {"image_id": 2, "width": 100, "height": 80, "url": "https://x/VG_100K/2.jpg"}]
+    Image.new("RGB", (100, 80)).save(vg / "VG_100K" / "1.jpg")
+    Image.new("RGB", (100, 80)).save(vg / "VG_100K" / "2.jpg")
+
+    def obj(i, name, x, y, w, h):
+        return {"object_id": i, "names": [name], "x": x, "y": y, "w": w, "h": h}
+
+    objects = [{"image_id": 1, "objects": [obj(1, "Man", 10, 10, 30, 60), obj(2, "horse", 5, 30, 60, 45),
+                                           obj(3, "tree", 70, 0, 30, 70), obj(4, "unicorn", 0, 0, 5, 5)]},
+               {"image_id": 2, "objects": [obj(5, "man", 10, 10, 30, 60), obj(6, "horse", 5, 30, 60, 45)]}]
+    relationships = [{"image_id": 1, "relationships": [
+        {"predicate": "riding", "subject": {"object_id": 1}, "object": {"object_id": 2}},
+        {"predicate": "next to", "subject": {"object_id": 3}, "object": {"object_id": 2}}]},
+        {"image_id": 2, "relationships": []}]
+    attributes = [{"image_id": 1, "attributes": [{"object_id": 2, "attributes": ["brown ", "Brown", "tall"]}]}]
+    for name, data in (("image_data", info), ("objects", objects), ("relationships", relationships),
+                       ("attributes", attributes)):
+        (vg / f"{name}.json").write_text(json.dumps(data))
+    src = sources.parse(f"vg:{vg}@3")
+    assert src.vocabulary.classes == ("horse", "man", "tree")  # the 3 most frequent; unicorn is not
+    problems = sources.Problems()
+    (r,) = list(src.records(problems))
+    assert problems.skipped == {"fewer than 3 known objects or no relation among them": 1}
+    assert r.graph.labels == ["horse", "tree", "man"]  # the largest first
+    assert r.graph.objects[0].attributes == ("brown", "tall")
+    assert {(r.graph.labels[x.subject], x.predicate, r.graph.labels[x.object]) for x in r.graph.relations} == {
+        ("man", "riding", "horse"), ("tree", "next to", "horse")}
+    assert r.segmentation[20, 20] == src.vocabulary.position("man") and r.instances.max() == 3
 
 
 # --- made by the chain on Ray Data --------------------------------------------------------------------

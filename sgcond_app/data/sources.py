@@ -12,6 +12,15 @@ points at (nothing is downloaded).
 - `coco-panoptic:PANOPTIC.json`: COCO panoptic (a PNG per picture in the folder of the same name,
   segment ids as R + 256 G + 256² B); the vocabulary of its categories (a file this app wrote names
   its vocabulary and keeps each picture's graph; another's graphs are sg2im's).
+- `ade20k:DIR` (or `ade20k:DIR@training`): ADE20K SceneParsing (`ADEChallengeData2016`:
+  `images/SPLIT/*.jpg`, `annotations/SPLIT/*.png` with 0 for "other" and 1-150 the classes; the
+  validation split by default); the `ade20k` vocabulary; graphs read off the maps by the judge's rules.
+- `vg:DIR` (or `vg:DIR@K`): Visual Genome 1.2 (`image_data.json`, `objects.json`,
+  `relationships.json`, `attributes.json` where it is there; pictures in `VG_100K*/` or `--images`):
+  its own graphs, in the words of its K most frequent object names (178 by default, as many as sg2im
+  kept), up to 10 objects a picture (the largest) and their relations among them, a picture with
+  fewer than 3 such objects or no relation skipped. Visual Genome has boxes, not masks: the class
+  and instance maps are its boxes drawn largest first, a layout, not a segmentation.
 - `folder:DIR`: `DIR/images/*` with `DIR/masks/NAME.png` (one channel, the class's index in
   `DIR/classes.txt`; 255 none) and `DIR/classes.txt` (a class a line, `NAME` or `NAME stuff`).
   Graphs read off the maps by the judge's rules (`reading/derive.py`).
@@ -39,7 +48,7 @@ from . import sg2im
 
 log = logging.getLogger(__name__)
 
-KINDS = ("world", "coco", "coco-panoptic", "folder")
+KINDS = ("world", "coco", "coco-panoptic", "ade20k", "vg", "folder")
 PICTURES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 MAX_WORLD = 10_000_000
 
@@ -100,6 +109,10 @@ def parse(text: str, images: str | None = None, size: int = 64) -> Source:
         return CocoSource(text, path, images)
     if kind == "coco-panoptic":
         return PanopticSource(text, path, images)
+    if kind == "ade20k":
+        return Ade20kSource(text, path)
+    if kind == "vg":
+        return VisualGenomeSource(text, path, images)
     return FolderSource(text, path)
 
 
@@ -402,3 +415,139 @@ class FolderSource(Source):
             made += 1
             yield Record(picture.stem, seg, instances_of(seg, self.vocabulary), graph, self.vocabulary,
                          picture_path=picture)
+
+
+# --- ADE20K SceneParsing ------------------------------------------------------------------------------
+
+
+class Ade20kSource(Source):
+    kind = "ade20k"
+
+    def __init__(self, name: str, path: str) -> None:
+        root, _, split = path.partition("@")
+        self.name, self.root, self.split = name, _existing(root, "folder"), split or "validation"
+        if not (self.root / "images" / self.split).is_dir():
+            raise BadInput(f"{self.root}: no images/{self.split}/ (an ADEChallengeData2016 folder holds "
+                           "images/ and annotations/, each with training/ and validation/)")
+        self.vocabulary = vocabularies.load("ade20k")
+
+    def records(self, problems: Problems | None = None, limit: int | None = None) -> Iterator[Record]:
+        from ..reading.derive import graph_from_maps
+        from ..world.io import open_picture
+
+        problems = problems if problems is not None else Problems()
+        made = 0
+        for picture in sorted((self.root / "images" / self.split).glob("*.jpg")):
+            if limit is not None and made >= limit:
+                return
+            mask = self.root / "annotations" / self.split / f"{picture.stem}.png"
+            try:
+                raw = np.asarray(open_picture(mask))
+            except BadInput as e:
+                problems.report(mask, str(e))
+                continue
+            if raw.ndim != 2 or raw.max(initial=0) > len(self.vocabulary):
+                problems.report(mask, f"an annotation is one channel of 0 (other) to {len(self.vocabulary)}")
+                continue
+            seg = np.where(raw > 0, raw.astype(np.int16) - 1, 255).astype(np.uint8)  # class k is position k - 1
+            graph, _ = graph_from_maps(seg, None, self.vocabulary)
+            made += 1
+            yield Record(picture.stem, seg, instances_of(seg, self.vocabulary), graph, self.vocabulary,
+                         picture_path=picture)
+
+
+# --- Visual Genome --------------------------------------------------------------------------------------
+
+
+class VisualGenomeSource(Source):
+    kind = "vg"
+    TOP = 178  # object names sg2im kept (those seen at least 2,000 times)
+    MAX_OBJECTS, MIN_OBJECTS = 10, 3
+
+    def __init__(self, name: str, path: str, images: str | None) -> None:
+        root, _, top = path.partition("@")
+        self.name, self.root = name, _existing(root, "folder")
+        try:
+            self.top = int(top or self.TOP)
+        except ValueError:
+            raise BadInput(f"{name}: vg:DIR@K, K a whole number") from None
+        if not 1 <= self.top <= 255:
+            raise BadInput(f"{name}: K is 1 to 255 object names")
+        for f in ("image_data.json", "objects.json", "relationships.json"):
+            if not (self.root / f).is_file():
+                raise BadInput(f"{self.root / f}: missing (a Visual Genome folder holds image_data.json, "
+                               "objects.json, relationships.json)")
+        self.images = Path(images).expanduser() if images else None
+        self._objects = _read_json(self.root / "objects.json")
+        counts: dict[str, int] = {}
+        for im in self._objects:
+            for o in im.get("objects", []):
+                n = _vg_name(o)
+                if n:
+                    counts[n] = counts.get(n, 0) + 1
+        names = sorted(counts, key=lambda n: (-counts[n], n))[:self.top]
+        self.vocabulary = vocabularies.from_table(f"vg-{len(names)}", str(self.root / "objects.json"),
+                                                  [(k, n, False, None) for k, n in enumerate(names)])
+
+    def _picture(self, info: dict) -> Path | None:
+        name = Path(str(info.get("url", ""))).name or f"{info.get('image_id', info.get('id'))}.jpg"
+        folders = [self.images] if self.images else sorted(self.root.glob("VG_100K*")) or [self.root / "images"]
+        return next((f / name for f in folders if (f / name).is_file()), None)
+
+    def records(self, problems: Problems | None = None, limit: int | None = None) -> Iterator[Record]:
+        problems = problems if problems is not None else Problems()
+        infos = {int(i.get("image_id", i.get("id"))): i for i in _read_json(self.root / "image_data.json")}
+        relationships = {int(r["image_id"]): r.get("relationships", [])
+                         for r in _read_json(self.root / "relationships.json")}
+        attributes = {}
+        if (self.root / "attributes.json").is_file():
+            for im in _read_json(self.root / "attributes.json"):
+                for o in im.get("attributes", []):
+                    attributes[o.get("object_id")] = [a.strip().lower() for a in o.get("attributes") or []]
+        made = 0
+        for im in self._objects:
+            if limit is not None and made >= limit:
+                return
+            image_id = int(im.get("image_id", im.get("id", -1)))
+            info = infos.get(image_id)
+            if info is None:
+                problems.report(self.root / "image_data.json", f"image {image_id} is not listed")
+                continue
+            w, h = int(info["width"]), int(info["height"])
+            known = [o for o in im.get("objects", []) if self.vocabulary.position(_vg_name(o)) is not None
+                     and o.get("w", 0) > 0 and o.get("h", 0) > 0]
+            known = sorted(known, key=lambda o: -o["w"] * o["h"])[:self.MAX_OBJECTS]
+            index = {o["object_id"]: k for k, o in enumerate(known)}
+            rels = []
+            for r in relationships.get(image_id, []):
+                s, o = index.get(r["subject"].get("object_id")), index.get(r["object"].get("object_id"))
+                pred = " ".join(str(r.get("predicate", "")).lower().split())
+                if s is not None and o is not None and s != o and pred and (s, pred, o) not in rels:
+                    rels.append((s, pred, o))
+            if len(known) < self.MIN_OBJECTS or not rels:
+                problems.skip("fewer than 3 known objects or no relation among them")
+                continue
+            seg = np.full((h, w), 255, np.uint8)
+            inst = np.zeros((h, w), np.int32)
+            for k, o in enumerate(known):  # largest first: smaller boxes are drawn over larger ones
+                x0, y0 = max(0, int(o["x"])), max(0, int(o["y"]))
+                x1, y1 = min(w, int(o["x"] + o["w"])), min(h, int(o["y"] + o["h"]))
+                seg[y0:y1, x0:x1] = self.vocabulary.position(_vg_name(o))
+                inst[y0:y1, x0:x1] = k + 1
+            try:
+                graph = SceneGraph.build([(_vg_name(o), tuple(dict.fromkeys(attributes.get(o["object_id"], [])))[:3])
+                                          for o in known], rels)
+            except BadInput as e:
+                problems.report(self.root / "objects.json", f"image {image_id}: {e}")
+                continue
+            picture = self._picture(info)
+            if picture is None:
+                problems.report(self.root / f"VG_100K/{image_id}.jpg", "the picture is missing")
+                continue
+            made += 1
+            yield Record(str(image_id), seg, inst, graph, self.vocabulary, picture_path=picture)
+
+
+def _vg_name(o: dict) -> str:
+    names = o.get("names") or ([o["name"]] if o.get("name") else [])
+    return " ".join(str(names[0]).lower().split()) if names else ""
