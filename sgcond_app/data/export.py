@@ -299,8 +299,6 @@ def generate(jobs: list[Job], out: Path, shard_size: int = DEFAULT_SHARD_SIZE, w
 
     from ..graph.vocabularies import load
 
-    for name in ("ray", "ray.data"):  # its progress is said per shard (on_shard), not in INFO lines
-        logging.getLogger(name).setLevel(logging.WARNING)
 
     if not jobs:
         raise BadInput("nothing to make: no graphs")
@@ -318,6 +316,8 @@ def generate(jobs: list[Job], out: Path, shard_size: int = DEFAULT_SHARD_SIZE, w
         try:
             import ray.data
 
+            for name in ("ray", "ray.data"):  # progress is said per shard (on_shard), not in INFO lines
+                logging.getLogger(name).setLevel(logging.WARNING)
             ctx = ray.data.DataContext.get_current()
             ctx.enable_progress_bars = on_shard is None
             ds = ray.data.from_items([{"shard": k} for k in todo], override_num_blocks=len(todo))

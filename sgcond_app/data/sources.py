@@ -158,6 +158,31 @@ def graph_by_sg2im(seg: np.ndarray, inst: np.ndarray, vocabulary: Vocabulary, se
     return SceneGraph.build([(t.label, ()) for t in objects], relations)
 
 
+def _map_records(pairs, vocabulary: Vocabulary, positions, problems: Problems,
+                 limit: int | None) -> Iterator[Record]:
+    """Records of (picture, class-map PNG) pairs: `positions(raw)` gives the class map in the
+    vocabulary's positions, or a line saying why the PNG is not one; the graphs are read off the maps
+    by the judge's rules (`reading/derive.py`)."""
+    from ..reading.derive import graph_from_maps
+    from ..world.io import open_picture
+
+    made = 0
+    for picture, mask in pairs:
+        if limit is not None and made >= limit:
+            return
+        try:
+            seg = positions(np.asarray(open_picture(mask)))
+        except BadInput as e:
+            problems.report(mask, str(e))
+            continue
+        if isinstance(seg, str):
+            problems.report(mask, seg)
+            continue
+        graph, _ = graph_from_maps(seg, None, vocabulary)
+        made += 1
+        yield Record(picture.stem, seg, instances_of(seg, vocabulary), graph, vocabulary, picture_path=picture)
+
+
 # --- the tiny world ---------------------------------------------------------------------------------
 
 
@@ -392,29 +417,14 @@ class FolderSource(Source):
                                                   marks["airborne"], marks["sky"])
 
     def records(self, problems: Problems | None = None, limit: int | None = None) -> Iterator[Record]:
-        from ..reading.derive import graph_from_maps
-        from ..world.io import open_picture
+        def positions(raw: np.ndarray) -> np.ndarray | str:
+            if raw.ndim != 2 or raw.dtype != np.uint8:
+                return "a class map is one channel of 8 bits (the class's line in classes.txt, 0 first)"
+            return np.where(raw < len(self.vocabulary), raw, 255).astype(np.uint8)
 
-        problems = problems if problems is not None else Problems()
-        made = 0
         pictures = sorted(p for p in (self.root / "images").glob("*") if p.suffix.lower() in PICTURES)
-        for picture in pictures:
-            if limit is not None and made >= limit:
-                return
-            mask = self.root / "masks" / f"{picture.stem}.png"
-            try:
-                seg = np.asarray(open_picture(mask))
-            except BadInput as e:
-                problems.report(mask, str(e))
-                continue
-            if seg.ndim != 2 or seg.dtype != np.uint8:
-                problems.report(mask, "a class map is one channel of 8 bits (the class's line in classes.txt, 0 first)")
-                continue
-            seg = np.where(seg < len(self.vocabulary), seg, 255).astype(np.uint8)
-            graph, _ = graph_from_maps(seg, None, self.vocabulary)
-            made += 1
-            yield Record(picture.stem, seg, instances_of(seg, self.vocabulary), graph, self.vocabulary,
-                         picture_path=picture)
+        yield from _map_records([(p, self.root / "masks" / f"{p.stem}.png") for p in pictures], self.vocabulary,
+                                positions, problems if problems is not None else Problems(), limit)
 
 
 # --- ADE20K SceneParsing ------------------------------------------------------------------------------
@@ -432,28 +442,14 @@ class Ade20kSource(Source):
         self.vocabulary = vocabularies.load("ade20k")
 
     def records(self, problems: Problems | None = None, limit: int | None = None) -> Iterator[Record]:
-        from ..reading.derive import graph_from_maps
-        from ..world.io import open_picture
-
-        problems = problems if problems is not None else Problems()
-        made = 0
-        for picture in sorted((self.root / "images" / self.split).glob("*.jpg")):
-            if limit is not None and made >= limit:
-                return
-            mask = self.root / "annotations" / self.split / f"{picture.stem}.png"
-            try:
-                raw = np.asarray(open_picture(mask))
-            except BadInput as e:
-                problems.report(mask, str(e))
-                continue
+        def positions(raw: np.ndarray) -> np.ndarray | str:
             if raw.ndim != 2 or raw.max(initial=0) > len(self.vocabulary):
-                problems.report(mask, f"an annotation is one channel of 0 (other) to {len(self.vocabulary)}")
-                continue
-            seg = np.where(raw > 0, raw.astype(np.int16) - 1, 255).astype(np.uint8)  # class k is position k - 1
-            graph, _ = graph_from_maps(seg, None, self.vocabulary)
-            made += 1
-            yield Record(picture.stem, seg, instances_of(seg, self.vocabulary), graph, self.vocabulary,
-                         picture_path=picture)
+                return f"an annotation is one channel of 0 (other) to {len(self.vocabulary)}"
+            return np.where(raw > 0, raw.astype(np.int16) - 1, 255).astype(np.uint8)  # class k: position k - 1
+
+        pictures = sorted((self.root / "images" / self.split).glob("*.jpg"))
+        yield from _map_records([(p, self.root / "annotations" / self.split / f"{p.stem}.png") for p in pictures],
+                                self.vocabulary, positions, problems if problems is not None else Problems(), limit)
 
 
 # --- Visual Genome --------------------------------------------------------------------------------------
