@@ -272,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--init", default=None, help="factors: start from these weights (a folder with one "
                    "sub-folder per factor, e.g. weights/factors) instead of random ones; segmenter: "
                    "a segmenter's folder (e.g. weights/segmenter)")
+    c.add_argument("--data", default=None, help="segmenter: train on dataset sources instead of the tiny world, "
+                   "KIND:PATH[,KIND:PATH...] (see `data`), all in one vocabulary; the model reads its classes")
+    c.add_argument("--images", default=None, help="--data: the pictures' folder where a source needs one")
     c.add_argument("--small-jpeg", type=_share, default=0.0, help="segmenter: the share of training pictures "
                    "given as a small JPEG enlarged to --size, as `read` sees a small picture (0..1)")
     c.add_argument("--eval-n", type=_count(100_000), default=1000, help="held-out samples for the card")

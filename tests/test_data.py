@@ -225,8 +225,7 @@ def test_the_tiny_world_round_trips_through_each_format(tmp_path):
     assert all(api.annToMask(a).sum() == a["area"] for a in first)
 
 
-def test_a_folder_of_pictures_and_class_maps(tmp_path):
-    root = tmp_path / "mine"
+def _folder(root: Path) -> Path:
     (root / "images").mkdir(parents=True)
     (root / "masks").mkdir()
     (root / "classes.txt").write_text("sky stuff sky\nfield stuff ground\ntractor\nbarn\n")
@@ -236,6 +235,45 @@ def test_a_folder_of_pictures_and_class_maps(tmp_path):
     seg[10:40, 36:60] = 3
     Image.fromarray(seg).save(root / "masks" / "a.png")
     Image.new("RGB", (64, 64)).save(root / "images" / "a.jpg")
+    return root
+
+
+def test_a_segmenter_trains_on_a_dataset_and_keeps_its_vocabulary(tmp_path):
+    from sgcond_app.models.pretrained import from_pretrained
+    from sgcond_app.models.segmenter import Segmenter
+
+    root = _folder(tmp_path / "mine")
+    half = np.zeros((64, 64), np.uint8)
+    half[:, 32:] = 255  # no class on the right: in neither loss
+    Image.fromarray(half).save(root / "masks" / "b.png")
+    Image.fromarray(np.full((64, 64), 255, np.uint8)).save(root / "masks" / "c.png")  # no class at all: skipped
+    for name in ("b", "c"):
+        Image.new("RGB", (64, 64)).save(root / "images" / f"{name}.jpg")
+    problems = sources.Problems()
+    assert [r.key for r in sources.parse(f"folder:{root}").records(problems)] == ["a", "b"]
+    assert "c.png: the map holds no class" in problems.lines[0]
+    common = ["train", "segmenter", "--out", tmp_path / "run", "--batch", 2, "--tiny", "--workers", 0,
+              "--warmup", 1, "--log-every", 1, "--size", 32]
+    r = cli(*common, "--data", f"folder:{root}", "--steps", 2)
+    assert r.returncode == 0, r.stderr
+    r = cli(*common, "--data", f"folder:{root}", "--steps", 3, "--export", tmp_path / "w")
+    assert r.returncode == 0 and "resumed from" in r.stdout + r.stderr, r.stderr
+    log = [json.loads(x) for x in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in log] == [1, 2, 3] and all(np.isfinite(row["loss"]) for row in log)
+    model = from_pretrained(tmp_path / "w", Segmenter)
+    assert model.config.num_classes == 4
+    assert json.loads((tmp_path / "w" / "config.json").read_text())["vocabulary"] == "folder:mine"
+    table = json.loads((tmp_path / "w" / "vocabulary.json").read_text())
+    assert [c["name"] for c in table["classes"]] == ["sky", "field", "tractor", "barn"] and table["ground"] == ["field"]
+    (tmp_path / "w" / "vocabulary.json").unlink()
+    with pytest.raises(BadInput, match="no vocabulary.json"):
+        from_pretrained(tmp_path / "w", Segmenter)
+    r = cli(*common[:3], tmp_path / "run2", *common[4:], "--data", f"folder:{root},world:3", "--steps", 1)
+    assert r.returncode == 2 and "different vocabularies" in r.stderr
+
+
+def test_a_folder_of_pictures_and_class_maps(tmp_path):
+    root = _folder(tmp_path / "mine")
     Image.new("RGB", (64, 64)).save(root / "images" / "b.jpg")  # no class map
     Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(root / "masks" / "c.png")  # three channels
     Image.new("RGB", (64, 64)).save(root / "images" / "c.png")

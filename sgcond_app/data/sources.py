@@ -178,6 +178,9 @@ def _map_records(pairs, vocabulary: Vocabulary, positions, problems: Problems,
         if isinstance(seg, str):
             problems.report(mask, seg)
             continue
+        if not (seg < len(vocabulary)).any():
+            problems.report(mask, "the map holds no class")
+            continue
         graph, _ = graph_from_maps(seg, None, vocabulary)
         made += 1
         yield Record(picture.stem, seg, instances_of(seg, vocabulary), graph, vocabulary, picture_path=picture)

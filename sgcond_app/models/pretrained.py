@@ -64,9 +64,9 @@ def from_pretrained(directory: str | Path, expect: type[M] | None = None, device
         raise BadInput(f"{directory}: holds a {meta['class']}, not a {expect.__name__}")
     from ..graph.vocabularies import NAMES
 
-    if meta.get("vocabulary", "tiny") not in NAMES:
+    if meta.get("vocabulary", "tiny") not in NAMES and not (Path(directory) / "vocabulary.json").is_file():
         raise BadInput(f"{directory}: its classes are {str(meta['vocabulary'])[:40]!r}, not a vocabulary this app "
-                       f"knows ({', '.join(NAMES)})")
+                       f"knows ({', '.join(NAMES)}), and no vocabulary.json beside it says what they are")
     fields = {f.name for f in dataclasses.fields(cls.Config)}
     config = cls.Config(**{k: v for k, v in meta["config"].items() if k in fields})
     model = cls(config)

@@ -143,6 +143,27 @@ def train_encoder(args) -> dict:
     return result
 
 
+VOCABULARY_FILE = "vocabulary.json"  # beside a model's weights: the classes of a dataset it was trained on
+
+DATA_CARD = """
+A segmenter trained on {data}: {classes} classes of the `{vocabulary}` vocabulary (its table is in
+`vocabulary.json` beside these weights). A UNet (channels {channels}), {params:,} parameters, stored
+as float16; cross-entropy plus a soft Dice term, pixels of no class left out of both.
+"""
+
+
+def _data_vocabulary(data: list[str], images: str | None, size: int):
+    """The one vocabulary of the training sources (a segmenter reads one set of classes)."""
+    from ..data.sources import parse
+
+    sources = [parse(d, images, size) for d in data]
+    names = {s.vocabulary.name for s in sources}
+    if len(names) > 1:
+        raise BadInput(f"--data: the sources are in different vocabularies ({', '.join(sorted(names))}); "
+                       "a model reads one")
+    return sources[0].vocabulary
+
+
 def train_segmenter(args) -> dict:
     from ..evaluation import segmenter_miou
     from ..models.segmenter import Segmenter
@@ -152,17 +173,35 @@ def train_segmenter(args) -> dict:
 
     run = Path(args.out)
     overrides = {"channels": (8, 16, 16, 16)} if args.tiny else {}
+    data = [d.strip() for d in (getattr(args, "data", None) or "").split(",") if d.strip()]
+    vocabulary = _data_vocabulary(data, getattr(args, "images", None), args.size) if data else None
+    if vocabulary is not None:
+        overrides["num_classes"] = len(vocabulary)
     config = _config_for_run(run, Segmenter, overrides)
     model = Segmenter(config)
+    if vocabulary is not None:
+        model.vocabulary = vocabulary.name
     if args.init:  # start from trained weights (a run's checkpoint, when there is one, wins)
         model.load_state_dict(from_pretrained(Path(args.init), Segmenter).state_dict())
     objective = SegmenterObjective(model)
     small = float(getattr(args, "small_jpeg", 0.0) or 0.0)
-    result = train(objective, make_dataset_factory(args.size, args.reuse, small), collate, to_inputs,
-                   _train_config(args))
+    result = train(objective, make_dataset_factory(args.size, args.reuse, small, data, getattr(args, "images", None)),
+                   collate, to_inputs, _train_config(args))
     result["batch"] = args.batch
+    if data:
+        result["data"] = data
     model = _unwrap(objective).float().eval()
-    if args.export and result["finished"]:
+    if args.export and result["finished"] and vocabulary is not None and vocabulary.name != "tiny":
+        # No held-out set of the data's own: the weights, their vocabulary and a card without metrics.
+        out = save_pretrained(model, args.export, {"training": result})
+        (out / VOCABULARY_FILE).write_text(json.dumps(vocabulary.to_json(), indent=1) + "\n")
+        _keep_log(run, out)
+        body = DATA_CARD.format(data=", ".join(f"`{d}`" for d in data), vocabulary=vocabulary.name,
+                                classes=len(vocabulary), channels=tuple(config.channels), params=parameter_count(model))
+        write_card(out, f"Segmenter ({vocabulary.name})", body, result, {}, command_line(),
+                   "No held-out set of this data is kept apart: measure it on pictures the run did not read.")
+        result["exported"] = str(out)
+    elif args.export and result["finished"]:
         metrics = segmenter_miou(model, n=min(args.eval_n, 500), size=args.size)
         per_class = metrics.pop("per_class_iou")
         out = save_pretrained(model, args.export, {"training": result})

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from ..errors import BadInput
 from ..graph import vocab
 from ..graph.scene_graph import Relation, SceneGraph, SGObject
 from ..world import Sample, classes, render_sample
@@ -185,6 +186,49 @@ class RenderStream(IterableDataset):
                 g = with_aliases(g, labels, predicates, self.alias_p, rng)
                 twins = [t for t in (reversed_twin(g, rng), swapped_twin(g, rng)) if t is not None]
                 yield Item(s.image, s.segmentation, g, labels_, twins, boxes, disp, s.depth, s.sketch, picture)
+
+
+class SourceStream(IterableDataset):
+    """Endless training items from dataset sources (`data/sources.py`, `KIND:PATH`), read one after
+    another and again from the start at the end, never all in memory. Process `rank` of `world`, worker
+    w of W, takes every (world * W)-th record; `start` records are passed over first (a resumed run).
+    Pictures are centre-cropped to a square and resized to `size`, class maps the same way (nearest);
+    255 in a class map is no class. Graphs are left out (`graphs=False` items, as the segmenter takes)."""
+
+    def __init__(self, names: list[str], size: int = 64, start: int = 0, rank: int = 0, world: int = 1,
+                 images: str | None = None) -> None:
+        super().__init__()
+        self.names, self.size, self.start, self.rank, self.world, self.images = names, size, start, rank, world, images
+
+    def _fitted(self, record) -> tuple[np.ndarray, np.ndarray]:
+        from ..reading.load import fit
+
+        seg = record.segmentation
+        h, w = seg.shape
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        idx = (np.arange(self.size) * side // self.size).clip(0, side - 1)
+        seg = seg[top:top + side, left:left + side][idx][:, idx]
+        return fit(record.picture(), self.size), np.ascontiguousarray(seg)  # a picture is its map's shape
+
+    def __iter__(self):
+        from ..data.sources import parse
+
+        info = get_worker_info()
+        wid, nw = (info.id, info.num_workers) if info is not None else (0, 1)
+        stride, offset = nw * self.world, self.rank * nw + wid
+        sources = [parse(n, self.images, self.size) for n in self.names]
+        k, none = 0, np.zeros((0, 4), np.float32)
+        while True:
+            before = k
+            for source in sources:
+                for record in source.records():
+                    if k >= self.start and k % stride == offset:
+                        image, seg = self._fitted(record)
+                        yield Item(image, seg, record.graph, record.graph.labels, [], none, np.zeros(0, np.float32))
+                    k += 1
+            if k == before:
+                raise BadInput(f"{', '.join(self.names)}: no record could be read")
 
 
 def collate(items: list[Item]) -> dict:

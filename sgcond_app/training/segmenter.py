@@ -21,6 +21,7 @@ from ..reading.load import small_jpeg
 from .data import RenderStream
 
 DICE_WEIGHT = 0.5
+IGNORE = 255  # a class map's "no class"
 SMALL_SIDE = 64  # px: the side of a small picture (the smallest the benches give, `bench pictures --size 64`)
 JPEG_QUALITY = (60, 95)
 
@@ -46,16 +47,18 @@ class SegmenterObjective(nn.Module):
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor):
         logits = self.model(degrade(images)).float()
-        ce = F.cross_entropy(logits, labels)
-        prob = logits.softmax(1)
-        onehot = F.one_hot(labels, logits.size(1)).permute(0, 3, 1, 2).float()
+        valid = labels != IGNORE  # a dataset's "no class" (255) counts in neither loss
+        ce = F.cross_entropy(logits, labels, ignore_index=IGNORE) if valid.any() else logits.sum() * 0
+        prob = logits.softmax(1) * valid[:, None]
+        onehot = F.one_hot(labels.masked_fill(~valid, 0), logits.size(1)).permute(0, 3, 1, 2).float()
+        onehot = onehot * valid[:, None]
         inter = (prob * onehot).sum((0, 2, 3))
         denom = prob.sum((0, 2, 3)) + onehot.sum((0, 2, 3))
         present = onehot.sum((0, 2, 3)) > 0
-        dice = 1 - ((2 * inter + 1) / (denom + 1))[present].mean()
+        dice = 1 - ((2 * inter + 1) / (denom + 1))[present].mean() if present.any() else ce.new_zeros(())
         loss = ce + DICE_WEIGHT * dice
         with torch.no_grad():
-            acc = (logits.argmax(1) == labels).float().mean()
+            acc = (logits.argmax(1) == labels)[valid].float().mean() if valid.any() else ce.new_zeros(())
         return loss, {"loss": loss.detach(), "ce": ce.detach(), "dice": dice.detach(), "pix_acc": acc}
 
 
@@ -82,8 +85,14 @@ class SmallJpegs(IterableDataset):
             yield item
 
 
-def make_dataset_factory(size: int, reuse: int, small: float = 0.0):
+def make_dataset_factory(size: int, reuse: int, small: float = 0.0, data: list[str] | None = None,
+                         images: str | None = None):
+    """The training stream: tiny-world renders, or with `data` the records of those sources."""
     def make(start: int, rank: int, world: int) -> IterableDataset:
+        if data:
+            from .data import SourceStream
+
+            return SourceStream(data, size, start, rank, world, images)
         if not small:
             return RenderStream(size=size, start=start, graphs=False, reuse=reuse, rank=rank, world=world)
         stream = RenderStream(size=size, start=start, graphs=False, reuse=reuse, rank=rank, world=world,

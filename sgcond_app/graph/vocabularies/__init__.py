@@ -76,7 +76,8 @@ class Vocabulary:
         return (0, 0, 0) if k is None else tuple(int(c) for c in self.palette[k])
 
     def to_json(self) -> dict:
-        return {"name": self.name, "source": self.source,
+        return {"name": self.name, "source": self.source, "ground": sorted(self.ground),
+                "airborne": sorted(self.airborne), "sky": sorted(self.sky),
                 "classes": [{"id": i, "name": n, "stuff": s, "rgb": [int(v) for v in rgb]}
                             for i, n, s, rgb in zip(self.ids, self.classes, self.stuff, self.palette, strict=True)]}
 
@@ -130,3 +131,13 @@ def from_table(name: str, source: str, rows, ground=(), airborne=(), sky=()) -> 
     return Vocabulary(name, source, tuple(int(r[0]) for r in rows), tuple(names), tuple(bool(r[2]) for r in rows),
                       np.array(palette, np.uint8).reshape(-1, 3), {}, frozenset(ground), frozenset(airborne),
                       frozenset(sky))
+
+
+def from_json(data: dict, where: str = "a vocabulary") -> Vocabulary:
+    """A vocabulary from what `to_json` wrote (`vocabulary.json` beside a model trained on a dataset)."""
+    try:
+        rows = [(int(c["id"]), str(c["name"]), bool(c["stuff"]), [int(x) for x in c["rgb"]]) for c in data["classes"]]
+        return from_table(str(data["name"]), str(data.get("source", where)), rows, data.get("ground", ()),
+                          data.get("airborne", ()), data.get("sky", ()))
+    except (KeyError, TypeError, ValueError):
+        raise BadInput(f"{where}: not a vocabulary (name, classes with id, name, stuff, rgb)") from None
