@@ -233,6 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "things the graph does not name (the factor's own precision)")
     c.add_argument("--tiny", action="store_true", help="sd: tiny random Stable Diffusion parts on the CPU "
                    "(the path, not the pictures; no weights needed)")
+    c.add_argument("--data", default=None, help="downstream: the generated dataset, a source KIND:PATH "
+                   "(e.g. coco-panoptic:DIR/panoptic.json of a `dataset` folder)")
+    c.add_argument("--steps", type=_count(1_000_000), default=None, help="downstream: training steps of each "
+                   "segmenter (default 300)")
 
     c = sub.add_parser("train", help="train a model of the tiny backend (resumes from --out)")
     c.add_argument("what", choices=["encoder", "segmenter", "factors", "distill", "familiarity"],
@@ -604,7 +608,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
     if args.weights and not Path(args.weights).is_dir():
         raise BadInput(f"--weights: {args.weights} is not a folder")
     result = benches.run(args.what, n=args.n, size=args.size, graphs=args.graphs, weights=args.weights,
-                         samples=args.samples, any_class=args.any_class, tiny=args.tiny)
+                         samples=args.samples, any_class=args.any_class, tiny=args.tiny, data=args.data,
+                         steps=args.steps)
     _print_figures(result)
     if json_out:
         json_out.write_text(json.dumps(result, indent=1) + "\n")

@@ -272,6 +272,20 @@ def test_a_segmenter_trains_on_a_dataset_and_keeps_its_vocabulary(tmp_path):
     assert r.returncode == 2 and "different vocabularies" in r.stderr
 
 
+def test_the_downstream_bench_trains_three_segmenters_the_same_steps(tmp_path):
+    from sgcond_app import bench
+
+    out = _world_sources(tmp_path, n=4)
+    figures = bench.run("downstream", n=4, data=f"coco-panoptic:{out / 'panoptic.json'}", steps=2)
+    assert figures["steps"] == 2 and set(figures) >= {"generated", "renders", "both", "generated_over_renders"}
+    assert all(0.0 <= figures[k]["miou"] <= 1.0 for k in ("generated", "renders", "both"))
+    with pytest.raises(BadInput, match="--data names the generated dataset"):
+        bench.run("downstream", n=4, steps=2)
+    root = _folder(tmp_path / "mine")
+    with pytest.raises(BadInput, match="in its classes"):
+        bench.run("downstream", n=4, data=f"folder:{root}", steps=2)
+
+
 def test_a_folder_of_pictures_and_class_maps(tmp_path):
     root = _folder(tmp_path / "mine")
     Image.new("RGB", (64, 64)).save(root / "images" / "b.jpg")  # no class map

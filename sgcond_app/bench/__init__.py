@@ -199,6 +199,19 @@ def _quality(o: Options) -> dict:
     return models.quality(o.n or 500, o.weights)
 
 
+@bench("downstream", "FG-DM's claim: a segmenter trained on generated data (--data, a dataset `dataset` "
+       "wrote), on tiny-world renders, and on both, the same --steps each (default 300, batch 16, --size), "
+       "its mIoU on --n held-out renders (default 500)")
+def _downstream(o: Options) -> dict:
+    from . import models
+
+    if not o.data:
+        from ..errors import BadInput
+
+        raise BadInput("bench downstream: --data names the generated dataset (e.g. coco-panoptic:DIR/panoptic.json)")
+    return models.downstream(o.data, o.steps or 300, o.n or 500, o.size)
+
+
 @bench("pictures", "pictures in: --n held-out renders (default 200) as JPEG at --size, read, inverted and "
        "edited (move, flip a relation, relabel, take a class away by concept): reconstruction PSNR, "
        "picture->graph, edits read back")

@@ -25,6 +25,8 @@ class Options:
     samples: int = 8
     any_class: bool = False
     tiny: bool = False  # `bench sd --tiny`: tiny random Stable Diffusion parts on the CPU
+    data: str | None = None  # `bench downstream`: a dataset source (KIND:PATH), e.g. one `dataset` wrote
+    steps: int | None = None  # `bench downstream`: training steps of each model
 
 
 Runner = Callable[[Options], dict]
@@ -57,7 +59,7 @@ def bench(name: str, help: str) -> Callable[[Runner], Runner]:
 
 def run(what: str, **options) -> dict:
     """Run bench `what` with the command line's options (n, size, graphs, weights, samples,
-    any_class, tiny; those not given take the command line's defaults)."""
+    any_class, tiny, data, steps; those not given take the command line's defaults)."""
     entry = REGISTRY.get(what)
     if entry is None:
         raise BadInput(f"no bench is called {shown(what)} (benches: {', '.join(REGISTRY)})")
