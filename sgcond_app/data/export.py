@@ -102,17 +102,13 @@ def _files(s: Sample) -> dict[str, bytes]:
 
 def _panoptic(s: Sample, image_id: int) -> tuple[np.ndarray, dict]:
     """(the panoptic PNG's RGB, its annotation) of a sample."""
-    from .sources import id_to_rgb
+    from .sources import id_to_rgb, regions
 
     side = s.picture.shape[0]
     seg = _resized(s.segmentation, side, True)
     inst = _resized(s.instances, side, True).astype(np.int64)
     segments = []
-    for iid in np.unique(inst):
-        if iid == 0:
-            continue
-        mask = inst == iid
-        cid = int(np.bincount(seg[mask]).argmax())
+    for iid, mask, cid in list(regions(seg, inst)):
         if cid >= len(s.vocabulary):
             inst[mask] = 0
             continue

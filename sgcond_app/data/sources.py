@@ -137,15 +137,19 @@ def instances_of(seg: np.ndarray, vocabulary: Vocabulary) -> np.ndarray:
     return Masks.from_segmentation(seg, vocabulary=vocabulary).instances
 
 
+def regions(seg: np.ndarray, inst: np.ndarray) -> Iterator[tuple[int, np.ndarray, int]]:
+    """(instance id, its mask, the class most of its pixels hold) of each region of an instance map."""
+    for iid in np.unique(inst):
+        if iid != 0:
+            mask = inst == iid
+            yield int(iid), mask, int(np.bincount(seg[mask]).argmax())
+
+
 def graph_by_sg2im(seg: np.ndarray, inst: np.ndarray, vocabulary: Vocabulary, seed: int,
                    skip: frozenset[str] = frozenset()) -> SceneGraph | None:
     """sg2im's graph of the regions of an instance map (None: sg2im leaves the picture out)."""
     things = []
-    for iid in np.unique(inst):
-        if iid == 0:
-            continue
-        mask = inst == iid
-        cid = int(np.bincount(seg[mask]).argmax())
+    for _, mask, cid in regions(seg, inst):
         if cid >= len(vocabulary) or vocabulary.classes[cid] in skip:
             continue
         t = sg2im.thing_of(vocabulary.classes[cid], mask)
