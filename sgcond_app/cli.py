@@ -711,6 +711,9 @@ def cmd_dataset(args: argparse.Namespace) -> None:
 
         mapped = [map_graph(render_sample(args.seed + k, 64).graph) for k in range(args.from_world)]
     jobs = export.jobs_for(mapped, args.per_graph, args.seed)
+    unknown = sum(m.graph is None for m in mapped)
+    if unknown:
+        print(f"left out {unknown} of {len(mapped)} graphs: no object of theirs is known to the tiny world")
     out = _output_folder(args.out)
     made_by = "python -m sgcond_app dataset " + " ".join(shlex.quote(a) for a in sys.argv[2:])
 
