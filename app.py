@@ -3,9 +3,9 @@
 Settings from the environment (flags win): SGCOND_HOST, SGCOND_PORT, SGCOND_CONCURRENCY (requests
 that run at once per action, default 2), SGCOND_QUEUE_SIZE (requests that may wait, default 64),
 SGCOND_MAX_SAMPLES (SBPC candidates a request may ask for, default 16), SGCOND_BACKEND (--backend;
-default tiny), SGCOND_BACKENDS (--backends: the page's Backend choice), SGCOND_WORKERS (--workers;
-default 0), SGCOND_SERVE_BACKEND (1: --serve-backend), SGCOND_BACKEND_TOKEN (the secret a page
-calling this instance as its backend sends, and that a page with --backend http://... sends to it),
+default tiny), SGCOND_WEIGHTS (--weights), SGCOND_BACKENDS (--backends: the page's Backend choice),
+SGCOND_WORKERS (--workers; default 0), SGCOND_SERVE_BACKEND (1: --serve-backend), SGCOND_BACKEND_TOKEN
+(the secret a page calling this instance as its backend sends, and that a page with --backend http://... sends to it),
 SGCOND_WARM_UP (1: load the
 models and run one small generation before the first click; default 1), SGCOND_SESSIONS (sessions
 whose result and edits the server keeps, the least recently used going first; default 300).
@@ -71,6 +71,10 @@ def settings(argv: list[str] | None = None) -> argparse.Namespace:
                         help="the page's Backend choice: comma-separated names (tiny, sd) offered beside "
                         "--backend, each loaded when first chosen (env SGCOND_BACKENDS; default: tiny beside "
                         "sd, and sd beside tiny where a CUDA GPU or ZeroGPU is present)")
+    parser.add_argument("--weights", default=env.get("SGCOND_WEIGHTS") or None,
+                        help="the tiny backend's weights folder (encoder/, factors/, segmenter/; env "
+                        "SGCOND_WEIGHTS; default the shipped weights/): one trained on a dataset draws and "
+                        "reads that dataset's classes, and the page says which")
     parser.add_argument("--workers", type=int, default=env.get("SGCOND_WORKERS") or "0",
                         help="start this many local instances (worker processes, each with the tiny backend) "
                         "and send them the work (env SGCOND_WORKERS; default 0: work in this process)")
@@ -97,6 +101,11 @@ def settings(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--workers must be from 0 to 16")
     if args.workers and args.backend != "tiny":
         parser.error("--workers starts local tiny workers; it does not go with --backend")
+    if args.weights is not None:
+        if args.backend.strip() != "tiny" or args.workers:
+            parser.error("--weights is the tiny backend's, in this process: it goes without --backend and --workers")
+        if not os.path.isdir(args.weights):
+            parser.error(f"--weights: {args.weights} is not a folder")
     # With workers, each takes two requests at once unless SGCOND_CONCURRENCY says otherwise.
     args.concurrency = _positive(parser, "SGCOND_CONCURRENCY", str(2 * max(1, args.workers)))
     args.queue_size = _positive(parser, "SGCOND_QUEUE_SIZE", "64")
@@ -171,6 +180,10 @@ def main(argv: list[str] | None = None) -> None:
             backend = PooledBackend([RemoteBackend(u, token=workers.token) for u in workers.urls])
         elif args.backend.strip() == "sd":
             backend = _sd_or_tiny()
+        elif args.weights is not None:
+            from sgcond_app.backends.tiny import TinyBackend
+
+            backend = TinyBackend.from_pretrained(args.weights)  # a folder that does not load is said now
         else:
             backend = get_backend(args.backend)
         spec = args.backend.strip()

@@ -153,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--prompt", default=None, help="sd: the prompt (default: composed from the graph in its "
                    "own words)")
     c.add_argument("--negative-prompt", default=None, help="sd: the negative prompt (default: the backend's)")
+    c.add_argument("--weights", default=None, help="tiny: a weights folder (encoder/, factors/, segmenter/; "
+                   "default the shipped weights/), e.g. one trained on a dataset, which draws its classes")
 
     c = sub.add_parser("read", help="a picture from outside: its maps, its scene graph and its inversion")
     c.add_argument("picture", help="PNG, JPEG, WebP, BMP or GIF (first frame), any size: centre-cropped "
@@ -168,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--strict", action="store_true", help="refuse a picture unlike those the reading model "
                    "knows (exit 2), instead of reading it with a warning that its maps and graph are not to "
                    "be trusted")
+    c.add_argument("--weights", default=None, help="tiny: a weights folder (encoder/, factors/, segmenter/; "
+                   "default the shipped weights/), e.g. one trained on a dataset, which draws its classes")
 
     c = sub.add_parser("edit", help="edit a picture `read` (or an earlier `edit`) wrote, keeping the rest")
     c.add_argument("folder", help="a folder `read` or `edit` wrote")
@@ -180,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--concept", help="towards or away from words, LEDITS++-style: -car takes the cars away, "
                       "+sheep,-dog makes the dogs sheep; WORD:SCALE sets one's scale (default 1.5)")
     c.add_argument("--backend", default="tiny", help="the backend (default tiny)")
+    c.add_argument("--weights", default=None, help="tiny: a weights folder (encoder/, factors/, segmenter/; "
+                   "default the shipped weights/), e.g. one trained on a dataset, which draws its classes")
 
     c = sub.add_parser("data", help="a published dataset read from a copy on disk: its graphs, its figures, "
                        "its broken files, or the whole written out as WebDataset shards and COCO panoptic")
@@ -274,10 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "segmentation,depth,sketch,image (trained together in one process)")
     c.add_argument("--encoder", default=None, help="factors: the graph encoder's folder (default: shipped)")
     c.add_argument("--init", default=None, help="factors: start from these weights (a folder with one "
-                   "sub-folder per factor, e.g. weights/factors) instead of random ones; segmenter: "
-                   "a segmenter's folder (e.g. weights/segmenter)")
-    c.add_argument("--data", default=None, help="segmenter: train on dataset sources instead of the tiny world, "
-                   "KIND:PATH[,KIND:PATH...] (see `data`), all in one vocabulary; the model reads its classes")
+                   "sub-folder per factor, e.g. weights/factors) instead of random ones; segmenter, encoder: "
+                   "the model's folder (e.g. weights/segmenter)")
+    c.add_argument("--data", default=None, help="encoder, segmenter, factors: train on dataset sources instead of "
+                   "the tiny world's renders, KIND:PATH[,KIND:PATH...] (see `data`), all in one vocabulary: the "
+                   "models draw and read its classes (depth and sketch targets by rule: sgcond_app/data/maps.py)")
     c.add_argument("--images", default=None, help="--data: the pictures' folder where a source needs one")
     c.add_argument("--small-jpeg", type=_share, default=0.0, help="segmenter: the share of training pictures "
                    "given as a small JPEG enlarged to --size, as `read` sees a small picture (0..1)")
@@ -400,16 +407,26 @@ def generation_options(args: argparse.Namespace, factors: tuple[str, ...]):
     return o
 
 
+def _backend_for(args: argparse.Namespace):
+    """The backend `--backend` names, with the weights `--weights` names (checked to be a folder)."""
+    from .backends import get_backend
+
+    weights = getattr(args, "weights", None)
+    if weights and not Path(weights).is_dir():
+        raise BadInput(f"--weights: {weights} is not a folder")
+    return get_backend(args.backend, weights=weights)
+
+
 def cmd_generate(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
-    from .backends import get_backend
     from .backends.output import write_result
+    from .graph.vocabularies import load
 
-    mapped = _mapped_graphs(args.graph)
+    backend = _backend_for(args)
+    mapped = _mapped_graphs(args.graph, load(backend.capabilities.draws_in))
     if len(mapped) == 1 and mapped[0].graph is None:
-        raise BadInput(f"{args.graph}: no object of the graph is known to the tiny world")
-    backend = get_backend(args.backend)
+        raise BadInput(f"{args.graph}: {mapped[0].lines()[-1]}")
     options = generation_options(args, backend.capabilities.factors)
     words = backend.capabilities.prompts
     if not words and (args.prompt is not None or args.negative_prompt is not None):
@@ -434,12 +451,11 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
 
 def cmd_read(args: argparse.Namespace) -> None:
-    from .backends import get_backend
     from .reading import files
     from .reading.load import decode
 
     picture = decode(args.picture)
-    backend = get_backend(args.backend)
+    backend = _backend_for(args)
     if not backend.capabilities.inverts:
         raise BadInput(f"the {backend.capabilities.name} backend cannot read pictures")
     judged = backend.familiarity(picture) if args.strict and hasattr(backend, "familiarity") else None
@@ -477,12 +493,11 @@ def cmd_edit(args: argparse.Namespace) -> None:
 
     import numpy as np
 
-    from .backends import get_backend
     from .reading import edit, files
 
     result = files.load_state(args.folder)
     v = result.vocab  # the classes of its maps: the tiny world's, or ADE20K's for a photo the sd backend read
-    backend = get_backend(args.backend)
+    backend = _backend_for(args)
     picture = np.asarray(result.state.get("inv_picture", result.image), np.uint8)
     stages = None
     if args.op is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 import tarfile
@@ -17,6 +18,7 @@ from PIL import Image
 
 from sgcond_app.data import export, sources
 from sgcond_app.errors import BadInput
+from sgcond_app.graph import vocabularies
 from sgcond_app.graph.vocabularies import load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -266,6 +268,7 @@ def test_a_segmenter_trains_on_a_dataset_and_keeps_its_vocabulary(tmp_path):
     table = json.loads((tmp_path / "w" / "vocabulary.json").read_text())
     assert [c["name"] for c in table["classes"]] == ["sky", "field", "tractor", "barn"] and table["ground"] == ["field"]
     (tmp_path / "w" / "vocabulary.json").unlink()
+    vocabularies._REGISTERED.pop("folder:mine")  # as in a process that has loaded no model in it
     with pytest.raises(BadInput, match="no vocabulary.json"):
         from_pretrained(tmp_path / "w", Segmenter)
     r = cli(*common[:3], tmp_path / "run2", *common[4:], "--data", f"folder:{root},world:3", "--steps", 1)
@@ -401,3 +404,54 @@ def test_a_dataset_is_made_on_ray_data_and_a_stopped_run_resumes(local_ray, tmp_
     # Keeping only compliant samples: a recall no sample reaches keeps none, and says so.
     strict = export.generate(jobs[:2], tmp_path / "strict", shard_size=4, workers=1, min_recall=1.01, made_by="t")
     assert strict["samples"] == 0 and strict["tried_now"] == 2
+
+
+def test_the_chain_trains_on_a_coco_copy_and_the_studio_draws_its_classes(coco, tmp_path):
+    """Encoder, factors and segmenter trained (tiny, a few steps) on COCO's format, put together as a
+    weights folder, loaded by `generate --weights` and by the studio, which draw and say COCO-Stuff's
+    classes; the shipped backend's vocabulary is untouched."""
+    from sgcond_app.backends.tiny import TinyBackend
+    from sgcond_app.ui import studio
+
+    source = f"coco:{coco / 'annotations' / 'instances_val2017.json'}+{coco / 'annotations' / 'stuff_val2017.json'}"
+    w = tmp_path / "w"
+    common = ["--data", source, "--tiny", "--steps", 2, "--batch", 2, "--workers", 0, "--warmup", 1,
+              "--log-every", 1]
+    r = cli("train", "encoder", "--out", tmp_path / "enc", "--dim", 128, "--export", w / "encoder", *common)
+    assert r.returncode == 0, r.stderr
+    r = cli("train", "factors", "--out", tmp_path / "fac", "--encoder", w / "encoder", "--export", w / "factors",
+            *common)
+    assert r.returncode == 0, r.stderr
+    r = cli("train", "segmenter", "--out", tmp_path / "seg", "--export", w / "segmenter", *common)
+    assert r.returncode == 0, r.stderr
+    for folder in ("encoder", "factors/segmentation", "factors/image", "segmenter"):
+        config = json.loads((w / folder / "config.json").read_text())
+        assert config["vocabulary"] == "coco-stuff" and (w / folder / "vocabulary.json").is_file(), folder
+        assert config["training"]["data"] == [source]
+    card = (w / "factors" / "depth" / "README.md").read_text()
+    assert "ground-plane" in card and "coco-stuff" in card
+
+    graph = tmp_path / "g.txt"
+    graph.write_text("person left of dog\nsky above grass\n")
+    r = cli("generate", graph, "--weights", w, "--out", tmp_path / "out", "--samples", 2, "--steps", 2)
+    assert r.returncode == 0, r.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["vocabulary"] == "coco-stuff"
+    assert {"person", "dog", "grass"} <= set(report["mapping"]["graph"]["objects"])
+
+    backend = TinyBackend.from_pretrained(w)
+    caps = backend.capabilities
+    assert caps.draws_in == caps.reads_in == "coco-stuff" and caps.vocabularies == ()
+    studio.configure(backend)
+    try:
+        said = studio.vocabulary_markdown()
+        assert "coco-stuff" in said and "171 classes" in said and "person" in said
+        out = list(studio.generate("person left of dog\nsky above grass", 0, 2, None))
+        session = out[-1][7]
+        assert session.result.vocabulary == "coco-stuff"
+        assert np.asarray(session.result.segmentation).max() < 171
+        named = re.findall(r"</span></td><td>([^<]+)</td>", studio.legend_html(session))
+        assert named and set(named) <= set(load("coco-stuff").classes), named  # the legend speaks its classes
+    finally:
+        studio.configure(None)
+    assert TinyBackend().capabilities.draws_in == "tiny"

@@ -715,7 +715,7 @@ def test_the_page_offers_sd_beside_tiny_and_sd_gets_the_prompt(page):
 
     studio, loads = page
     assert studio.backend_names() == ["tiny", "sd"]
-    choice, box = studio.pick_backend("sd")
+    choice, box, _ = studio.pick_backend("sd")
     assert choice == studio.gr.skip() and box["visible"] is True and loads == [1]
     assert studio.pick_backend("tiny")[1]["visible"] is False
     hint = studio.prompt_hint("brown horse left of tree\nsky above grass", "sd")
@@ -760,7 +760,7 @@ def test_a_backend_that_cannot_load_is_said_in_one_line_and_the_page_stays(chain
     try:
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
-            choice, box = studio.pick_backend("sd")
+            choice, box, _ = studio.pick_backend("sd")
         assert choice["value"] == "tiny" and box["visible"] is False
         assert [str(w.message) for w in seen if "CUDA" in str(w.message)] == [
             "the sd backend needs a CUDA GPU and this machine has none: the tiny backend still serves"]

@@ -180,3 +180,52 @@ def test_a_graph_is_read_off_a_map_in_its_own_vocabulary(name, sky, ground, thin
     assert not any(p == "on" and s == sky for s, p, _ in said)
     verdict = judge.judge(graph.labels, graph.triples(), seg, vocabulary=v)
     assert verdict.object_recall == 1.0 and verdict.relation_accuracy == 1.0
+
+
+def test_a_chain_in_a_vocabulary_a_dataset_brought_draws_judges_and_tells_a_remote_page():
+    """A chain whose models know a folder's four classes (tiny random ones): its maps hold only them,
+    the judge reads them by name, its capabilities carry the table, and a page elsewhere that reads
+    the capabilities knows the vocabulary by name; another table under a known name is refused."""
+    import torch
+
+    from sgcond_app.backends.base import Capabilities, Options
+    from sgcond_app.backends.tiny import TinyBackend
+    from sgcond_app.fgdm.chain import Chain
+    from sgcond_app.fgdm.factors import FACTORS, TOKEN_DIM, tiny_config
+    from sgcond_app.graph import vocabularies
+    from sgcond_app.graph.scene_graph import SceneGraph
+    from sgcond_app.models.denoiser import FactorDenoiser
+    from sgcond_app.models.graph_encoder import SceneGraphEncoder
+    from sgcond_app.models.segmenter import Segmenter
+    from sgcond_app.models.shipped import ENCODER_DIR
+    from sgcond_app.models.words import WordTable
+
+    farm = vocabularies.from_table("farm-test", "a test's folder", [(1, "sky", True), (2, "field", True),
+                                                                     (3, "tractor", False), (4, "barn", False)],
+                                   ground=("field",), sky=("sky",))
+    torch.manual_seed(0)
+    encoder = SceneGraphEncoder(SceneGraphEncoder.Config(dim=TOKEN_DIM, graph_layers=1, image_channels=(8, 8, 8),
+                                                         image_layers=1, decoder_layers=1)).eval()
+    factors = {f: FactorDenoiser(tiny_config(f, 4)).eval() for f in FACTORS}
+    segmenter = Segmenter(Segmenter.Config(channels=(8, 16, 16, 16), num_classes=4)).eval()
+    with pytest.raises(ValueError, match="27"):
+        Chain(encoder, WordTable.load(ENCODER_DIR), factors, Segmenter(Segmenter.Config(channels=(8, 16, 16, 16))),
+              vocabulary=farm)
+    backend = TinyBackend(Chain(encoder, WordTable.load(ENCODER_DIR), factors, segmenter, vocabulary=farm))
+    g = SceneGraph.build([("tractor", ()), ("field", ()), ("barn", ())], [(0, "on", 1), (0, "left of", 2)])
+    r = backend.generate(g, 3, Options(samples=2, steps={f: 2 for f in FACTORS}))
+    assert r.vocabulary == "farm-test" and int(np.asarray(r.segmentation).max()) < 4
+    assert [o.label for o in r.verdict.objects] == ["tractor", "field", "barn"]
+    caps = backend.capabilities
+    assert caps.draws_in == caps.reads_in == "farm-test" and caps.vocabularies[0]["name"] == "farm-test"
+    assert load("farm-test") is farm  # the process that loaded the chain knows it by name
+    vocabularies._REGISTERED.pop("farm-test")  # as in a page's process elsewhere, which had not ...
+    with pytest.raises(BadInput, match="no vocabulary 'farm-test'"):
+        load("farm-test")
+    Capabilities.from_json(json.loads(json.dumps(caps.to_json()))).register_vocabularies()
+    assert load("farm-test").classes == farm.classes  # ... until it read what its backend brought
+    assert r.judged(g).object_recall == r.verdict.object_recall
+    with pytest.raises(BadInput, match="known already with other classes"):
+        vocabularies.register(vocabularies.from_table("farm-test", "another", [(1, "sky", True)]))
+    with pytest.raises(BadInput, match="known already with other classes"):
+        vocabularies.register(vocabularies.from_table("tiny", "another", [(1, "sky", True)]))

@@ -53,6 +53,10 @@ class Capabilities:
     prompts: bool = False  # is the picture told words (a prompt; concepts may be any words)
     remote: bool = False
     reads_in: str = "tiny"  # the vocabulary of a picture's maps as `read` gives them (`graph/vocabularies`)
+    draws_in: str = "tiny"  # the vocabulary a graph to generate is mapped into, and its maps are drawn in
+    # The tables of the vocabularies above that are not shipped (a model trained on a dataset), as
+    # `Vocabulary.to_json`: a page calling this backend from elsewhere learns them from here.
+    vocabularies: tuple[dict, ...] = ()
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -61,7 +65,15 @@ class Capabilities:
     def from_json(cls, d: dict) -> Capabilities:
         d = dict(d)
         d["factors"], d["schedulers"] = tuple(d["factors"]), tuple(d["schedulers"])
+        d["vocabularies"] = tuple(d.get("vocabularies", ()))
         return cls(**d)
+
+    def register_vocabularies(self) -> None:
+        """Make the vocabularies this backend brought known in this process (`vocabularies.register`)."""
+        from ..graph import vocabularies
+
+        for table in self.vocabularies:
+            vocabularies.register(vocabularies.from_json(table, f"the {self.name} backend's vocabulary"))
 
     def steps_after(self, what: str) -> dict[str, int]:
         """The factors a rerun from `what` runs, with their default steps (for a progress bar)."""

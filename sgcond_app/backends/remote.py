@@ -70,6 +70,7 @@ class RemoteBackend:
             try:
                 got = self.client.predict(api_name="/backend_capabilities")
                 caps = Capabilities.from_json(got)
+                caps.register_vocabularies()  # a model trained on a dataset: its classes, for the page
             except BadInput:
                 raise
             except Exception as e:

@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BadInput
+from ..graph import vocabularies
 from ..graph.scene_graph import SceneGraph
+from ..graph.vocabularies import NAMES
 from .base import INVERSIONS, RERUNS, Candidate, Capabilities, MapReady, Options, Progress, Result
 
 NAME = "tiny"
@@ -26,6 +28,7 @@ class TinyBackend:
         self._chain, self._weights, self._device = chain, weights, device
         self._given_chain = chain is not None
         self._familiar = False  # not loaded yet
+        self._vocabulary = None  # read from the weights' config when first asked
         self._lock = threading.Lock()
 
     @classmethod
@@ -50,8 +53,26 @@ class TinyBackend:
         from ..fgdm.factors import FACTORS, MAP_SIZE, PICTURE_SIZE
 
         picture = PICTURE_SIZE if self._chain is None else self._chain.factors["image"].config.size
+        v = self.vocabulary
+        tables = () if v.name in NAMES else (v.to_json(),)
         return Capabilities(NAME, self._device, MAP_SIZE, picture, FACTORS, dict(stages.DEFAULT_STEPS),
-                            c.MAX_SAMPLES, c.MAX_STEPS, ("ddim", "dpm"), inverts=True)
+                            c.MAX_SAMPLES, c.MAX_STEPS, ("ddim", "dpm"), inverts=True, reads_in=v.name,
+                            draws_in=v.name, vocabularies=tables)
+
+    @property
+    def vocabulary(self):
+        """The classes the chain's maps hold and its graphs name: the tiny world's for the shipped
+        weights, a dataset's for weights trained on one (read from their config, the models unloaded)."""
+        if self._chain is not None:
+            return self._chain.vocabulary
+        if self._vocabulary is None:
+            from ..models.pretrained import model_vocabulary
+            from ..models.shipped import WEIGHTS
+
+            folder = Path(self._weights or WEIGHTS) / "factors" / "segmentation"
+            self._vocabulary = (model_vocabulary(folder) if (folder / "config.json").is_file()
+                                else vocabularies.load("tiny"))
+        return self._vocabulary
 
     def warm_up(self) -> None:
         from ..graph.parse import parse_text
@@ -117,7 +138,7 @@ class TinyBackend:
             state.update(r.inverted.to_state())
         return Result(NAME, r.graph, r.seed, self._options(r.settings), cands, r.chosen, r.segmentation, r.depth,
                       r.sketch, r.image, r.verdict, dict(r.seconds), resolution, state, tuple(r.notes), familiarity,
-                      tuple(r.confidence))
+                      tuple(r.confidence), vocabulary=self.chain.vocabulary.name)
 
     def _chain_result(self, result: Result):
         import torch

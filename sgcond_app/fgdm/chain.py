@@ -19,13 +19,12 @@ import numpy as np
 import torch
 
 from ..errors import BadInput
-from ..graph import judge, vocab
+from ..graph import judge, vocab, vocabularies
 from ..graph.scene_graph import SceneGraph
 from ..models.denoiser import FactorDenoiser
 from ..models.graph_encoder import image_tensor
-from ..models.pretrained import from_pretrained
+from ..models.pretrained import from_pretrained, model_vocabulary
 from ..models.shipped import WEIGHTS, load_encoder, load_segmenter
-from ..world import classes
 from . import stages
 from .factors import FACTORS, SEG_SIZE, image_from_tensor, onehot, picture_conditions
 from .inversion import DEFAULT_STEPS as INVERSION_STEPS
@@ -127,7 +126,7 @@ class Candidate:
 
 @dataclass
 class Result:
-    graph: SceneGraph  # in the tiny world's words
+    graph: SceneGraph  # in the words of the chain's vocabulary
     seed: int
     settings: Settings
     candidates: list[Candidate]
@@ -164,12 +163,24 @@ class Chain:
     loads them from a weights folder (the shipped one by default), as a diffusers pipeline does."""
 
     def __init__(self, encoder, words, factors: dict[str, FactorDenoiser], segmenter=None,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", vocabulary: vocabularies.Vocabulary | None = None) -> None:
         missing = [f for f in FACTORS if f not in factors]
         if missing:
             raise ValueError(f"the chain needs every factor; missing: {', '.join(missing)}")
         self.encoder, self.words, self.factors, self.segmenter = encoder, words, dict(factors), segmenter
         self.device = device
+        # The classes its maps hold and its graphs name (the tiny world's, or a dataset's, which is
+        # made known by name to the process that loads the chain: its results are judged and shown in it).
+        self.vocabulary = vocabularies.register(vocabularies.or_tiny(vocabulary))
+        n = len(self.vocabulary)
+        shapes = {name: m.config.cond_channels[0] for name, m in self.factors.items()}
+        shapes["segmentation (drawn)"] = self.factors["segmentation"].config.out_channels
+        if segmenter is not None:
+            shapes["segmenter"] = segmenter.config.num_classes
+        wrong = {k: v for k, v in shapes.items() if v != n}
+        if wrong:
+            raise ValueError(f"the {self.vocabulary.name} vocabulary has {n} classes, but "
+                             + ", ".join(f"the {k} {v}" for k, v in wrong.items()))
 
     @classmethod
     def from_pretrained(cls, weights: str | Path | None = None, device: str = "cpu") -> Chain:
@@ -183,7 +194,22 @@ class Chain:
                 raise BadInput(f"no weights for the {name} factor in {path}: train them with "
                                f"`python -m sgcond_app train factors --export {root / 'factors'}`")
             factors[name] = from_pretrained(path, FactorDenoiser, device)
-        return cls(encoder, words, factors, segmenter, device)
+        folders = [root / "factors" / name for name in FACTORS] + [root / "segmenter"]
+        found = {str(f): model_vocabulary(f) for f in folders if (f / "config.json").is_file()}
+        names = sorted({v.name for v in found.values()})
+        if len(names) > 1:
+            raise BadInput(f"{root}: its models were trained on different vocabularies ({', '.join(names)}): "
+                           "a chain's factors and segmenter share one")
+        vocabulary = next(iter(found.values()))
+        try:
+            return cls(encoder, words, factors, segmenter, device, vocabulary)
+        except ValueError as e:
+            raise BadInput(f"{root}: {e}") from None
+
+    def _verdict(self, graph: SceneGraph, segmentation: np.ndarray,
+                 depth: np.ndarray | None = None) -> judge.Verdict:
+        """The judge's verdict on a map in this chain's vocabulary."""
+        return judge.judge(graph.labels, graph.triples(), segmentation, depth, vocabulary=self.vocabulary)
 
     # --- the stages, timed ---------------------------------------------------------------------
 
@@ -197,11 +223,12 @@ class Chain:
         seeds = [seed + k for k in range(s.samples)]
         start = time.perf_counter()
         seg_seeds = s.seeds("segmentation", seeds)
-        tokens, pad, layouts = stages.graph_conditions(self.encoder, self.words, graph, seg_seeds, s.jitter)
+        tokens, pad, layouts = stages.graph_conditions(self.encoder, self.words, graph, seg_seeds, s.jitter,
+                                                            self.vocabulary)
         seg = stages.segmentation(self.factors["segmentation"], tokens, pad, layouts, seg_seeds,
                                   s.steps["segmentation"], s.guidance["segmentation"], s.scheduler,
                                   self._progress(on_step, "segmentation"),
-                                  stages.named_classes(graph.labels) if s.only_named else None)
+                                  stages.named_classes(graph.labels, self.vocabulary) if s.only_named else None)
         if s.clean_pixels > 1:
             seg = torch.from_numpy(np.stack([stages.clean_segmentation(m, s.clean_pixels) for m in seg.numpy()]))
         seconds["segmentation"] = time.perf_counter() - start
@@ -212,7 +239,7 @@ class Chain:
         start = time.perf_counter()
         seg64 = seg.to(torch.uint8).numpy()
         depth64 = [None] * len(seeds) if disp is None else stages.to_image_size(seg, disp)[1]
-        cands = [Candidate(sd, seg64[k], depth64[k], judge.judge(graph.labels, graph.triples(), seg64[k], depth64[k]))
+        cands = [Candidate(sd, seg64[k], depth64[k], self._verdict(graph, seg64[k], depth64[k]))
                  for k, sd in enumerate(seeds)]
         seconds["judge"] = time.perf_counter() - start
         return cands, seg, disp
@@ -267,7 +294,7 @@ class Chain:
         else:
             image, notes = self._regenerate(inverted, seg, disp, edges, changed, on_step, s.redraws,
                                             int(s.seed_offsets.get("image", 0)), s.tries, graph, depth_map[0])
-        verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0])
+        verdict = self._verdict(graph, seg_map[0], depth_map[0])
         if s.paint:
             # The stored inversion holds while the maps are the inverted ones; else the picture is inverted afresh.
             kept = inverted if inverted is not None and not changed.any() else None
@@ -280,7 +307,8 @@ class Chain:
 
     def _image_predictor(self, seg: torch.Tensor, disp: torch.Tensor, edges: torch.Tensor, guidance: float) -> Guided:
         model = self.factors["image"]
-        return Guided(model, picture_conditions(seg, disp, edges, model.config.size), guidance=guidance)
+        conds = picture_conditions(seg, disp, edges, model.config.size, len(self.vocabulary))
+        return Guided(model, conds, guidance=guidance)
 
     def _regenerate(self, inverted: Inverted, seg, disp, edges, changed: np.ndarray | None,
                     on_step: Progress | None, redraws: int = 1, first: int = 0, tries: int = 1,
@@ -306,12 +334,13 @@ class Chain:
         # statistics over a crop differ from the picture's, and a crop drew washed-out objects.
         checked = changed is not None and self.segmenter is not None
         k = max(1, int(redraws)) if checked else 1
-        conds = picture_conditions(seg.expand(k, -1, -1), disp.expand(k, -1, -1), edges.expand(k, -1, -1), size)
+        conds = picture_conditions(seg.expand(k, -1, -1), disp.expand(k, -1, -1), edges.expand(k, -1, -1), size,
+                                   len(self.vocabulary))
         predict = Guided(model, conds, guidance=inverted.inversion.guidance, batch=k)
         guide = None
         if changed is not None:
             # A thing the edit moved or mirrored starts from its own pixels at its new place.
-            found = transplants(inverted.segmentation, seg[0].numpy(), changed, inverted.picture)
+            found = transplants(inverted.segmentation, seg[0].numpy(), changed, inverted.picture, self.vocabulary)
             if found is not None:
                 guide = (image_tensor(found[0]), torch.from_numpy(found[1]).float()[None, None])
         best, best_score = None, None
@@ -345,7 +374,7 @@ class Chain:
         which the edit changed hold on the draw; the share of the changed region read as the map)."""
         read = self.segmenter.segment(images, size=segmentation.shape[0])
         diff = segmentation != before
-        things = [c for c in np.unique(segmentation[diff]) if int(c) not in classes.STUFF_IDS
+        things = [c for c in np.unique(segmentation[diff]) if int(c) not in self.vocabulary.stuff_positions
                   and (diff & (segmentation == c)).sum() >= MIN_CHECKED]
         wanted = self._edited_relations(graph, segmentation, depth, diff) if graph is not None else []
         out = []
@@ -353,19 +382,18 @@ class Chain:
             ok = all((r[diff & (segmentation == c)] == c).mean() >= READ_AS_MAP for c in things)
             if ok and wanted:
                 held = {(x.subject, x.predicate, x.object) for x in
-                        judge.judge(graph.labels, graph.triples(), r, depth).relations if x.holds is True}
+                        self._verdict(graph, r, depth).relations if x.holds is True}
                 ok = all(t in held for t in wanted)
             out.append((bool(ok), float((r[changed] == segmentation[changed]).mean())))
         return out
 
-    @staticmethod
-    def _edited_relations(graph: SceneGraph, segmentation: np.ndarray, depth: np.ndarray | None,
+    def _edited_relations(self, graph: SceneGraph, segmentation: np.ndarray, depth: np.ndarray | None,
                           diff: np.ndarray) -> list[tuple[int, str, int]]:
         """The relations of `graph` that hold on the edited map and name a thing the edit changed
         (its region there meets `diff`)."""
-        verdict = judge.judge(graph.labels, graph.triples(), segmentation, depth)
+        verdict = self._verdict(graph, segmentation, depth)
         region = {o.index: verdict.regions[o.region] for o in verdict.objects if o.region is not None}
-        touched = {k for k, r in region.items() if not classes.is_stuff(r.label) and (r.mask & diff).any()}
+        touched = {k for k, r in region.items() if not self.vocabulary.is_stuff(r.label) and (r.mask & diff).any()}
         return [(x.subject, x.predicate, x.object) for x in verdict.relations
                 if x.holds is True and (x.subject in touched or x.object in touched)]
 
@@ -377,7 +405,7 @@ class Chain:
         the picture inverted here under its maps (a generated picture; a thing moved, then painted)."""
         from ..reading import colours
 
-        asked = colours.wanted(graph, verdict, image)
+        asked = colours.wanted(graph, verdict, image, self.vocabulary)
         if not asked:
             return image
         model = self.factors["image"]
@@ -385,7 +413,7 @@ class Chain:
         bodies = [(torch.from_numpy(colours.body(image, mask, label, have)).float()[None, None], vocab.COLOURS[want])
                   for mask, label, have, want in asked]
         where = soft_mask(grown(np.logical_or.reduce([mask for mask, *_ in asked])), size)
-        predict = Guided(model, picture_conditions(seg, disp, edges, size), guidance=guidance)
+        predict = Guided(model, picture_conditions(seg, disp, edges, size, len(self.vocabulary)), guidance=guidance)
         start = image_tensor(image)
         if inversion is None:
             inversion = invert(predict, "image", start, "ddpm", INVERSION_STEPS, seed)
@@ -426,7 +454,7 @@ class Chain:
         they are in `segmentation` (a region's box for each object the judge finds)."""
         from ..world.boxes import draw_layout
 
-        verdict = judge.judge(graph.labels, graph.triples(), segmentation)
+        verdict = self._verdict(graph, segmentation)
         boxes = np.zeros((len(graph.objects), 4), np.float32)
         disp = np.zeros(len(graph.objects), np.float32)
         n = segmentation.shape[0]
@@ -434,10 +462,11 @@ class Chain:
             if o.region is not None:
                 x0, y0, x1, y1 = verdict.regions[o.region].box
                 boxes[o.index] = (x0 / n, y0 / n, (x1 + 1) / n, (y1 + 1) / n)
-                disp[o.index] = 0.0 if classes.is_stuff(o.label) else 0.5
-        tokens, pad, _ = stages.graph_conditions(self.encoder, self.words, graph, [seed], 0.0)
-        layout = torch.from_numpy(draw_layout(graph.labels, boxes, disp, SEG_SIZE)[0].astype(np.int64)).unsqueeze(0)
-        return Guided(self.factors["segmentation"], [onehot(layout)], tokens, pad, guidance)
+                disp[o.index] = 0.0 if self.vocabulary.is_stuff(o.label) else 0.5
+        tokens, pad, _ = stages.graph_conditions(self.encoder, self.words, graph, [seed], 0.0, self.vocabulary)
+        layout = draw_layout(graph.labels, boxes, disp, SEG_SIZE, self.vocabulary)[0]
+        layout = torch.from_numpy(layout.astype(np.int64)).unsqueeze(0)
+        return Guided(self.factors["segmentation"], [onehot(layout, len(self.vocabulary))], tokens, pad, guidance)
 
     def redraw(self, graph: SceneGraph, segmentation: np.ndarray, region: np.ndarray, seed: int = 0,
                steps: int | None = None) -> np.ndarray:
@@ -449,9 +478,9 @@ class Chain:
         predict = self._segmentation_predictor(graph, segmentation, seed, REDRAW_GUIDANCE)
         noise = stages.seeded_noise([seed], (model.config.out_channels, SEG_SIZE, SEG_SIZE),
                                     stages.SALT["segmentation"])
-        known = onehot(torch.from_numpy(segmentation.astype(np.int64)).unsqueeze(0))
+        known = onehot(torch.from_numpy(segmentation.astype(np.int64)).unsqueeze(0), len(self.vocabulary))
         mask = torch.from_numpy(region).float()[None, None]
-        banned = (~stages.named_classes(graph.labels)).view(1, -1, 1, 1)
+        banned = (~stages.named_classes(graph.labels, self.vocabulary)).view(1, -1, 1, 1)
         k = steps or getattr(model.config, "steps", 0) or stages.DEFAULT_STEPS["segmentation"]
         logits = inpaint(predict, "segmentation", known, mask, noise, k, banned)
         drawn = logits.argmax(1)[0].numpy().astype(segmentation.dtype)
@@ -468,7 +497,7 @@ class Chain:
         if seg.shape != (SEG_SIZE, SEG_SIZE):
             raise BadInput(f"a segmentation to invert must be {SEG_SIZE}x{SEG_SIZE}, not {seg.shape}")
         predict = self._segmentation_predictor(graph, seg, seed, 1.0)
-        x0 = onehot(torch.from_numpy(seg.astype(np.int64)).unsqueeze(0))
+        x0 = onehot(torch.from_numpy(seg.astype(np.int64)).unsqueeze(0), len(self.vocabulary))
         return invert(predict, "segmentation", x0, kind, steps, seed, self._progress(on_step, "inversion"))
 
     def regenerate_segmentation(self, graph: SceneGraph, segmentation: np.ndarray, inversion,
@@ -517,7 +546,7 @@ class Chain:
             maps.append((seg, disp, edges))
             step_change = changed if k == 0 else grown(seg_np != before)
             before, union = seg_np, union | changed | step_change
-            predict = Guided(model, picture_conditions(seg, disp, edges, size), guidance=guidance)
+            predict = Guided(model, picture_conditions(seg, disp, edges, size, len(self.vocabulary)), guidance=guidance)
             stages_.append((predict, float(scales[k]), soft_mask(step_change, size)))
         seg, disp, edges = maps[-1]
         if on_map:
@@ -527,14 +556,15 @@ class Chain:
         began = time.perf_counter()
         base = Guided(model, picture_conditions(torch.from_numpy(inv.segmentation.astype(np.int64)).unsqueeze(0),
                                                 torch.from_numpy(inv.depth32).unsqueeze(0),
-                                                torch.from_numpy(inv.sketch).unsqueeze(0), size), guidance=guidance)
+                                                torch.from_numpy(inv.sketch).unsqueeze(0), size, len(self.vocabulary)),
+                      guidance=guidance)
         x = steer(base, "image", stages_, inv.inversion, inv.picture_tensor(), soft_mask(union, size),
                   self._progress(on_step, "image"))
         image = image_from_tensor(x)[0]
         seconds["image"] = time.perf_counter() - began
         seg_map, depth_map = stages.to_image_size(seg, disp)
         graph = result.graph
-        verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0])
+        verdict = self._verdict(graph, seg_map[0], depth_map[0])
         seconds["total"] = time.perf_counter() - start
         return Result(graph, result.seed, s, result.candidates, result.chosen, disp[0], seg_map[0], depth_map[0],
                       edges[0].numpy(), image, verdict, seconds, inv)
@@ -562,7 +592,7 @@ class Chain:
         if s.clean_pixels > 1:
             seg_np = stages.clean_segmentation(seg_np, s.clean_pixels)
         if source_side is not None and source_side <= SEG_SIZE:
-            seg_np = stages.fill_slivers(seg_np)
+            seg_np = stages.fill_slivers(seg_np, self.vocabulary)
         seg = torch.from_numpy(seg_np.astype(np.int64)).unsqueeze(0)
         seconds["segmentation"] = time.perf_counter() - start
         if on_map:
@@ -575,8 +605,8 @@ class Chain:
         if on_map:
             on_map("sketch", edges[0].numpy())
         start = time.perf_counter()
-        graph, regions = graph_from_maps(seg_map[0], depth_map[0])
-        verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0])
+        graph, regions = graph_from_maps(seg_map[0], depth_map[0], self.vocabulary)
+        verdict = self._verdict(graph, seg_map[0], depth_map[0])
         cand = Candidate(seed, seg_map[0], depth_map[0], verdict)
         seconds["graph"] = time.perf_counter() - start
         result = Result(graph, seed, s, [cand], 0, disp[0], seg_map[0], depth_map[0], edges[0].numpy(),

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..graph.vocab import VOID
 from ..models.denoiser import FactorDenoiser
 from ..world import classes
 
@@ -38,23 +39,24 @@ NUM_CLASSES = classes.NUM_CLASSES
 TOKEN_DIM = 128  # the graph encoder's width
 
 
-def default_config(name: str) -> FactorDenoiser.Config:
+def default_config(name: str, classes: int = NUM_CLASSES) -> FactorDenoiser.Config:
+    """A factor's shipped shape; `classes`: its vocabulary's (a model trained on a dataset)."""
     if name == "segmentation":
-        return FactorDenoiser.Config("segmentation", SEG_SIZE, NUM_CLASSES, (NUM_CLASSES,), (24, 48, 96, 128),
+        return FactorDenoiser.Config("segmentation", SEG_SIZE, classes, (classes,), (24, 48, 96, 128),
                                      (False, False, True, True), TOKEN_DIM)
     if name == "depth":
-        return FactorDenoiser.Config("depth", DEPTH_SIZE, 1, (NUM_CLASSES,), (32, 48, 64))
+        return FactorDenoiser.Config("depth", DEPTH_SIZE, 1, (classes,), (32, 48, 64))
     if name == "sketch":
-        return FactorDenoiser.Config("sketch", MAP_SIZE, 1, (NUM_CLASSES, 1), (24, 48, 64, 96))
+        return FactorDenoiser.Config("sketch", MAP_SIZE, 1, (classes, 1), (24, 48, 64, 96))
     if name == "image":
         # Five levels, the first narrow: at 128 px it costs about what (32, 64, 96, 128) cost at 64.
-        return FactorDenoiser.Config("image", PICTURE_SIZE, 3, (NUM_CLASSES, 1, 1), (16, 32, 64, 96, 128),
+        return FactorDenoiser.Config("image", PICTURE_SIZE, 3, (classes, 1, 1), (16, 32, 64, 96, 128),
                                      (False,) * 5)
     raise ValueError(f"unknown factor {name!r}")
 
 
-def tiny_config(name: str) -> FactorDenoiser.Config:
-    c = default_config(name)
+def tiny_config(name: str, classes: int = NUM_CLASSES) -> FactorDenoiser.Config:
+    c = default_config(name, classes)
     return FactorDenoiser.Config(c.factor, c.size, c.out_channels, c.cond_channels,
                                  tuple(8 for _ in c.channels), c.attention, c.context_dim, 2, 32)
 
@@ -89,16 +91,18 @@ def alphas_cumprod() -> torch.Tensor:
 # --- maps <-> tensors ----------------------------------------------------------------------------
 
 
-def onehot(classes: torch.Tensor) -> torch.Tensor:
-    """(B, H, W) class ids (VOID allowed) -> (B, 27, H, W) in {-1, 1}."""
-    valid = classes < NUM_CLASSES
-    oh = F.one_hot(torch.where(valid, classes, 0).long(), NUM_CLASSES).permute(0, 3, 1, 2).float()
+def onehot(classes: torch.Tensor, n: int | None = None) -> torch.Tensor:
+    """(B, H, W) class ids (VOID allowed) -> (B, n, H, W) in {-1, 1}; n: the vocabulary's classes (a
+    factor's `cond_channels[0]`; default the tiny world's 27)."""
+    n = n or NUM_CLASSES
+    valid = classes < n
+    oh = F.one_hot(torch.where(valid, classes, 0).long(), n).permute(0, 3, 1, 2).float()
     return (oh * valid.unsqueeze(1)) * 2 - 1
 
 
-def downsample_classes(classes: torch.Tensor, factor: int = 2) -> torch.Tensor:
-    """Class map to a lower resolution by the most common class of each block."""
-    oh = (onehot(classes) + 1) / 2
+def downsample_classes(classes: torch.Tensor, factor: int = 2, n: int | None = None) -> torch.Tensor:
+    """Class map to a lower resolution by the most common class of each block (n: as `onehot`)."""
+    oh = (onehot(classes, n) + 1) / 2
     return F.avg_pool2d(oh, factor).argmax(1)
 
 
@@ -122,10 +126,11 @@ def sketch_tensor(sketch: torch.Tensor) -> torch.Tensor:
 
 
 def picture_conditions(seg: torch.Tensor, depth32: torch.Tensor | None, edges: torch.Tensor | None,
-                       size: int) -> list[torch.Tensor | None]:
+                       size: int, n: int | None = None) -> list[torch.Tensor | None]:
     """The image factor's conditions at its size, the same in training and sampling: the class map
     (B, 64, 64) one-hot, upsampled by nearest neighbours; the disparity (B, 32, 32) in [0, 1]
-    bilinear; the sketch (B, 64, 64) uint8 as {-1, 1}, bilinear. None stays None (a null condition)."""
+    bilinear; the sketch (B, 64, 64) uint8 as {-1, 1}, bilinear. None stays None (a null condition).
+    n: the classes of the map (as `onehot`)."""
     classes = upsample_classes(seg, size) if seg.shape[-1] != size else seg
     depth = depth_tensor(depth32, size) if depth32 is not None else None
     sk = None
@@ -133,7 +138,7 @@ def picture_conditions(seg: torch.Tensor, depth32: torch.Tensor | None, edges: t
         sk = sketch_tensor(edges)
         if sk.shape[-1] != size:
             sk = F.interpolate(sk, size=size, mode="bilinear", align_corners=False)
-    return [onehot(classes), depth, sk]
+    return [onehot(classes, n), depth, sk]
 
 
 def image_from_tensor(x: torch.Tensor) -> np.ndarray:
@@ -151,10 +156,11 @@ def to_x0(name: str, out: torch.Tensor) -> torch.Tensor:
 
 
 def factor_loss(name: str, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """target: class ids (B, H, W) for the segmentation, else the clean sample in [-1, 1]."""
+    """target: class ids (B, H, W) for the segmentation (`vocab.VOID` pixels, of no class in a dataset's
+    map, are left out of the loss), else the clean sample in [-1, 1]."""
     out = out.float()
     if name == "segmentation":
-        return F.cross_entropy(out, target)
+        return F.cross_entropy(out, target, ignore_index=VOID)
     if name == "sketch":
         weight = torch.tensor(2.0, device=out.device)  # edges are few: count them twice
         return F.binary_cross_entropy_with_logits(out, (target > 0).float(), pos_weight=weight)

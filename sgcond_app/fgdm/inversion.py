@@ -197,22 +197,25 @@ TRANSPLANT_IOU = 0.6  # a thing in an edited map counts as moved if an old one, 
 TRANSPLANT_STEPS = 1.0
 
 
-def transplants(old: np.ndarray, new: np.ndarray, changed: np.ndarray, picture: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray] | None:
+def transplants(old: np.ndarray, new: np.ndarray, changed: np.ndarray, picture: np.ndarray,
+                vocabulary=None) -> tuple[np.ndarray, np.ndarray] | None:
     """Things an edit moved or mirrored, found by their shapes: each connected region of a thing's
     class in the new segmentation (S, S) that the edit touched, matched to a region of the same
     class in the old one of the same shape once shifted (and perhaps mirrored). -> (the picture
-    (P, P, 3) with each such thing's old pixels at its new place, where (P, P) bool), or None."""
+    (P, P, 3) with each such thing's old pixels at its new place, where (P, P) bool), or None. The
+    maps hold classes of `vocabulary` (default the tiny world's)."""
     from scipy import ndimage
 
-    from ..world import classes
+    from ..graph import vocabularies
+
+    stuff = vocabularies.or_tiny(vocabulary).stuff_positions
 
     size, n = picture.shape[0], old.shape[0]
     k = size // n
     guide, where = picture.copy(), np.zeros((size, size), bool)
     eight = np.ones((3, 3), bool)
     for cid in np.unique(new[changed]):
-        if int(cid) in classes.STUFF_IDS:
+        if int(cid) in stuff:
             continue
         new_lab, nn = ndimage.label(new == cid, eight)
         old_lab, no = ndimage.label(old == cid, eight)

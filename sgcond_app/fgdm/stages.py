@@ -7,11 +7,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..graph import vocabularies
 from ..graph.scene_graph import SceneGraph
 from ..models.denoiser import FactorDenoiser
 from ..models.graph_encoder import SceneGraphEncoder, pad_objects, tensorize
 from ..models.words import WordTable
-from ..world import classes
 from ..world.boxes import draw_layout, jitter_boxes, separate_duplicates
 from .factors import (
     DEPTH_SIZE,
@@ -33,10 +33,11 @@ DEFAULT_STEPS = {"segmentation": 4, "depth": 8, "sketch": 10, "image": 16}
 
 @torch.no_grad()
 def graph_conditions(encoder: SceneGraphEncoder, words: WordTable, graph: SceneGraph, seeds: list[int],
-                     jitter: float = 1.0):
+                     jitter: float = 1.0, vocabulary: vocabularies.Vocabulary | None = None):
     """For one graph and each seed: the object tokens (shared), and a layout drawn at SEG_SIZE from
     the encoder's boxes, jittered by the seed (jitter 0 = the boxes as predicted), with the boxes of
-    two objects of one class moved apart (`separate_duplicates`).
+    two objects of one class moved apart (`separate_duplicates`); the labels are classes of
+    `vocabulary` (default the tiny world's).
     -> tokens (N, O, D), pad (N, O), layouts (N, S, S) class ids."""
     batch = tensorize([graph], words)
     out = encoder.graph(batch)
@@ -47,19 +48,21 @@ def graph_conditions(encoder: SceneGraphEncoder, words: WordTable, graph: SceneG
     for s in seeds:
         b = jitter_boxes(boxes, np.random.default_rng([int(s), 7]), 0.04 * jitter, 0.15 * jitter) if jitter else boxes
         b = separate_duplicates(graph.labels, b, triples)
-        layouts.append(draw_layout(graph.labels, b, disp, SEG_SIZE)[0])
+        layouts.append(draw_layout(graph.labels, b, disp, SEG_SIZE, vocabulary)[0])
     n = len(seeds)
     return tokens.expand(n, -1, -1), pad.expand(n, -1), torch.from_numpy(np.stack(layouts)).long()
 
 
-def named_classes(labels: list[str] | tuple[str, ...]) -> torch.Tensor:
-    """(NUM_CLASSES,) bool: every stuff class (a picture always has a background, named or not) and
-    the thing classes among `labels`. A render of the tiny world shows no thing its graph does not
-    name, so the segmentation factor sampled under this restriction draws what the graph asks."""
-    allowed = torch.zeros(classes.NUM_CLASSES, dtype=torch.bool)
-    allowed[sorted(classes.STUFF_IDS)] = True
+def named_classes(labels: list[str] | tuple[str, ...],
+                  vocabulary: vocabularies.Vocabulary | None = None) -> torch.Tensor:
+    """(classes of `vocabulary`,) bool: every stuff class (a picture always has a background, named or
+    not) and the thing classes among `labels`. A render of the tiny world shows no thing its graph
+    does not name, so the segmentation factor sampled under this restriction draws what the graph asks."""
+    v = vocabularies.or_tiny(vocabulary)
+    allowed = torch.zeros(len(v), dtype=torch.bool)
+    allowed[sorted(v.stuff_positions)] = True
     for label in labels:
-        allowed[classes.CLASS_ID[label]] = True
+        allowed[v.position(label)] = True
     return allowed
 
 
@@ -69,7 +72,8 @@ def segmentation(model: FactorDenoiser, tokens, pad, layouts: torch.Tensor, seed
     """-> class ids (N, SEG_SIZE, SEG_SIZE). `allowed`: the classes the maps may hold (`named_classes`);
     None: any."""
     noise = seeded_noise(seeds, (model.config.out_channels, SEG_SIZE, SEG_SIZE), SALT["segmentation"])
-    logits = sample(model, noise, [onehot(layouts)], tokens, pad, steps, guidance, scheduler, on_step, allowed)
+    conds = [onehot(layouts, model.config.cond_channels[0])]
+    logits = sample(model, noise, conds, tokens, pad, steps, guidance, scheduler, on_step, allowed)
     return logits.argmax(1).cpu()
 
 
@@ -77,21 +81,23 @@ def depth(model: FactorDenoiser, seg: torch.Tensor, seeds: list[int], steps: int
           scheduler: str = "ddim", on_step=None) -> torch.Tensor:
     """seg (N, 64, 64) class ids -> disparity (N, 32, 32) in [0, 1]."""
     noise = seeded_noise(seeds, (1, DEPTH_SIZE, DEPTH_SIZE), SALT["depth"])
-    small = downsample_classes(seg, SEG_SIZE // DEPTH_SIZE)
-    out = sample(model, noise, [onehot(small)], steps=steps, guidance=guidance, scheduler=scheduler, on_step=on_step)
+    n = model.config.cond_channels[0]
+    small = downsample_classes(seg, SEG_SIZE // DEPTH_SIZE, n)
+    out = sample(model, noise, [onehot(small, n)], steps=steps, guidance=guidance, scheduler=scheduler, on_step=on_step)
     return ((out.clamp(-1, 1) + 1) / 2).squeeze(1).cpu()
 
 
-def upsampled(seg: torch.Tensor, disparity: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The sketch factor's conditions at the maps' size: one-hot segmentation and depth (bilinear);
-    None stays None (a null condition)."""
-    return onehot(seg), depth_tensor(disparity, MAP_SIZE) if disparity is not None else None
+def upsampled(seg: torch.Tensor, disparity: torch.Tensor | None, n: int | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The sketch factor's conditions at the maps' size: one-hot segmentation (n classes) and depth
+    (bilinear); None stays None (a null condition)."""
+    return onehot(seg, n), depth_tensor(disparity, MAP_SIZE) if disparity is not None else None
 
 
 def sketch(model: FactorDenoiser, seg: torch.Tensor, disparity: torch.Tensor | None, seeds: list[int], steps: int = 10,
            guidance: float = 1.0, scheduler: str = "ddim", on_step=None) -> torch.Tensor:
     """-> uint8 (N, 64, 64), 255 on edges."""
-    seg64, depth64 = upsampled(seg, disparity)
+    seg64, depth64 = upsampled(seg, disparity, model.config.cond_channels[0])
     noise = seeded_noise(seeds, (1, MAP_SIZE, MAP_SIZE), SALT["sketch"])
     out = sample(model, noise, [seg64, depth64], steps=steps, guidance=guidance, scheduler=scheduler,
                  on_step=on_step)
@@ -105,7 +111,7 @@ def image(model: FactorDenoiser, seg: torch.Tensor, disparity: torch.Tensor | No
     null condition (the factor was trained with them dropped): an image from the segmentation alone."""
     size = model.config.size
     noise = seeded_noise(seeds, (3, size, size), SALT["image"])
-    conds = picture_conditions(seg, disparity, edges, size)
+    conds = picture_conditions(seg, disparity, edges, size, model.config.cond_channels[0])
     return sample(model, noise, conds, steps=steps, guidance=guidance, scheduler=scheduler, on_step=on_step).cpu()
 
 
@@ -138,18 +144,20 @@ def clean_segmentation(seg: np.ndarray, min_pixels: int = 6) -> np.ndarray:
     return out
 
 
-def fill_slivers(seg: np.ndarray) -> np.ndarray:
+def fill_slivers(seg: np.ndarray, vocabulary: vocabularies.Vocabulary | None = None) -> np.ndarray:
     """Pieces of a thing class with no pixel whose four neighbours are of the piece too (nowhere
     three pixels thick) take the class of the nearest pixel outside them. The segmenter reads such
     slivers along the edges of stuff in a picture enlarged from a small JPEG (a fence at the water's
     edge where there was none), and no real thing it found in one was that thin; in a sharp picture
-    a real fence can be (docs/benchmarks.md), so `Chain.read` fills them only in small pictures."""
+    a real fence can be (docs/benchmarks.md), so `Chain.read` fills them only in small pictures.
+    The map holds classes of `vocabulary` (default the tiny world's)."""
     from scipy import ndimage
 
+    v = vocabularies.or_tiny(vocabulary)
     eight, cross = np.ones((3, 3), bool), ndimage.generate_binary_structure(2, 1)
     thin = np.zeros(seg.shape, bool)
     for cid in np.unique(seg):
-        if int(cid) in classes.STUFF_IDS or int(cid) >= classes.NUM_CLASSES:
+        if int(cid) in v.stuff_positions or int(cid) >= len(v):
             continue
         mine = seg == cid
         labels, _ = ndimage.label(mine, structure=eight)

@@ -24,6 +24,7 @@ M = TypeVar("M", bound=torch.nn.Module)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "README.md"
+VOCABULARY_FILE = "vocabulary.json"  # beside a model trained on a dataset: its classes (`graph/vocabularies`)
 
 
 def register(cls: type[M]) -> type[M]:
@@ -62,11 +63,7 @@ def from_pretrained(directory: str | Path, expect: type[M] | None = None, device
         raise BadInput(f"{directory}: unknown model class {meta['class']!r}")
     if expect is not None and not issubclass(cls, expect):
         raise BadInput(f"{directory}: holds a {meta['class']}, not a {expect.__name__}")
-    from ..graph.vocabularies import NAMES
-
-    if meta.get("vocabulary", "tiny") not in NAMES and not (Path(directory) / "vocabulary.json").is_file():
-        raise BadInput(f"{directory}: its classes are {str(meta['vocabulary'])[:40]!r}, not a vocabulary this app "
-                       f"knows ({', '.join(NAMES)}), and no vocabulary.json beside it says what they are")
+    model_vocabulary(directory, meta)
     fields = {f.name for f in dataclasses.fields(cls.Config)}
     config = cls.Config(**{k: v for k, v in meta["config"].items() if k in fields})
     model = cls(config)
@@ -79,6 +76,31 @@ def from_pretrained(directory: str | Path, expect: type[M] | None = None, device
                        f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
     model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
     return model.to(device).eval()
+
+
+def model_vocabulary(directory: str | Path, meta: dict | None = None):
+    """The vocabulary a model folder's config names (`graph/vocabularies`): a shipped one, or the
+    table in `vocabulary.json` beside it (a model trained on a dataset), which is registered so that
+    results in it can be judged, edited and shown. Refused when neither says what its classes are."""
+    from ..graph import vocabularies
+
+    meta = meta if meta is not None else read_config(directory)
+    name = str(meta.get("vocabulary", "tiny"))
+    table = Path(directory) / VOCABULARY_FILE
+    if table.is_file():
+        try:
+            data = json.loads(table.read_text())
+        except (OSError, ValueError):
+            raise BadInput(f"{table}: not readable as JSON") from None
+        vocabulary = vocabularies.from_json(data, str(table))
+        if vocabulary.name != name:
+            raise BadInput(f"{directory}: config.json says its classes are {name[:40]!r}, "
+                           f"but {VOCABULARY_FILE} holds {vocabulary.name[:40]!r}")
+        return vocabularies.register(vocabulary)
+    if name not in vocabularies.known():
+        raise BadInput(f"{directory}: its classes are {name[:40]!r}, not a vocabulary this app knows "
+                       f"({', '.join(vocabularies.known())}), and no {VOCABULARY_FILE} beside it says what they are")
+    return vocabularies.load(name)
 
 
 def parameter_count(model: torch.nn.Module) -> int:

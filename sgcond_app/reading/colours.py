@@ -72,24 +72,26 @@ def body(picture: np.ndarray, mask: np.ndarray, label: str, colour: str) -> np.n
     return out
 
 
-def named(graph, verdict) -> list[tuple[np.ndarray, str, str]]:
+def named(graph, verdict, vocabulary=None) -> list[tuple[np.ndarray, str, str]]:
     """The things of `graph` found in `verdict` (the judge's, of the graph on a segmentation) that
-    the graph names with a colour the world paints on them -> (map mask (S, S), class, colour) each."""
+    the graph names with a colour a model of `vocabulary` (default the tiny world's) paints on them
+    -> (map mask (S, S), class, colour) each."""
+    colourable = vocabularies.or_tiny(vocabulary).colourable
     out = []
     for o in verdict.objects:
         obj = graph.objects[o.index]
         want = vocab.colour_of(obj.attributes)
-        if o.region is not None and want is not None and obj.label in vocabularies.load("tiny").colourable:
+        if o.region is not None and want is not None and obj.label in colourable:
             out.append((verdict.regions[o.region].mask, obj.label, want))
     return out
 
 
-def wanted(graph, verdict, picture: np.ndarray) -> list[tuple[np.ndarray, str, str, str]]:
+def wanted(graph, verdict, picture: np.ndarray, vocabulary=None) -> list[tuple[np.ndarray, str, str, str]]:
     """The things whose colour the graph names and the picture does not show -> (map mask (S, S),
     class, colour read, colour named) each. A thing whose colour cannot be read (no named colour
     holds enough of its pixels) is left alone."""
     out = []
-    for mask, label, want in named(graph, verdict):
+    for mask, label, want in named(graph, verdict, vocabulary):
         have = read_colour(picture, mask, label)
         if have is not None and have != want:
             out.append((mask, label, have, want))

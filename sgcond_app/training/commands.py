@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 from ..errors import BadInput
-from ..models.pretrained import from_pretrained, parameter_count, save_pretrained
+from ..models.pretrained import VOCABULARY_FILE, from_pretrained, parameter_count, save_pretrained
 from ..models.words import TABLE_FILE, WordTable
 from .loop import TrainConfig, command_line, train, write_card
 
@@ -116,17 +116,27 @@ def train_encoder(args) -> dict:
     run = Path(args.out)
     overrides = {"dim": args.dim} if args.dim else {}
     if args.tiny:
-        overrides = {"dim": 32, "graph_layers": 2, "image_channels": (8, 16, 16), "image_layers": 1,
+        overrides = {"dim": args.dim or 32, "graph_layers": 2, "image_channels": (8, 16, 16), "image_layers": 1,
                      "decoder_layers": 1, "heads": 2}
+    data, vocabulary = _data(args)
     config = _config_for_run(run, SceneGraphEncoder, overrides)
     words_path = _words(args.words, run)
     model = SceneGraphEncoder(config)
+    if args.init:  # start from trained weights (a run's checkpoint, when there is one, wins)
+        model.load_state_dict(from_pretrained(Path(args.init), SceneGraphEncoder).state_dict())
     objective = EncoderObjective(model)
-    result = train(objective, make_dataset_factory(config.image_size, args.reuse),
-                   EncoderCollate(words_path, config.grid), to_inputs, _train_config(args))
+    result = train(objective, make_dataset_factory(config.image_size, args.reuse, data=data, images=args.images),
+                   EncoderCollate(words_path, config.grid, vocabulary=vocabulary), to_inputs, _train_config(args))
     result["batch"] = args.batch
     model = _unwrap(objective).float().eval()
-    if args.export and result["finished"]:
+    if data:
+        result["data"] = data
+    if args.export and result["finished"] and _outside_tiny(vocabulary):
+        out = _export_for_data(model, Path(args.export), vocabulary, data, result, run, "Graph encoder",
+                               ENCODER_DATA_CARD.format(dim=config.dim, layers=config.graph_layers))
+        WordTable.load(words_path).save(out / TABLE_FILE)
+        result["exported"] = str(out)
+    elif args.export and result["finished"]:
         words = WordTable.load(words_path)
         metrics = retrieval(model, words, n=args.eval_n)
         metrics["layout_relation_accuracy"] = layout(model, words, n=min(args.eval_n, 500))["relation_accuracy"]
@@ -143,12 +153,51 @@ def train_encoder(args) -> dict:
     return result
 
 
-VOCABULARY_FILE = "vocabulary.json"  # beside a model's weights: the classes of a dataset it was trained on
 
 DATA_CARD = """
-A segmenter trained on {data}: {classes} classes of the `{vocabulary}` vocabulary (its table is in
-`vocabulary.json` beside these weights). A UNet (channels {channels}), {params:,} parameters, stored
-as float16; cross-entropy plus a soft Dice term, pixels of no class left out of both.
+A segmenter: a UNet (channels {channels}), {params:,} parameters, stored as float16; cross-entropy
+plus a soft Dice term, pixels of no class left out of both.
+"""
+
+
+def _data(args) -> tuple[list[str], object]:
+    """(--data's sources, their one vocabulary), or ([], None) for the tiny world's renders."""
+    data = [d.strip() for d in (getattr(args, "data", None) or "").split(",") if d.strip()]
+    return data, (_data_vocabulary(data, getattr(args, "images", None), args.size) if data else None)
+
+
+def _outside_tiny(vocabulary) -> bool:
+    return vocabulary is not None and vocabulary.name != "tiny"
+
+
+def _export_for_data(model, out: Path, vocabulary, data: list[str], result: dict, run: Path, title: str,
+                     body: str) -> Path:
+    """A model trained on a dataset, written: its weights, its vocabulary's table, its log and a card
+    (no held-out figures: no held-out set of the data is kept apart)."""
+    model.vocabulary = vocabulary.name
+    out = save_pretrained(model, out, {"training": result})
+    (out / VOCABULARY_FILE).write_text(json.dumps(vocabulary.to_json(), indent=1) + "\n")
+    _keep_log(run, out)
+    head = (f"Trained on {', '.join(f'`{d}`' for d in data)}: the {len(vocabulary)} classes of the "
+            f"`{vocabulary.name}` vocabulary (its table is in `{VOCABULARY_FILE}` beside these weights).\n")
+    write_card(out, f"{title} ({vocabulary.name})", head + body, result, {}, command_line(),
+               "No held-out set of this data is kept apart: measure it on pictures and graphs the run did not read.")
+    return out
+
+
+ENCODER_DATA_CARD = """
+The graph encoder (width {dim}, {layers} triple-convolution layers) trained on the dataset's graphs
+and pictures: contrastive graph/picture loss with hard negatives, masked reconstruction of an object's
+region, and its layout (each object's box and disparity as the judge finds it on the class map; the
+disparity by the ground-plane rule of `sgcond_app/data/maps.py`, not a measured depth).
+"""
+
+FACTORS_DATA_CARD = """
+The **{name}** factor, trained on the dataset: {what} Its conditions are the dataset's class maps
+({classes} classes), its depth and sketch are made by rule (`sgcond_app/data/maps.py`: the
+ground-plane depth, not a measured one; the instances' outlines and the picture's Canny edges), its
+graphs the dataset's own (Visual Genome's) or sg2im's rules over its objects (COCO). A UNet
+(channels {channels}), {params:,} parameters, stored as float16.
 """
 
 
@@ -173,8 +222,7 @@ def train_segmenter(args) -> dict:
 
     run = Path(args.out)
     overrides = {"channels": (8, 16, 16, 16)} if args.tiny else {}
-    data = [d.strip() for d in (getattr(args, "data", None) or "").split(",") if d.strip()]
-    vocabulary = _data_vocabulary(data, getattr(args, "images", None), args.size) if data else None
+    data, vocabulary = _data(args)
     if vocabulary is not None:
         overrides["num_classes"] = len(vocabulary)
     config = _config_for_run(run, Segmenter, overrides)
@@ -191,15 +239,9 @@ def train_segmenter(args) -> dict:
     if data:
         result["data"] = data
     model = _unwrap(objective).float().eval()
-    if args.export and result["finished"] and vocabulary is not None and vocabulary.name != "tiny":
-        # No held-out set of the data's own: the weights, their vocabulary and a card without metrics.
-        out = save_pretrained(model, args.export, {"training": result})
-        (out / VOCABULARY_FILE).write_text(json.dumps(vocabulary.to_json(), indent=1) + "\n")
-        _keep_log(run, out)
-        body = DATA_CARD.format(data=", ".join(f"`{d}`" for d in data), vocabulary=vocabulary.name,
-                                classes=len(vocabulary), channels=tuple(config.channels), params=parameter_count(model))
-        write_card(out, f"Segmenter ({vocabulary.name})", body, result, {}, command_line(),
-                   "No held-out set of this data is kept apart: measure it on pictures the run did not read.")
+    if args.export and result["finished"] and _outside_tiny(vocabulary):
+        body = DATA_CARD.format(channels=tuple(config.channels), params=parameter_count(model))
+        out = _export_for_data(model, Path(args.export), vocabulary, data, result, run, "Segmenter", body)
         result["exported"] = str(out)
     elif args.export and result["finished"]:
         metrics = segmenter_miou(model, n=min(args.eval_n, 500), size=args.size)
@@ -253,7 +295,7 @@ FACTOR_WHAT = {
 
 def train_factors(args) -> dict:
     from ..evaluation import factor_metrics
-    from ..fgdm.factors import FACTORS, MAP_SIZE, default_config, tiny_config
+    from ..fgdm.factors import FACTORS, MAP_SIZE, NUM_CLASSES, default_config, tiny_config
     from ..models.denoiser import FactorDenoiser
     from ..models.shipped import ENCODER_DIR
     from .factors import P_DROP_STUFF, FactorCollate, FactorsObjective, make_dataset_factory, to_inputs
@@ -263,20 +305,31 @@ def train_factors(args) -> dict:
     if unknown:
         raise BadInput(f"--only: unknown factor(s) {unknown}; choose from {', '.join(FACTORS)}")
     run = Path(args.out)
+    data, vocabulary = _data(args)
+    classes = len(vocabulary) if vocabulary is not None else NUM_CLASSES
     models = {}
     for name in names:
-        base = tiny_config(name) if args.tiny else default_config(name)
+        base = tiny_config(name, classes) if args.tiny else default_config(name, classes)
         config = _config_for_run(run / name, FactorDenoiser, dataclasses.asdict(base))
         models[name] = FactorDenoiser(config)
         if args.init:  # start from trained weights (a run's checkpoint, when there is one, wins)
             models[name].load_state_dict(from_pretrained(Path(args.init) / name, FactorDenoiser).state_dict())
     objective = FactorsObjective(models)
     picture = models["image"].config.size if "image" in models else MAP_SIZE
-    result = train(objective, make_dataset_factory(args.reuse, picture), FactorCollate(args.encoder or ENCODER_DIR),
-                   to_inputs, _train_config(args))
+    result = train(objective, make_dataset_factory(args.reuse, picture, data=data, images=args.images),
+                   FactorCollate(args.encoder or ENCODER_DIR, vocabulary), to_inputs, _train_config(args))
     result["batch"] = args.batch
+    if data:
+        result["data"] = data
     trained = {k: m.float().eval() for k, m in getattr(objective, "module", objective).models.items()}
-    if args.export and result["finished"]:
+    if args.export and result["finished"] and _outside_tiny(vocabulary):
+        for name, model in trained.items():
+            c = model.config
+            body = FACTORS_DATA_CARD.format(name=name, what=FACTOR_WHAT[name][0], classes=classes,
+                                            channels=tuple(c.channels), params=parameter_count(model))
+            _export_for_data(model, Path(args.export) / name, vocabulary, data, result, run, f"Factor: {name}", body)
+        result["exported"] = str(args.export)
+    elif args.export and result["finished"]:
         metrics = factor_metrics(trained, n=min(args.eval_n, 200), encoder_dir=args.encoder)
         result["metrics"] = metrics
         for name, model in trained.items():

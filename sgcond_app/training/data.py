@@ -86,13 +86,13 @@ def with_aliases(g: SceneGraph, labels: dict[str, list[str]], predicates: dict[s
 
 
 def without_stuff(g: SceneGraph, boxes: np.ndarray, disparity: np.ndarray, p: float,
-                  rng: np.random.Generator) -> tuple[SceneGraph, np.ndarray, np.ndarray]:
+                  rng: np.random.Generator, is_stuff=classes.is_stuff) -> tuple[SceneGraph, np.ndarray, np.ndarray]:
     """Each stuff object (sky, grass, a road...) left out of the graph with probability p, with its
     relations, box and disparity; the picture keeps it. People name the things in a picture and
     often leave its background unsaid: a model trained on graphs that always name it meets such a
     graph out of its distribution, and filled the gaps with things nobody asked for. At least one
-    object stays."""
-    keep = [not (classes.is_stuff(o.label) and rng.random() < p) for o in g.objects]
+    object stays. `is_stuff`: of a label (default the tiny world's classes)."""
+    keep = [not (is_stuff(o.label) and rng.random() < p) for o in g.objects]
     if not any(keep) or all(keep):
         return g, boxes, disparity
     index = {}
@@ -193,23 +193,64 @@ class SourceStream(IterableDataset):
     another and again from the start at the end, never all in memory. Process `rank` of `world`, worker
     w of W, takes every (world * W)-th record; `start` records are passed over first (a resumed run).
     Pictures are centre-cropped to a square and resized to `size`, class maps the same way (nearest);
-    255 in a class map is no class. Graphs are left out (`graphs=False` items, as the segmenter takes)."""
+    255 in a class map is no class. `graphs=False`: items without graphs (as the segmenter takes);
+    True: with each graph's objects matched to the map (their boxes and disparities), its hard
+    negatives, a depth by the ground-plane rule and a sketch (`data/maps.py`), the picture also at
+    `picture_size`, mirrored half the time (`flip`) and with stuff left out of the graph (`drop_stuff`)
+    as `RenderStream` does. Records whose graph names nothing the map shows are passed over."""
 
     def __init__(self, names: list[str], size: int = 64, start: int = 0, rank: int = 0, world: int = 1,
-                 images: str | None = None) -> None:
+                 images: str | None = None, graphs: bool = False, picture_size: int | None = None,
+                 flip: bool = True, drop_stuff: float = 0.0) -> None:
         super().__init__()
         self.names, self.size, self.start, self.rank, self.world, self.images = names, size, start, rank, world, images
+        self.graphs, self.picture_size, self.flip, self.drop_stuff = graphs, picture_size, flip, drop_stuff
+
+    def _crop(self, record) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(picture square-cropped, not resized; class map and instances cropped and resized to `size`)."""
+        h, w = record.segmentation.shape
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        idx = (np.arange(self.size) * side // self.size).clip(0, side - 1)
+
+        def cut(a: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(a[top:top + side, left:left + side][idx][:, idx])
+
+        picture = record.picture()
+        if picture.shape[:2] == (h, w):
+            picture = picture[top:top + side, left:left + side]
+        return picture, cut(record.segmentation), cut(record.instances)
 
     def _fitted(self, record) -> tuple[np.ndarray, np.ndarray]:
         from ..reading.load import fit
 
-        seg = record.segmentation
-        h, w = seg.shape
-        side = min(h, w)
-        top, left = (h - side) // 2, (w - side) // 2
-        idx = (np.arange(self.size) * side // self.size).clip(0, side - 1)
-        seg = seg[top:top + side, left:left + side][idx][:, idx]
-        return fit(record.picture(), self.size), np.ascontiguousarray(seg)  # a picture is its map's shape
+        picture, seg, _ = self._crop(record)
+        return fit(picture, self.size), seg
+
+    def _item(self, record, rng: np.random.Generator) -> Item | None:
+        from ..data.maps import ground_depth, object_layout, sketch_of
+        from ..reading.load import fit
+
+        v = record.vocabulary
+        picture, seg, inst = self._crop(record)
+        image = fit(picture, self.size)
+        big = fit(picture, self.picture_size) if self.picture_size and self.picture_size != self.size else None
+        depth = ground_depth(seg, inst, v)
+        sketch = sketch_of(image, inst)
+        graph = record.graph
+        if self.flip and rng.random() < 0.5:
+            image, seg, depth, sketch = (np.ascontiguousarray(a[:, ::-1]) for a in (image, seg, depth, sketch))
+            big = np.ascontiguousarray(big[:, ::-1]) if big is not None else None
+            swap = {"left of": "right of", "right of": "left of"}
+            graph = SceneGraph(graph.objects, tuple(Relation(r.subject, swap.get(r.predicate, r.predicate), r.object)
+                                                    for r in graph.relations))
+        graph, boxes, disp = object_layout(graph, seg, depth, v)
+        if not graph.objects:
+            return None
+        if self.drop_stuff:
+            graph, boxes, disp = without_stuff(graph, boxes, disp, self.drop_stuff, rng, v.is_stuff)
+        twins = [t for t in (reversed_twin(graph, rng), swapped_twin(graph, rng)) if t is not None]
+        return Item(image, seg, graph, list(graph.labels), twins, boxes, disp, depth, sketch, big)
 
     def __iter__(self):
         from ..data.sources import parse
@@ -217,6 +258,7 @@ class SourceStream(IterableDataset):
         info = get_worker_info()
         wid, nw = (info.id, info.num_workers) if info is not None else (0, 1)
         stride, offset = nw * self.world, self.rank * nw + wid
+        rng = np.random.default_rng([self.start, self.rank, wid, 29])
         sources = [parse(n, self.images, self.size) for n in self.names]
         k, none = 0, np.zeros((0, 4), np.float32)
         while True:
@@ -224,8 +266,14 @@ class SourceStream(IterableDataset):
             for source in sources:
                 for record in source.records():
                     if k >= self.start and k % stride == offset:
-                        image, seg = self._fitted(record)
-                        yield Item(image, seg, record.graph, record.graph.labels, [], none, np.zeros(0, np.float32))
+                        if self.graphs:
+                            item = self._item(record, rng)
+                            if item is not None:
+                                yield item
+                        else:
+                            image, seg = self._fitted(record)
+                            yield Item(image, seg, record.graph, record.graph.labels, [], none,
+                                       np.zeros(0, np.float32))
                     k += 1
             if k == before:
                 raise BadInput(f"{', '.join(self.names)}: no record could be read")

@@ -21,17 +21,18 @@ from torch import nn
 from ..models.graph_encoder import GraphBatch, SceneGraphEncoder, image_tensor, pad_objects, tensorize
 from ..models.words import WordTable
 from ..world import classes
-from .data import Item, RenderStream, collate
+from .data import Item, RenderStream, SourceStream, collate
 
 RECON_WEIGHT = 1.0
 LAYOUT_WEIGHT = 4.0
 
 
-def hidden_cells(items: list[Item], grid: int, rng: np.random.Generator) -> torch.Tensor:
-    """(B, grid*grid) bool: the cells covered by one object per image (a thing where there is one)."""
+def hidden_cells(items: list[Item], grid: int, rng: np.random.Generator, is_stuff=classes.is_stuff) -> torch.Tensor:
+    """(B, grid*grid) bool: the cells covered by one object per image (a thing where there is one);
+    `is_stuff` of a label (default the tiny world's classes)."""
     out = torch.zeros(len(items), grid, grid, dtype=torch.bool)
     for k, it in enumerate(items):
-        things = [i for i, label in enumerate(it.labels) if not classes.is_stuff(label)] or list(range(len(it.labels)))
+        things = [i for i, label in enumerate(it.labels) if not is_stuff(label)] or list(range(len(it.labels)))
         x0, y0, x1, y1 = it.boxes[int(rng.choice(things))]
         c0, r0 = int(x0 * grid), int(y0 * grid)
         c1, r1 = max(int(np.ceil(x1 * grid)), c0 + 1), max(int(np.ceil(y1 * grid)), r0 + 1)
@@ -42,9 +43,11 @@ def hidden_cells(items: list[Item], grid: int, rng: np.random.Generator) -> torc
 class EncoderCollate:
     """Runs in the DataLoader workers: renders -> tensors, graphs embedded with the word table."""
 
-    def __init__(self, words_path: str | Path, grid: int, seed: int | None = None) -> None:
-        """`seed`: of the cells hidden from the layout loss (None: fresh each run; tests fix it)."""
+    def __init__(self, words_path: str | Path, grid: int, seed: int | None = None, vocabulary=None) -> None:
+        """`seed`: of the cells hidden from the layout loss (None: fresh each run; tests fix it);
+        `vocabulary`: the classes of the items' labels (default the tiny world's)."""
         self.words_path, self.grid = str(words_path), grid
+        self.is_stuff = vocabulary.is_stuff if vocabulary is not None else classes.is_stuff
         self._words: WordTable | None = None
         self._rng = np.random.default_rng(seed)
 
@@ -55,7 +58,7 @@ class EncoderCollate:
         twins = batch.pop("twins")
         batch["graphs"] = tensorize(batch["graphs"], self._words)
         batch["twins"] = tensorize([t for _, t in twins], self._words) if twins else None
-        batch["hidden"] = hidden_cells(items, self.grid, self._rng)
+        batch["hidden"] = hidden_cells(items, self.grid, self._rng, self.is_stuff)
         return batch
 
 
@@ -110,8 +113,12 @@ def to_inputs(batch: dict, device: torch.device) -> dict:
 P_DROP_STUFF = 0.3  # each stuff object of a training graph left out (its pixels stay): `without_stuff`
 
 
-def make_dataset_factory(size: int, reuse: int, drop_stuff: float = P_DROP_STUFF):
-    def make(start: int, rank: int, world: int) -> RenderStream:
+def make_dataset_factory(size: int, reuse: int, drop_stuff: float = P_DROP_STUFF, data: list[str] | None = None,
+                         images: str | None = None):
+    """Renders of the tiny world; `data`: dataset sources instead (`SourceStream` with graphs)."""
+    def make(start: int, rank: int, world: int):
+        if data:
+            return SourceStream(data, size, start, rank, world, images, graphs=True, drop_stuff=drop_stuff)
         return RenderStream(size=size, start=start, graphs=True, reuse=reuse, rank=rank, world=world,
                             drop_stuff=drop_stuff)
     return make

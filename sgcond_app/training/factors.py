@@ -31,7 +31,7 @@ from ..fgdm.factors import (
 from ..models.denoiser import FactorDenoiser
 from ..models.graph_encoder import image_tensor, pad_objects, tensorize
 from ..world.boxes import draw_layout, jitter_boxes
-from .data import Item, RenderStream
+from .data import Item, RenderStream, SourceStream
 
 P_DROP = 0.15
 P_NULL = 0.10
@@ -42,8 +42,9 @@ P_DROP_STUFF = 0.5  # each stuff object of a training graph left out (its pixels
 class FactorCollate:
     """Runs in the DataLoader workers: the frozen encoder embeds the graphs and predicts layouts."""
 
-    def __init__(self, encoder_dir: str | Path) -> None:
-        self.encoder_dir = str(encoder_dir)
+    def __init__(self, encoder_dir: str | Path, vocabulary=None) -> None:
+        """`vocabulary`: the classes of the items' labels and maps (default the tiny world's)."""
+        self.encoder_dir, self.vocabulary = str(encoder_dir), vocabulary
         self._encoder = None
         self._rng = np.random.default_rng()
 
@@ -66,7 +67,7 @@ class FactorCollate:
                 boxes, disp = pred_boxes[k].numpy(), pred_disp[k].numpy()
             else:
                 boxes, disp = it.boxes, it.disparity
-            layouts.append(draw_layout(it.labels, jitter_boxes(boxes, self._rng), disp, SEG_SIZE)[0])
+            layouts.append(draw_layout(it.labels, jitter_boxes(boxes, self._rng), disp, SEG_SIZE, self.vocabulary)[0])
         pictures = [it.picture if it.picture is not None else it.image for it in items]
         return {
             "image": torch.from_numpy(np.stack(pictures)),
@@ -82,20 +83,21 @@ def to_inputs(batch: dict, device: torch.device) -> dict:
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
-def factor_setup(name: str, image, segmentation, depth, sketch, layout, tokens):
+def factor_setup(name: str, image, segmentation, depth, sketch, layout, tokens, n: int | None = None):
     """(clean sample, loss target, spatial conditions, tokens or None) of one factor for a batch:
-    the picture (B, P, P, 3), the 64 px maps, the layout drawn from boxes and the graph's tokens."""
+    the picture (B, P, P, 3), the 64 px maps, the layout drawn from boxes and the graph's tokens;
+    n: the classes of the maps (default the tiny world's)."""
     if name == "segmentation":
-        return onehot(segmentation), segmentation, [onehot(layout)], tokens
+        return onehot(segmentation, n), segmentation, [onehot(layout, n)], tokens
     depth32 = depth_tensor(depth, DEPTH_SIZE)
     disparity32 = (depth32.squeeze(1) + 1) / 2
     if name == "depth":
-        return depth32, depth32, [onehot(downsample_classes(segmentation, MAP_SIZE // DEPTH_SIZE))], None
+        return depth32, depth32, [onehot(downsample_classes(segmentation, MAP_SIZE // DEPTH_SIZE, n), n)], None
     if name == "sketch":
         edges = sketch_tensor(sketch)
-        return edges, edges, [onehot(segmentation), depth_tensor(disparity32, MAP_SIZE)], None
+        return edges, edges, [onehot(segmentation, n), depth_tensor(disparity32, MAP_SIZE)], None
     rgb = image_tensor(image)
-    return rgb, rgb, picture_conditions(segmentation, disparity32, sketch, rgb.shape[-1]), None
+    return rgb, rgb, picture_conditions(segmentation, disparity32, sketch, rgb.shape[-1], n), None
 
 
 def condition_dropout(b: int, n_conds: int, token_pad, device) -> tuple[list, object]:
@@ -123,7 +125,8 @@ class FactorsObjective(nn.Module):
         total = 0.0
         logs = {}
         for name, model in self.models.items():
-            x0, target, conds, toks = factor_setup(name, image, segmentation, depth, sketch, layout, tokens)
+            x0, target, conds, toks = factor_setup(name, image, segmentation, depth, sketch, layout, tokens,
+                                                   model.config.cond_channels[0])
             t = torch.randint(0, self.alphas_cumprod.numel(), (b,), device=image.device)
             ab = self.alphas_cumprod[t].view(b, 1, 1, 1)
             x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * torch.randn_like(x0)
@@ -136,9 +139,14 @@ class FactorsObjective(nn.Module):
         return total, logs
 
 
-def make_dataset_factory(reuse: int, picture_size: int = MAP_SIZE, drop_stuff: float = P_DROP_STUFF):
-    """Renders at the maps' size; the same scene drawn again at picture_size when that differs."""
-    def make(start: int, rank: int, world: int) -> RenderStream:
+def make_dataset_factory(reuse: int, picture_size: int = MAP_SIZE, drop_stuff: float = P_DROP_STUFF,
+                         data: list[str] | None = None, images: str | None = None):
+    """Renders at the maps' size; the same scene drawn again at picture_size when that differs.
+    `data`: dataset sources instead (`SourceStream`, with graphs, depth by rule and sketches)."""
+    def make(start: int, rank: int, world: int):
+        if data:
+            return SourceStream(data, MAP_SIZE, start, rank, world, images, graphs=True,
+                                picture_size=picture_size, drop_stuff=drop_stuff)
         return RenderStream(size=MAP_SIZE, start=start, graphs=True, alias_p=0.0, reuse=reuse, rank=rank,
                             world=world, picture_size=picture_size if picture_size != MAP_SIZE else None,
                             drop_stuff=drop_stuff)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import html
 import logging
 import threading
 import time
@@ -239,7 +240,7 @@ def _graph_views(graph: SceneGraph | None, positions, session: Session | None = 
                  rev: int | None = None) -> tuple:
     """canvas, text, table, notes for a graph; its edges judged on the session's map when the
     session was generated from this very graph."""
-    u = views.understand(graph, session.result.vocab if session is not None else None)
+    u = views.understand(graph, session.result.vocab if session is not None else drawn_vocabulary())
     verdict = None
     ours = session is not None and graph is not None and graph == session.mapped.source
     # A picture the reading model does not know: its graph's edges are not drawn as passing or failing.
@@ -508,12 +509,13 @@ def _generate(graph: SceneGraph, seed: object, samples: object, session: Session
               prompt: str | None = None, negative: str | None = None):
     from ..graph.mapping import map_graph
 
-    mapped = map_graph(graph)
+    b = backend(choice)
+    v = load_vocabulary(b.capabilities.draws_in)  # the classes this backend's models draw
+    mapped = map_graph(graph, v)
     if mapped.graph is None:
-        raise BadInput("no object of this graph is known to the tiny world: " + "; ".join(mapped.lines()[:3]))
+        raise BadInput(f"{mapped.lines()[-1]}: " + "; ".join(mapped.lines()[:3]))
     seed = check_seed(0 if seed is None else seed)
     samples = _samples(samples)
-    b = backend(choice)
     options = Options(samples=samples)
     if b.capabilities.prompts:
         # The person's own words reach the picture (`broccoli`, which the tiny world drops): the
@@ -533,7 +535,7 @@ def _generate(graph: SceneGraph, seed: object, samples: object, session: Session
     yield from _stream_result(job, dict(b.capabilities.default_steps), progress,
                               lambda r: Session(mapped, r, earlier=earlier[-MAX_EARLIER:], backend=choice or ""),
                               display, f"generate(seed={seed}, samples={samples}, backend={choice or _name}, "
-                              f"graph={graph.to_json()})", session, request)
+                              f"graph={graph.to_json()})", session, request, vocabulary=v)
 
 
 def generate(text: str | None, seed: float | int | None, samples: float | int | None, session: Session | None,
@@ -578,11 +580,43 @@ def pick_backend(choice: str | None, progress=gr.Progress(track_tqdm=True)):
             log.exception("loading the %s backend", choice)
             warn(f"the {choice} backend could not load ({type(e).__name__}; the server's log has it): "
                  f"the {_name} backend still serves")
-        return gr.update(value=_name), gr.update(visible=_prompts(_name))
+        return gr.update(value=_name), gr.update(visible=_prompts(_name)), vocabulary_markdown(_name)
     if first:
         info(f"The {choice} backend makes the pictures now ({caps.picture_size} px, on {caps.device}). "
              "What you generate or read is edited with it.")
-    return gr.skip(), gr.update(visible=caps.prompts)
+    return gr.skip(), gr.update(visible=caps.prompts), vocabulary_markdown(choice)
+
+
+def drawn_vocabulary(choice: str | None = None):
+    """The vocabulary the backend `choice` (default the configured one) draws in; None (the tiny
+    world's) where it cannot be said (a remote backend out of reach)."""
+    try:
+        return load_vocabulary(backend(choice).capabilities.draws_in)
+    except BadInput:
+        return None
+
+
+def vocabulary_markdown(choice: str | None = None) -> str:
+    """What the backend `choice` draws and reads, for the page: its vocabulary's name, where it comes
+    from, and its classes, things and stuff apart (a model trained on a dataset knows that dataset's).
+    Nothing is loaded for it but the backend's configuration."""
+    name = choice or _name
+    if name != _name and name not in _loaded:
+        return ""
+    try:
+        caps = backend(name).capabilities
+        v = load_vocabulary(caps.draws_in)
+    except BadInput as e:
+        return f"The classes of the {name} backend cannot be said: {e}"
+    things = [c for c in v.classes if not v.is_stuff(c)]
+    stuff = [c for c in v.classes if v.is_stuff(c)]
+    out = (f"The **{name}** backend draws the **{v.name}** vocabulary: {len(v)} classes "
+           f"({html.escape(v.source)}). A word of a graph outside them is mapped to the nearest one, or left out.")
+    if caps.reads_in != caps.draws_in:
+        out += f" A picture is read in the **{caps.reads_in}** vocabulary."
+    out += f"\n\n**Things** ({len(things)}): {html.escape(', '.join(things)) or '-'}"
+    out += f"\n\n**Stuff** ({len(stuff)}): {html.escape(', '.join(stuff)) or '-'}"
+    return out
 
 
 def _negative() -> str:
@@ -1050,7 +1084,8 @@ def studio_tab() -> None:
                             elem_id="sg-picture-help")
         with gr.Column(scale=2):
             notes = gr.Markdown(views.notes_markdown(views.read_text(EXAMPLE),
-                                                     views.understand(views.read_text(EXAMPLE))),
+                                                     views.understand(views.read_text(EXAMPLE),
+                                                                      drawn_vocabulary())),
                                 elem_id="sg-notes")
             with gr.Row():
                 seed = RawNumber(label="Seed", value=0, precision=0, minimum=0, elem_id="sg-seed")
@@ -1060,6 +1095,8 @@ def studio_tab() -> None:
             choice = gr.Dropdown(names, value=names[0], label="Backend", visible=len(names) > 1,
                                  info="what makes the pictures (the first choice of another loads it)",
                                  elem_id="sg-backend")
+            with gr.Accordion("Classes this backend knows", open=False, elem_id="sg-vocabulary-box"):
+                vocabulary = gr.Markdown(vocabulary_markdown(names[0]), elem_id="sg-vocabulary")
             with gr.Accordion("Prompt (told to Stable Diffusion)", open=False, visible=_prompts(names[0]),
                               elem_id="sg-prompt-box") as prompt_box:
                 prompt = gr.Textbox(label="Prompt", lines=2, max_lines=6, elem_id="sg-prompt",
@@ -1184,7 +1221,7 @@ def studio_tab() -> None:
     for event in running:
         event.then(**follow)
     stop.click(request_stop, None, None, concurrency_limit=None, **private)
-    choice.input(on_page(2)(pick_backend), [choice], [choice, prompt_box], **private).then(
+    choice.input(on_page(3)(pick_backend), [choice], [choice, prompt_box, vocabulary], **private).then(
         on_page(1)(prompt_hint), [text, choice], [prompt], **private)
     text.change(on_page(1)(prompt_hint), [text, choice], [prompt], trigger_mode="always_last", **private)
 

@@ -8,30 +8,33 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import vocab
-from . import classes
+from ..graph import vocab, vocabularies
 
 
-def paint_order(labels: list[str], boxes: np.ndarray, disparity: np.ndarray) -> list[int]:
+def paint_order(labels: list[str], boxes: np.ndarray, disparity: np.ndarray,
+                vocabulary: vocabularies.Vocabulary | None = None) -> list[int]:
+    v = vocabularies.or_tiny(vocabulary)
     area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    stuff = sorted((i for i, lab in enumerate(labels) if classes.is_stuff(lab)), key=lambda i: -area[i])
-    things = sorted((i for i, lab in enumerate(labels) if not classes.is_stuff(lab)), key=lambda i: disparity[i])
+    stuff = sorted((i for i, lab in enumerate(labels) if v.is_stuff(lab)), key=lambda i: -area[i])
+    things = sorted((i for i, lab in enumerate(labels) if not v.is_stuff(lab)), key=lambda i: disparity[i])
     return stuff + things
 
 
-def draw_layout(labels: list[str], boxes: np.ndarray, disparity: np.ndarray, size: int
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def draw_layout(labels: list[str], boxes: np.ndarray, disparity: np.ndarray, size: int,
+                vocabulary: vocabularies.Vocabulary | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """-> (class ids (H, W) uint8, instance ids (H, W) uint8 where object i is i + 1, depth (H, W)
-    float32). Pixels no box covers are `vocab.VOID` in the segmentation and 0 elsewhere, so that
-    nothing the layout did not put there can satisfy a relation."""
+    float32), the labels being classes of `vocabulary` (default the tiny world's). Pixels no box covers
+    are `vocab.VOID` in the segmentation and 0 elsewhere, so that nothing the layout did not put there
+    can satisfy a relation."""
+    v = vocabularies.or_tiny(vocabulary)
     seg = np.full((size, size), vocab.VOID, np.uint8)
     inst = np.zeros((size, size), np.uint8)
     depth = np.zeros((size, size), np.float32)
-    for i in paint_order(labels, boxes, disparity):
+    for i in paint_order(labels, boxes, disparity, v):
         x0, y0, x1, y1 = np.clip(np.asarray(boxes[i], dtype=np.float64), 0, 1) * size
         c0, r0 = int(np.floor(x0)), int(np.floor(y0))
         c1, r1 = max(int(np.ceil(x1)), c0 + 1), max(int(np.ceil(y1)), r0 + 1)
-        seg[r0:r1, c0:c1] = classes.CLASS_ID[labels[i]]
+        seg[r0:r1, c0:c1] = v.position(labels[i])
         inst[r0:r1, c0:c1] = i + 1
         depth[r0:r1, c0:c1] = float(disparity[i])
     return seg, inst, np.round(depth * 255) / 255

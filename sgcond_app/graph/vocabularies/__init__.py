@@ -96,13 +96,44 @@ def or_tiny(vocabulary: Vocabulary | None) -> Vocabulary:
     return vocabulary if vocabulary is not None else load("tiny")
 
 
-@functools.cache
+# Vocabularies a dataset brought, by name: those of the models this process loaded (a model trained on
+# a dataset keeps its table in `vocabulary.json`; `register` makes its name known here).
+_REGISTERED: dict[str, Vocabulary] = {}
+
+
+def register(vocabulary: Vocabulary) -> Vocabulary:
+    """Make a dataset's vocabulary known by its name (to `load`, and so to results, the judge and the
+    page). The same table again is a no-op; another table under a name already known is refused."""
+    known = _REGISTERED.get(vocabulary.name) or (_shipped(vocabulary.name) if vocabulary.name in NAMES else None)
+    if known is not None:
+        if known.classes != vocabulary.classes or known.stuff != vocabulary.stuff:
+            raise BadInput(f"a vocabulary named {vocabulary.name[:40]!r} is known already with other classes: "
+                           "name the dataset's vocabulary another way")
+        return known
+    _REGISTERED[vocabulary.name] = vocabulary
+    return vocabulary
+
+
+def known() -> tuple[str, ...]:
+    """The names `load` takes: the shipped vocabularies and those registered in this process."""
+    return NAMES + tuple(n for n in _REGISTERED if n not in NAMES)
+
+
 def load(name: str) -> Vocabulary:
-    """A shipped vocabulary by name: tiny, ade20k or coco-stuff (one value each, shared)."""
+    """A vocabulary by name: a shipped one (tiny, ade20k, coco-stuff; one value each, shared), or one
+    a loaded model brought (`register`)."""
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    if name not in NAMES:
+        raise BadInput(f"no vocabulary {str(name)[:40]!r}; the vocabularies known here are {', '.join(known())} "
+                       "(one a dataset brought is known once a model trained on it is loaded)")
+    return _shipped(name)
+
+
+@functools.cache
+def _shipped(name: str) -> Vocabulary:
     if name == "tiny":
         return _tiny()
-    if name not in NAMES:
-        raise BadInput(f"no vocabulary {name!r}"[:80] + f"; the vocabularies are {', '.join(NAMES)}")
     data = json.loads((_HERE / f"{name}.json").read_text())
     classes = data["classes"]
     aliases = {a: c["name"] for c in classes for a in c.get("aliases", ())}
