@@ -455,3 +455,37 @@ def test_the_chain_trains_on_a_coco_copy_and_the_studio_draws_its_classes(coco, 
     finally:
         studio.configure(None)
     assert TinyBackend().capabilities.draws_in == "tiny"
+
+
+def test_training_items_from_sources_carry_depth_sketch_and_boxes(tmp_path):
+    """`SourceStream(graphs=True)`: the tiny world's items keep the renders' own depth and sketch; a
+    folder's get the ground-plane depth (sky 0, a thing one disparity, that of the ground it stands
+    on) and a sketch on its outlines; each graph object has its box on the map."""
+    from scipy.stats import spearmanr
+
+    from sgcond_app.data.maps import ground_depth
+    from sgcond_app.training.data import SourceStream
+    from sgcond_app.world import render_sample
+
+    world = next(iter(SourceStream(["world:2@5"], graphs=True, picture_size=128, flip=False)))
+    render = render_sample(5, 64)
+    assert np.array_equal(world.depth, render.depth) and np.array_equal(world.sketch, render.sketch)
+    assert world.picture.shape == (128, 128, 3) and len(world.boxes) == len(world.graph.objects) > 0
+    assert ((world.boxes >= 0) & (world.boxes <= 1)).all() and (world.boxes[:, 2:] > world.boxes[:, :2]).all()
+
+    root = _folder(tmp_path / "mine")
+    item = next(iter(SourceStream([f"folder:{root}"], graphs=True, flip=False)))
+    seg, depth = item.segmentation, item.depth
+    assert (depth[seg == 0] == 0).all()  # sky
+    for thing in (2, 3):
+        assert len(np.unique(depth[seg == thing])) == 1
+    assert depth[seg == 2].max() > depth[seg == 3].max()  # the tractor stands lower: nearer than the barn
+    field = depth[seg == 1]
+    assert field.min() > 0 and depth[63, 0] > depth[33, 0]  # the ground nears towards the bottom
+    assert item.sketch[24, 6:26].any() and set(item.graph.labels) == {"sky", "field", "tractor", "barn"}
+
+    # The tiny world is drawn by the same rule: on its renders the rule orders depth as the renderer does.
+    v = load("tiny")
+    rho = [spearmanr(ground_depth(s.segmentation, s.instances.astype(np.int32), v).ravel(), s.depth.ravel()).statistic
+           for s in (render_sample(1_000_000_000 + k, 64) for k in range(20))]
+    assert np.median(rho) > 0.95

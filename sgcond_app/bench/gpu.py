@@ -118,6 +118,9 @@ def tiny_backend(out: dict, device: str, graphs_path: str | None = None) -> None
             seconds = _median_seconds(lambda k, b=batch: _baseline_batched(chain, g, 1000 * (k + 1), b, read=False),
                                       2, device)
             p.figures[f"batch_{batch}_pictures_per_second"] = round(batch / seconds, 2)
+        # A labelled dataset's cost (`dataset`, issue 31): a million samples at the best batched rate.
+        best = max(v for k, v in p.figures.items() if k.endswith("_pictures_per_second"))
+        p.figures["gpu_hours_per_million_samples"] = round(1e6 / best / 3600, 2)
     with _Part(out, "tiny_precision", device) as p:
         for name, dtype in (("fp32", None), ("bf16", torch.bfloat16)):
             recall, relations, read, cond = [], [], [], []

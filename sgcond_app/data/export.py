@@ -27,6 +27,7 @@ import json
 import os
 import tarfile
 import time
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -317,11 +318,15 @@ def generate(jobs: list[Job], out: Path, shard_size: int = DEFAULT_SHARD_SIZE, w
             ctx = ray.data.DataContext.get_current()
             ctx.enable_progress_bars = on_shard is None
             ds = ray.data.from_items([{"shard": k} for k in todo], override_num_blocks=len(todo))
-            ds = ds.map_batches(ShardMaker, batch_size=1, num_cpus=1, concurrency=(1, min(workers, len(todo))),
-                                max_restarts=0,
-                                fn_constructor_kwargs={"out": str(out), "jobs": jobs, "shard_size": shard_size,
-                                                       "samples": samples, "min_recall": min_recall,
-                                                       "weights": weights})
+            pool = ray.data.ActorPoolStrategy(min_size=1, max_size=min(workers, len(todo)))
+            with warnings.catch_warnings():
+                # max_restarts=0 (an actor that cannot load the chain fails the run, it is not started
+                # again and again) has no named parameter in Ray 2.60 and warns as a "remote arg".
+                warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
+                ds = ds.map_batches(ShardMaker, batch_size=1, num_cpus=1, compute=pool, max_restarts=0,
+                                    fn_constructor_kwargs={"out": str(out), "jobs": jobs, "shard_size": shard_size,
+                                                           "samples": samples, "min_recall": min_recall,
+                                                           "weights": weights})
             for row in ds.iter_rows():
                 made += int(row["samples"])
                 tried += int(row["tried"])

@@ -62,6 +62,10 @@ class Record:
     vocabulary: Vocabulary
     picture_path: Path | None = None
     picture_array: np.ndarray | None = None  # the picture where it has no file (the tiny world)
+    # Where the source has them (the tiny world's renders): its depth (H, W) float32 in [0, 1], near is
+    # 1, and its sketch (H, W) uint8. Elsewhere training makes them by rule (`data/maps.py`).
+    depth: np.ndarray | None = None
+    sketch: np.ndarray | None = None
 
     def picture(self) -> np.ndarray:
         """(H, W, 3) uint8: the picture, read from its file where it has one."""
@@ -212,7 +216,7 @@ class WorldSource(Source):
         for k in range(min(self.n, limit or self.n)):
             s = render_sample(self.seed + k, self.size)
             yield Record(f"world-{self.seed + k:09d}", s.segmentation, s.instances.astype(np.int32), s.graph,
-                         self.vocabulary, picture_array=s.image)
+                         self.vocabulary, picture_array=s.image, depth=s.depth, sketch=s.sketch)
 
 
 # --- COCO and COCO-Stuff ----------------------------------------------------------------------------

@@ -195,9 +195,10 @@ class SourceStream(IterableDataset):
     Pictures are centre-cropped to a square and resized to `size`, class maps the same way (nearest);
     255 in a class map is no class. `graphs=False`: items without graphs (as the segmenter takes);
     True: with each graph's objects matched to the map (their boxes and disparities), its hard
-    negatives, a depth by the ground-plane rule and a sketch (`data/maps.py`), the picture also at
-    `picture_size`, mirrored half the time (`flip`) and with stuff left out of the graph (`drop_stuff`)
-    as `RenderStream` does. Records whose graph names nothing the map shows are passed over."""
+    negatives, the record's depth and sketch where it has them (the tiny world's) and else a depth by
+    the ground-plane rule and a sketch (`data/maps.py`), the picture also at `picture_size`, mirrored
+    half the time (`flip`) and with stuff left out of the graph (`drop_stuff`) as `RenderStream` does.
+    Records whose graph names nothing the map shows are passed over."""
 
     def __init__(self, names: list[str], size: int = 64, start: int = 0, rank: int = 0, world: int = 1,
                  images: str | None = None, graphs: bool = False, picture_size: int | None = None,
@@ -206,8 +207,9 @@ class SourceStream(IterableDataset):
         self.names, self.size, self.start, self.rank, self.world, self.images = names, size, start, rank, world, images
         self.graphs, self.picture_size, self.flip, self.drop_stuff = graphs, picture_size, flip, drop_stuff
 
-    def _crop(self, record) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(picture square-cropped, not resized; class map and instances cropped and resized to `size`)."""
+    def _crop(self, record) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """(picture square-cropped, not resized; class map, instances, and the depth and sketch where the
+        record has them, cropped and resized to `size`)."""
         h, w = record.segmentation.shape
         side = min(h, w)
         top, left = (h - side) // 2, (w - side) // 2
@@ -219,12 +221,13 @@ class SourceStream(IterableDataset):
         picture = record.picture()
         if picture.shape[:2] == (h, w):
             picture = picture[top:top + side, left:left + side]
-        return picture, cut(record.segmentation), cut(record.instances)
+        maps = [None if m is None or m.shape != (h, w) else cut(m) for m in (record.depth, record.sketch)]
+        return picture, cut(record.segmentation), cut(record.instances), *maps
 
     def _fitted(self, record) -> tuple[np.ndarray, np.ndarray]:
         from ..reading.load import fit
 
-        picture, seg, _ = self._crop(record)
+        picture, seg, *_ = self._crop(record)
         return fit(picture, self.size), seg
 
     def _item(self, record, rng: np.random.Generator) -> Item | None:
@@ -232,11 +235,11 @@ class SourceStream(IterableDataset):
         from ..reading.load import fit
 
         v = record.vocabulary
-        picture, seg, inst = self._crop(record)
+        picture, seg, inst, depth, sketch = self._crop(record)
         image = fit(picture, self.size)
         big = fit(picture, self.picture_size) if self.picture_size and self.picture_size != self.size else None
-        depth = ground_depth(seg, inst, v)
-        sketch = sketch_of(image, inst)
+        depth = ground_depth(seg, inst, v) if depth is None else depth.astype(np.float32)
+        sketch = sketch_of(image, inst) if sketch is None else sketch
         graph = record.graph
         if self.flip and rng.random() < 0.5:
             image, seg, depth, sketch = (np.ascontiguousarray(a[:, ::-1]) for a in (image, seg, depth, sketch))
