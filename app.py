@@ -4,11 +4,12 @@ Settings from the environment (flags win): SGCOND_HOST, SGCOND_PORT, SGCOND_CONC
 that run at once per action, default 2), SGCOND_QUEUE_SIZE (requests that may wait, default 64),
 SGCOND_MAX_SAMPLES (SBPC candidates a request may ask for, default 16), SGCOND_BACKEND (--backend;
 default tiny), SGCOND_WEIGHTS (--weights), SGCOND_BACKENDS (--backends: the page's Backend choice),
-SGCOND_WORKERS (--workers; default 0), SGCOND_SERVE_BACKEND (1: --serve-backend), SGCOND_BACKEND_TOKEN
-(the secret a page calling this instance as its backend sends, and that a page with --backend http://... sends to it),
-SGCOND_WARM_UP (1: load the
-models and run one small generation before the first click; default 1), SGCOND_SESSIONS (sessions
-whose result and edits the server keeps, the least recently used going first; default 300).
+SGCOND_REPLICAS (--replicas), RAY_ADDRESS (--ray-address), SGCOND_REPLICA_CPUS and
+SGCOND_REPLICA_GPUS (each replica's share), SGCOND_SERVE_BACKEND (1: --serve-backend),
+SGCOND_BACKEND_TOKEN (the secret a page calling this instance as its backend sends, and that a page
+with --backend http://... sends to it), SGCOND_WARM_UP (1: load the models and run one small
+generation before the first click; default 1), SGCOND_SESSIONS (sessions whose result and edits
+the server keeps, the least recently used going first; default 300).
 Temporary files (sgcond_app/ui/files.py): SGCOND_TMP (where; default the system's temporary
 folder), SGCOND_TMP_MAX_AGE (seconds they live at least, default 3600), SGCOND_TMP_EVERY (seconds
 between prunings, default 600).
@@ -17,6 +18,7 @@ between prunings, default 600).
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
 import os
 import signal
@@ -64,8 +66,8 @@ def settings(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     parser.add_argument("--backend", default=env.get("SGCOND_BACKEND") or "tiny",
                         help="what makes the pictures (env SGCOND_BACKEND; default tiny: the repository's own "
-                        "models in this process; http://HOST:PORT/: another running instance, several "
-                        "comma-separated: workers behind this page; sd: Stable Diffusion 1.5 + ControlNets "
+                        "models in this process; http://HOST:PORT/: another running instance; "
+                        "sd: Stable Diffusion 1.5 + ControlNets "
                         "on a GPU, the tiny backend where it cannot load)")
     parser.add_argument("--backends", default=env.get("SGCOND_BACKENDS"),
                         help="the page's Backend choice: comma-separated names (tiny, sd) offered beside "
@@ -75,9 +77,15 @@ def settings(argv: list[str] | None = None) -> argparse.Namespace:
                         help="the tiny backend's weights folder (encoder/, factors/, segmenter/; env "
                         "SGCOND_WEIGHTS; default the shipped weights/): one trained on a dataset draws and "
                         "reads that dataset's classes, and the page says which")
-    parser.add_argument("--workers", type=int, default=env.get("SGCOND_WORKERS") or "0",
-                        help="start this many local instances (worker processes, each with the tiny backend) "
-                        "and send them the work (env SGCOND_WORKERS; default 0: work in this process)")
+    parser.add_argument("--replicas", default=env.get("SGCOND_REPLICAS") or None, metavar="K|MIN-MAX",
+                        help="serve the backend from K replicas on Ray Serve (MIN-MAX: they autoscale between "
+                        "the two), on a local Ray with this machine's cores unless --ray-address joins a cluster "
+                        "(env SGCOND_REPLICAS; each replica's CPUs and GPUs: SGCOND_REPLICA_CPUS, default 1, and "
+                        "SGCOND_REPLICA_GPUS, default 0, fractions allowed). Default: no Ray, the work in this "
+                        "process")
+    parser.add_argument("--ray-address", default=env.get("RAY_ADDRESS") or None,
+                        help="a running Ray cluster to deploy the replicas on (env RAY_ADDRESS; with it, "
+                        "--replicas defaults to 1)")
     parser.add_argument("--serve-backend", action="store_true",
                         default=env.get("SGCOND_SERVE_BACKEND", "") not in ("", "0"),
                         help="also serve this instance's backend to other pages (their --backend "
@@ -97,17 +105,27 @@ def settings(argv: list[str] | None = None) -> argparse.Namespace:
     if unknown:
         parser.error(f"--backends: {unknown[0]!r} is not one of {', '.join(PAGE_BACKENDS)}")
     args.backends = offered if args.backends is not None else None
-    if not 0 <= args.workers <= 16:
-        parser.error("--workers must be from 0 to 16")
-    if args.workers and args.backend != "tiny":
-        parser.error("--workers starts local tiny workers; it does not go with --backend")
     if args.weights is not None:
-        if args.backend.strip() != "tiny" or args.workers:
-            parser.error("--weights is the tiny backend's, in this process: it goes without --backend and --workers")
+        if args.backend.strip() != "tiny":
+            parser.error("--weights is the tiny backend's: it goes without --backend")
         if not os.path.isdir(args.weights):
             parser.error(f"--weights: {args.weights} is not a folder")
-    # With workers, each takes two requests at once unless SGCOND_CONCURRENCY says otherwise.
-    args.concurrency = _positive(parser, "SGCOND_CONCURRENCY", str(2 * max(1, args.workers)))
+    args.serve = None
+    if args.replicas is not None or args.ray_address:
+        from sgcond_app.backends.serve import ServeSettings
+        from sgcond_app.errors import BadInput
+
+        if args.backend.strip() not in ("tiny", "sd"):
+            parser.error("--replicas serves the tiny or the sd backend on Ray Serve, not another instance")
+        try:
+            args.serve = ServeSettings.parse(args.replicas or "1", env, backend=args.backend.strip(),
+                                             weights=args.weights)
+        except BadInput as e:
+            parser.error(str(e))
+    # With replicas, the page lets two requests a replica (at most) run at once unless
+    # SGCOND_CONCURRENCY says otherwise; Ray queues what the replicas cannot take yet.
+    replicas = args.serve.max_replicas if args.serve is not None else 1
+    args.concurrency = _positive(parser, "SGCOND_CONCURRENCY", str(2 * replicas))
     args.queue_size = _positive(parser, "SGCOND_QUEUE_SIZE", "64")
     args.sessions = _positive(parser, "SGCOND_SESSIONS", "300")
     args.studio = StudioConfig.from_env(env)
@@ -140,7 +158,7 @@ def _gpu_at_hand() -> bool:
 
 def page_backends(name: str, offered: list[str] | None, local: bool = True) -> dict:
     """The page's other backends, by name: those --backends names, or by default tiny beside sd and
-    sd beside tiny where there is a GPU. `local` False (workers, another instance): none by default,
+    sd beside tiny where there is a GPU. `local` False (Ray Serve replicas, another instance): none by default,
     and torch is not imported to look for a GPU (the page process stays without it)."""
     if offered is None:
         offered = ["tiny"] if name == "sd" else (["sd"] if name == "tiny" and local and _gpu_at_hand() else [])
@@ -168,40 +186,31 @@ def main(argv: list[str] | None = None) -> None:
     from sgcond_app.backends import get_backend
     from sgcond_app.errors import BadInput
 
-    workers = None
     try:
-        if args.workers:
-            from sgcond_app.backends.pool import PooledBackend
-            from sgcond_app.backends.remote import RemoteBackend
-            from sgcond_app.backends.workers import Workers
+        if args.serve is not None:
+            from sgcond_app.backends import serve
 
-            workers = Workers(args.workers)
-            workers.wait()
-            backend = PooledBackend([RemoteBackend(u, token=workers.token) for u in workers.urls])
+            backend = serve.deploy(args.serve, args.ray_address)
+            atexit.register(serve.shutdown)
+            name = args.serve.backend
         elif args.backend.strip() == "sd":
             backend = _sd_or_tiny()
+            name = backend.capabilities.name  # "tiny" where sd could not load
         elif args.weights is not None:
             from sgcond_app.backends.tiny import TinyBackend
 
             backend = TinyBackend.from_pretrained(args.weights)  # a folder that does not load is said now
+            name = "tiny"
         else:
             backend = get_backend(args.backend)
-        spec = args.backend.strip()
-        if workers is not None:
-            name = "tiny"  # the workers are tiny backends
-        elif spec == "sd":
-            name = backend.capabilities.name  # "tiny" where sd could not load
-        else:
-            name = spec
+            name = args.backend.strip()
     except BadInput as e:
-        if workers is not None:
-            workers.stop()
         raise SystemExit(f"--backend: {e}") from None
     if os.environ.get("SGCOND_WARM_UP", "1") != "0":
         # The page is up at once; the models load beside it, so the first Generate is not the slow one.
         threading.Thread(target=_warm_up, args=(backend,), daemon=True, name="sgcond-warm-up").start()
     demo = create_demo(backend, args.studio, name=name, others=page_backends(name, args.backends,
-                                                                  workers is None and name in PAGE_BACKENDS),
+                                                                  args.serve is None and name in PAGE_BACKENDS),
                        backend_token=args.backend_token)
     # Requests beyond this many per event wait in the queue: the tiny backend is CPU-bound.
     demo.queue(default_concurrency_limit=args.concurrency, max_size=args.queue_size)

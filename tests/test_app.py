@@ -11,6 +11,8 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+from sgcond_app.backends import get_backend
+from sgcond_app.errors import BadInput
 from sgcond_app.ui import serve_locally
 from sgcond_app.world import classes
 
@@ -295,12 +297,18 @@ def test_app_settings_from_flags_and_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("GRADIO_SERVER_PORT", "7861")
     assert (app.settings([]).host, app.settings([]).port) == ("0.0.0.0", 7861)
     assert app.settings(["--host", "10.0.0.1", "--port", "9000"]).port == 9000
-    monkeypatch.delenv("SGCOND_WORKERS", raising=False)
-    assert app.settings(["--workers", "3"]).concurrency == 6  # two requests at once per worker
-    for bad in (["--workers", "17"], ["--workers", "-1"], ["--workers", "1", "--backend", "http://a:1/"]):
+    for name in ("SGCOND_REPLICAS", "RAY_ADDRESS", "SGCOND_REPLICA_CPUS", "SGCOND_REPLICA_GPUS"):
+        monkeypatch.delenv(name, raising=False)
+    assert app.settings([]).serve is None  # no Ray unless asked
+    args = app.settings(["--replicas", "1-3"])
+    assert args.concurrency == 6 and (args.serve.min_replicas, args.serve.max_replicas) == (1, 3)  # two a replica
+    assert app.settings(["--ray-address", "ray://head:10001"]).serve.max_replicas == 1
+    for bad in (["--replicas", "0"], ["--replicas", "3-1"], ["--replicas", "1", "--backend", "http://a:1/"],
+                ["--workers", "2"]):
         with pytest.raises(SystemExit):
             app.settings(bad)
-    assert app.settings(["--backend", "http://a:1/,http://b:1/"]).backend == "http://a:1/,http://b:1/"
+    with pytest.raises(BadInput, match="one other instance's address"):
+        get_backend("http://a:1/,http://b:1/")
     monkeypatch.setenv("SGCOND_MAX_SAMPLES", "40")
     with pytest.raises(SystemExit):
         app.settings([])
@@ -324,7 +332,7 @@ def test_the_pages_backend_choice_from_flags_and_environment(monkeypatch: pytest
         app.settings(["--backends", "tiny,dall-e"])
     assert list(app.page_backends("sd", None)) == ["tiny"]  # sd's fallback is always offered
     assert list(app.page_backends("tiny", ["tiny", "sd"])) == ["sd"]
-    assert app.page_backends("tiny", None, local=False) == {}  # workers: no GPU looked for, nothing offered
+    assert app.page_backends("tiny", None, local=False) == {}  # replicas: no GPU looked for, nothing offered
     monkeypatch.setenv("SPACES_ZERO_GPU", "true")  # ZeroGPU: the GPU comes with each call
     assert list(app.page_backends("tiny", None)) == ["sd"]
 

@@ -28,12 +28,10 @@ def get_backend(spec: str | None = None, *, weights=None, device: str = "cpu") -
     if name.startswith(("http://", "https://")):
         from .remote import RemoteBackend
 
-        urls = [u.strip() for u in name.split(",") if u.strip()]
-        if len(urls) == 1:
-            return RemoteBackend(urls[0])
-        from .pool import PooledBackend
-
-        return PooledBackend([RemoteBackend(u) for u in urls])
+        if "," in name:
+            raise BadInput("--backend takes one other instance's address; for several copies of the backend, "
+                           "serve it on Ray Serve (app.py --replicas K, --ray-address ADDR)")
+        return RemoteBackend(name)
     raise BadInput(f"unknown backend {name!r}; the backends are {', '.join(BACKENDS)}, or the address of "
                    "another running instance (http://HOST:PORT/)"[:300])
 

@@ -152,7 +152,8 @@ def _remote(o: Options) -> dict:
 
 
 @bench("clients", "50 clients at once share --n requests (default 500: generate, move, rerun), on one "
-       "instance and on a page with 2 workers: failures, cross-talk, requests a second, memory")
+       "instance in one process and on local Ray Serve with 1 and 2 replicas: failures, cross-talk, requests a "
+       "second, memory")
 def _clients(o: Options) -> dict:
     from . import clients
 

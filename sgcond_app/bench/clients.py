@@ -1,12 +1,13 @@
-"""`python -m sgcond_app bench clients`: many people at once, on one instance and on a page with
-worker processes behind it (`app.py --workers K`).
+"""`python -m sgcond_app bench clients`: many people at once, on one instance working in its own
+process, and on a page whose backend is served by replicas on a local Ray Serve (`app.py --replicas K`).
 
 50 clients (gradio_client, each its own session) share --n requests (default 500): each client
 generates its own graph with its own seed (one candidate), moves its object (or, when the picture
 lacks it, matches the graph to the mask) and reruns the image, over and over. Counted: requests
 that failed, answers that belong to another client (a report whose graph or seed is not the
 client's: cross-talk), requests a second, and the resident memory
-of the app with its workers after the first 100 requests and at the end (flat: within 10 %)."""
+of the app with everything it started (Ray's processes and the replicas) after the first 100
+requests and at the end (flat: within 10 %)."""
 
 from __future__ import annotations
 
@@ -23,11 +24,11 @@ LABELS = ["car", "bus", "truck", "house", "tree", "dog", "sheep", "cow", "horse"
 WARM = 100  # requests before the first memory reading
 
 
-def _instance(workers: int, requests: int, clients: int) -> dict:
+def _instance(replicas: int, requests: int, clients: int) -> dict:
     from gradio_client import Client
 
     work = Path(tempfile.mkdtemp(prefix="sgcond-bench-load-"))
-    app = AppProcess(work, ("--workers", str(workers)))
+    app = AppProcess(work, ("--replicas", str(replicas)) if replicas else ())
     url = app.url
     lock = threading.Lock()
     state = {"sent": 0, "done": 0, "failed": 0, "mixed": 0, "errors": [], "rss": []}
@@ -110,5 +111,6 @@ def _object_at(report: dict) -> tuple[int, int] | None:
     return None
 
 
-def run(requests: int = 500, clients: int = 50, workers: tuple[int, ...] = (0, 2)) -> dict:
-    return {f"workers_{w}": _instance(w, requests, clients) for w in workers}
+def run(requests: int = 500, clients: int = 50, replicas: tuple[int, ...] = (0, 1, 2)) -> dict:
+    """One instance per entry of `replicas`: 0 works in its own process (no Ray), K on K replicas."""
+    return {("one_process" if k == 0 else f"replicas_{k}"): _instance(k, requests, clients) for k in replicas}
