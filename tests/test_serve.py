@@ -160,3 +160,34 @@ def test_a_lost_replica_is_one_clear_message():
 
     with pytest.raises(BackendUnavailable, match="was lost .* your graph and edits are kept"):
         ServeBackend(Lost()).generate(parse_text("dog on grass"), on_step=lambda *a: None)
+
+
+def test_the_image_stage_of_several_requests_in_one_batch(served):
+    """One replica drawing the pictures of up to 4 requests in one forward pass (`@serve.batch`):
+    each request still gets its own picture, the one its seed gives alone."""
+    import ray
+
+    from sgcond_app.backends import serve
+    from sgcond_app.backends.tiny import TinyBackend
+
+    batched = serve.deploy(ServeSettings(1, 1, cpus=2, batch=4))
+    labels = ["dog", "car", "horse"]
+    out: dict[int, object] = {}
+
+    def one(k: int) -> None:
+        out[k] = batched.generate(parse_text(f"sky above grass; {labels[k]} on grass"), seed=7 + k, options=QUICK)
+
+    threads = [threading.Thread(target=one, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    here = TinyBackend()
+    for k, r in sorted(out.items()):
+        alone = here.generate(parse_text(f"sky above grass; {labels[k]} on grass"), seed=7 + k, options=QUICK)
+        assert r.seed == 7 + k and labels[k] in r.graph.labels
+        if np.array_equal(r.segmentation, alone.segmentation):
+            assert np.abs(r.image.astype(int) - alone.image.astype(int)).mean() < 4  # float sums in other orders
+    assert len(out) == 3 and ray.is_initialized()
+    sizes = batched._handle.stats.remote().result()["image_batches"]
+    assert sum(size * n for size, n in sizes.items()) == 3 and max(sizes) >= 2, sizes

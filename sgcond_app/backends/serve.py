@@ -40,6 +40,7 @@ CALLS = ("generate", "rerun", "choose", "read", "invert", "steer", "redraw", "re
 # keeps them busy while one waits on Python); the autoscaler aims at this many per replica.
 MAX_ONGOING = 2
 TARGET_ONGOING = 2
+BATCH_WAIT_S = 0.05  # how long a request's pictures wait for others to share their forward pass
 CAPABILITIES_TIMEOUT_S = 600.0  # the first replica loads its models (sd: gigabytes) before it answers
 
 
@@ -66,57 +67,136 @@ class ServeSettings:
     gpus: float = 0.0
     backend: str = "tiny"
     weights: str | None = None
+    # The tiny chain's image stage of up to this many requests in one forward pass (`@serve.batch`;
+    # 1: each alone). What it gives: `bench serve` (docs/benchmarks.md).
+    batch: int = 1
 
     @classmethod
     def parse(cls, replicas: str, env: dict | None = None, **kw) -> ServeSettings:
-        """`replicas`: K or MIN-MAX; env SGCOND_REPLICA_CPUS and SGCOND_REPLICA_GPUS (fractions allowed)."""
+        """`replicas`: K or MIN-MAX; env SGCOND_REPLICA_CPUS and SGCOND_REPLICA_GPUS (fractions allowed),
+        SGCOND_REPLICA_BATCH (requests whose pictures one forward pass draws)."""
         env = os.environ if env is None else env
         low, _, high = str(replicas).strip().partition("-")
         try:
             lo, hi = int(low), int(high or low)
             cpus = float(env.get("SGCOND_REPLICA_CPUS") or 1)
             gpus = float(env.get("SGCOND_REPLICA_GPUS") or 0)
+            batch = int(env.get("SGCOND_REPLICA_BATCH") or 1)
         except ValueError:
             raise BadInput("--replicas is K or MIN-MAX (whole numbers); SGCOND_REPLICA_CPUS and "
-                           "SGCOND_REPLICA_GPUS are numbers") from None
+                           "SGCOND_REPLICA_GPUS are numbers, SGCOND_REPLICA_BATCH a whole number") from None
         if not 1 <= lo <= hi <= 256:
             raise BadInput("--replicas: from 1 to 256, the minimum not above the maximum")
-        if not 0 < cpus <= 256 or not 0 <= gpus <= 64:
-            raise BadInput("SGCOND_REPLICA_CPUS must be above 0, SGCOND_REPLICA_GPUS 0 or more")
-        return cls(lo, hi, cpus, gpus, **kw)
+        if not 0 < cpus <= 256 or not 0 <= gpus <= 64 or not 1 <= batch <= 64:
+            raise BadInput("SGCOND_REPLICA_CPUS must be above 0, SGCOND_REPLICA_GPUS 0 or more, "
+                           "SGCOND_REPLICA_BATCH from 1 to 64")
+        return cls(lo, hi, cpus, gpus, **kw, batch=batch)
+
+    @property
+    def ongoing(self) -> int:
+        """Requests a replica takes at once: enough to fill a batch."""
+        return max(MAX_ONGOING, self.batch)
 
     def deployment_options(self) -> dict:
         scaling = ({"num_replicas": self.min_replicas} if self.min_replicas == self.max_replicas else
                    {"autoscaling_config": {"min_replicas": self.min_replicas, "max_replicas": self.max_replicas,
-                                           "target_ongoing_requests": TARGET_ONGOING}})
-        return {"name": DEPLOYMENT, "max_ongoing_requests": MAX_ONGOING,
+                                           "target_ongoing_requests": max(TARGET_ONGOING, self.batch)}})
+        return {"name": DEPLOYMENT, "max_ongoing_requests": self.ongoing,
                 "ray_actor_options": {"num_cpus": self.cpus, "num_gpus": self.gpus}, **scaling}
+
+
+def serve_batch(fn):
+    """`ray.serve.batch` (its batch size set per replica), imported where the replica is defined."""
+    from ray import serve
+
+    return serve.batch(max_batch_size=1, batch_wait_timeout_s=BATCH_WAIT_S)(fn)
+
+
+def _images(jobs: list) -> list:
+    """The image stage of several requests as one forward pass where they share the model, steps,
+    guidance and scheduler (the rest each alone): each request's pictures, or the exception its own
+    progress callback raised (its Stop: the others go on)."""
+    import torch
+
+    from ..fgdm import stages
+
+    out: list = [None] * len(jobs)
+    groups: dict[tuple, list[int]] = {}
+    for k, (model, _, _, _, _, steps, guidance, scheduler, _) in enumerate(jobs):
+        groups.setdefault((id(model), steps, guidance, scheduler), []).append(k)
+    for members in groups.values():
+        model, _, _, _, _, steps, guidance, scheduler, _ = jobs[members[0]]
+        stopped: dict[int, BaseException] = {}
+
+        def progress(i: int, n: int, members=members, stopped=stopped) -> None:
+            for k in members:
+                step = jobs[k][8]
+                if step is not None and k not in stopped:
+                    try:
+                        step(i, n)
+                    except BaseException as e:  # noqa: BLE001 - that request's own Stop
+                        stopped[k] = e
+
+        try:
+            x = stages.image(model, torch.cat([jobs[k][1] for k in members]), torch.cat([jobs[k][2] for k in members]),
+                             torch.cat([jobs[k][3] for k in members]), [s for k in members for s in jobs[k][4]],
+                             steps, guidance, scheduler, progress)
+        except Exception as e:  # noqa: BLE001 - every request of the batch is told
+            log.exception("replica: a batch of %d pictures failed", len(members))
+            for k in members:
+                out[k] = e
+            continue
+        start = 0
+        for k in members:
+            n = len(jobs[k][4])
+            out[k] = stopped.get(k, x[start:start + n])
+            start += n
+    return out
 
 
 class BackendReplica:
     """One replica: a backend loaded once, working on a request at a time per thread. Deployed by
     `deploy` (Ray Serve wraps it)."""
 
-    def __init__(self, backend: str = "tiny", weights: str | None = None) -> None:
+    def __init__(self, backend: str = "tiny", weights: str | None = None, batch: int = 1) -> None:
         from . import get_backend
 
-        torch_threads = int(os.environ.get("SGCOND_REPLICA_THREADS") or 0)
-        if torch_threads:
-            import torch
-
-            torch.set_num_threads(torch_threads)
         self.backend = get_backend(backend, weights=weights)
         self.backend.warm_up()  # a replica takes requests once its models are loaded
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.batch, self.batches = batch, {}
+        chain = getattr(self.backend, "chain", None) if batch > 1 else None
+        if chain is not None:  # the tiny chain: its image stage batched across requests
+            self._image_batch.set_max_batch_size(batch)
+            chain.image_sampler = self._image_of_one
 
     def capabilities(self) -> Capabilities:
         return self.backend.capabilities
+
+    def _image_of_one(self, model, seg, disp, edges, seeds, steps, guidance, scheduler, on_step=None):
+        """`stages.image` for one request, called in its work thread: handed to the replica's event loop,
+        where `_image_batch` gathers it with others'. -> its pictures."""
+        job = (model, seg, disp, edges, list(seeds), int(steps), float(guidance), scheduler, on_step)
+        out = asyncio.run_coroutine_threadsafe(self._image_batch(job), self._loop).result()
+        if isinstance(out, BaseException):
+            raise out
+        return out
+
+    @serve_batch
+    async def _image_batch(self, jobs: list) -> list:
+        self.batches[len(jobs)] = self.batches.get(len(jobs), 0) + 1
+        return await asyncio.get_running_loop().run_in_executor(None, _images, jobs)
+
+    def stats(self) -> dict:
+        """What this replica did: how many image batches of each size ({size: count})."""
+        return {"image_batches": dict(self.batches)}
 
     async def run(self, method: str, args: tuple, kwargs: dict):
         """The backend's `method` on `args`, streamed as events (see the module's docstring)."""
         if method not in CALLS:
             yield ("refused", f"no backend call {str(method)[:40]!r}")
             return
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         events: asyncio.Queue = asyncio.Queue()
         cancelled = threading.Event()
 
@@ -174,7 +254,8 @@ def deploy(settings: ServeSettings, address: str | None = None):
                  log_to_driver=False, configure_logging=False)
     serve.start(proxy_location="Disabled")
     deployment = serve.deployment(BackendReplica).options(**settings.deployment_options())
-    handle = serve.run(deployment.bind(settings.backend, settings.weights), name=APP_NAME, route_prefix=None)
+    handle = serve.run(deployment.bind(settings.backend, settings.weights, settings.batch), name=APP_NAME,
+                       route_prefix=None)
     return ServeBackend(handle, settings)
 
 

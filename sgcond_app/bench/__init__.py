@@ -14,6 +14,7 @@ torch or gradio). The measurements, by what they measure:
   attack.py   the API as an attacker meets it: bad values of every kind, in a child process
   outside.py  pictures from outside the tiny world: which the reading model says it cannot read
   gpu.py      everything that needs an accelerator, in one process (small sizes on a CPU)
+  serve.py    the backend on Ray Serve: what batching across requests gives
 """
 
 from __future__ import annotations
@@ -149,6 +150,14 @@ def _remote(o: Options) -> dict:
     from . import remote
 
     return remote.run(o.graphs, o.samples)
+
+
+@bench("serve", "Ray Serve, one replica with this machine's cores: requests a second and latency at 1, 4 and "
+       "16 concurrent users, each request's picture drawn alone and batched with up to 3 others'")
+def _serve(o: Options) -> dict:
+    from . import serve
+
+    return serve.run()
 
 
 @bench("clients", "50 clients at once share --n requests (default 500: generate, move, rerun), on one "

@@ -169,6 +169,9 @@ class Chain:
             raise ValueError(f"the chain needs every factor; missing: {', '.join(missing)}")
         self.encoder, self.words, self.factors, self.segmenter = encoder, words, dict(factors), segmenter
         self.device = device
+        # The image stage (`stages.image`'s signature); a server replaces it with one that batches
+        # the pictures of several requests into one forward pass (`backends/serve.py`).
+        self.image_sampler = stages.image
         # The classes its maps hold and its graphs name (the tiny world's, or a dataset's, which is
         # made known by name to the process that loads the chain: its results are judged and shown in it).
         self.vocabulary = vocabularies.register(vocabularies.or_tiny(vocabulary))
@@ -287,8 +290,8 @@ class Chain:
         seg_map, depth_map = stages.to_image_size(seg, disp)
         start = time.perf_counter()
         if inverted is None:
-            x = stages.image(self.factors["image"], seg, disp, edges, s.seeds("image", fseed), s.steps["image"],
-                             s.guidance["image"], s.scheduler, self._progress(on_step, "image"))
+            x = self.image_sampler(self.factors["image"], seg, disp, edges, s.seeds("image", fseed), s.steps["image"],
+                                   s.guidance["image"], s.scheduler, self._progress(on_step, "image"))
             image = image_from_tensor(x)[0]
             notes = ()
         else:
