@@ -205,6 +205,23 @@ def test_the_same_through_a_remote_backend(remote_page: str, chromium) -> None:
     _build_generate_edit_rerun(remote_page, chromium, timings=False, prefix="browser_remote_")
 
 
+@pytest.fixture(scope="module")
+def replicas_page(tmp_path_factory) -> Iterator[str]:
+    """`python app.py --replicas 2`: the page's work done by two replicas on a local Ray Serve."""
+    from tests.test_remote import start_app
+
+    page, page_url = start_app(tmp_path_factory.mktemp("replicas"), "--replicas", "2", env={"SGCOND_WARM_UP": "1"})
+    try:
+        yield page_url
+    finally:
+        page.terminate()
+        page.wait(timeout=60)
+
+
+def test_the_same_on_ray_serve_replicas(replicas_page: str, chromium) -> None:
+    _build_generate_edit_rerun(replicas_page, chromium, timings=False, prefix="browser_replicas_")
+
+
 def _build_generate_edit_rerun(url: str, chromium, timings: bool, prefix: str = "browser_") -> None:
     with _studio(chromium, url, "open", prefix) as (page, stage):
         stage("build_graph")
