@@ -182,7 +182,7 @@ def test_a_person_builds_generates_edits_and_reruns(url: str, chromium) -> None:
     _build_generate_edit_rerun(url, chromium, timings=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # torn down after its one test: the rest of the module runs without its processes
 def remote_page(tmp_path_factory) -> Iterator[str]:
     """Two instances of the app, each `python app.py`: one serves as the backend, the other serves
     the page and sends the work to the first through its API (`--backend URL`)."""
@@ -205,7 +205,7 @@ def test_the_same_through_a_remote_backend(remote_page: str, chromium) -> None:
     _build_generate_edit_rerun(remote_page, chromium, timings=False, prefix="browser_remote_")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # torn down after its one test: Ray and its replicas do not stay for the rest
 def replicas_page(tmp_path_factory) -> Iterator[str]:
     """`python app.py --replicas 2`: the page's work done by two replicas on a local Ray Serve."""
     from tests.test_remote import start_app

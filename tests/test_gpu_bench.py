@@ -12,6 +12,8 @@ def test_the_gpu_check_runs_every_part_at_small_sizes_on_the_cpu():
     assert out["errors"] == [], {k: out[k] for k in out["errors"]}
     assert out["tiny_latency"]["chain_n1_seconds"] > 0 and out["tiny_latency"]["chain_n8_seconds"] > 0
     assert {"batch_4_pictures_per_second", "batch_8_pictures_per_second"} <= set(out["tiny_batched"])
+    assert out["tiny_batched"]["gpu_hours_per_million_samples"] > 0
+    assert out["tiny_request_batching"]["users_2_batched_pictures_per_second"] > 0
     for precision in ("fp32", "bf16"):
         figures = out["tiny_precision"][precision]
         assert figures["graphs"] == gpu.GRAPHS_CPU and 0.0 <= figures["fidelity_miou"] <= 1.0

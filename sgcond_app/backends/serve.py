@@ -112,48 +112,6 @@ def serve_batch(fn):
     return serve.batch(max_batch_size=1, batch_wait_timeout_s=BATCH_WAIT_S)(fn)
 
 
-def _images(jobs: list) -> list:
-    """The image stage of several requests as one forward pass where they share the model, steps,
-    guidance and scheduler (the rest each alone): each request's pictures, or the exception its own
-    progress callback raised (its Stop: the others go on)."""
-    import torch
-
-    from ..fgdm import stages
-
-    out: list = [None] * len(jobs)
-    groups: dict[tuple, list[int]] = {}
-    for k, (model, _, _, _, _, steps, guidance, scheduler, _) in enumerate(jobs):
-        groups.setdefault((id(model), steps, guidance, scheduler), []).append(k)
-    for members in groups.values():
-        model, _, _, _, _, steps, guidance, scheduler, _ = jobs[members[0]]
-        stopped: dict[int, BaseException] = {}
-
-        def progress(i: int, n: int, members=members, stopped=stopped) -> None:
-            for k in members:
-                step = jobs[k][8]
-                if step is not None and k not in stopped:
-                    try:
-                        step(i, n)
-                    except BaseException as e:  # noqa: BLE001 - that request's own Stop
-                        stopped[k] = e
-
-        try:
-            x = stages.image(model, torch.cat([jobs[k][1] for k in members]), torch.cat([jobs[k][2] for k in members]),
-                             torch.cat([jobs[k][3] for k in members]), [s for k in members for s in jobs[k][4]],
-                             steps, guidance, scheduler, progress)
-        except Exception as e:  # noqa: BLE001 - every request of the batch is told
-            log.exception("replica: a batch of %d pictures failed", len(members))
-            for k in members:
-                out[k] = e
-            continue
-        start = 0
-        for k in members:
-            n = len(jobs[k][4])
-            out[k] = stopped.get(k, x[start:start + n])
-            start += n
-    return out
-
-
 class BackendReplica:
     """One replica: a backend loaded once, working on a request at a time per thread. Deployed by
     `deploy` (Ray Serve wraps it)."""
@@ -185,7 +143,9 @@ class BackendReplica:
     @serve_batch
     async def _image_batch(self, jobs: list) -> list:
         self.batches[len(jobs)] = self.batches.get(len(jobs), 0) + 1
-        return await asyncio.get_running_loop().run_in_executor(None, _images, jobs)
+        from ..fgdm.stages import images_of_requests
+
+        return await asyncio.get_running_loop().run_in_executor(None, images_of_requests, jobs)
 
     def stats(self) -> dict:
         """What this replica did: how many image batches of each size ({size: count})."""

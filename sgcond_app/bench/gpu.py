@@ -121,6 +121,22 @@ def tiny_backend(out: dict, device: str, graphs_path: str | None = None) -> None
         # A labelled dataset's cost (`dataset`, issue 31): a million samples at the best batched rate.
         best = max(v for k, v in p.figures.items() if k.endswith("_pictures_per_second"))
         p.figures["gpu_hours_per_million_samples"] = round(1e6 / best / 3600, 2)
+    with _Part(out, "tiny_request_batching", device) as p:
+        # What a Ray Serve replica's @serve.batch gives (`backends/serve.py`): the image stage of U
+        # requests, a picture each, in one forward pass, against one request after another.
+        from ..fgdm import stages
+
+        r = chain.generate(g, 0, Settings(samples=1))
+        seg = torch.from_numpy(r.segmentation.astype(np.int64))[None]
+        disp, edges = r.depth32[None].float(), torch.from_numpy(r.sketch)[None]
+        steps, guidance = Settings().steps["image"], Settings().guidance["image"]
+        model = chain.factors["image"]
+        for users in ((1, 2) if small else (1, 4, 16)):
+            jobs = [(model, seg, disp, edges, [k], steps, guidance, "ddim", None) for k in range(users)]
+            alone = _median_seconds(lambda k, jobs=jobs: [stages.image(*j[:8]) for j in jobs], 2, device)
+            together = _median_seconds(lambda k, jobs=jobs: stages.images_of_requests(jobs), 2, device)
+            p.figures[f"users_{users}_alone_pictures_per_second"] = round(users / alone, 2)
+            p.figures[f"users_{users}_batched_pictures_per_second"] = round(users / together, 2)
     with _Part(out, "tiny_precision", device) as p:
         for name, dtype in (("fp32", None), ("bf16", torch.bfloat16)):
             recall, relations, read, cond = [], [], [], []

@@ -115,6 +115,48 @@ def image(model: FactorDenoiser, seg: torch.Tensor, disparity: torch.Tensor | No
     return sample(model, noise, conds, steps=steps, guidance=guidance, scheduler=scheduler, on_step=on_step).cpu()
 
 
+def images_of_requests(jobs: list) -> list:
+    """The image stage (`image`) of several requests as one forward pass where they share the model,
+    steps, guidance and scheduler (the rest each alone). A job: (model, seg, disparity, edges, seeds,
+    steps, guidance, scheduler, on_step). -> each request's pictures, or the exception its own progress
+    callback raised (its Stop: the others go on), or the error the batch met (logged here). A Ray
+    Serve replica batches requests with it (`backends/serve.py`)."""
+    import logging
+
+    out: list = [None] * len(jobs)
+    groups: dict[tuple, list[int]] = {}
+    for k, (model, _, _, _, _, steps, guidance, scheduler, _) in enumerate(jobs):
+        groups.setdefault((id(model), steps, guidance, scheduler), []).append(k)
+    for members in groups.values():
+        model, _, _, _, _, steps, guidance, scheduler, _ = jobs[members[0]]
+        stopped: dict[int, BaseException] = {}
+
+        def progress(i: int, n: int, members=members, stopped=stopped) -> None:
+            for k in members:
+                step = jobs[k][8]
+                if step is not None and k not in stopped:
+                    try:
+                        step(i, n)
+                    except BaseException as e:  # noqa: BLE001 - that request's own Stop
+                        stopped[k] = e
+
+        try:
+            x = image(model, torch.cat([jobs[k][1] for k in members]), torch.cat([jobs[k][2] for k in members]),
+                      torch.cat([jobs[k][3] for k in members]), [s for k in members for s in jobs[k][4]],
+                      steps, guidance, scheduler, progress)
+        except Exception as e:  # noqa: BLE001 - every request of the batch is told
+            logging.getLogger(__name__).exception("a batch of %d pictures failed", len(members))
+            for k in members:
+                out[k] = e
+            continue
+        start = 0
+        for k in members:
+            n = len(jobs[k][4])
+            out[k] = stopped.get(k, x[start:start + n])
+            start += n
+    return out
+
+
 def to_image_size(seg: torch.Tensor, disparity: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """Maps at the image's size for output and judging: class ids and disparity (bilinear)."""
     seg64 = seg.to(torch.uint8).numpy()
