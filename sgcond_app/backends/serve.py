@@ -122,7 +122,7 @@ class BackendReplica:
         self.backend = get_backend(backend, weights=weights)
         self.backend.warm_up()  # a replica takes requests once its models are loaded
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.batch, self.batches = batch, {}
+        self.batch, self.batches, self.cancelled = batch, {}, 0
         chain = getattr(self.backend, "chain", None) if batch > 1 else None
         if chain is not None:  # the tiny chain: its image stage batched across requests
             self._image_batch.set_max_batch_size(batch)
@@ -148,8 +148,12 @@ class BackendReplica:
         return await asyncio.get_running_loop().run_in_executor(None, images_of_requests, jobs)
 
     def stats(self) -> dict:
-        """What this replica did: how many image batches of each size ({size: count})."""
-        return {"image_batches": dict(self.batches)}
+        """What this replica did: which replica it is, how many image batches of each size it drew
+        ({size: count}), and how many requests it stopped because their caller cancelled them."""
+        from ray import serve
+
+        return {"replica": str(serve.get_replica_context().replica_id), "image_batches": dict(self.batches),
+                "cancelled": self.cancelled}
 
     async def run(self, method: str, args: tuple, kwargs: dict):
         """The backend's `method` on `args`, streamed as events (see the module's docstring)."""
@@ -180,6 +184,7 @@ class BackendReplica:
             try:
                 push(("done", fn(*args, **kwargs, **callbacks)))
             except _Cancelled:
+                self.cancelled += 1
                 push(("cancelled",))
             except BadInput as e:
                 push(("refused", str(e)))
