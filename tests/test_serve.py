@@ -18,6 +18,23 @@ from sgcond_app.graph.parse import parse_text
 QUICK = Options(samples=2, steps={"segmentation": 2, "depth": 2, "sketch": 2, "image": 2})
 
 
+def _at_once(backend, labels: list[str], first_seed: int) -> dict[int, object]:
+    """A person per label generating "LABEL on grass" at the same time, person k with seed
+    first_seed + k -> their results by k."""
+    out: dict[int, object] = {}
+
+    def one(k: int) -> None:
+        out[k] = backend.generate(parse_text(f"sky above grass; {labels[k]} on grass"), seed=first_seed + k,
+                                  options=QUICK)
+
+    threads = [threading.Thread(target=one, args=(k,)) for k in range(len(labels))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    return out
+
+
 @pytest.fixture(scope="module")
 def served():
     import ray
@@ -93,16 +110,7 @@ def test_the_work_is_done_by_the_replicas_and_streamed_back(served):
 
 def test_concurrent_people_get_their_own_answers(served):
     labels = ["dog", "car", "horse", "tree"]
-    out: dict[int, object] = {}
-
-    def one(k: int) -> None:
-        out[k] = served.generate(parse_text(f"sky above grass; {labels[k]} on grass"), seed=100 + k, options=QUICK)
-
-    threads = [threading.Thread(target=one, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(300)
+    out = _at_once(served, labels, 100)
     assert sorted(out) == [0, 1, 2, 3]
     for k, r in out.items():
         assert r.seed == 100 + k and labels[k] in r.graph.labels
@@ -186,16 +194,7 @@ def test_the_image_stage_of_several_requests_in_one_batch(served):
 
     batched = serve.deploy(ServeSettings(1, 1, cpus=2, batch=4))
     labels = ["dog", "car", "horse"]
-    out: dict[int, object] = {}
-
-    def one(k: int) -> None:
-        out[k] = batched.generate(parse_text(f"sky above grass; {labels[k]} on grass"), seed=7 + k, options=QUICK)
-
-    threads = [threading.Thread(target=one, args=(k,)) for k in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(300)
+    out = _at_once(batched, labels, 7)
     here = TinyBackend()
     for k, r in sorted(out.items()):
         alone = here.generate(parse_text(f"sky above grass; {labels[k]} on grass"), seed=7 + k, options=QUICK)

@@ -241,10 +241,10 @@ def shutdown() -> None:
 def _lost(e: BaseException) -> bool:
     """Whether an error means the replica (its process or its machine) went away."""
     from ray import exceptions as rx
+    from ray.serve import exceptions as sx
 
     return isinstance(e, (rx.ActorDiedError, rx.ActorUnavailableError, rx.NodeDiedError, rx.WorkerCrashedError,
-                          rx.ObjectLostError, rx.OwnerDiedError)) or type(e).__name__ in ("ActorDiedError",
-                                                                                          "DeploymentUnavailableError")
+                          rx.ObjectLostError, rx.OwnerDiedError, sx.DeploymentUnavailableError))
 
 
 class ServeBackend:

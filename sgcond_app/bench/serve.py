@@ -51,13 +51,10 @@ def _users(backend, users: int, each: int) -> dict:
 
 
 def run(users: tuple[int, ...] = (1, 4, 16), batches: tuple[int, ...] = (1, 4), each: int = 4) -> dict:
-    import ray
-
     from ..backends import serve
     from ..graph.parse import parse_text
 
-    cores = os.cpu_count() or 1
-    ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    cores = os.cpu_count() or 1  # `deploy` starts a local Ray with them
     out: dict = {"cores": cores, "requests_per_user": each}
     try:
         for b in batches:

@@ -33,12 +33,15 @@ def ground_depth(seg: np.ndarray, inst: np.ndarray, vocabulary: Vocabulary) -> n
     vocabulary (255: none, which is taken as stuff), `inst` one id per region (0: none)."""
     h, w = seg.shape
     rows = np.arange(h, dtype=np.float32)
-    ground = np.isin(seg, [vocabulary.position(c) for c in vocabulary.ground if vocabulary.position(c) is not None])
+    def positions(names) -> list[int]:
+        return [k for k in map(vocabulary.position, names) if k is not None]
+
+    ground = np.isin(seg, positions(vocabulary.ground))
     horizon = int(np.nonzero(ground.any(1))[0].min()) if ground.any() else h // 3
     horizon = min(horizon, h - 2)
     by_row = np.where(rows <= horizon, FAR, FAR + (NEAR - FAR) * (rows - horizon) / max(1, h - 1 - horizon))
     depth = np.repeat(by_row[:, None], w, axis=1).astype(np.float32)
-    sky = np.isin(seg, [vocabulary.position(c) for c in vocabulary.sky if vocabulary.position(c) is not None])
+    sky = np.isin(seg, positions(vocabulary.sky))
     depth[sky] = 0.0
     stuff = np.array(list(vocabulary.stuff) + [True] * (256 - len(vocabulary)), bool)
     for iid in np.unique(inst):
@@ -53,16 +56,24 @@ def ground_depth(seg: np.ndarray, inst: np.ndarray, vocabulary: Vocabulary) -> n
     return depth
 
 
+def boundaries(labels: np.ndarray) -> np.ndarray:
+    """(H, W) uint8, 255 where a pixel's label (a class, an instance) differs from a neighbour's
+    (4-connected). Also the sd backend's soft-edge condition inside an edit of a map no sketch
+    factor knows."""
+    labels = np.asarray(labels)
+    edge = np.zeros(labels.shape, bool)
+    edge[:, 1:] |= labels[:, 1:] != labels[:, :-1]
+    edge[1:, :] |= labels[1:, :] != labels[:-1, :]
+    return edge.astype(np.uint8) * 255
+
+
 def sketch_of(picture: np.ndarray, inst: np.ndarray, sigma: float = 1.5) -> np.ndarray:
-    """(H, W) uint8, 255 on edges: where an instance meets another (4-connected) and where the picture
+    """(H, W) uint8, 255 on edges: where an instance meets another (`boundaries`) and where the picture
     (H, W, 3), at the same size, has a strong edge (Canny)."""
     from skimage.feature import canny
 
-    edge = np.zeros(inst.shape, bool)
-    edge[:, :-1] |= inst[:, :-1] != inst[:, 1:]
-    edge[:-1, :] |= inst[:-1, :] != inst[1:, :]
     grey = np.asarray(picture, np.float32).mean(-1) / 255.0
-    edge |= canny(grey, sigma=sigma, low_threshold=0.1, high_threshold=0.2)
+    edge = (boundaries(inst) > 0) | canny(grey, sigma=sigma, low_threshold=0.1, high_threshold=0.2)
     return edge.astype(np.uint8) * 255
 
 

@@ -153,7 +153,6 @@ def train_encoder(args) -> dict:
     return result
 
 
-
 DATA_CARD = """
 A segmenter: a UNet (channels {channels}), {params:,} parameters, stored as float16; cross-entropy
 plus a soft Dice term, pixels of no class left out of both.

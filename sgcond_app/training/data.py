@@ -106,14 +106,18 @@ def without_stuff(g: SceneGraph, boxes: np.ndarray, disparity: np.ndarray, p: fl
     return SceneGraph(objs, rels), boxes[mask], disparity[mask]
 
 
+def mirrored(g: SceneGraph) -> SceneGraph:
+    """The graph of a picture's mirror image: left of and right of exchanged."""
+    swap = {"left of": "right of", "right of": "left of"}
+    return SceneGraph(g.objects, tuple(Relation(r.subject, swap.get(r.predicate, r.predicate), r.object)
+                                       for r in g.relations))
+
+
 def flip_horizontal(sample: Sample) -> Sample:
     """The mirror image, with left of / right of exchanged in the graph."""
-    swap = {"left of": "right of", "right of": "left of"}
-    rels = tuple(Relation(r.subject, swap.get(r.predicate, r.predicate), r.object) for r in sample.graph.relations)
     return Sample(sample.image[:, ::-1].copy(), sample.segmentation[:, ::-1].copy(),
                   sample.instances[:, ::-1].copy(), sample.depth[:, ::-1].copy(),
-                  sample.sketch[:, ::-1].copy(), SceneGraph(sample.graph.objects, rels),
-                  sample.object_instances, sample.scene)
+                  sample.sketch[:, ::-1].copy(), mirrored(sample.graph), sample.object_instances, sample.scene)
 
 
 # --- the stream --------------------------------------------------------------------------------
@@ -244,9 +248,7 @@ class SourceStream(IterableDataset):
         if self.flip and rng.random() < 0.5:
             image, seg, depth, sketch = (np.ascontiguousarray(a[:, ::-1]) for a in (image, seg, depth, sketch))
             big = np.ascontiguousarray(big[:, ::-1]) if big is not None else None
-            swap = {"left of": "right of", "right of": "left of"}
-            graph = SceneGraph(graph.objects, tuple(Relation(r.subject, swap.get(r.predicate, r.predicate), r.object)
-                                                    for r in graph.relations))
+            graph = mirrored(graph)
         graph, boxes, disp = object_layout(graph, seg, depth, v)
         if not graph.objects:
             return None

@@ -35,6 +35,7 @@ import time
 
 import numpy as np
 
+from ...data.maps import boundaries
 from ...errors import BadInput
 from ...graph.scene_graph import SceneGraph
 from ..base import INVERSIONS, RERUNS, Candidate, Capabilities, MapReady, Options, Progress, Result
@@ -787,16 +788,6 @@ def depth_by_class(seg: np.ndarray, before: np.ndarray, depth32: np.ndarray, cha
             had = had if had.any() else (before == c)
             out[where] = float(np.median(old[had])) if had.any() else float(np.median(old[where]))
     return F.adaptive_avg_pool2d(torch.from_numpy(out)[None, None], depth32.shape[-1])[0, 0]
-
-
-def boundaries(seg: np.ndarray) -> np.ndarray:
-    """(S, S) uint8, 255 where a pixel's class differs from a neighbour's (4-connected): the soft-edge
-    condition inside an edit of a map no sketch factor knows."""
-    seg = np.asarray(seg)
-    edge = np.zeros(seg.shape, bool)
-    edge[:, 1:] |= seg[:, 1:] != seg[:, :-1]
-    edge[1:, :] |= seg[1:, :] != seg[:-1, :]
-    return edge.astype(np.uint8) * 255
 
 
 def _salted(seed: int) -> int:
