@@ -1,10 +1,11 @@
 """The tiny world's classes: their ids, names and palette, which are stuff, where they live, which
 take a colour, and the words of scene-graph datasets that name them.
 
-Everything the renderer can draw and the tiny backend's models are trained on is named here, once.
-Other vocabularies (ADE20K, COCO-Stuff) are values (`graph/vocabularies`); the tiny world's is one
-of them, built from this table. Modules outside the tiny world (the judge, the mapping, the edits,
-the page) take a `Vocabulary` and never import this list (`tests/test_imports.py` checks it).
+Everything the renderer can draw and the tiny backend's models are trained on is named once, in the
+tiny vocabulary's table (`graph/vocabularies/tiny.json`), a value like ADE20K's or COCO-Stuff's; this
+module gives the world its constants from it. Modules outside the tiny world (the judge, the
+mapping, the edits, the page) take a `Vocabulary` and never import this list
+(`tests/test_imports.py` checks it), and the graph package imports nothing of the world.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..graph.vocab import VOID
+from ..graph.vocabularies import load
+
+_TABLE = load("tiny")
 
 
 @dataclass(frozen=True)
@@ -26,38 +30,9 @@ class ClassInfo:
 
 # Order is the class id. Colours are the segmentation palette: distinct, and close to what the
 # thing looks like so that a segmentation PNG is readable by a person.
-_CLASSES: tuple[tuple[str, tuple[int, int, int], bool], ...] = (
-    ("sky", (110, 170, 235), True),
-    ("cloud", (235, 235, 250), False),
-    ("sun", (255, 215, 0), False),
-    ("mountain", (120, 100, 140), True),
-    ("grass", (60, 170, 60), True),
-    ("water", (30, 80, 200), True),
-    ("road", (90, 90, 90), True),
-    ("sand", (220, 190, 120), True),
-    ("snow", (200, 255, 255), True),
-    ("tree", (0, 100, 0), False),
-    ("bush", (110, 140, 30), False),
-    ("house", (120, 0, 70), False),
-    ("building", (150, 120, 90), False),
-    ("car", (230, 30, 60), False),
-    ("bus", (250, 160, 20), False),
-    ("truck", (140, 40, 200), False),
-    ("person", (255, 110, 180), False),
-    ("dog", (160, 90, 20), False),
-    ("sheep", (250, 250, 160), False),
-    ("cow", (90, 50, 30), False),
-    ("horse", (240, 150, 100), False),
-    ("elephant", (60, 120, 150), False),
-    ("boat", (0, 210, 210), False),
-    ("fence", (170, 110, 110), False),
-    ("rock", (120, 150, 130), False),
-    ("bird", (20, 20, 20), False),
-    ("kite", (255, 0, 255), False),
-)
-
 CLASSES: tuple[ClassInfo, ...] = tuple(
-    ClassInfo(i, name, rgb, stuff) for i, (name, rgb, stuff) in enumerate(_CLASSES)
+    ClassInfo(i, name, tuple(int(c) for c in rgb), stuff)
+    for i, name, stuff, rgb in zip(_TABLE.ids, _TABLE.classes, _TABLE.stuff, _TABLE.palette, strict=True)
 )
 CLASS_NAMES: tuple[str, ...] = tuple(c.name for c in CLASSES)
 CLASS_ID: dict[str, int] = {c.name: c.id for c in CLASSES}
@@ -67,59 +42,15 @@ STUFF_IDS = frozenset(c.id for c in CLASSES if c.stuff)
 PALETTE = np.array([c.rgb for c in CLASSES], dtype=np.uint8)
 
 # Where a class lives in the world; the layout sampler and the renderer follow it.
-SKY_THINGS = frozenset({"sun", "cloud", "bird", "kite"})
-GROUND_STUFF = frozenset({"grass", "water", "road", "sand", "snow"})
+SKY_THINGS = _TABLE.airborne
+GROUND_STUFF = _TABLE.ground
 
 # Classes whose colour the renderer takes from a colour attribute.
-COLOURABLE = frozenset(
-    {"car", "bus", "truck", "house", "building", "boat", "kite", "person", "bird", "fence", "dog",
-     "horse", "cow", "sheep"}
-)
+COLOURABLE = _TABLE.colourable
 
 # Common words of scene-graph datasets (COCO-Stuff, Visual Genome) for things the tiny world draws.
-LABEL_ALIASES: dict[str, str] = {
-    # sky and weather
-    "sky-other": "sky", "skies": "sky", "clouds": "cloud", "cloudy sky": "sky", "sunshine": "sun",
-    "sunlight": "sun", "moon": "sun",
-    # landforms
-    "hill": "mountain", "hills": "mountain", "mountains": "mountain", "mountainside": "mountain",
-    "peak": "mountain", "cliff": "mountain", "hillside": "mountain",
-    "field": "grass", "playingfield": "grass", "lawn": "grass", "meadow": "grass",
-    "grass-merged": "grass", "pasture": "grass", "ground": "grass", "dirt": "sand",
-    "gravel": "sand", "beach": "sand", "desert": "sand", "snowfield": "snow",
-    # water
-    "sea": "water", "ocean": "water", "river": "water", "lake": "water", "pond": "water",
-    "waves": "water", "wave": "water", "water-other": "water", "harbor": "water",
-    # roads
-    "street": "road", "pavement": "road", "sidewalk": "road", "highway": "road", "asphalt": "road",
-    "road-merged": "road", "railroad": "road", "path": "road", "runway": "road",
-    # vegetation
-    "trees": "tree", "tree-merged": "tree", "palm tree": "tree", "pine": "tree", "oak": "tree",
-    "bushes": "bush", "shrub": "bush", "shrubs": "bush", "hedge": "bush", "plant": "bush",
-    "plants": "bush", "flower": "bush", "flowers": "bush",
-    # buildings
-    "building-other": "building", "buildings": "building", "skyscraper": "building",
-    "tower": "building", "church": "building", "houses": "house", "home": "house", "hut": "house",
-    "cabin": "house", "barn": "house", "shed": "house", "cottage": "house",
-    # vehicles
-    "cars": "car", "taxi": "car", "van": "car", "suv": "car", "vehicle": "car", "jeep": "car",
-    "buses": "bus", "trucks": "truck", "lorry": "truck", "pickup": "truck", "train": "bus",
-    "tram": "bus", "boats": "boat", "ship": "boat", "sailboat": "boat", "canoe": "boat",
-    "kayak": "boat", "yacht": "boat", "surfboard": "boat",
-    # people
-    "man": "person", "woman": "person", "men": "person", "women": "person", "boy": "person",
-    "girl": "person", "child": "person", "kid": "person", "people": "person", "lady": "person",
-    "guy": "person", "player": "person", "skier": "person", "surfer": "person",
-    "rider": "person", "pedestrian": "person", "skateboarder": "person", "human": "person",
-    # animals
-    "puppy": "dog", "dogs": "dog", "lamb": "sheep", "cattle": "cow", "cows": "cow",
-    "bull": "cow", "ox": "cow", "pony": "horse", "horses": "horse", "zebra": "horse",
-    "giraffe": "horse", "elephants": "elephant", "birds": "bird", "seagull": "bird",
-    "duck": "bird", "pigeon": "bird", "kites": "kite",
-    # small things on the ground
-    "stone": "rock", "stones": "rock", "rocks": "rock", "boulder": "rock", "railing": "fence",
-    "fences": "fence", "wall": "fence",
-}
+LABEL_ALIASES: dict[str, str] = dict(_TABLE.aliases)
+
 
 def class_id(name: str) -> int:
     return CLASS_ID[name]

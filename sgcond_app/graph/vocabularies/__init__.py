@@ -82,15 +82,6 @@ class Vocabulary:
                             for i, n, s, rgb in zip(self.ids, self.classes, self.stuff, self.palette, strict=True)]}
 
 
-def _tiny() -> Vocabulary:
-    from ...world import classes as table  # the one place outside the tiny world that reads its table
-
-    return Vocabulary("tiny", "the tiny world of this repository (sgcond_app/world): 27 classes drawn by its renderer",
-                      tuple(c.id for c in table.CLASSES), table.CLASS_NAMES,
-                      tuple(c.stuff for c in table.CLASSES), table.PALETTE.copy(), dict(table.LABEL_ALIASES),
-                      table.GROUND_STUFF, table.SKY_THINGS, frozenset({"sky"}), table.COLOURABLE)
-
-
 def or_tiny(vocabulary: Vocabulary | None) -> Vocabulary:
     """The vocabulary given, or the tiny world's (what every map of the tiny backend is in)."""
     return vocabulary if vocabulary is not None else load("tiny")
@@ -132,15 +123,16 @@ def load(name: str) -> Vocabulary:
 
 @functools.cache
 def _shipped(name: str) -> Vocabulary:
-    if name == "tiny":
-        return _tiny()
+    """A shipped table (`NAME.json` here). The tiny world's is one of them: the world (`world/classes.py`)
+    reads its classes from it, and nothing here reads the world."""
     data = json.loads((_HERE / f"{name}.json").read_text())
     classes = data["classes"]
     aliases = {a: c["name"] for c in classes for a in c.get("aliases", ())}
     return Vocabulary(data["name"], data["source"], tuple(int(c["id"]) for c in classes),
                       tuple(c["name"] for c in classes), tuple(bool(c["stuff"]) for c in classes),
                       np.array([c["rgb"] for c in classes], np.uint8), aliases, frozenset(data.get("ground", ())),
-                      frozenset(data.get("airborne", ())), frozenset(data.get("sky", ())))
+                      frozenset(data.get("airborne", ())), frozenset(data.get("sky", ())),
+                      frozenset(data.get("colourable", ())))
 
 
 def from_table(name: str, source: str, rows, ground=(), airborne=(), sky=()) -> Vocabulary:
