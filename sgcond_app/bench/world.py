@@ -90,6 +90,7 @@ def placement(graphs: str | None = None, size: int = 64) -> dict:
     mapped = [g for g in mapped if g is not None]
     held = judged = all_present = 0
     recalls, tries = [], []
+    twins = {"graphs": 0, "held": 0, "judged": 0, "all_present": 0}  # graphs with two or more of a kind
     start = time.perf_counter()
     for k, g in enumerate(mapped):
         r = render_graph(g, seed=k, size=size)
@@ -99,10 +100,19 @@ def placement(graphs: str | None = None, size: int = 64) -> dict:
         verdicts = [x.holds for x in r.verdict.relations if x.holds is not None]
         held += sum(verdicts)
         judged += len(verdicts)
-    return {"relation_accuracy": held / max(judged, 1), "object_recall": float(np.mean(recalls)),
-            "all_objects_present": all_present / len(mapped), "mean_tries": float(np.mean(tries)),
-            "seconds_per_graph": (time.perf_counter() - start) / len(mapped), "n": len(mapped),
-            "size": size}
+        if len(set(g.labels)) < len(g.labels):
+            twins["graphs"] += 1
+            twins["held"] += sum(verdicts)
+            twins["judged"] += len(verdicts)
+            twins["all_present"] += r.verdict.object_recall == 1.0
+    out = {"relation_accuracy": held / max(judged, 1), "object_recall": float(np.mean(recalls)),
+           "all_objects_present": all_present / len(mapped), "mean_tries": float(np.mean(tries)),
+           "seconds_per_graph": (time.perf_counter() - start) / len(mapped), "n": len(mapped), "size": size}
+    if twins["graphs"]:
+        out["two_of_a_kind"] = {"graphs": twins["graphs"],
+                                "relation_accuracy": twins["held"] / max(twins["judged"], 1),
+                                "all_objects_present": twins["all_present"] / twins["graphs"]}
+    return out
 
 
 def words(lists: str | None = None) -> dict:

@@ -20,6 +20,7 @@ from .render import Ground, Maps, Scene, Thing, ground_label_at, rasterize
 from .sample import ground_thing, rider_on, sky_thing
 
 GROUND_BASES = ("grass", "sand", "snow")
+POLISH = 60  # small moves tried on the best layout where it misses something (`render_graph`)
 
 
 @dataclass
@@ -181,16 +182,61 @@ def _repair(graph: SceneGraph, scene: Scene, index: list[int | None], rng: np.ra
                 ta.x = float(np.clip(tb.x + side * (span + 0.03), 0.05, 0.95))
                 if ta.x == tb.x:
                     ta.x = float(np.clip(tb.x - side * (span + 0.03), 0.05, 0.95))
-        # Riders follow their mounts.
-        for t in things:
-            if t.rides is not None:
-                m = things[t.rides]
-                t.x = m.x
-                t.depth = min(m.depth + 1 / 255, 1.0)
+        _follow_mounts(scene)  # riders follow their mounts
 
 
-def render_graph(graph: SceneGraph, seed: int = 0, size: int = 64, tries: int = 60) -> GraphRender:
-    """The best of up to `tries` layouts for a graph in the tiny world's words (see `mapping`)."""
+def _follow_mounts(scene: Scene) -> None:
+    for t in scene.things:
+        if t.rides is not None:
+            m = scene.things[t.rides]
+            t.x, t.depth = m.x, min(m.depth + 1 / 255, 1.0)
+
+
+def _at_fault(graph: SceneGraph, verdict: judge.Verdict) -> list[int]:
+    """Graph objects a move might help: those not found, and those of a relation that fails."""
+    out = [o.index for o in verdict.objects if not o.present]
+    for r in verdict.relations:
+        if r.holds is False:
+            out += [r.subject, r.object]
+    return out
+
+
+def _nudged(graph: SceneGraph, scene: Scene, index: list[int | None], verdict: judge.Verdict,
+            rng: np.random.Generator) -> Scene | None:
+    """A copy of the scene with one thing at fault moved a little (sideways; a ground thing also nearer
+    or farther), on the same ground as before; None where nothing at fault can move."""
+    import copy
+
+    movable = [i for i in _at_fault(graph, verdict) if index[i] is not None and scene.things[index[i]].rides is None]
+    if not movable:
+        return None
+    out = copy.deepcopy(scene)
+    i = int(rng.choice(movable))
+    t = out.things[index[i]]
+    h = out.horizon
+    # It stays on the ground it stood on, or goes onto the ground the graph puts it on.
+    grounds = {ground_label_at(out, t.x, min(t.base, 0.999)), _support(graph, i)} if not t.in_sky else set()
+    for _ in range(10):
+        x = float(np.clip(t.x + rng.normal(0, 0.15), 0.05, 0.95))
+        if t.in_sky:
+            t.x = x
+            break
+        tt = float(np.clip((t.base - h) / (1 - h) + rng.normal(0, 0.08), 0.15, 0.97))
+        trial = copy.copy(t)
+        trial.x = x
+        _set_t(out, trial, tt)
+        if ground_label_at(out, trial.x, min(trial.base, 0.999)) in grounds:
+            t.x, t.base, t.height, t.depth = trial.x, trial.base, trial.height, trial.depth
+            break
+    _follow_mounts(out)
+    return out
+
+
+def render_graph(graph: SceneGraph, seed: int = 0, size: int = 64, tries: int = 60,
+                 polish: int = POLISH) -> GraphRender:
+    """The best of up to `tries` layouts for a graph in the tiny world's words (see `mapping`); where
+    the best still misses an object or a relation, up to `polish` small moves of the things at fault
+    (`_nudged`), each kept where the judge scores it higher."""
     unknown = [o.label for o in graph.objects if o.label not in classes.CLASS_ID]
     if unknown:
         raise BadInput(f"not in the tiny world's vocabulary: {', '.join(unknown)} (map the graph first)")
@@ -198,24 +244,44 @@ def render_graph(graph: SceneGraph, seed: int = 0, size: int = 64, tries: int = 
     triples = graph.triples()
     best: GraphRender | None = None
     best_key = (-1.0, -1.0)
+    best_index: list[int | None] = []
+
+    def judged(scene: Scene) -> tuple[Maps, judge.Verdict, tuple[float, float]]:
+        maps = rasterize(scene, size)
+        verdict = judge.judge(labels, triples, maps.segmentation, maps.depth)
+        accuracy = verdict.relation_accuracy
+        return maps, verdict, (verdict.object_recall or 0.0, accuracy if accuracy is not None else 1.0)
+
+    def kept(maps: Maps, scene: Scene, verdict: judge.Verdict, index: list[int | None], k: int) -> GraphRender:
+        inst = []
+        for i, o in enumerate(graph.objects):
+            if index[i] is not None:
+                inst.append(maps.thing_instance[index[i]])
+            else:
+                inst.append(next((iid for iid, lab in maps.instance_labels.items() if lab == o.label), 0))
+        return GraphRender(maps, scene, verdict, inst, k)
+
     for k in range(tries):
         rng = np.random.default_rng([seed, k])
         scene = _stuff_scene(graph, rng, seed * 1000 + k)
         index = _place(graph, scene, rng)
         _repair(graph, scene, index, rng)
-        maps = rasterize(scene, size)
-        verdict = judge.judge(labels, triples, maps.segmentation, maps.depth)
-        accuracy = verdict.relation_accuracy
-        key = (verdict.object_recall or 0.0, accuracy if accuracy is not None else 1.0)
+        maps, verdict, key = judged(scene)
         if key > best_key:
-            inst = []
-            for i, o in enumerate(graph.objects):
-                if index[i] is not None:
-                    inst.append(maps.thing_instance[index[i]])
-                else:
-                    inst.append(next((iid for iid, lab in maps.instance_labels.items() if lab == o.label), 0))
-            best, best_key = GraphRender(maps, scene, verdict, inst, k + 1), key
+            best, best_key, best_index = kept(maps, scene, verdict, index, k + 1), key, index
             if key == (1.0, 1.0):
                 break
     assert best is not None
+    rng = np.random.default_rng([seed, tries, 1])
+    for _ in range(polish if best_key < (1.0, 1.0) else 0):
+        scene = _nudged(graph, best.scene, best_index, best.verdict, rng)
+        if scene is None:
+            break
+        maps, verdict, key = judged(scene)
+        if key > best_key:
+            best, best_key = kept(maps, scene, verdict, best_index, best.tries + 1), key
+            if key == (1.0, 1.0):
+                break
+        else:
+            best = GraphRender(best.maps, best.scene, best.verdict, best.object_instances, best.tries + 1)
     return best
