@@ -313,7 +313,15 @@ def train_factors(args) -> dict:
         models[name] = FactorDenoiser(config)
         if args.init:  # start from trained weights (a run's checkpoint, when there is one, wins)
             models[name].load_state_dict(from_pretrained(Path(args.init) / name, FactorDenoiser).state_dict())
-    objective = FactorsObjective(models)
+    judge = None
+    if args.consistency:
+        if "image" not in models:
+            raise BadInput("--consistency: it weighs the image factor's loss; train the image factor (--only image)")
+        from ..models.shipped import SEGMENTER_DIR, load_segmenter
+        judge = load_segmenter(args.judge or SEGMENTER_DIR)
+        if judge.config.num_classes != classes:
+            raise BadInput(f"--judge reads {judge.config.num_classes} classes; the factors draw {classes}")
+    objective = FactorsObjective(models, judge, args.consistency)
     picture = models["image"].config.size if "image" in models else MAP_SIZE
     result = train(objective, make_dataset_factory(args.reuse, picture, data=data, images=args.images),
                    FactorCollate(args.encoder or ENCODER_DIR, vocabulary), to_inputs, _train_config(args))

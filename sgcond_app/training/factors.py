@@ -28,6 +28,7 @@ from ..fgdm.factors import (
     picture_conditions,
     sketch_tensor,
 )
+from ..graph.vocab import VOID
 from ..models.denoiser import FactorDenoiser
 from ..models.graph_encoder import image_tensor, pad_objects, tensorize
 from ..world.boxes import draw_layout, jitter_boxes
@@ -36,6 +37,7 @@ from .data import Item, RenderStream, SourceStream
 P_DROP = 0.15
 P_NULL = 0.10
 P_PREDICTED_BOXES = 0.5
+JUDGED_SHARE = 4  # consistency: one sample in this many is read by the judge
 P_DROP_STUFF = 0.5  # each stuff object of a training graph left out (its pixels stay): `without_stuff`
 
 
@@ -112,12 +114,51 @@ def condition_dropout(b: int, n_conds: int, token_pad, device) -> tuple[list, ob
 
 
 class FactorsObjective(nn.Module):
-    """The denoising losses of the chosen factors, summed (their parameters are disjoint)."""
+    """The denoising losses of the chosen factors, summed (their parameters are disjoint).
 
-    def __init__(self, models: dict[str, FactorDenoiser]) -> None:
+    `judge` and `consistency`: the image factor is also asked that a frozen segmenter read its clean
+    estimate as the class map it was drawn from (cross-entropy, weighted by `consistency` and by the
+    estimate's signal share, alpha-bar(t), and only where the sample saw the map), so that training
+    spends its steps on what the chain checks: the picture obeys the map. The judge reads the
+    estimate after a random blur or small shift and a little noise, so that the factor learns what
+    survives them (the shapes and colours of things), not a pattern only this judge reads."""
+
+    def __init__(self, models: dict[str, FactorDenoiser], judge: nn.Module | None = None,
+                 consistency: float = 0.0) -> None:
         super().__init__()
         self.models = nn.ModuleDict(models)
         self.register_buffer("alphas_cumprod", alphas_cumprod(), persistent=False)
+        self.consistency = consistency if judge is not None and "image" in models else 0.0
+        if self.consistency:  # kept out of the module tree: not trained, saved or averaged
+            judge.eval().requires_grad_(False)
+            self.__dict__["judge"] = judge
+
+    def consistency_loss(self, x0: torch.Tensor, segmentation: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """x0: the image factor's clean estimate (B, 3, P, P); segmentation: the class map (B, 64, 64);
+        weight: (B,) each sample's share of the loss."""
+        judge = self.__dict__["judge"]
+        if next(judge.parameters()).device != x0.device:
+            judge.to(x0.device)
+        # The judge costs three times the factor's own step: it reads the quarter of the batch that
+        # weighs most (the least noisy samples, where the estimate is sharp enough to be read).
+        chosen = weight.topk(max(1, len(weight) // JUDGED_SHARE)).indices
+        x, segmentation, weight = x0[chosen].float(), segmentation[chosen], weight[chosen]
+        size = x.shape[-1]
+        if torch.rand(()) < 0.5:  # the picture as a smaller one enlarged
+            x = nn.functional.interpolate(x, scale_factor=0.5, mode="bilinear", align_corners=False,
+                                          antialias=True)
+            x = nn.functional.interpolate(x, size=size, mode="bilinear", align_corners=False)
+        else:  # shifted by up to 2 px
+            dy, dx = (int(v) for v in torch.randint(-2, 3, (2,)))
+            x = torch.roll(x, (dy, dx), (2, 3))
+            segmentation = torch.roll(segmentation, (round(dy * 64 / size), round(dx * 64 / size)), (1, 2))
+        x = x + 0.03 * torch.randn_like(x)
+        logits = judge(x)
+        logits = nn.functional.adaptive_avg_pool2d(logits, segmentation.shape[-1])
+        per_pixel = nn.functional.cross_entropy(logits, segmentation, ignore_index=VOID, reduction="none")
+        counted = (segmentation != VOID).float()
+        per_sample = (per_pixel * counted).sum((1, 2)) / counted.sum((1, 2)).clamp(min=1)
+        return (per_sample * weight).mean()
 
     def forward(self, image, segmentation, depth, sketch, layout, tokens, token_pad):
         """image: the picture (B, P, P, 3) (P = the image factor's size); the maps are at 64 px."""
@@ -135,6 +176,11 @@ class FactorsObjective(nn.Module):
             loss = factor_loss(name, out, target)
             total = total + loss
             logs[name[:5]] = loss.detach()
+            if name == "image" and self.consistency:
+                seen = keep[0].float() * ab.view(b)
+                cons = self.consistency_loss(out, segmentation, seen)
+                total = total + self.consistency * cons
+                logs["cons"] = cons.detach()
         logs["loss"] = total.detach()
         return total, logs
 
