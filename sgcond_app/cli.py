@@ -146,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per factor, an offset added to the seed its noise is drawn from, e.g. image=1 "
                         "(the same maps, another image)")
     c.add_argument("--scheduler", choices=["ddim", "dpm"], default="ddim")
+    c.add_argument("--picture-draws", type=_count(8), default=3, help="the picture is read back by the segmenter; "
+                   "one that loses what its map holds is drawn again from other noise, up to this many draws in "
+                   "all, and the best kept (1: drawn once, unchecked)")
     c.add_argument("--any-class", action="store_true", help="let the segmentation factor draw things the "
                    "graph does not name (by default it samples stuff and the graph's thing classes only)")
     c.add_argument("--backend", default="tiny", help="the backend that makes the pictures (default tiny: the "
@@ -237,6 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
     c.add_argument("--any-class", action="store_true", help="compliance: the segmentation factor may draw "
                    "things the graph does not name (the factor's own precision)")
+    c.add_argument("--picture-draws", type=_count(8), default=None, help="compliance: draws of a picture that "
+                   "loses what its map holds, read back (default: the chain's, 3; 1: drawn once)")
+    c.add_argument("--layout-tries", type=_count(64), default=None, help="compliance: jitters of each candidate's "
+                   "layout judged against the graph, the best kept (default: the chain's, 1: the first)")
     c.add_argument("--tiny", action="store_true", help="sd: tiny random Stable Diffusion parts on the CPU "
                    "(the path, not the pictures; no weights needed)")
     c.add_argument("--data", default=None, help="downstream: the generated dataset, a source KIND:PATH "
@@ -279,6 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--only", default=None, help="factors: a comma-separated subset of "
                    "segmentation,depth,sketch,image (trained together in one process)")
     c.add_argument("--encoder", default=None, help="factors: the graph encoder's folder (default: shipped)")
+    c.add_argument("--consistency", type=float, default=0.0, help="factors: also ask that the segmenter (--judge) "
+                   "read the image factor's clean estimate as its class map, with this weight (e.g. 0.1; 0: off)")
+    c.add_argument("--judge", default=None, help="factors, --consistency: the segmenter's folder (default: shipped)")
     c.add_argument("--init", default=None, help="factors: start from these weights (a folder with one "
                    "sub-folder per factor, e.g. weights/factors) instead of random ones; segmenter, encoder: "
                    "the model's folder (e.g. weights/segmenter)")
@@ -395,7 +405,8 @@ def generation_options(args: argparse.Namespace, factors: tuple[str, ...]):
     """The request's options from `generate`'s flags (each factor's steps, guidance, seed offset)."""
     from .backends import Options
 
-    o = Options(samples=args.samples, scheduler=args.scheduler, only_named=not args.any_class)
+    o = Options(samples=args.samples, scheduler=args.scheduler, only_named=not args.any_class,
+                picture_draws=args.picture_draws)
     if args.steps:
         o.steps = {f: args.steps for f in factors}
     if args.guidance is not None:
@@ -445,9 +456,17 @@ def cmd_generate(args: argparse.Namespace) -> None:
         r = backend.generate(m.graph, seed=seed_for(args.seed, k), options=options)
         write_result(folder, r, m)
         if len(mapped) == 1:
-            print(f"object recall {r.verdict.object_recall:.2f}, relation accuracy "
-                  f"{r.verdict.relation_accuracy if r.verdict.relation_accuracy is not None else 'n/a'}, "
-                  f"{r.seconds['total']:.2f} s; wrote {folder}")
+            print(f"map: {_scores(r.verdict)}", end="")
+            if r.picture_verdict is not None:
+                print(f"; picture, read back: {_scores(r.picture_verdict)}", end="")
+            print(f"; {r.seconds['total']:.2f} s; wrote {folder}")
+            for line in r.notes:
+                print(f"note: {line}")
+
+
+def _scores(v) -> str:
+    accuracy = "n/a" if v.relation_accuracy is None else f"{v.relation_accuracy:.2f}"
+    return f"object recall {v.object_recall:.2f}, relation accuracy {accuracy}"
 
 
 def cmd_read(args: argparse.Namespace) -> None:
@@ -624,7 +643,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
         raise BadInput(f"--weights: {args.weights} is not a folder")
     result = benches.run(args.what, n=args.n, size=args.size, graphs=args.graphs, weights=args.weights,
                          samples=args.samples, any_class=args.any_class, tiny=args.tiny, data=args.data,
-                         steps=args.steps)
+                         steps=args.steps, picture_draws=args.picture_draws, layout_tries=args.layout_tries)
     _print_figures(result)
     if json_out:
         json_out.write_text(json.dumps(result, indent=1) + "\n")

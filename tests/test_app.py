@@ -365,6 +365,9 @@ def _agree(report: dict, rows: list[list[str]], canvas: str) -> list[bool | None
     accuracy = sum(judged) / len(judged) if judged else None
     assert report["relation_accuracy"] == accuracy
     assert report["candidates"][report["chosen_candidate"]]["relation_accuracy"] == accuracy
+    # Beside each, the picture's verdict: the segmenter's reading of it, judged as the map is.
+    pictured = [None if r[4] == "n/a" else r[4].startswith("yes") for r in rows]
+    assert pictured == [r["holds"] for r in report["picture"]["verdict"]["relations"]]
     return table
 
 
@@ -403,6 +406,7 @@ def test_scores_table_and_canvas_agree(typed: str, objects: int, note: str | Non
     assert json.loads(canvas)["edge_status"] == verdicts
     assert all(v is False for v, r in zip(verdicts, rows) if "car" in r[0] or "car" in r[2])
     assert any("car missing" in r[3] for r in rows)
+    assert {r[4] for r in rows} == {"rerun to see"}  # the picture was drawn from the map before the edit
 
 
 def test_no_file_outside_the_apps_folders_can_be_read(client: Client) -> None:

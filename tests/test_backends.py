@@ -68,6 +68,15 @@ def test_a_result_survives_the_wire(result):
     assert back.verdict.to_json() == result.verdict.to_json()
     assert [c.verdict.to_json() for c in back.candidates] == [c.verdict.to_json() for c in result.candidates]
     assert np.array_equal(back.state["depth32"], result.state["depth32"])
+    # The picture as read back travels too, and is judged again on arrival as the maps are.
+    assert np.array_equal(back.picture_reading, result.picture_reading)
+    assert back.picture_verdict.to_json() == result.picture_verdict.to_json()
+    picture = report(back)["picture"]
+    assert picture["object_recall"] == result.picture_verdict.object_recall
+    assert picture["verdict"] == result.picture_verdict.to_json()
+    header, arrays = wire.to_arrays(result)
+    with pytest.raises(BadInput, match="picture reading"):
+        wire.from_arrays(header, {**arrays, "picture_reading": arrays["picture_reading"][:10]})
     for bad in (b"", b"not a result", wire.to_bytes(result)[:200]):
         with pytest.raises(BadInput):
             wire.from_bytes(bad)

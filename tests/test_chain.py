@@ -1,6 +1,7 @@
 """The chain: it runs the trained networks (one call per step per factor), is deterministic,
 SBPC keeps the best candidate, reruns reuse the noise, and `generate` honours its contract."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 import torch
 
 from sgcond_app.fgdm import stages
-from sgcond_app.fgdm.chain import Chain, Settings, best_candidate
+from sgcond_app.fgdm.chain import DRAW_STRIDE, Chain, Settings, best_candidate
 from sgcond_app.fgdm.factors import FACTORS, alphas_cumprod, make_scheduler
 from sgcond_app.fgdm.inversion import grown
 from sgcond_app.graph.scene_graph import SceneGraph
@@ -52,7 +53,8 @@ def test_one_network_call_per_step_per_factor(chain, monkeypatch):
             return _original(*args, **kw)
 
         monkeypatch.setattr(model, "forward", counted)
-    r = chain.generate(graph(), seed=1, settings=fast(samples=4))  # image guidance 2: still one call
+    # image guidance 2: still one call (the picture drawn once: redraws are tested below)
+    r = chain.generate(graph(), seed=1, settings=fast(samples=4, picture_draws=1))
     assert calls == FAST
     assert len(r.candidates) == 4
 
@@ -259,3 +261,84 @@ def test_the_sampler_restricts_categorical_logits():
     assert set(out.argmax(1).unique().tolist()) <= {3, 5}
     with pytest.raises(ValueError):
         sample(model, noise, conds, tokens, pad, steps=2, allowed=torch.zeros(c.out_channels, dtype=torch.bool))
+
+
+class Reader:
+    """A segmenter that reads the first `losing` pictures shown to it without the graph's car (as
+    grass), and every later one as the map: the chain's picture check, with the reading under control."""
+
+    def __init__(self, segmenter, maps: list, losing: int, car: int) -> None:
+        self.segmenter, self.maps, self.losing, self.car, self.read = segmenter, maps, losing, car, []
+
+    def segment(self, image, size=None, **kw):
+        self.read.append(image.copy())
+        reading = self.maps[-1].copy()
+        if len(self.read) <= self.losing:
+            reading[reading == self.car] = reading[0, -1] if reading[0, -1] != self.car else 0
+        return reading
+
+
+def _checked(chain, monkeypatch, losing: int, draws: int):
+    from sgcond_app.world import classes
+
+    maps: list = []
+    reader = Reader(chain.segmenter, maps, losing, classes.CLASS_ID["car"])
+    finish = chain.finish
+
+    def finishing(graph, seed, s, cands, chosen, seg64, *args, **kw):  # the map the picture is drawn from
+        maps.append(seg64.numpy().astype(np.uint8))
+        return finish(graph, seed, s, cands, chosen, seg64, *args, **kw)
+
+    monkeypatch.setattr(chain, "segmenter", reader)
+    monkeypatch.setattr(chain, "finish", finishing)
+    settings = fast(samples=2, picture_draws=draws, paint=False)
+    return chain.generate(graph(), seed=5, settings=settings), reader
+
+
+def test_a_picture_that_loses_a_thing_of_its_map_is_drawn_again(chain, monkeypatch):
+    r, reader = _checked(chain, monkeypatch, losing=1, draws=3)
+    assert r.verdict.objects[2].present  # the map holds the car
+    assert len(reader.read) == 2  # the first draw lost it, the second kept it: no third
+    assert not np.array_equal(reader.read[0], reader.read[1])  # other noise
+    assert np.array_equal(r.image, reader.read[1])
+    assert r.picture_verdict.objects[2].present and r.picture_verdict.object_recall == r.verdict.object_recall
+    assert r.settings.seed_offsets["image"] == DRAW_STRIDE  # a rerun starts from the kept draw's noise
+    assert any("first draw of the picture lost what its map holds (no red car" in n for n in r.notes)
+    monkeypatch.undo()
+    again = chain.rerun(r, what="image", settings=dataclasses.replace(r.settings, picture_draws=1))
+    assert np.array_equal(again.image, r.image)
+
+
+def test_a_picture_that_loses_in_every_draw_keeps_the_best_and_says_so(chain, monkeypatch):
+    r, reader = _checked(chain, monkeypatch, losing=99, draws=3)
+    assert len(reader.read) == 3
+    assert not r.picture_verdict.objects[2].present
+    assert r.settings.seed_offsets["image"] == 0  # no draw was better: the first is kept
+    assert np.array_equal(r.image, reader.read[0])
+    assert any("in each of 3 draws" in n for n in r.notes)
+
+
+def test_one_picture_draw_is_unchecked_but_still_read_back(chain, monkeypatch):
+    r, reader = _checked(chain, monkeypatch, losing=99, draws=1)
+    assert len(reader.read) == 1 and not r.notes
+    assert r.picture_reading is not None and not r.picture_verdict.objects[2].present
+
+
+def test_placement_keeps_the_layout_that_obeys_the_graph_best(chain):
+    """Each seed's layout is the best-judged of its jitters, the first of them the one drawn without
+    placement; on graphs people wrote, placement makes some layouts obey the graph more."""
+    from sgcond_app.bench.chain import _graphs
+    from sgcond_app.models.graph_encoder import tensorize
+
+    better = 0
+    for g in _graphs(str(ROOT / "assets/graphs/outside.json"))[:12]:
+        out = chain.encoder.graph(tensorize([g], chain.words))
+        boxes, disp = out.boxes.float().detach().numpy(), out.disparity.float().detach().numpy()
+        _, _, layouts = stages.graph_conditions(chain.encoder, chain.words, g, [3, 4], 1.0, tries=8)
+        for k, seed in enumerate([3, 4]):
+            first, _ = stages.placed_layout(g, boxes, disp, seed, tries=1)
+            placed, score = stages.placed_layout(g, boxes, disp, seed, tries=8)
+            assert np.array_equal(layouts[k].numpy(), placed[0])
+            assert score >= stages.layout_score(g, first)
+            better += score > stages.layout_score(g, first)
+    assert better >= 1

@@ -15,7 +15,8 @@ from sgcond_app.backends.serve import ServeSettings
 from sgcond_app.errors import BadInput
 from sgcond_app.graph.parse import parse_text
 
-QUICK = Options(samples=2, steps={"segmentation": 2, "depth": 2, "sketch": 2, "image": 2})
+# Pictures of 2 steps are drawn once: a redraw (`picture_draws`) would be another image stage to count.
+QUICK = Options(samples=2, steps={"segmentation": 2, "depth": 2, "sketch": 2, "image": 2}, picture_draws=1)
 
 
 def _at_once(backend, labels: list[str], first_seed: int) -> dict[int, object]:

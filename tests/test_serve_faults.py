@@ -14,7 +14,7 @@ from sgcond_app.backends.remote import BackendUnavailable
 from sgcond_app.backends.serve import ServeSettings
 from sgcond_app.graph.parse import parse_text
 
-QUICK = Options(samples=1, steps={"segmentation": 2, "depth": 2, "sketch": 2, "image": 4})
+QUICK = Options(samples=1, steps={"segmentation": 2, "depth": 2, "sketch": 2, "image": 4}, picture_draws=1)
 
 
 @pytest.fixture(scope="module")

@@ -100,6 +100,12 @@ class Options:
     # An edit of an inverted picture is read back (tiny backend): a thing of the edited map not read
     # as its class is drawn again from other noise, up to this many draws in all (1: once).
     tries: int = 4
+    # A generated picture is read back (tiny backend); one that loses what its map holds is drawn again
+    # from other noise, up to this many draws in all (1: once, unchecked).
+    picture_draws: int = 3
+    # Placement (tiny backend): each candidate's layout is the best of this many jitters of its boxes,
+    # judged against the graph (1: the first, unjudged; more measured no better, docs/benchmarks.md).
+    layout_tries: int = 1
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -163,6 +169,8 @@ _OPTION_CHECKS = {
     "negative_prompt": _words,
     "condition_scales": _table(lambda v, n: number(v, n, 0.0, 10.0)),
     "tries": lambda v, n: whole_number(v, f"option {n}", 1, 64),
+    "picture_draws": lambda v, n: whole_number(v, f"option {n}", 1, 64),
+    "layout_tries": lambda v, n: whole_number(v, f"option {n}", 1, 64),
 }
 
 
@@ -214,6 +222,16 @@ class Result:
     # The classes its maps and graph are in (`graph/vocabularies`): "tiny" for the tiny chain's, "ade20k"
     # for a picture the sd backend's extractors read. The judge, the edits and the page take it.
     vocabulary: str = "tiny"
+    # The picture read back by the backend's reading model at the maps' size (class ids); None: not read.
+    picture_reading: np.ndarray | None = None
+
+    @property
+    def picture_verdict(self) -> judge.Verdict | None:
+        """The judge's verdict on the picture as read back (with the result's depth); None: not read."""
+        if self.picture_reading is None:
+            return None
+        return judge.judge(self.graph.labels, self.graph.triples(), self.picture_reading, self.depth,
+                           vocabulary=self.vocab)
 
     @property
     def vocab(self):
@@ -262,6 +280,7 @@ def report(result: Result, mapped=None) -> dict:
         **({"object_confidence": list(result.confidence)} if result.confidence else {}),
         **({"prompt": result.options.prompt, "negative_prompt": result.options.negative_prompt,
             "condition_scales": dict(result.options.condition_scales)} if result.options.prompt else {}),
+        **({"picture": _picture_report(result)} if result.picture_reading is not None else {}),
         "chosen_candidate": result.chosen,
         "candidates": [c.to_json() for c in result.candidates],
     }
@@ -269,6 +288,14 @@ def report(result: Result, mapped=None) -> dict:
         out["mapping"] = mapped.to_json()
         out["source_verdict"] = check(mapped, result.segmentation, result.depth)
     return out
+
+
+def _picture_report(result: Result) -> dict:
+    """The picture's verdict, read back, beside the map's: what it keeps and what it loses."""
+    v = result.picture_verdict
+    return {"read_by": "the segmenter (the maps' classes, at the maps' size)",
+            "object_recall": v.object_recall, "relation_accuracy": v.relation_accuracy,
+            "extra_things": len(v.extras), "verdict": v.to_json()}
 
 
 @runtime_checkable

@@ -87,7 +87,7 @@ class TinyBackend:
 
         o = options or Options()
         s = Settings(samples=o.samples, scheduler=o.scheduler, only_named=o.only_named, redraws=o.redraws,
-                     tries=o.tries)
+                     tries=o.tries, picture_draws=o.picture_draws, layout_tries=o.layout_tries)
         for table, given in ((s.steps, o.steps), (s.guidance, o.guidance), (s.seed_offsets, o.seed_offsets)):
             unknown = sorted(set(given) - set(table))
             if unknown:
@@ -99,7 +99,8 @@ class TinyBackend:
     @staticmethod
     def _options(settings) -> Options:
         return Options(settings.samples, dict(settings.steps), dict(settings.guidance), settings.scheduler,
-                       dict(settings.seed_offsets), settings.only_named, settings.redraws, tries=settings.tries)
+                       dict(settings.seed_offsets), settings.only_named, settings.redraws, tries=settings.tries,
+                       picture_draws=settings.picture_draws, layout_tries=settings.layout_tries)
 
     @property
     def familiar(self):
@@ -138,7 +139,7 @@ class TinyBackend:
             state.update(r.inverted.to_state())
         return Result(NAME, r.graph, r.seed, self._options(r.settings), cands, r.chosen, r.segmentation, r.depth,
                       r.sketch, r.image, r.verdict, dict(r.seconds), resolution, state, tuple(r.notes), familiarity,
-                      tuple(r.confidence), vocabulary=self.chain.vocabulary.name)
+                      tuple(r.confidence), vocabulary=self.chain.vocabulary.name, picture_reading=r.picture_reading)
 
     def _chain_result(self, result: Result):
         import torch

@@ -60,6 +60,8 @@ def to_arrays(result: Result) -> tuple[dict, dict[str, np.ndarray]]:
         arrays[f"candidate{k}_segmentation"] = c.segmentation
         if c.depth is not None:
             arrays[f"candidate{k}_depth"] = c.depth
+    if result.picture_reading is not None:
+        arrays["picture_reading"] = result.picture_reading
     for key, value in result.state.items():
         arrays[f"state_{key}"] = np.asarray(value)
     header = {"format": FORMAT, "backend": result.backend, "graph": result.graph.to_sg2im(), "seed": result.seed,
@@ -151,6 +153,10 @@ def _check_maps(arrays: dict[str, np.ndarray]) -> None:
             raise BadInput(f"a result's {name} is {arr.shape}, its segmentation {seg.shape}"[:200])
         if kind in ("depth",) and (arr.dtype.kind != "f" or not np.isfinite(arr).all()):
             raise BadInput(f"a result's {name} must hold finite numbers")
+    reading = arrays.get("picture_reading")
+    if reading is not None and (reading.shape != seg.shape or reading.dtype != np.uint8):
+        raise BadInput(f"a result's picture reading must be uint8 {seg.shape}, not {reading.shape} "
+                       f"{reading.dtype}"[:200])
     image = arrays["image"]
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or max(image.shape[:2]) > MAX_MAP_SIDE:
         raise BadInput(f"a result's image must be (H, W, 3) uint8 of at most {MAX_MAP_SIDE} a side")
@@ -200,7 +206,8 @@ def from_arrays(header: dict, arrays: dict[str, np.ndarray]) -> Result:
                       {k: float(v) for k, v in header["seconds"].items()},
                       {k: int(v) for k, v in header["resolution"].items()}, state,
                       tuple(str(line) for line in header.get("notes", ())), _familiarity(header.get("familiarity")),
-                      tuple(float(c) for c in header.get("confidence", ()))[:len(graph.objects)], vocabulary.name)
+                      tuple(float(c) for c in header.get("confidence", ()))[:len(graph.objects)], vocabulary.name,
+                      arrays.get("picture_reading"))
     except BadInput:
         raise
     except Exception as e:  # bytes from elsewhere: whatever fails to parse them is the bytes' fault

@@ -93,7 +93,8 @@ def _factors(o: Options) -> dict:
 def _compliance(o: Options) -> dict:
     from . import chain
 
-    return chain.compliance(o.graphs, o.samples, o.n, o.weights, any_class=o.any_class)
+    return chain.compliance(o.graphs, o.samples, o.n, o.weights, any_class=o.any_class,
+                            picture_draws=o.picture_draws, layout_tries=o.layout_tries)
 
 
 @bench("colours", "things graphs name with a colour, generated with and without painting them: shown in "

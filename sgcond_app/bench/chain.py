@@ -38,8 +38,22 @@ def _accuracy(verdicts: list[judge.Verdict]) -> float:
     return float(np.mean(held)) if held else float("nan")
 
 
+def _by_predicate(verdicts: list[judge.Verdict]) -> dict[str, str]:
+    """Each predicate's relations that hold, as "held/judged", the most failed first."""
+    counts: dict[str, list[int]] = {}
+    for v in verdicts:
+        for r in v.relations:
+            if r.holds is not None:
+                c = counts.setdefault(r.predicate, [0, 0])
+                c[0] += bool(r.holds)
+                c[1] += 1
+    order = sorted(counts, key=lambda p: (counts[p][0] - counts[p][1], p))
+    return {p: f"{counts[p][0]}/{counts[p][1]}" for p in order}
+
+
 def compliance(path: str | None = None, samples: int = 8, limit: int | None = None, weights: str | None = None,
-               seed: int = 0, any_class: bool = False) -> dict:
+               seed: int = 0, any_class: bool = False, picture_draws: int | None = None,
+               layout_tries: int | None = None) -> dict:
     """The chain on each graph (seed + its index); the chosen segmentation judged, and the picture
     through the segmenter. Precision: the share of graphs whose chosen segmentation holds a thing
     the graph did not ask for, those things per graph, and the share of pixels of classes the
@@ -47,13 +61,20 @@ def compliance(path: str | None = None, samples: int = 8, limit: int | None = No
     (`Settings.only_named` off), which measures the factor's own precision."""
     chain = Chain.from_pretrained(weights)
     graphs = _graphs(path, limit)
-    seg_v, img_v, unnamed = [], [], []
+    seg_v, img_v, unnamed, draws, seconds = [], [], [], [], []
     start = time.perf_counter()
     for k, g in enumerate(graphs):
-        r = chain.generate(g, seed=seed + k, settings=Settings(samples=samples, only_named=not any_class))
+        s = Settings(samples=samples, only_named=not any_class)
+        if picture_draws is not None:
+            s.picture_draws = picture_draws
+        if layout_tries is not None:
+            s.layout_tries = layout_tries
+        r = chain.generate(g, seed=seed + k, settings=s)
         seg_v.append(r.verdict)
         img_v.append(image_verdict(chain, g, r.image, r.depth))
         unnamed.append(judge.unnamed_fraction(g.labels, r.segmentation))
+        draws.append(r.picture_draws)
+        seconds.append(r.seconds["total"])
     return {"object_recall": float(np.mean([v.object_recall for v in seg_v])),
             "relation_accuracy": _accuracy(seg_v),
             "graphs_with_extra_things": float(np.mean([bool(v.extras) for v in seg_v])),
@@ -63,6 +84,11 @@ def compliance(path: str | None = None, samples: int = 8, limit: int | None = No
             "image_relation_accuracy": _accuracy(img_v),
             "image_graphs_with_extra_things": float(np.mean([bool(v.extras) for v in img_v])),
             "all_objects_present": float(np.mean([v.object_recall == 1.0 for v in seg_v])),
+            "relations_by_predicate": _by_predicate(seg_v), "image_relations_by_predicate": _by_predicate(img_v),
+            "layout_tries": s.layout_tries, "picture_draws": s.picture_draws,
+            "picture_draws_per_graph": float(np.mean(draws)),
+            "graphs_drawn_again": float(np.mean([d > 1 for d in draws])),
+            "chain_seconds_median": float(np.median(seconds)), "chain_seconds_mean": float(np.mean(seconds)),
             "samples": samples, "seconds_per_graph": (time.perf_counter() - start) / len(graphs), "n": len(graphs)}
 
 
@@ -71,7 +97,8 @@ def _baseline(chain: Chain, graph: SceneGraph, seed: int, samples: int) -> tuple
     start = time.perf_counter()
     verdicts = []
     for k in range(samples):
-        r = chain.generate(graph, seed=seed + k, settings=Settings(samples=1))
+        # Each chain draws its picture once: the baseline's own choice is among its N pictures.
+        r = chain.generate(graph, seed=seed + k, settings=Settings(samples=1, picture_draws=1))
         verdicts.append(image_verdict(chain, graph, r.image, r.depth))
     best = max(verdicts, key=lambda v: (v.object_recall or 0, v.relation_accuracy or 0))
     return best, time.perf_counter() - start
@@ -88,7 +115,8 @@ def _baseline_batched(chain: Chain, graph: SceneGraph, seed: int, samples: int, 
     s = Settings(samples=samples)
     seeds = [seed + k for k in range(samples)]
     start = time.perf_counter()
-    tokens, pad, layouts = stages.graph_conditions(chain.encoder, chain.words, graph, seeds, s.jitter)
+    tokens, pad, layouts = stages.graph_conditions(chain.encoder, chain.words, graph, seeds, s.jitter,
+                                                   tries=s.layout_tries)
     seg = stages.segmentation(chain.factors["segmentation"], tokens, pad, layouts, seeds, s.steps["segmentation"],
                               s.guidance["segmentation"], s.scheduler,
                               allowed=stages.named_classes(graph.labels) if s.only_named else None)

@@ -27,6 +27,8 @@ class Options:
     tiny: bool = False  # `bench sd --tiny`: tiny random Stable Diffusion parts on the CPU
     data: str | None = None  # `bench downstream`: a dataset source (KIND:PATH), e.g. one `dataset` wrote
     steps: int | None = None  # `bench downstream`: training steps of each model
+    picture_draws: int | None = None  # compliance: `Settings.picture_draws` (None: the chain's default)
+    layout_tries: int | None = None  # compliance: `Settings.layout_tries` (None: the chain's default)
 
 
 Runner = Callable[[Options], dict]

@@ -33,24 +33,59 @@ DEFAULT_STEPS = {"segmentation": 4, "depth": 8, "sketch": 10, "image": 16}
 
 @torch.no_grad()
 def graph_conditions(encoder: SceneGraphEncoder, words: WordTable, graph: SceneGraph, seeds: list[int],
-                     jitter: float = 1.0, vocabulary: vocabularies.Vocabulary | None = None):
+                     jitter: float = 1.0, vocabulary: vocabularies.Vocabulary | None = None, tries: int = 1):
     """For one graph and each seed: the object tokens (shared), and a layout drawn at SEG_SIZE from
     the encoder's boxes, jittered by the seed (jitter 0 = the boxes as predicted), with the boxes of
     two objects of one class moved apart (`separate_duplicates`); the labels are classes of
-    `vocabulary` (default the tiny world's).
+    `vocabulary` (default the tiny world's). `tries` (placement): up to this many jitters of each
+    seed are drawn, each judged against the graph as a map (`layout_score`), and the first that
+    scores best is kept; the first jitter is the one `tries=1` draws.
     -> tokens (N, O, D), pad (N, O), layouts (N, S, S) class ids."""
     batch = tensorize([graph], words)
     out = encoder.graph(batch)
     tokens, pad = pad_objects(out.objects.float(), batch.obj_graph, 1)
     boxes, disp = out.boxes.float().numpy(), out.disparity.float().numpy()
-    layouts = []
-    triples = graph.triples()
-    for s in seeds:
-        b = jitter_boxes(boxes, np.random.default_rng([int(s), 7]), 0.04 * jitter, 0.15 * jitter) if jitter else boxes
-        b = separate_duplicates(graph.labels, b, triples)
-        layouts.append(draw_layout(graph.labels, b, disp, SEG_SIZE, vocabulary)[0])
+    layouts = [placed_layout(graph, boxes, disp, s, jitter, vocabulary, tries)[0][0] for s in seeds]
     n = len(seeds)
     return tokens.expand(n, -1, -1), pad.expand(n, -1), torch.from_numpy(np.stack(layouts)).long()
+
+
+def placed_layout(graph: SceneGraph, boxes: np.ndarray, disparity: np.ndarray, seed: int, jitter: float = 1.0,
+                  vocabulary: vocabularies.Vocabulary | None = None, tries: int = 1):
+    """One seed's layout (`graph_conditions`): the encoder's boxes jittered (the seed's first jitter,
+    then others), duplicates parted, drawn at SEG_SIZE; with `tries` > 1 the first of the best
+    judged (`layout_score`). -> (`draw_layout`'s (class ids, instances, disparity), its score or None
+    where it was not judged)."""
+    triples = graph.triples()
+    best = None
+    for t in range(max(1, tries) if jitter else 1):
+        rng = np.random.default_rng([int(seed), 7] if t == 0 else [int(seed), 7, t])
+        b = jitter_boxes(boxes, rng, 0.04 * jitter, 0.15 * jitter) if jitter else boxes
+        drawn = draw_layout(graph.labels, separate_duplicates(graph.labels, b, triples), disparity, SEG_SIZE,
+                            vocabulary)
+        if tries <= 1:
+            return drawn, None
+        score = layout_score(graph, drawn, vocabulary)
+        if best is None or score > best[1]:
+            best = (drawn, score)
+        if score == PERFECT:
+            break
+    return best
+
+
+PERFECT = (1.0, 1.0)
+
+
+def layout_score(graph: SceneGraph, drawn: tuple, vocabulary: vocabularies.Vocabulary | None = None
+                 ) -> tuple[float, float]:
+    """A drawn layout (`draw_layout`'s class map, instances, disparity) judged against the graph as a
+    map is: (object recall, relation accuracy; 1 where nothing can be judged)."""
+    from ..graph import judge
+
+    seg, inst, depth = drawn
+    v = judge.judge(graph.labels, graph.triples(), seg, depth, instances=inst,
+                    vocabulary=vocabularies.or_tiny(vocabulary))
+    return (v.object_recall or 0.0, v.relation_accuracy if v.relation_accuracy is not None else 1.0)
 
 
 def named_classes(labels: list[str] | tuple[str, ...],

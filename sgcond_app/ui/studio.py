@@ -53,7 +53,7 @@ from .streaming import InternalError, Stopped, run_streamed
 log = logging.getLogger(__name__)
 
 EXAMPLE = "sky above grass\nred car on grass\ntree left of red car\nhouse behind tree"
-RELATION_HEADERS = ["subject", "predicate", "object", "holds"]
+RELATION_HEADERS = ["subject", "predicate", "object", "holds on the map", "in the picture"]
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "graphs"
 UP = 4  # the page shows the 64 px maps at 256 px
 DISPLAY = 64 * UP  # and every other picture at that size too (the 128 px image in 2x2 blocks)
@@ -174,16 +174,26 @@ def _relations(session: Session, seg: np.ndarray | None = None) -> list[list[str
     g = session.mapped.graph
     v = session.result.verdict if seg is None else judge.judge(g.labels, g.triples(), seg, session.result.depth,
                                                                vocabulary=session.result.vocab)
+    # The picture, read back, belongs to the map it was drawn from: after an edit, until the rerun, it has none.
+    edited = seg is not None and not np.array_equal(seg, session.result.segmentation)
+    on_picture = None if edited else session.result.picture_verdict
     rows = []
-    for r in v.relations:
-        holds = "n/a" if r.holds is None else ("yes" if r.holds else "NO")
-        if r.reason and r.holds is not None:
-            holds += f" ({r.reason})"
-        if not session.result.trusted:  # read off a picture the reading model does not know
-            holds += " (not to be trusted: an unfamiliar picture)"
+    for k, r in enumerate(v.relations):
         rows.append([f"{g.objects[r.subject].phrase()} #{r.subject}", r.predicate,
-                     f"{g.objects[r.object].phrase()} #{r.object}", holds])
+                     f"{g.objects[r.object].phrase()} #{r.object}", _holds(r, session.result.trusted),
+                     "rerun to see" if edited else ("not read" if on_picture is None
+                                                    else _holds(on_picture.relations[k], session.result.trusted))])
     return rows
+
+
+def _holds(r, trusted: bool) -> str:
+    """A relation's verdict as the page's table shows it."""
+    holds = "n/a" if r.holds is None else ("yes" if r.holds else "NO")
+    if r.reason and r.holds is not None:
+        holds += f" ({r.reason})"
+    if not trusted:  # read off a picture the reading model does not know
+        holds += " (not to be trusted: an unfamiliar picture)"
+    return holds
 
 
 def _source_verdict(session: Session) -> dict:
@@ -1107,7 +1117,8 @@ def studio_tab() -> None:
             with gr.Row():
                 go = gr.Button("Generate", variant="primary", elem_id="sg-generate")
                 stop = gr.Button("Stop", variant="stop", elem_id="sg-stop")
-            relations = gr.Dataframe(label="Relations, judged on the segmentation", headers=RELATION_HEADERS,
+            relations = gr.Dataframe(label="Relations, judged on the map and on the picture read back",
+                                     headers=RELATION_HEADERS,
                                      datatype="str", interactive=False, elem_id="sg-relations")
             match = gr.Button("Update the graph to match the mask", size="sm", elem_id="sg-match")
     gr.Markdown("Click an object in the **segmentation** or the **overlay** to pick it. Depth: bright is "
