@@ -294,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "the model's folder (e.g. weights/segmenter)")
     c.add_argument("--data", default=None, help="encoder, segmenter, factors: train on dataset sources instead of "
                    "the tiny world's renders, KIND:PATH[,KIND:PATH...] (see `data`), all in one vocabulary: the "
-                   "models draw and read its classes (depth and sketch targets by rule: sgcond_app/data/maps.py)")
+                   "models draw and read its classes (depth and sketch targets by rule: sgcond_app/reading/maps.py)")
     c.add_argument("--images", default=None, help="--data: the pictures' folder where a source needs one")
     c.add_argument("--small-jpeg", type=_share, default=0.0, help="segmenter: the share of training pictures "
                    "given as a small JPEG enlarged to --size, as `read` sees a small picture (0..1)")
@@ -470,7 +470,7 @@ def _scores(v) -> str:
 
 
 def cmd_read(args: argparse.Namespace) -> None:
-    from .reading import files
+    from . import results as files
     from .reading.load import decode
 
     picture = decode(args.picture)
@@ -512,7 +512,8 @@ def cmd_edit(args: argparse.Namespace) -> None:
 
     import numpy as np
 
-    from .reading import edit, files
+    from . import results as files
+    from .reading import edit
 
     result = files.load_state(args.folder)
     v = result.vocab  # the classes of its maps: the tiny world's, or ADE20K's for a photo the sd backend read

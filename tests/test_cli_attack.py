@@ -25,7 +25,7 @@ from sgcond_app.bench.attack import npy_header, npz_bomb, npz_members, plain_zip
 from sgcond_app.cli import main
 from sgcond_app.errors import BadInput
 from sgcond_app.inputs import check_text, load_json
-from sgcond_app.reading.files import STATE_FILE, load_state
+from sgcond_app.results import STATE_FILE, load_state
 from sgcond_app.world import classes
 from tests.test_bad_input import refused
 
@@ -206,7 +206,7 @@ def test_json_from_outside_is_refused_when_nested_deep_or_not_text():
 def test_a_state_file_this_app_wrote_is_read_back(tmp_path):
     from sgcond_app.backends import get_backend
     from sgcond_app.graph.parse import parse_graph_text
-    from sgcond_app.reading.files import save_state
+    from sgcond_app.results import save_state
 
     graph = parse_graph_text("sky above grass; dog on grass")[0]
     fast = {"segmentation": 4, "depth": 3, "sketch": 3, "image": 4}

@@ -463,7 +463,7 @@ def test_training_items_from_sources_carry_depth_sketch_and_boxes(tmp_path):
     on) and a sketch on its outlines; each graph object has its box on the map."""
     from scipy.stats import spearmanr
 
-    from sgcond_app.data.maps import ground_depth
+    from sgcond_app.reading.maps import ground_depth
     from sgcond_app.training.data import SourceStream
     from sgcond_app.world import render_sample
 

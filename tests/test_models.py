@@ -11,7 +11,14 @@ import pytest
 import torch
 
 from sgcond_app.errors import BadInput
-from sgcond_app.evaluation import (
+from sgcond_app.graph import judge, vocab
+from sgcond_app.graph.scene_graph import SceneGraph
+from sgcond_app.models.graph_encoder import SceneGraphEncoder, pad_objects, tensorize
+from sgcond_app.models.pretrained import from_pretrained, save_pretrained
+from sgcond_app.models.segmenter import Segmenter
+from sgcond_app.models.shipped import shipped_encoder, shipped_segmenter
+from sgcond_app.training.data import held_out_samples, object_boxes, reversed_twin, swapped_twin, without_stuff
+from sgcond_app.training.evaluation import (
     embed_graphs,
     embed_images,
     frechet_distance,
@@ -20,13 +27,6 @@ from sgcond_app.evaluation import (
     segmenter_miou,
     segmenter_small_jpeg_miou,
 )
-from sgcond_app.graph import judge, vocab
-from sgcond_app.graph.scene_graph import SceneGraph
-from sgcond_app.models.graph_encoder import SceneGraphEncoder, pad_objects, tensorize
-from sgcond_app.models.pretrained import from_pretrained, save_pretrained
-from sgcond_app.models.segmenter import Segmenter
-from sgcond_app.models.shipped import shipped_encoder, shipped_segmenter
-from sgcond_app.training.data import held_out_samples, object_boxes, reversed_twin, swapped_twin, without_stuff
 from sgcond_app.world import classes
 from sgcond_app.world.boxes import draw_layout
 from sgcond_app.world.render import rasterize

@@ -673,7 +673,7 @@ def test_read_then_edit_on_the_command_line(tmp_path):
     assert report["edit"]["done"] and report["edit"]["mean_change_outside"] <= 4
     assert (tmp_path / "edited" / "image.png").is_file()
     # An edit continues from an edit's folder.
-    from sgcond_app.reading.files import load_state
+    from sgcond_app.results import load_state
 
     seg = load_state(tmp_path / "edited").segmentation
     ys, xs = np.nonzero(~np.isin(seg, sorted(classes.STUFF_IDS)))

@@ -408,7 +408,7 @@ def read(backend, picture):
 
 
 def _psnr(a, b):
-    from sgcond_app.reading.files import psnr
+    from sgcond_app.results import psnr
 
     return psnr(a, b)
 
@@ -459,7 +459,7 @@ def test_a_picture_is_read_into_the_tiny_chains_maps_and_a_graph(backend, chain,
 
 
 def test_the_inversion_brings_the_picture_back_also_from_the_wire_and_a_file(backend, read, tmp_path):
-    from sgcond_app.reading import files
+    from sgcond_app import results as files
 
     r, _ = read
     vae = _vae_round_trip(backend, r)

@@ -13,11 +13,11 @@ import time
 
 import numpy as np
 
-from ..evaluation import miou
 from ..fgdm.chain import Chain, Result, Settings
 from ..fgdm.factors import MAP_SIZE
 from ..graph import judge
 from ..graph.scene_graph import SceneGraph
+from ..training.evaluation import miou
 from .registry import DEFAULT_GRAPHS
 
 

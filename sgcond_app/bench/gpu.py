@@ -152,7 +152,7 @@ def tiny_backend(out: dict, device: str, graphs_path: str | None = None) -> None
                     relations.append(r.verdict.relation_accuracy)
                 read.append(chain.segmenter.segment(r.image, size=MAP_SIZE))
                 cond.append(r.segmentation)
-            from ..evaluation import miou
+            from ..training.evaluation import miou
 
             p.figures[name] = {"graphs": len(graphs), "object_recall": round(float(np.mean(recall)), 4),
                                    "relation_accuracy": round(float(np.mean(relations)), 4) if relations else None,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 def retrieval(n: int = 1000, size: int = 64, weights: str | None = None) -> dict:
     """Graph->image and image->graph retrieval, hard negatives and held-out synonyms (encoder)."""
-    from .. import evaluation
     from ..models.shipped import load_encoder
+    from ..training import evaluation
 
     model, words = load_encoder(weights)
     start = time.perf_counter()
@@ -22,8 +22,8 @@ def retrieval(n: int = 1000, size: int = 64, weights: str | None = None) -> dict
 def encoder_layout(n: int = 500, size: int = 64, graphs: str | None = None, weights: str | None = None) -> dict:
     """The encoder's predicted boxes drawn as a segmentation and judged against the graph: on
     held-out renders' graphs, or on a graph file (mapped onto the tiny world first)."""
-    from ..evaluation import layout
     from ..models.shipped import load_encoder
+    from ..training.evaluation import layout
 
     model, words = load_encoder(weights)
     given = None
@@ -38,8 +38,8 @@ def encoder_layout(n: int = 500, size: int = 64, graphs: str | None = None, weig
 def segmenter(n: int = 500, size: int = 64, weights: str | None = None) -> dict:
     """mIoU on held-out renders at `size`, and on renders drawn at 64 px given as JPEG (quality 90)
     and enlarged to 128 px, as `read` sees a small picture from outside."""
-    from ..evaluation import segmenter_miou, segmenter_small_jpeg_miou
     from ..models.shipped import load_segmenter
+    from ..training.evaluation import segmenter_miou, segmenter_small_jpeg_miou
 
     start = time.perf_counter()
     model = load_segmenter(weights)
@@ -73,11 +73,11 @@ def load(weights_encoder: str | None = None) -> dict:
 def factors(n: int = 200, weights: str | None = None) -> dict:
     """Each factor sampled from the true conditions of held-out renders (guidance 1; the figures in
     the factors' model cards)."""
-    from ..evaluation import factor_metrics
     from ..fgdm.factors import FACTORS
     from ..models.denoiser import FactorDenoiser
     from ..models.pretrained import from_pretrained
     from ..models.shipped import WEIGHTS
+    from ..training.evaluation import factor_metrics
 
     root = Path(weights) if weights else WEIGHTS / "factors"
     return factor_metrics({f: from_pretrained(root / f, FactorDenoiser) for f in FACTORS}, n=n)
@@ -87,10 +87,10 @@ def quality(n: int = 500, weights: str | None = None) -> dict:
     """The image factor's pictures from the true maps of n held-out renders (one seed each, guidance
     1): the Fréchet distance to the renders on the shipped segmenter's features at 128 px (smaller
     pictures enlarged), and fidelity. Any --weights (a factors folder) is measured the same way."""
-    from ..evaluation import factor_metrics
     from ..models.denoiser import FactorDenoiser
     from ..models.pretrained import from_pretrained
     from ..models.shipped import WEIGHTS
+    from ..training.evaluation import factor_metrics
 
     root = Path(weights) if weights else WEIGHTS / "factors"
     image = from_pretrained(root / "image", FactorDenoiser)
@@ -108,9 +108,9 @@ def downstream(data: str, steps: int, n: int, size: int, batch: int = 16, seed: 
     import torch
 
     from ..data.sources import parse
-    from ..evaluation import segmenter_miou
     from ..models.segmenter import Segmenter
     from ..training.data import RenderStream, SourceStream, collate
+    from ..training.evaluation import segmenter_miou
     from ..training.loop import TrainConfig, train
     from ..training.segmenter import SegmenterObjective, to_inputs
 

@@ -75,7 +75,7 @@ def _things(labels) -> Counter:
 
 
 def _psnr(a, b) -> float:
-    from ..reading.files import psnr
+    from ..results import psnr
 
     return psnr(a, b)
 

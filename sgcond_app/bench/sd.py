@@ -82,7 +82,7 @@ def run(tiny: bool = False, samples: int = 8, repeats: int = 3, weights: str | N
     read, read_s = median(lambda k: backend.read(picture, seed, Options(samples=1), "ddpm", steps))
     from ..backends.sd import ledits
     from ..backends.sd.backend import decode
-    from ..reading.files import psnr
+    from ..results import psnr
 
     inv = ledits.Inversion.from_state(read.state)
     vae = decode(comps, torch.from_numpy(inv.x0).to(comps.device, comps.dtype))

@@ -63,7 +63,7 @@ class Record:
     picture_path: Path | None = None
     picture_array: np.ndarray | None = None  # the picture where it has no file (the tiny world)
     # Where the source has them (the tiny world's renders): its depth (H, W) float32 in [0, 1], near is
-    # 1, and its sketch (H, W) uint8. Elsewhere training makes them by rule (`data/maps.py`).
+    # 1, and its sketch (H, W) uint8. Elsewhere training makes them by rule (`reading/maps.py`).
     depth: np.ndarray | None = None
     sketch: np.ndarray | None = None
 

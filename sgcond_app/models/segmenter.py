@@ -117,3 +117,16 @@ class Segmenter(nn.Module):
         if single:
             labels, sure = labels[0], sure[0]
         return (labels, sure) if confidence else labels
+
+
+def picture_features(segmenter, images: np.ndarray, size: int, batch: int = 64) -> np.ndarray:
+    """(B, H, W, 3) uint8 pictures -> (B, D) features of the segmenter (`Segmenter.features`), each
+    picture enlarged (bilinear) to size x size first, as a person's screen would show it."""
+    from .graph_encoder import image_tensor
+
+    x = image_tensor(images)
+    if x.shape[-1] != size:
+        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+    device = next(segmenter.parameters()).device
+    return torch.cat([segmenter.features(x[i:i + batch].to(device)).float().cpu()
+                      for i in range(0, len(x), batch)]).numpy().astype(np.float64)

@@ -86,7 +86,7 @@ def unlike(judged: dict) -> str:
 
 def features(segmenter, pictures: np.ndarray, batch: int = 64) -> np.ndarray:
     """(B, SIZE, SIZE, 3) uint8 -> (B, D) the segmenter's features, as the score reads them."""
-    from ..evaluation import picture_features
+    from ..models.segmenter import picture_features
 
     return picture_features(segmenter, np.asarray(pictures), SIZE, batch)
 

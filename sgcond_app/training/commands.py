@@ -108,10 +108,10 @@ def _unwrap(objective):
 
 
 def train_encoder(args) -> dict:
-    from ..evaluation import layout, retrieval
     from ..models.graph_encoder import SceneGraphEncoder
     from ..models.words import HELD_OUT_SYNONYMS
     from .encoder import P_DROP_STUFF, EncoderCollate, EncoderObjective, make_dataset_factory, to_inputs
+    from .evaluation import layout, retrieval
 
     run = Path(args.out)
     overrides = {"dim": args.dim} if args.dim else {}
@@ -188,12 +188,12 @@ ENCODER_DATA_CARD = """
 The graph encoder (width {dim}, {layers} triple-convolution layers) trained on the dataset's graphs
 and pictures: contrastive graph/picture loss with hard negatives, masked reconstruction of an object's
 region, and its layout (each object's box and disparity as the judge finds it on the class map; the
-disparity by the ground-plane rule of `sgcond_app/data/maps.py`, not a measured depth).
+disparity by the ground-plane rule of `sgcond_app/reading/maps.py`, not a measured depth).
 """
 
 FACTORS_DATA_CARD = """
 The **{name}** factor, trained on the dataset: {what} Its conditions are the dataset's class maps
-({classes} classes), its depth and sketch are made by rule (`sgcond_app/data/maps.py`: the
+({classes} classes), its depth and sketch are made by rule (`sgcond_app/reading/maps.py`: the
 ground-plane depth, not a measured one; the instances' outlines and the picture's Canny edges), its
 graphs the dataset's own (Visual Genome's) or sg2im's rules over its objects (COCO). A UNet
 (channels {channels}), {params:,} parameters, stored as float16.
@@ -213,10 +213,10 @@ def _data_vocabulary(data: list[str], images: str | None, size: int):
 
 
 def train_segmenter(args) -> dict:
-    from ..evaluation import segmenter_miou
     from ..models.segmenter import Segmenter
     from ..world import classes
     from .data import collate
+    from .evaluation import segmenter_miou
     from .segmenter import JPEG_QUALITY, SMALL_SIDE, SegmenterObjective, make_dataset_factory, to_inputs
 
     run = Path(args.out)
@@ -293,10 +293,10 @@ FACTOR_WHAT = {
 
 
 def train_factors(args) -> dict:
-    from ..evaluation import factor_metrics
     from ..fgdm.factors import FACTORS, MAP_SIZE, NUM_CLASSES, default_config, tiny_config
     from ..models.denoiser import FactorDenoiser
     from ..models.shipped import ENCODER_DIR
+    from .evaluation import factor_metrics
     from .factors import P_DROP_STUFF, FactorCollate, FactorsObjective, make_dataset_factory, to_inputs
 
     names = [n.strip() for n in (args.only or ",".join(FACTORS)).split(",") if n.strip()]
@@ -362,11 +362,11 @@ for no other count. Otherwise as its teacher: {what}
 
 
 def train_distill(args) -> dict:
-    from ..evaluation import factor_metrics
     from ..fgdm.factors import FACTORS, MAP_SIZE
     from ..models.denoiser import FactorDenoiser
     from ..models.shipped import ENCODER_DIR
     from .distill import DistillObjective, student_timesteps
+    from .evaluation import factor_metrics
     from .factors import FactorCollate, make_dataset_factory, to_inputs
 
     name = (args.only or "segmentation").strip()

@@ -200,7 +200,7 @@ class SourceStream(IterableDataset):
     255 in a class map is no class. `graphs=False`: items without graphs (as the segmenter takes);
     True: with each graph's objects matched to the map (their boxes and disparities), its hard
     negatives, the record's depth and sketch where it has them (the tiny world's) and else a depth by
-    the ground-plane rule and a sketch (`data/maps.py`), the picture also at `picture_size`, mirrored
+    the ground-plane rule and a sketch (`reading/maps.py`), the picture also at `picture_size`, mirrored
     half the time (`flip`) and with stuff left out of the graph (`drop_stuff`) as `RenderStream` does.
     Records whose graph names nothing the map shows are passed over."""
 
@@ -235,8 +235,8 @@ class SourceStream(IterableDataset):
         return fit(picture, self.size), seg
 
     def _item(self, record, rng: np.random.Generator) -> Item | None:
-        from ..data.maps import ground_depth, object_layout, sketch_of
         from ..reading.load import fit
+        from ..reading.maps import ground_depth, object_layout, sketch_of
 
         v = record.vocabulary
         picture, seg, inst, depth, sketch = self._crop(record)

@@ -35,9 +35,9 @@ import time
 
 import numpy as np
 
-from ...data.maps import boundaries
 from ...errors import BadInput
 from ...graph.scene_graph import SceneGraph
+from ...reading.maps import boundaries
 from ..base import INVERSIONS, RERUNS, Candidate, Capabilities, MapReady, Options, Progress, Result
 from . import ledits, palette, zerogpu
 from .components import SD_PICTURE_SIZE, SDComponents

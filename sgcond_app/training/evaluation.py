@@ -10,12 +10,13 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-from .graph import judge
-from .graph.scene_graph import SceneGraph, SGObject
-from .models.graph_encoder import SceneGraphEncoder, image_tensor, tensorize
-from .models.words import HELD_OUT_SYNONYMS, WordTable
-from .training.data import held_out_samples, reversed_twin, swapped_twin
-from .world.boxes import draw_layout
+from ..graph import judge
+from ..graph.scene_graph import SceneGraph, SGObject
+from ..models.graph_encoder import SceneGraphEncoder, image_tensor, tensorize
+from ..models.segmenter import picture_features
+from ..models.words import HELD_OUT_SYNONYMS, WordTable
+from ..world.boxes import draw_layout
+from .data import held_out_samples, reversed_twin, swapped_twin
 
 CHUNK = 256
 
@@ -139,7 +140,7 @@ def segmenter_small_jpeg_miou(model, n: int = 500, side: int = 64, picture: int 
     """The segmenter reading small pictures from outside, as `read` gives them: held-out renders drawn
     at `side` px, saved as JPEG (`quality`), enlarged to the chain's `picture` size and read into a
     map of `side` px (class probabilities averaged over each block), against the render's map."""
-    from .reading.load import small_jpeg
+    from ..reading.load import small_jpeg
 
     samples = held_out_samples(n, side)
     pred = model.segment(np.stack([small_jpeg(s.image, picture, quality) for s in samples]), size=side)
@@ -148,7 +149,7 @@ def segmenter_small_jpeg_miou(model, n: int = 500, side: int = 64, picture: int 
 
 def _miou(pred: np.ndarray, truth: np.ndarray) -> dict:
     """mIoU over the classes present, pixel accuracy and each class's IoU of maps against the truth."""
-    from .world import classes
+    from ..world import classes
 
     conf, iou, present = _class_iou(pred, truth)
     per_class = {classes.CLASS_NAMES[k]: round(float(v), 4) for k, v in zip(np.nonzero(present)[0], iou)}
@@ -172,7 +173,7 @@ def _pad_tokens(parts: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.T
 def _class_iou(pred: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(confusion matrix, IoU of each class present in the truth, which classes are present).
     VOID pixels of the truth are left out."""
-    from .world import classes
+    from ..world import classes
 
     c = classes.NUM_CLASSES
     valid = truth < c
@@ -196,10 +197,10 @@ def factor_metrics(factors: dict, n: int = 200, chunk: int = 50, encoder_dir=Non
     one; it must be the one the factor was trained with). `factors` maps names to models (any subset);
     `steps` the sampling steps of some of them (default: the steps a distilled factor was made for,
     else each stage's own)."""
-    from .fgdm import stages
-    from .fgdm.factors import DEPTH_SIZE, MAP_SIZE, depth_tensor, image_from_tensor
-    from .models.shipped import load_encoder, shipped_encoder, shipped_segmenter
-    from .world.render import rasterize
+    from ..fgdm import stages
+    from ..fgdm.factors import DEPTH_SIZE, MAP_SIZE, depth_tensor, image_from_tensor
+    from ..models.shipped import load_encoder, shipped_encoder, shipped_segmenter
+    from ..world.render import rasterize
 
     samples = held_out_samples(n)
     seeds = list(range(n))
@@ -272,17 +273,6 @@ def factor_metrics(factors: dict, n: int = 200, chunk: int = 50, encoder_dir=Non
 
 
 FRECHET_SIZE = 128  # pictures are compared at this size; smaller ones are enlarged first
-
-
-def picture_features(segmenter, images: np.ndarray, size: int, batch: int = 64) -> np.ndarray:
-    """(B, H, W, 3) uint8 pictures -> (B, D) features of the segmenter (`Segmenter.features`), each
-    picture enlarged (bilinear) to size x size first, as a person's screen would show it."""
-    x = image_tensor(images)
-    if x.shape[-1] != size:
-        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
-    device = next(segmenter.parameters()).device
-    return torch.cat([segmenter.features(x[i:i + batch].to(device)).float().cpu()
-                      for i in range(0, len(x), batch)]).numpy().astype(np.float64)
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:

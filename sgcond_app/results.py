@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..backends import wire
-from ..backends.base import Result, report
-from ..errors import BadInput
-from ..inputs import load_json
+from .backends import wire
+from .backends.base import Result, report
+from .errors import BadInput
+from .inputs import load_json
 
 STATE_FILE = "inversion.safetensors"
 
@@ -107,7 +107,7 @@ def write_folder(folder: str | Path, result: Result, picture: np.ndarray, extra:
     when given, reconstruction.png."""
     from PIL import Image
 
-    from ..world import io
+    from .world import io
 
     folder = Path(folder)
     io.save_maps(folder, result.image, result.segmentation, result.depth, result.sketch, vocabulary=result.vocab)
