@@ -145,8 +145,8 @@ class Candidate:
         """Object recall; then relation accuracy less EXTRA_PENALTY for each thing nobody asked for;
         then legibility."""
         v = self.verdict
-        relations = (v.relation_accuracy if v.relation_accuracy is not None else 1.0) - EXTRA_PENALTY * len(v.extras)
-        return (v.object_recall or 0.0, relations, self.legibility)
+        recall, relations = v.compliance
+        return (recall, relations - EXTRA_PENALTY * len(v.extras), self.legibility)
 
 
 @dataclass
@@ -372,14 +372,15 @@ class Chain:
         if self.segmenter is None or s.picture_draws <= 1:
             return image, s, None, (), 1
         read = self._read_picture(graph, image, depth)
-        best = (picture_score(read[1], read[0], seg[0].numpy()), 0, first, image, read)
+        drawn_from = seg[0].numpy()
+        best = (picture_score(read[1], read[0], drawn_from), 0, first, image, read)
         first_lost = lost(graph, verdict, read[1])
         k = 1
         while k < s.picture_draws and lost(graph, verdict, best[4][1]):
             offset = (first + k * DRAW_STRIDE) % (inputs.MAX_SEED + 1)
             image = draw(offset)
             read = self._read_picture(graph, image, depth)
-            score = picture_score(read[1], read[0], seg[0].numpy())
+            score = picture_score(read[1], read[0], drawn_from)
             if score > best[0]:
                 best = (score, k, offset, image, read)
             k += 1
@@ -787,8 +788,7 @@ def picture_score(verdict: judge.Verdict, reading: np.ndarray, segmentation: np.
                   ) -> tuple[float, float, int, float]:
     """How well a draw of the picture obeys the graph, read back: object recall, relation accuracy,
     fewer things nobody asked for, then the share of pixels read as the map holds them."""
-    relations = verdict.relation_accuracy if verdict.relation_accuracy is not None else 1.0
-    return (verdict.object_recall or 0.0, relations, -len(verdict.extras), float((reading == segmentation).mean()))
+    return (*verdict.compliance, -len(verdict.extras), float((reading == segmentation).mean()))
 
 
 def best_candidate(cands: list[Candidate]) -> int:

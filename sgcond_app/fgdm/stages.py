@@ -83,9 +83,8 @@ def layout_score(graph: SceneGraph, drawn: tuple, vocabulary: vocabularies.Vocab
     from ..graph import judge
 
     seg, inst, depth = drawn
-    v = judge.judge(graph.labels, graph.triples(), seg, depth, instances=inst,
-                    vocabulary=vocabularies.or_tiny(vocabulary))
-    return (v.object_recall or 0.0, v.relation_accuracy if v.relation_accuracy is not None else 1.0)
+    return judge.judge(graph.labels, graph.triples(), seg, depth, instances=inst,
+                       vocabulary=vocabularies.or_tiny(vocabulary)).compliance
 
 
 def named_classes(labels: list[str] | tuple[str, ...],

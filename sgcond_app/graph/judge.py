@@ -252,6 +252,13 @@ class Verdict:
         judged = [r.holds for r in self.relations if r.holds is not None]
         return sum(judged) / len(judged) if judged else None
 
+    @property
+    def compliance(self) -> tuple[float, float]:
+        """(object recall, relation accuracy) to rank maps by: 0 recall where there is no object, and
+        accuracy 1 where no relation can be judged (nothing fails)."""
+        accuracy = self.relation_accuracy
+        return (self.object_recall or 0.0, accuracy if accuracy is not None else 1.0)
+
     def to_json(self) -> dict:
         """Objects (a present one with `at`: a pixel (x, y) on its region), relations, and scores."""
         return {

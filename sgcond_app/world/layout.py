@@ -8,6 +8,7 @@ the non-learned baseline of the project and a way to test the judge on graphs pe
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -249,8 +250,7 @@ def render_graph(graph: SceneGraph, seed: int = 0, size: int = 64, tries: int = 
     def judged(scene: Scene) -> tuple[Maps, judge.Verdict, tuple[float, float]]:
         maps = rasterize(scene, size)
         verdict = judge.judge(labels, triples, maps.segmentation, maps.depth)
-        accuracy = verdict.relation_accuracy
-        return maps, verdict, (verdict.object_recall or 0.0, accuracy if accuracy is not None else 1.0)
+        return maps, verdict, verdict.compliance
 
     def kept(maps: Maps, scene: Scene, verdict: judge.Verdict, index: list[int | None], k: int) -> GraphRender:
         inst = []
@@ -283,5 +283,5 @@ def render_graph(graph: SceneGraph, seed: int = 0, size: int = 64, tries: int = 
             if key == (1.0, 1.0):
                 break
         else:
-            best = GraphRender(best.maps, best.scene, best.verdict, best.object_instances, best.tries + 1)
+            best = dataclasses.replace(best, tries=best.tries + 1)
     return best
