@@ -176,14 +176,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--weights", default=None, help="tiny: a weights folder (encoder/, factors/, segmenter/; "
                    "default the shipped weights/), e.g. one trained on a dataset, which draws its classes")
 
-    c = sub.add_parser("edit", help="edit a picture `read` (or an earlier `edit`) wrote, keeping the rest")
-    c.add_argument("folder", help="a folder `read` or `edit` wrote")
+    c = sub.add_parser("edit", help="edit a result `generate`, `read` or an earlier `edit` wrote, keeping the rest")
+    c.add_argument("folder", help="a folder `generate`, `read` or `edit` wrote")
     c.add_argument("--out", required=True, help="output folder")
     what = c.add_mutually_exclusive_group(required=True)
     what.add_argument("--graph", help="the picture's graph.json, changed: a predicate (the subject moves), "
                       "a label (the region becomes that class), a node left out (deleted)")
     what.add_argument("--op", help="move:X,Y,DX,DY | flip_h:X,Y | flip_v:X,Y | resize:X,Y,SCALE | delete:X,Y "
-                      "(map pixels, 0..63)")
+                      "on the segmentation; depth:X,Y,AMOUNT (the thing nearer by AMOUNT of the depth range, "
+                      "farther when negative); sketch:X0,Y0,X1,Y1[,...] | erase:X0,Y0,X1,Y1[,...] (a stroke drawn "
+                      "on, or cleared from, the sketch) (map pixels, 0..63)")
     what.add_argument("--concept", help="towards or away from words, LEDITS++-style: -car takes the cars away, "
                       "+sheep,-dog makes the dogs sheep; WORD:SCALE sets one's scale (default 1.5)")
     c.add_argument("--backend", default="tiny", help="the backend (default tiny)")
@@ -431,6 +433,7 @@ def _backend_for(args: argparse.Namespace):
 def cmd_generate(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
+    from . import results as files
     from .backends.output import write_result
     from .graph.vocabularies import load
 
@@ -455,6 +458,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
                                                                     getattr(backend, "prompt", None))
         r = backend.generate(m.graph, seed=seed_for(args.seed, k), options=options)
         write_result(folder, r, m)
+        files.save_state(folder / files.STATE_FILE, r)  # `edit` continues from the folder
         if len(mapped) == 1:
             print(f"map: {_scores(r.verdict)}", end="")
             if r.picture_verdict is not None:
@@ -520,9 +524,11 @@ def cmd_edit(args: argparse.Namespace) -> None:
     backend = _backend_for(args)
     picture = np.asarray(result.state.get("inv_picture", result.image), np.uint8)
     stages = None
+    what, maps = "depth", {}
     if args.op is not None:
-        seg, line = edit.apply_op(result.segmentation, result.depth, args.op, v)
-        said, graph = [line], result.graph
+        edited = edit.apply_edit(result.segmentation, result.depth, result.sketch, args.op, v)
+        seg, said, graph, what = edited.segmentation, [edited.message], result.graph, edited.rerun
+        maps = {k: m for k, m in (("depth", edited.depth), ("sketch", edited.sketch)) if m is not None}
     elif args.concept is not None:
         from .reading.concepts import concept_edit
 
@@ -543,8 +549,8 @@ def cmd_edit(args: argparse.Namespace) -> None:
         kw = {"concepts": words} if words is not None else {}
         r = backend.steer(dataclasses.replace(result, graph=graph), stages.segmentations, stages.scales, **kw)
     else:
-        r = backend.rerun(dataclasses.replace(result, graph=graph), seg)
-    outside = _change_outside(picture, r.image, result.segmentation, r.segmentation)
+        r = backend.rerun(dataclasses.replace(result, graph=graph), seg, what, **maps)
+    outside = _change_outside(picture, r.image, result.segmentation, r.segmentation, _map_change(result, maps))
     extra = {"edit": {"done": said, "mean_change_outside": outside}}
     files.write_folder(out, r, picture, extra)
     v = r.verdict
@@ -554,14 +560,25 @@ def cmd_edit(args: argparse.Namespace) -> None:
         print(f"note: {line}")
 
 
-def _change_outside(before, after, seg_before, seg_after, grow: int = 4) -> float | None:
-    """Mean absolute change (0..255) of the picture outside where the segmentation changed, grown
-    by `grow` map pixels."""
+def _map_change(result, maps: dict):
+    """Where an edited depth map or sketch differs from the result's (None: neither was edited)."""
+    import numpy as np
+
+    if not maps:
+        return None
+    if "depth" in maps:
+        return np.abs(maps["depth"] - np.asarray(result.depth, np.float32)) > 0.5 / 255
+    return maps["sketch"] != np.asarray(result.sketch)
+
+
+def _change_outside(before, after, seg_before, seg_after, also=None, grow: int = 4) -> float | None:
+    """Mean absolute change (0..255) of the picture outside where the segmentation changed (and
+    `also`, where an edited map changed), grown by `grow` map pixels."""
     import numpy as np
     from scipy import ndimage
 
-    changed = ndimage.binary_dilation(seg_before != seg_after, iterations=grow) if (seg_before != seg_after).any() \
-        else np.zeros(seg_before.shape, bool)
+    diff = seg_before != seg_after if also is None else (seg_before != seg_after) | also
+    changed = ndimage.binary_dilation(diff, iterations=grow) if diff.any() else np.zeros(seg_before.shape, bool)
     k = before.shape[0] // changed.shape[0]
     keep = ~np.kron(changed, np.ones((k, k), bool))
     if not keep.any():

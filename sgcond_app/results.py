@@ -1,4 +1,4 @@
-"""The folder `read` and `edit` write, and reading it back so that an edit can continue later.
+"""The folder `read` and `edit` write (and the state `generate` writes beside its pictures), and reading it back so that an edit can continue later.
 
 `inversion.safetensors` holds the whole result: its maps, the picture, the inverted noise and what
 was inverted (the backend's state), with the rest (graph, options, seeds) as JSON in the file's
@@ -85,7 +85,7 @@ def load_state(path: str | Path) -> Result:
         raise BadInput(f"{str(given)[:200]}: cannot read it ({e.strerror or type(e).__name__})") from None
     if not found:
         where = given if given.is_dir() or given.suffix != ".safetensors" else given.parent
-        raise BadInput(f"no {STATE_FILE} in {str(where)[:200]}: give a folder `read` or `edit` wrote")
+        raise BadInput(f"no {STATE_FILE} in {str(where)[:200]}: give a folder `generate`, `read` or `edit` wrote")
     try:
         _checked_header(path)
         with safe_open(str(path), framework="numpy") as f:

@@ -69,3 +69,50 @@ def test_history_and_earlier_are_bounded():
     for _ in range(MAX_EARLIER + 3):
         s = s.after(s.result)
     assert len(s.earlier) == MAX_EARLIER
+
+
+# --- depth and sketch edits in a session ---------------------------------------------------------------
+
+
+def _with_maps() -> Session:
+    s = _session()
+    depth = np.where(s.current == classes.class_id("dog"), 0.5, 0.1).astype(np.float32)
+    s.result.depth, s.result.sketch = depth, np.zeros((64, 64), np.uint8)
+    return s
+
+
+def test_a_depth_edit_is_undone_and_reruns_from_the_sketch_with_its_depth():
+    s = _with_maps()
+    near, done = s.apply("depth", 15, 35, 0.25)
+    assert "nearer" in done.message and (done.x, done.y) == (15, 35)
+    dog = s.current == classes.class_id("dog")
+    np.testing.assert_allclose(near.current_depth[dog], 0.75)
+    assert np.array_equal(near.current_depth[~dog], s.current_depth[~dog]) and s.depth is None
+    plan = near.rerun("depth")
+    assert plan.what == "sketch" and plan.depth is near.depth and plan.note is None
+    back, _ = near.apply("undo")
+    assert back.depth is None and back.rerun("depth").what == "depth" and not back.edited
+    again, _ = back.apply("redo")
+    assert np.array_equal(again.current_depth, near.current_depth)
+    # The segmentation edited after the depth: the depth follows the new map, and the person is told.
+    moved, _ = near.apply("move_right", 15, 35, 5)
+    plan = moved.rerun("depth")
+    assert plan.what == "depth" and plan.depth is None and "depth was sampled again" in plan.note
+
+
+def test_strokes_on_the_sketch_are_kept_by_a_rerun_of_the_picture():
+    s = _with_maps()
+    drawn, done = s.strokes("2,2,20,2")
+    assert "Drew 19 pixels" in done.message and int((drawn.current_sketch > 0).sum()) == 19
+    plan = drawn.rerun("image")
+    assert plan.what == "image" and np.array_equal(plan.sketch, drawn.sketch)
+    assert drawn.rerun("depth").sketch is None and "strokes were not kept" in drawn.rerun("depth").note
+    erased, done = drawn.strokes("2,3,10,3", erase=True)
+    assert "Erased" in done.message and not erased.current_sketch[2, :12].any() and erased.current_sketch[2, 15]
+    with pytest.raises(BadInput, match="nothing to erase"):
+        s.strokes("2,2,20,2", erase=True)
+    for bad in ("2,2", "2,2,99,2", None, ""):
+        with pytest.raises(BadInput):
+            s.strokes(bad)
+    undone, _ = erased.apply("undo")
+    assert np.array_equal(undone.current_sketch, drawn.current_sketch)

@@ -314,9 +314,12 @@ class Backend(Protocol):
 
     def rerun(self, result: Result, segmentation: np.ndarray | None = None, what: str = "depth",
               options: Options | None = None, on_step: Progress | None = None,
-              on_map: MapReady | None = None) -> Result:
+              on_map: MapReady | None = None, *, depth: np.ndarray | None = None,
+              sketch: np.ndarray | None = None) -> Result:
         """The factors from `what` on (depth, sketch or image), after an edited segmentation (the
-        result's own when None), with the result's seeds, so what was not edited stays."""
+        result's own when None), with the result's seeds, so what was not edited stays. `depth`: an
+        edited depth map (the maps' size, disparity in [0, 1]), kept as it is (what is sketch or
+        image); `sketch`: an edited sketch (0 or 255), kept as it is (what is image)."""
 
     def choose(self, result: Result, index: int, on_step: Progress | None = None,
                on_map: MapReady | None = None) -> Result:

@@ -325,8 +325,10 @@ class ServeBackend:
 
     def rerun(self, result: Result, segmentation: np.ndarray | None = None, what: str = "depth",
               options: Options | None = None, on_step: Progress | None = None,
-              on_map: MapReady | None = None) -> Result:
-        return self._run("rerun", result, segmentation, what, options, on_step=on_step, on_map=on_map)
+              on_map: MapReady | None = None, *, depth: np.ndarray | None = None,
+              sketch: np.ndarray | None = None) -> Result:
+        edited = {k: v for k, v in (("depth", depth), ("sketch", sketch)) if v is not None}
+        return self._run("rerun", result, segmentation, what, options, on_step=on_step, on_map=on_map, **edited)
 
     def choose(self, result: Result, index: int, on_step: Progress | None = None,
                on_map: MapReady | None = None) -> Result:

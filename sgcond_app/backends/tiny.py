@@ -169,12 +169,13 @@ class TinyBackend:
 
     def rerun(self, result: Result, segmentation: np.ndarray | None = None, what: str = "depth",
               options: Options | None = None, on_step: Progress | None = None,
-              on_map: MapReady | None = None) -> Result:
+              on_map: MapReady | None = None, *, depth: np.ndarray | None = None,
+              sketch: np.ndarray | None = None) -> Result:
         if what not in RERUNS:
             raise BadInput(f"rerun: what must be one of {', '.join(RERUNS)}, not {what!r}"[:200])
         settings = None if options is None else self.settings(options)
         return self._plain(self.chain.rerun(self._chain_result(result), segmentation, what, on_step, settings,
-                                            on_map), result.familiarity)
+                                            on_map, depth=depth, sketch=sketch), result.familiarity)
 
     def choose(self, result: Result, index: int, on_step: Progress | None = None,
                on_map: MapReady | None = None) -> Result:

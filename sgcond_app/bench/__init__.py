@@ -171,7 +171,8 @@ def _clients(o: Options) -> dict:
 
 
 @bench("edit", "move each graph's largest object 8 px right and rerun: the object's shift, and how the "
-       "picture changed outside and inside its places")
+       "picture changed outside and inside its places; then bring it 0.3 nearer (depth) and draw a stroke "
+       "(sketch): the maps' and the picture's change near and away")
 def _edit(o: Options) -> dict:
     from . import chain
 

@@ -236,15 +236,17 @@ def move_effect(before, obj: int, moved, after_seg: np.ndarray, image_before: np
 def edit(path: str | None = None, samples: int = 8, limit: int | None = None, dx: int = 8) -> dict:
     """Move each graph's largest object dx pixels right in the generated segmentation and rerun:
     how far the object's centroid moved, and how much the image changed outside the object's old
-    and new places (dilated by 4 px) and inside them, in 0..255 units."""
+    and new places (dilated by 4 px) and inside them, in 0..255 units. Then the depth and sketch
+    edits (`map_edits`) on the same results."""
     from ..editing import masks as ed
 
     chain = Chain.from_pretrained()
     out: dict = {}
+    results = [chain.generate(g, seed=k, settings=Settings(samples=samples))
+               for k, g in enumerate(_graphs(path, limit))]
     for what in ("depth", "image"):
         shifts, outside, inside = [], [], []
-        for k, g in enumerate(_graphs(path, limit)):
-            r = chain.generate(g, seed=k, settings=Settings(samples=samples))
+        for r in results:
             m = ed.Masks.from_segmentation(r.segmentation)
             things = m.things()
             if not things:
@@ -262,7 +264,66 @@ def edit(path: str | None = None, samples: int = 8, limit: int | None = None, dx
         out[f"rerun_{what}_inside_change"] = float(np.mean(inside))
         out["n"] = len(shifts)
     out["dx"] = dx
+    out.update(map_edits(chain, results))
     return out
+
+
+def _change_near(image_before: np.ndarray, image_after: np.ndarray, near: np.ndarray) -> tuple[float, float]:
+    """Mean picture change (0..255) inside and outside `near` (a map-size bool region)."""
+    diff = np.abs(image_after.astype(np.float32) - image_before.astype(np.float32)).mean(axis=2)
+    k = diff.shape[0] // near.shape[0]
+    near = near.repeat(k, axis=0).repeat(k, axis=1)
+    return float(diff[near].mean()), float(diff[~near].mean())
+
+
+def map_edits(chain: Chain, results: list, amount: float = 0.3) -> dict:
+    """Depth and sketch edits on generated results. Depth: each result's largest thing brought
+    `amount` nearer (pushed farther where it is too near for that), the sketch and picture rerun:
+    the depth's change inside the thing (what still shows of it) and at most outside it and the
+    pixels that changed hands, the picture's change near the thing (dilated 4 px) and away from it,
+    and how many pixels changed hands by occlusion. Sketch: a stroke from (8, 8) to (56, 20) and on
+    to (40, 40), the picture rerun: its change near the stroke (3 px) and away."""
+    from scipy import ndimage
+
+    from ..editing import masks as ed
+    from ..editing import relief
+
+    inside, outside_max, near_change, far_change, traded, flips = [], [], [], [], [], 0
+    for r in results:
+        m = ed.Masks.from_segmentation(r.segmentation, r.depth)
+        if not m.things():
+            continue
+        obj = m.things()[0]
+        mask = m.mask(obj)
+        step = amount if float(np.median(r.depth[mask])) <= 1 - amount else -amount
+        done = relief.redepth(m, obj, step)
+        r2 = chain.rerun(r, done.segmentation, "sketch", depth=done.depth)
+        kept = mask & (done.segmentation == r.segmentation)
+        handed = done.segmentation != r.segmentation
+        inside.append(float(np.mean(np.abs(r2.depth[kept] - r.depth[kept]))) if kept.any() else 0.0)
+        away = ~(mask | handed)
+        outside_max.append(float(np.abs(r2.depth[away] - r.depth[away]).max()))
+        n, f = _change_near(r.image, r2.image, ndimage.binary_dilation(mask | handed, iterations=4))
+        near_change.append(n)
+        far_change.append(f)
+        traded.append(done.hidden + done.shown)
+        flips += int(done.hidden + done.shown > 0)
+    line = relief.line_pixels([(8, 8), (56, 20), (40, 40)], (MAP_SIZE, MAP_SIZE))
+    stroke_near, stroke_far = [], []
+    for r in results:
+        r3 = chain.rerun(r, None, "image", sketch=np.where(line, np.uint8(255), r.sketch))
+        n, f = _change_near(r.image, r3.image, ndimage.binary_dilation(line, iterations=3))
+        stroke_near.append(n)
+        stroke_far.append(f)
+    return {"depth_edits": len(inside), "depth_amount": amount,
+            "depth_inside_change_mean": round(float(np.mean(inside)), 4),
+            "depth_outside_change_max": round(float(np.max(outside_max)), 5),
+            "depth_picture_change_near": round(float(np.mean(near_change)), 3),
+            "depth_picture_change_away": round(float(np.mean(far_change)), 3),
+            "depth_edits_that_reordered_occlusion": flips, "depth_pixels_handed_over_mean": float(np.mean(traded)),
+            "sketch_edits": len(stroke_near),
+            "sketch_picture_change_near": round(float(np.mean(stroke_near)), 3),
+            "sketch_picture_change_away": round(float(np.mean(stroke_far)), 3)}
 
 
 def throughput(path: str | None = None, batch: int = 64, repeats: int = 2) -> dict:

@@ -299,13 +299,19 @@ class Chain:
     def finish(self, graph: SceneGraph, seed: int, s: Settings, cands: list[Candidate], chosen: int,
                seg64: torch.Tensor, depth32: torch.Tensor, seconds: dict, on_step: Progress | None = None,
                sketch: np.ndarray | None = None, on_map: MapReady | None = None,
-               inverted: Inverted | None = None) -> Result:
+               inverted: Inverted | None = None, depth_map: np.ndarray | None = None,
+               edited: tuple[bool, bool] = (False, False)) -> Result:
         """Sketch (unless given) and image for one segmentation (64, 64) and depth (32, 32). With
-        `inverted`, only where the segmentation differs from the inverted one is drawn anew (depth
-        and sketch too), from the inversion's noise; the rest is the inverted picture's."""
+        `inverted`, only where the maps differ from the inverted ones is drawn anew (depth and
+        sketch too), from the inversion's noise; the rest is the inverted picture's. `depth_map`: the
+        kept (or edited) depth at the maps' size, given out as it is (`depth32` is its pooling);
+        `edited` (depth, sketch): where the depth or the sketch was edited counts as changed too."""
         fseed = [cands[chosen].seed]
         seg, disp = seg64.long().unsqueeze(0), depth32.unsqueeze(0)
-        changed = inverted.changed(seg64.numpy()) if inverted is not None else None
+        changed = None
+        if inverted is not None:
+            changed = inverted.changed(seg64.numpy(), depth32.numpy() if edited[0] else None,
+                                       sketch if edited[1] else None)
         if sketch is None:
             edges = self.sample_sketch(seg, disp, s.seeds("sketch", fseed), s, seconds, on_step)
         else:
@@ -317,7 +323,10 @@ class Chain:
             depth32 = disp[0]
         if sketch is None and on_map:
             on_map("sketch", edges[0].numpy())
+        edited_depth = depth_map
         seg_map, depth_map = stages.to_image_size(seg, disp)
+        if edited_depth is not None:
+            depth_map = np.asarray(edited_depth, np.float32)[None]
         verdict = self._verdict(graph, seg_map[0], depth_map[0])
         start = time.perf_counter()
         read, draws = None, 1
@@ -742,16 +751,20 @@ class Chain:
 
     def rerun(self, result: Result, segmentation: np.ndarray | None = None, what: str = "depth",
               on_step: Progress | None = None, settings: Settings | None = None,
-              on_map: MapReady | None = None) -> Result:
+              on_map: MapReady | None = None, *, depth: np.ndarray | None = None,
+              sketch: np.ndarray | None = None) -> Result:
         """Run the factors after an edit, with the result's seed and so its noise. `segmentation`: an
         edited (64, 64) class map (default: the result's). what: "depth" reruns depth, sketch and
         image; "sketch" keeps the depth; "image" keeps depth and sketch and reruns the image alone.
+        `depth`: an edited depth map (64, 64, disparity), kept as it is (what is "sketch" or
+        "image"); `sketch`: an edited sketch (64, 64, 0 or 255) (what is "image").
         `settings` replaces the result's (other steps, guidance or seed offsets for what reruns)."""
         if what not in ("depth", "sketch", "image"):
             raise BadInput("rerun: what must be depth, sketch or image")
         seg_np = result.segmentation if segmentation is None else np.asarray(segmentation)
         if seg_np.shape != (SEG_SIZE, SEG_SIZE):
             raise BadInput(f"an edited segmentation must be {SEG_SIZE}x{SEG_SIZE}, not {seg_np.shape}")
+        depth, sketch = stages.edited_maps(depth, sketch, what)
         seg = torch.from_numpy(seg_np.astype(np.int64))
         s = settings or result.settings
         s.check()
@@ -760,12 +773,19 @@ class Chain:
         disp = result.depth32
         if what == "depth":
             disp = self.sample_depth(seg.unsqueeze(0), s.seeds("depth", [result.factor_seed]), s, seconds, on_step)[0]
+        elif depth is not None:
+            disp = stages.pooled_edit(result.depth32, result.depth, depth)
         if on_map:
             on_map("segmentation", seg_np)
-            on_map("depth", stages.to_image_size(seg.unsqueeze(0), disp.unsqueeze(0))[1][0])
-        sketch = result.sketch if what == "image" else None
+            on_map("depth", depth if depth is not None else
+                   stages.to_image_size(seg.unsqueeze(0), disp.unsqueeze(0))[1][0])
+        edited = (depth is not None, sketch is not None)
+        if sketch is None and what == "image":
+            sketch = result.sketch
+        if depth is None and what != "depth":
+            depth = result.depth  # kept as it was: an edited depth stays exact through later reruns
         out = self.finish(result.graph, result.seed, s, result.candidates, result.chosen, seg, disp, seconds,
-                          on_step, sketch, on_map, result.inverted)
+                          on_step, sketch, on_map, result.inverted, depth, edited)
         seconds["total"] = time.perf_counter() - start
         return out
 

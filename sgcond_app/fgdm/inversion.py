@@ -404,9 +404,18 @@ class Inverted:
         return cls(inv, np.asarray(state["inv_picture"], np.uint8), np.asarray(state["inv_segmentation"], np.uint8),
                    np.asarray(state["inv_depth32"], np.float32), np.asarray(state["inv_sketch"], np.uint8))
 
-    def changed(self, segmentation: np.ndarray) -> np.ndarray:
-        """(S, S) bool: where a segmentation differs from the inverted one, dilated."""
-        return grown(np.asarray(segmentation) != self.segmentation)
+    def changed(self, segmentation: np.ndarray, depth32: np.ndarray | None = None,
+                sketch: np.ndarray | None = None) -> np.ndarray:
+        """(S, S) bool: where a segmentation differs from the inverted one, and where an edited depth
+        (32, 32) or sketch (S, S) does when given, dilated."""
+        diff = np.asarray(segmentation) != self.segmentation
+        if depth32 is not None:
+            k = diff.shape[0] // np.asarray(depth32).shape[0]
+            moved = np.abs(np.asarray(depth32, np.float32) - np.asarray(self.depth32, np.float32)) > 0.5 / 255
+            diff |= np.kron(moved, np.ones((k, k), bool))
+        if sketch is not None:
+            diff |= np.asarray(sketch) != self.sketch
+        return grown(diff)
 
     def keep_outside(self, changed: np.ndarray, depth32: torch.Tensor, sketch: np.ndarray
                      ) -> tuple[torch.Tensor, np.ndarray]:

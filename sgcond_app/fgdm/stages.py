@@ -7,6 +7,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..errors import BadInput
 from ..graph import vocabularies
 from ..graph.scene_graph import SceneGraph
 from ..models.denoiser import FactorDenoiser
@@ -245,3 +246,35 @@ def fill_slivers(seg: np.ndarray, vocabulary: vocabularies.Vocabulary | None = N
         _, (iy, ix) = ndimage.distance_transform_edt(thin, return_indices=True)
         out[thin] = seg[iy[thin], ix[thin]]
     return out
+
+
+def edited_maps(depth: np.ndarray | None, sketch: np.ndarray | None, what: str
+                ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """An edited depth (64, 64, disparity in [0, 1]) and sketch (64, 64, 0..255) for a rerun, checked
+    against what reruns: a depth given is kept, so the depth is not sampled again; a sketch given
+    is kept, so only the picture reruns."""
+    if depth is not None:
+        if what == "depth":
+            raise BadInput("an edited depth map reruns the sketch and the picture: rerun from the sketch")
+        depth = np.asarray(depth, np.float32)
+        if depth.shape != (MAP_SIZE, MAP_SIZE) or not np.isfinite(depth).all():
+            raise BadInput(f"an edited depth map must be {MAP_SIZE}x{MAP_SIZE} finite numbers, not {depth.shape}")
+        depth = np.clip(depth, 0.0, 1.0)
+    if sketch is not None:
+        if what != "image":
+            raise BadInput("an edited sketch reruns the picture alone: rerun the image")
+        sketch = np.asarray(sketch)
+        if sketch.shape != (MAP_SIZE, MAP_SIZE) or sketch.dtype.kind not in "uib" or (
+                sketch.size and (sketch.min() < 0 or sketch.max() > 255)):
+            raise BadInput(f"an edited sketch must be {MAP_SIZE}x{MAP_SIZE} bytes, not {sketch.shape} {sketch.dtype}")
+        sketch = sketch.astype(np.uint8)
+    return depth, sketch
+
+
+def pooled_edit(depth32: torch.Tensor, before: np.ndarray, after: np.ndarray) -> torch.Tensor:
+    """The factors' depth (32, 32) after an edit of the depth map (64, 64): moved by the edit's mean
+    change over each 2x2 block, the same where the edit changed nothing."""
+    delta = torch.from_numpy(np.asarray(after, np.float32) - np.asarray(before, np.float32))
+    k = delta.shape[-1] // depth32.shape[-1]
+    moved = F.avg_pool2d(delta[None, None], k)[0, 0]
+    return (depth32.float() + moved).clamp(0, 1)

@@ -1,7 +1,11 @@
 """Edits of a read (or any) result's segmentation, from an operation or from a changed scene graph.
 
 Operations are the studio's, written `move:X,Y,DX,DY`, `flip_h:X,Y`, `flip_v:X,Y`,
-`resize:X,Y,SCALE`, `delete:X,Y` (map pixels). A graph edit compares the result's graph with a new
+`resize:X,Y,SCALE`, `delete:X,Y` (map pixels) on the segmentation, `depth:X,Y,AMOUNT` (the thing
+under X,Y nearer by AMOUNT of the depth range, or farther when it is negative; occlusion redone,
+`editing.relief`), and `sketch:X0,Y0,X1,Y1[,...]` / `erase:X0,Y0,X1,Y1[,...]` (a polyline drawn on,
+or cleared from, the sketch). A segmentation edit reruns depth, sketch and picture; a depth edit the
+sketch and picture; a sketch edit the picture alone. A graph edit compares the result's graph with a new
 one of the same objects, in any order (a node may be left out: deleted; a label changed):
 - a deleted node's region is filled with what surrounds it;
 - a relabelled node (dog -> sheep) keeps its region, now of the new class;
@@ -17,15 +21,19 @@ Every step is said in plain words, and the returned segmentation is what the cha
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..editing import masks as ed
+from ..editing import relief
 from ..errors import BadInput, shown
 from ..graph import judge, vocab, vocabularies
 from ..graph.scene_graph import SceneGraph
 from ..inputs import number, whole_number
 
-OPS = {"move": 4, "flip_h": 2, "flip_v": 2, "resize": 3, "delete": 2}
+OPS = {"move": 4, "flip_h": 2, "flip_v": 2, "resize": 3, "delete": 2, "depth": 3}
+STROKES = ("sketch", "erase")  # polylines: an even count of numbers, 4 or more
 MAX_SHIFT = 48  # map pixels a relation edit may move an object
 # Predicates a moved object must satisfy with the world's margin, not by a pixel.
 CLEAR = frozenset({"left of", "right of", "above", "below", "in front of", "behind"})
@@ -42,19 +50,65 @@ RELABEL_DRAWS = 8
 
 def parse_op(text: str) -> tuple[str, list[str]]:
     name, _, rest = str(text).partition(":")
-    if name not in OPS:
+    if name not in OPS and name not in STROKES:
         raise BadInput(f"unknown operation {shown(name)}; one of move:X,Y,DX,DY, flip_h:X,Y, flip_v:X,Y, "
-                       "resize:X,Y,SCALE, delete:X,Y")
+                       "resize:X,Y,SCALE, delete:X,Y, depth:X,Y,AMOUNT, sketch:X0,Y0,X1,Y1[,...], "
+                       "erase:X0,Y0,X1,Y1[,...]")
     args = [a.strip() for a in rest.split(",")] if rest else []
-    if len(args) != OPS[name]:
+    if name in STROKES:
+        if len(args) % 2 or not 4 <= len(args) <= 2 * relief.MAX_POINTS:
+            raise BadInput(f"{name} takes 2 to {relief.MAX_POINTS} points X,Y after the colon (an even count of "
+                           f"numbers), not {len(args)} numbers")
+    elif len(args) != OPS[name]:
         raise BadInput(f"{name} takes {OPS[name]} numbers after the colon, not {len(args)}")
     return name, args
+
+
+@dataclass(frozen=True)
+class Edited:
+    """One operation's maps: the segmentation, and the depth or sketch when the operation changed
+    them (None: kept); where the chain reruns from (`depth`, `sketch` or `image`); what was done."""
+
+    segmentation: np.ndarray
+    depth: np.ndarray | None
+    sketch: np.ndarray | None
+    rerun: str
+    message: str
 
 
 def apply_op(seg: np.ndarray, depth: np.ndarray | None, text: str, vocabulary=None) -> tuple[np.ndarray, str]:
     """One operation on a segmentation (in `vocabulary`'s classes, default the tiny world's) -> the
     edited one and a line saying what was done."""
     name, args = parse_op(text)
+    if name == "depth" or name in STROKES:
+        raise BadInput(f"{name} edits the {'depth' if name == 'depth' else 'sketch'} map: give the result's maps")
+    return _mask_op(seg, depth, name, args, vocabulary)
+
+
+def apply_edit(seg: np.ndarray, depth: np.ndarray | None, sketch: np.ndarray | None, text: str,
+               vocabulary=None) -> Edited:
+    """Any operation on a result's maps (segmentation, depth and sketch at the maps' size)."""
+    name, args = parse_op(text)
+    h, w = seg.shape
+    if name in STROKES:
+        if sketch is None:
+            raise BadInput("this result has no sketch to draw on")
+        pts = relief.points(args, (h, w))
+        drawn = (relief.stroke if name == "sketch" else relief.erase)(sketch, pts)
+        verb = "drew a stroke" if name == "sketch" else "erased along a stroke"
+        changed = int(np.count_nonzero(drawn != np.asarray(sketch)))
+        return Edited(seg, None, drawn, "image", f"{verb} of {len(pts)} points on the sketch ({changed} pixels)")
+    if name == "depth":
+        x, y = whole_number(args[0], "x", 0, w - 1), whole_number(args[1], "y", 0, h - 1)
+        m = ed.Masks.from_segmentation(seg, depth, vocabulary)
+        out = relief.redepth(m, ed.pick(m, x, y), args[2])
+        return Edited(out.segmentation, out.depth, None, "sketch", out.message)
+    out, line = _mask_op(seg, depth, name, args, vocabulary)
+    return Edited(out, None, None, "depth", line)
+
+
+def _mask_op(seg: np.ndarray, depth: np.ndarray | None, name: str, args: list[str], vocabulary
+             ) -> tuple[np.ndarray, str]:
     h, w = seg.shape
     x, y = whole_number(args[0], "x", 0, w - 1), whole_number(args[1], "y", 0, h - 1)
     m = ed.Masks.from_segmentation(seg, depth, vocabulary)

@@ -205,13 +205,15 @@ class SDBackend:
     def rerun(self, result: Result, segmentation: np.ndarray | None = None, what: str = "depth",
               options: Options | None = None, on_step: Progress | None = None,
               on_map: MapReady | None = None, *, prompt: str | None = None, negative_prompt: str | None = None,
-              scales: dict[str, float] | None = None) -> Result:
-        """The factors from `what` on after an edited segmentation, with the result's seeds. With the
-        same image noise (its seed offset unchanged), the picture outside what the edit changed stays
-        the result's; with another, or with nothing edited, it is drawn whole from that noise (the
-        same settings: the same picture)."""
+              scales: dict[str, float] | None = None, depth: np.ndarray | None = None,
+              sketch: np.ndarray | None = None) -> Result:
+        """The factors from `what` on after an edited segmentation (and an edited depth map or
+        sketch, kept as given), with the result's seeds. With the same image noise (its seed offset
+        unchanged), the picture outside what the edit changed stays the result's; with another, or
+        with nothing edited, it is drawn whole from that noise (the same settings: the same picture)."""
         import torch
 
+        from ...fgdm import stages
         from ...fgdm.inversion import depth_kept_outside, grown
 
         if what not in RERUNS:
@@ -229,7 +231,13 @@ class SDBackend:
         # An inverted picture is edited relative to itself (its maps, its latents, its pixels), as the
         # tiny chain does: edits one after another do not drift outside what they changed.
         base_seg = result.segmentation if inv is None else inv.segmentation
-        changed = grown(seg_np != base_seg, CHANGE_DILATION)
+        depth, sketch = stages.edited_maps(depth, sketch, what)
+        diff = seg_np != base_seg
+        if depth is not None:
+            diff |= np.abs(depth - np.asarray(result.depth, np.float32)) > 0.5 / 255
+        if sketch is not None:
+            diff |= sketch != np.asarray(result.sketch)
+        changed = grown(diff, CHANGE_DILATION)
         seconds: dict[str, float] = {}
         start = time.perf_counter()
         depth32 = torch.from_numpy(kept.depth32)
@@ -241,10 +249,15 @@ class SDBackend:
             else:
                 fresh = depth_by_class(seg_np, base_seg, old32, changed)
             depth32 = depth_kept_outside(changed, fresh, old32)
-        sketch = result.sketch if what == "image" else None
+        elif depth is not None:
+            depth32 = stages.pooled_edit(depth32, result.depth, depth)
+        if sketch is None and what == "image":
+            sketch = result.sketch
+        if depth is None and what != "depth":
+            depth = result.depth  # kept as it was: an edited depth stays exact through later reruns
         out = self._finish(result.graph, result.seed, s, result.candidates, result.chosen, seg_np, depth32, seconds,
                            texts, scales, on_step, on_map, sketch=sketch, before=(result, kept, changed),
-                           announce=True, inverted=inv, vocabulary=v)
+                           announce=True, inverted=inv, vocabulary=v, depth_map=depth)
         out.seconds["total"] = time.perf_counter() - start
         return out
 
@@ -524,12 +537,14 @@ class SDBackend:
                 seg_np: np.ndarray, depth32, seconds: dict, texts: tuple[str, str], scales: dict[str, float],
                 on_step: Progress | None, on_map: MapReady | None, sketch: np.ndarray | None = None,
                 before: tuple | None = None, announce: bool = False,
-                inverted: ledits.Inversion | None = None, vocabulary=None) -> Result:
+                inverted: ledits.Inversion | None = None, vocabulary=None,
+                depth_map: np.ndarray | None = None) -> Result:
         """Sketch (unless given) and picture for one segmentation (64, 64) and depth (32, 32). `before`
         (the result, its kept state, the changed region): a rerun, which keeps what did not change.
         `inverted`: the rerun's result is an inverted picture, and what is kept is that picture's (its
         sketch, its clean latents, and outside the changed latents its very pixels); the inversion
-        goes on with the new result."""
+        goes on with the new result. `depth_map`: an edited depth at the maps' size, given out as it is
+        (`depth32` is its pooling)."""
         import torch
 
         from ...fgdm import stages
@@ -542,7 +557,7 @@ class SDBackend:
         disp = depth32.float()[None]
         if announce and on_map:
             on_map("segmentation", seg_np)
-            on_map("depth", stages.to_image_size(seg, disp)[1][0])
+            on_map("depth", depth_map if depth_map is not None else stages.to_image_size(seg, disp)[1][0])
         if sketch is None:
             changed = old = None
             if before is not None:
@@ -570,7 +585,10 @@ class SDBackend:
         if inverted is not None and keep is not None:
             image = _pasted(inverted.picture, image, latent_mask(keep[1], latents.shape[-1]))
         seconds["image"] = time.perf_counter() - began
-        seg_map, depth_map = stages.to_image_size(seg, disp)
+        seg_map, depth_out = stages.to_image_size(seg, disp)
+        if depth_map is not None:
+            depth_out = np.asarray(depth_map, np.float32)[None]
+        depth_map = depth_out
         verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0], vocabulary=v)
         state = {"depth32": disp[0].numpy().astype(np.float32), "sd_seed": np.array(noise_seed, np.int64),
                  "sd_latents": latents, "sd_prompt": _text_array(texts[0]), "sd_negative": _text_array(texts[1]),
