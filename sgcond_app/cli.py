@@ -104,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     c = sub.add_parser("parse", help="the graph as understood, with the word mapping")
-    c.add_argument("graph", help="a .json (sg2im) or text graph file")
+    c.add_argument("graph", help="a .json (sg2im) or text graph file (triples or sentences), - for standard "
+                   "input, or the text itself (\"two sheep on the grass\")")
     c.add_argument("--json", action="store_true", help="print JSON")
 
     c = sub.add_parser("synth", help="tiny-world samples, or a render that obeys a given graph")
@@ -130,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help='{"name", "source", "classes": [{"id", "name", "stuff", "rgb"}]}')
 
     c = sub.add_parser("generate", help="segmentation, depth, sketch and image for a graph (the chain)")
-    c.add_argument("graph", help="a .json (sg2im, one graph or a list) or text graph file")
+    c.add_argument("graph", help="a .json (sg2im, one graph or a list) or text graph file (triples or sentences), "
+                   "- for standard input, or the text itself")
     c.add_argument("--out", required=True, help="output folder (one sub-folder per graph of a list)")
     c.add_argument("--seed", type=_seed, default=0, help="graph k of a list uses seed + k")
     c.add_argument("--samples", type=_count(32), default=8, help="SBPC: segmentations sampled, best kept")
@@ -235,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("what", choices=list(benches.REGISTRY), help="the bench to run (listed below)")
     c.add_argument("--n", type=_count(100_000), default=None)
     c.add_argument("--size", type=_size, default=64)
-    c.add_argument("--graphs", default=None, help="the graph file of the benches that take one (default "
+    c.add_argument("--graphs", "--file", default=None, help="the graph file of the benches that take one (default "
                    "assets/graphs/people.json); a word list for `words`")
     c.add_argument("--weights", default=None, help="model folder (default: the shipped one in weights/)")
     c.add_argument("--samples", type=_count(32), default=8, help="SBPC candidates N for the chain benches")
@@ -325,8 +327,40 @@ def _mapped_graphs(path: str, vocabulary=None) -> list:
     return out
 
 
+def _mapped_argument(arg: str, vocabulary=None) -> list:
+    """`parse` and `generate`'s graph: a file, `-` (the text on standard input), or the text itself
+    where no file has that name (sentences, triples or sg2im JSON, told apart as the page's text box
+    tells them: `parse.parse_graph_text`), each graph mapped as `_mapped_graphs` maps a file's."""
+    from .graph.mapping import map_graph
+    from .graph.parse import MAX_FILE_BYTES, parse_graph_text
+
+    try:
+        named_file = Path(arg).exists()
+    except (OSError, ValueError):  # a sentence longer than a file name may be
+        named_file = False
+    if arg == "-":
+        raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise BadInput("standard input: not text (it is not valid UTF-8)") from None
+    elif not named_file and (" " in arg.strip() or arg.lstrip()[:1] in ("{", "[")) \
+            and not arg.strip().lower().endswith((".json", ".txt")):
+        text = arg
+    else:
+        return _mapped_graphs(arg, vocabulary)
+    graphs = parse_graph_text(text)
+    out = []
+    for k, g in enumerate(graphs):
+        try:
+            out.append(map_graph(g, vocabulary))
+        except BadInput as e:
+            raise BadInput(f"{'graph ' + str(k) + ': ' if len(graphs) > 1 else ''}{e}") from None
+    return out
+
+
 def cmd_parse(args: argparse.Namespace) -> None:
-    mapped = _mapped_graphs(args.graph)
+    mapped = _mapped_argument(args.graph)
     if args.json:
         print(json.dumps({"graphs": [m.to_json() for m in mapped]}, indent=1))
         return
@@ -438,7 +472,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
     from .graph.vocabularies import load
 
     backend = _backend_for(args)
-    mapped = _mapped_graphs(args.graph, load(backend.capabilities.draws_in))
+    mapped = _mapped_argument(args.graph, load(backend.capabilities.draws_in))
     if len(mapped) == 1 and mapped[0].graph is None:
         raise BadInput(f"{args.graph}: {mapped[0].lines()[-1]}")
     options = generation_options(args, backend.capabilities.factors)

@@ -1,4 +1,5 @@
-"""The folder `read` and `edit` write (and the state `generate` writes beside its pictures), and reading it back so that an edit can continue later.
+"""The folder `read` and `edit` write (and the state `generate` writes beside its pictures), and
+reading it back so that an edit can continue later.
 
 `inversion.safetensors` holds the whole result: its maps, the picture, the inverted noise and what
 was inverted (the backend's state), with the rest (graph, options, seeds) as JSON in the file's

@@ -15,7 +15,8 @@ from sgcond_app.errors import BadInput
 # The names docs/benchmarks.md gives commands for, and the ones the command line had before the registry.
 KNOWN = ["render", "judge", "placement", "retrieval", "layout", "segmenter", "load", "factors", "compliance",
          "colours", "sbpc", "fidelity", "diversity", "latency", "throughput", "remote", "serve", "clients", "edit",
-         "studio", "memory", "words", "quality", "downstream", "pictures", "sd", "attack", "outside", "gpu"]
+         "studio", "memory", "words", "quality", "downstream", "pictures", "sd", "attack", "outside", "gpu",
+         "sentences"]
 
 
 def _bench_parser() -> argparse.ArgumentParser:

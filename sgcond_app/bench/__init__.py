@@ -15,6 +15,7 @@ torch or gradio). The measurements, by what they measure:
   outside.py  pictures from outside the tiny world: which the reading model says it cannot read
   gpu.py      everything that needs an accelerator, in one process (small sizes on a CPU)
   serve.py    the backend on Ray Serve: what batching across requests gives
+  sentences.py  descriptions in sentences read into graphs, against the graphs meant
 """
 
 from __future__ import annotations
@@ -267,3 +268,12 @@ def _gpu(o: Options) -> dict:
     from . import gpu
 
     return gpu.run(o.graphs)
+
+
+@bench("sentences", "descriptions in sentences read into graphs (--graphs: a JSON list of {text, objects, "
+       "relationships}; default assets/sentences/heldout.json): objects precision/recall/F1 (label and attributes, "
+       "and label alone), relations found, texts with no graph, ms per text, the failing cases")
+def _sentences(o: Options) -> dict:
+    from . import sentences
+
+    return sentences.run(o.graphs)

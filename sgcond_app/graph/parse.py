@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..errors import BadInput, shown
 from ..inputs import read_file
-from . import vocab
+from . import sentences, vocab
 from .scene_graph import MAX_LABEL_CHARS, MAX_OBJECTS, MAX_RELATIONS, SceneGraph, check_plain, normalise_word
 
 MAX_FILE_BYTES = 2_000_000
@@ -240,7 +240,10 @@ def parse_text(text: str) -> SceneGraph:
 
 
 def parse_graph_text(text: str) -> list[SceneGraph]:
-    """JSON (starts with `{` or `[`) or text triples -> one or more graphs."""
+    """JSON (starts with `{` or `[`), a description in sentences (`sentences.looks_like_sentences`:
+    an article or a count before a word, or a final full stop; no `#`, and a `;` only before a final
+    full stop) or text triples ->
+    one or more graphs. A description's graph carries, in its notes, what each phrase became."""
     if len(text) > MAX_FILE_BYTES:
         raise BadInput(f"the graph text is {len(text)} characters; at most {MAX_FILE_BYTES} are allowed")
     stripped = text.lstrip("\ufeff").strip()  # a byte order mark is no part of the graph
@@ -248,12 +251,21 @@ def parse_graph_text(text: str) -> list[SceneGraph]:
         raise BadInput("the graph is empty")
     if stripped[0] in "{[":
         return parse_json(stripped)
+    if sentences.looks_like_sentences(stripped):
+        return [sentences.parse_sentences(stripped)]
     return [parse_text(stripped)]
+
+
+def describe(text: str) -> sentences.Description:
+    """A text box's contents as the page shows them: `parse_graph_text`'s graphs, whether they were
+    read as sentences, each phrase and what it became ("two sheep" -> "sheep #1, sheep #2"), and the
+    other notes (what was dropped and why, the attachment rule)."""
+    return sentences.describe_graphs(parse_graph_text(text))
 
 
 def load_graphs(path: str | Path) -> list[SceneGraph]:
     """Read a graph file: a `.json` file is always JSON; another is JSON if it starts with `{` or
-    `[`, else text triples. Raises BadInput for anything a person can get wrong."""
+    `[`, else text (triples or sentences, `parse_graph_text`). Raises BadInput for anything a person can get wrong."""
     path = Path(path)
     raw = read_file(path, MAX_FILE_BYTES, "graph files are")
     if not raw.strip():
