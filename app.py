@@ -32,7 +32,7 @@ if on_space():
 
 from sgcond_app.ui import body_limit, create_demo, files  # noqa: E402
 from sgcond_app.ui.config import StudioConfig
-from sgcond_app.ui.studio import CSS
+from sgcond_app.ui.layout import CSS
 
 
 def _positive(parser: argparse.ArgumentParser, name: str, default: str) -> int:

@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=_seed, default=0, help="graph k of a list uses seed + k")
     c.add_argument("--samples", type=_count(32), default=8, help="SBPC: segmentations sampled, best kept")
     c.add_argument("--steps", type=_count(100), default=None, help="sampling steps of every factor "
-                   "(default: segmentation 8, depth 8, sketch 10, image 16)")
+                   "(default: segmentation 4, the distilled factor; depth 8, sketch 10, image 16)")
     c.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale of every "
                    "factor (default: 1, and 2 for the image)")
     c.add_argument("--factor-steps", default=None, metavar="F=K,...",

@@ -225,25 +225,27 @@ def test_studio_graph_mistakes_are_one_message(tmp_path: Path) -> None:
     """What the page's canvas, text and table handlers say to a person's mistakes. The handlers
     raise BadInput; the page's wrapper (page.on_page) turns it into a warning and keeps every output."""
     from sgcond_app.errors import BadInput
-    from sgcond_app.ui import studio
+    from sgcond_app.ui.graph_room import from_table, from_text, import_graph
+    from sgcond_app.ui.state import Studio
 
+    studio = Studio()
     with pytest.raises(BadInput, match="at most 24"):
-        studio.from_text("\n".join(f"dog#{i} near tree" for i in range(200)), None, None)
+        from_text(studio, "\n".join(f"dog#{i} near tree" for i in range(200)), None, None)
     with pytest.raises(BadInput, match="at most 48"):
-        studio.from_text("x" * 100 + " near tree", None, None)
+        from_text(studio, "x" * 100 + " near tree", None, None)
     with pytest.raises(BadInput, match="JSON"):
-        studio.from_text('{"objects": [', None, None)
+        from_text(studio, '{"objects": [', None, None)
     with pytest.raises(BadInput, match="the graph is empty"):
-        studio.from_text("   ", None, None)
-    canvas, text, table, notes = studio.from_table([["dog", "near", "tree"], ["sun", "", ""]], None, None)
+        from_text(studio, "   ", None, None)
+    canvas, text, table, notes = from_table(studio, [["dog", "near", "tree"], ["sun", "", ""]], None, None)
     assert text == "dog near tree\nsun" and "3 objects" in notes
     bad = tmp_path / "bad.json"
     bad.write_text('{"objects": ["dog"], "relationships": [[0, "near"')
     with pytest.raises(BadInput, match="bad.json: invalid JSON"):
-        studio.import_graph(str(bad), None, None)
+        import_graph(studio, str(bad), None, None)
     two = tmp_path / "two.json"
     two.write_text('[{"objects": ["cow", "grass"], "relationships": [[0, "on", 1]]}, {"objects": ["dog"]}]')
-    *views, offered, graphs = studio.import_graph(str(two), None, None)
+    *views, offered, graphs = import_graph(studio, str(two), None, None)
     assert views[1] == "cow on grass"
     assert offered["visible"] and len(offered["value"]) == 2 and [g.labels for g in graphs] == [["cow", "grass"],
                                                                                                  ["dog"]]
@@ -254,16 +256,20 @@ def test_page_handlers_keep_the_page_on_a_mistake() -> None:
     wrapped for the API, it is a gr.Error with the message."""
     import gradio as gr
 
-    from sgcond_app.ui import studio
+    from sgcond_app.ui.edit_room import edit_mask
+    from sgcond_app.ui.generate_room import download
+    from sgcond_app.ui.graph_room import from_text
     from sgcond_app.ui.page import as_api, on_page
+    from sgcond_app.ui.state import Studio
+    from sgcond_app.ui.wiring import bound
 
     with pytest.warns(UserWarning, match="at most 48"):
-        out = on_page(4)(studio.from_text)("x" * 100 + " near tree", None, None)
+        out = on_page(4)(bound(from_text, Studio()))("x" * 100 + " near tree", None, None)
     assert out == tuple(gr.skip() for _ in range(4))
     with pytest.raises(gr.Error, match="generate a scene first"):
-        as_api(studio.download)(None)
+        as_api(download)(None)
     with pytest.warns(UserWarning, match="generate a scene first"):
-        out = on_page(7)(studio.edit_mask)("resize", 1, 2, 1.25, None, None, display=True)
+        out = on_page(7)(edit_mask)("resize", 1, 2, 1.25, None, None, display=True)
     assert out == tuple(gr.skip() for _ in range(7))
 
 
@@ -382,10 +388,13 @@ def test_scores_table_and_canvas_agree(typed: str, objects: int, note: str | Non
     and the canvas's edges agree, and a relation of a missing object fails (it is not n/a)."""
     import json
 
-    from sgcond_app.ui import studio
+    from sgcond_app.ui.edit_room import after_result, edit_mask
+    from sgcond_app.ui.generate_room import generate_from_views
+    from sgcond_app.ui.state import Studio
 
+    studio = Studio()
     *_, report, rows, session, canvas, text, table, notes = list(
-        studio.generate_from_views(typed, None, None, 5, 3, None))[-1]
+        generate_from_views(studio, typed, None, None, 5, 3, None))[-1]
     assert len(session.mapped.source.objects) == objects and f"{objects} objects" in notes
     if note:
         assert note in notes  # what the parser changed is said, not silently dropped
@@ -400,8 +409,8 @@ def test_scores_table_and_canvas_agree(typed: str, objects: int, note: str | Non
             break
         ys, xs = np.nonzero(m.mask(cars[0]))
         x, y = int(xs[0]), int(ys[0])
-        *_, rows, _, _, _, session = studio.edit_mask("delete", x, y, None, None, session)
-    canvas = studio.after_result(canvas, session)[0]
+        *_, rows, _, _, _, session = edit_mask("delete", x, y, None, None, session)
+    canvas = after_result(studio, canvas, session)[0]
     verdicts = [None if r[3] == "n/a" else r[3].startswith("yes") for r in rows]
     assert json.loads(canvas)["edge_status"] == verdicts
     assert all(v is False for v, r in zip(verdicts, rows) if "car" in r[0] or "car" in r[2])

@@ -101,7 +101,7 @@ def _wait_new_src(page, elem_id: str, old: str | None, timeout: float = 60.0) ->
 
 def _fetch(page, src: str) -> np.ndarray:
     """A map as shown (UP times larger, in blocks) -> the 64 px map."""
-    from sgcond_app.ui.studio import UP
+    from sgcond_app.ui.result_views import UP
 
     body = page.request.get(src).body()
     shown = np.asarray(Image.open(io.BytesIO(body)).convert("RGB"))
@@ -112,7 +112,7 @@ def _fetch(page, src: str) -> np.ndarray:
 def _click_pixel(page, elem_id: str, x: int, y: int) -> None:
     """Click the map pixel (x, y) of a shown map: the picture is drawn centred in its <img> box,
     scaled down to fit where it must (as Gradio's own click position assumes)."""
-    from sgcond_app.ui.studio import UP
+    from sgcond_app.ui.result_views import UP
 
     size = 64 * UP
     img = page.locator(f"#{elem_id} img")

@@ -266,12 +266,14 @@ def test_a_control_character_pasted_in_the_page_is_a_warning_and_the_page_keeps_
 
     import gradio as gr
 
-    from sgcond_app.ui import studio
+    from sgcond_app.ui.graph_room import from_text
     from sgcond_app.ui.page import on_page
+    from sgcond_app.ui.state import Studio
+    from sgcond_app.ui.wiring import bound
 
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
-        out = on_page(4)(studio.from_text)("dog near tree\x1b[0m; sky above grass", None, None)
+        out = on_page(4)(bound(from_text, Studio()))("dog near tree\x1b[0m; sky above grass", None, None)
     assert out == tuple(gr.skip() for _ in range(4))
     said = [str(w.message) for w in seen]
     assert any("control character" in m and "\\x1b" in m and "\x1b" not in m for m in said), said

@@ -411,7 +411,9 @@ def test_the_chain_trains_on_a_coco_copy_and_the_studio_draws_its_classes(coco, 
     weights folder, loaded by `generate --weights` and by the studio, which draw and say COCO-Stuff's
     classes; the shipped backend's vocabulary is untouched."""
     from sgcond_app.backends.tiny import TinyBackend
-    from sgcond_app.ui import studio
+    from sgcond_app.ui.generate_room import generate, vocabulary_markdown
+    from sgcond_app.ui.result_views import legend_html
+    from sgcond_app.ui.state import Studio
 
     source = f"coco:{coco / 'annotations' / 'instances_val2017.json'}+{coco / 'annotations' / 'stuff_val2017.json'}"
     w = tmp_path / "w"
@@ -442,18 +444,15 @@ def test_the_chain_trains_on_a_coco_copy_and_the_studio_draws_its_classes(coco, 
     backend = TinyBackend.from_pretrained(w)
     caps = backend.capabilities
     assert caps.draws_in == caps.reads_in == "coco-stuff" and caps.vocabularies == ()
-    studio.configure(backend)
-    try:
-        said = studio.vocabulary_markdown()
-        assert "coco-stuff" in said and "171 classes" in said and "person" in said
-        out = list(studio.generate("person left of dog\nsky above grass", 0, 2, None))
-        session = out[-1][7]
-        assert session.result.vocabulary == "coco-stuff"
-        assert np.asarray(session.result.segmentation).max() < 171
-        named = re.findall(r"</span></td><td>([^<]+)</td>", studio.legend_html(session))
-        assert named and set(named) <= set(load("coco-stuff").classes), named  # the legend speaks its classes
-    finally:
-        studio.configure(None)
+    studio = Studio(backend)  # the page's backends, as create_demo(backend) makes them
+    said = vocabulary_markdown(studio)
+    assert "coco-stuff" in said and "171 classes" in said and "person" in said
+    out = list(generate(studio, "person left of dog\nsky above grass", 0, 2, None))
+    session = out[-1][7]
+    assert session.result.vocabulary == "coco-stuff"
+    assert np.asarray(session.result.segmentation).max() < 171
+    named = re.findall(r"</span></td><td>([^<]+)</td>", legend_html(session))
+    assert named and set(named) <= set(load("coco-stuff").classes), named  # the legend speaks its classes
     assert TinyBackend().capabilities.draws_in == "tiny"
 
 

@@ -91,7 +91,7 @@ def test_a_depth_edit_is_undone_and_reruns_from_the_sketch_with_its_depth():
     plan = near.rerun("depth")
     assert plan.what == "sketch" and plan.depth is near.depth and plan.note is None
     back, _ = near.apply("undo")
-    assert back.depth is None and back.rerun("depth").what == "depth" and not back.edited
+    assert back.depth is None and back.rerun("depth").what == "depth"
     again, _ = back.apply("redo")
     assert np.array_equal(again.current_depth, near.current_depth)
     # The segmentation edited after the depth: the depth follows the new map, and the person is told.

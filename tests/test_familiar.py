@@ -93,8 +93,11 @@ def test_the_verdict_crosses_the_wire_and_the_page_draws_no_edge_as_holding(tmp_
     import skimage.data
 
     from sgcond_app.backends import get_backend
+    from sgcond_app.editing.session import Session
     from sgcond_app.graph.mapping import map_graph
-    from sgcond_app.ui import studio
+    from sgcond_app.ui.graph_room import graph_views
+    from sgcond_app.ui.result_views import relations
+    from sgcond_app.ui.state import Studio
 
     backend = get_backend("tiny")
     r = backend.read(skimage.data.astronaut(), 0, None, "ddpm", 2)
@@ -102,13 +105,13 @@ def test_the_verdict_crosses_the_wire_and_the_page_draws_no_edge_as_holding(tmp_
     back = wire.from_bytes(wire.to_bytes(r))
     assert back.familiarity == r.familiarity
     assert backend.rerun(back, None, "image").familiarity == r.familiarity  # an edit of it carries it on
-    session = studio.Session(map_graph(r.graph), r)
-    canvas = json.loads(studio._graph_views(r.graph, None, session)[0])
+    session = Session(map_graph(r.graph), r)
+    canvas = json.loads(graph_views(Studio(backend), r.graph, None, session)[0])
     assert canvas["relationships"] and all(s is None for s in canvas["edge_status"])
-    assert all("not to be trusted" in row[3] for row in studio._relations(session))
+    assert all("not to be trusted" in row[3] for row in relations(session))
     assert len(back.confidence) == len(r.graph.objects) and np.mean(r.confidence) < 0.9
     assert all("confidence" in o["note"] for o in canvas["objects"])
     trusted = dataclasses.replace(r, familiarity={**r.familiarity, "familiar": True})
-    canvas = json.loads(studio._graph_views(r.graph, None, studio.Session(map_graph(r.graph), trusted))[0])
+    canvas = json.loads(graph_views(Studio(backend), r.graph, None, Session(map_graph(r.graph), trusted))[0])
     assert any(s is not None for s in canvas["edge_status"])
     assert Path(SEGMENTER_DIR / familiar.FILE).stat().st_size < 2_000_000

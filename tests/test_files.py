@@ -117,9 +117,11 @@ def test_the_root_is_removed_at_exit(tmp_path: Path) -> None:
 def test_download_and_export_leave_a_bounded_number_of_folders(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import zipfile
 
+    from sgcond_app.editing.session import Session
     from sgcond_app.graph.mapping import map_graph
     from sgcond_app.graph.parse import parse_text
-    from sgcond_app.ui import studio
+    from sgcond_app.ui.generate_room import download
+    from sgcond_app.ui.graph_room import export_graph
     from sgcond_app.world import render_sample
 
     monkeypatch.setattr(files, "MAX_FOLDERS", 4)
@@ -133,11 +135,11 @@ def test_download_and_export_leave_a_bounded_number_of_folders(root: Path, monke
 
     result = SimpleNamespace(image=s.image, segmentation=s.segmentation, depth=s.depth, sketch=s.sketch,
                              candidates=(), vocab=load("tiny"))
-    session = studio.Session(map_graph(parse_text("dog on grass")), result)
+    session = Session(map_graph(parse_text("dog on grass")), result)
     paths = []
     for k in range(10):
-        paths.append(Path(studio.download(session)))
-        paths.append(Path(studio.export_graph(f"dog on grass; sky #{k}" if k % 2 else "dog on grass")))
+        paths.append(Path(download(session)))
+        paths.append(Path(export_graph(f"dog on grass; sky #{k}" if k % 2 else "dog on grass")))
         assert len(list(root.iterdir())) <= 5  # at most MAX_FOLDERS, and the one just made
     assert paths[-1].is_file() and paths[-2].is_file()  # the newest are still there for Gradio to copy
     with zipfile.ZipFile(paths[-2]) as z:

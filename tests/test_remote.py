@@ -148,18 +148,21 @@ def test_a_remote_that_is_down_is_one_clear_message():
 
 
 def test_the_page_comes_up_with_a_remote_that_is_down_and_keeps_the_session():
-    from sgcond_app.ui import create_demo, studio
+    import gradio as gr
+
+    from sgcond_app.ui import build_demo
+    from sgcond_app.ui.generate_room import generate_from_views
     from sgcond_app.ui.page import on_page
+    from sgcond_app.ui.state import Studio
+    from sgcond_app.ui.wiring import bound
 
-    try:
-        demo = create_demo(RemoteBackend(f"http://127.0.0.1:{free_port()}/", connect_timeout_s=2))
-        assert demo is not None and studio.max_samples() == 16  # the app's own limit meanwhile
-        import warnings
+    studio = Studio(RemoteBackend(f"http://127.0.0.1:{free_port()}/", connect_timeout_s=2))
+    demo = build_demo(studio)  # as create_demo(backend) builds it
+    assert demo is not None and studio.max_samples() == 16  # the app's own limit meanwhile
+    import warnings
 
-        with warnings.catch_warnings(record=True) as seen:
-            warnings.simplefilter("always")
-            outs = list(on_page(12)(studio.generate_from_views)("dog on grass", None, None, 1, 2, None))
-        assert len(outs) == 1 and all(o == studio.gr.skip() for o in outs[0])  # every output kept
-        assert any("cannot be reached" in str(w.message) and "kept" in str(w.message) for w in seen)
-    finally:
-        studio.configure(None)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        outs = list(on_page(12)(bound(generate_from_views, studio))("dog on grass", None, None, 1, 2, None))
+    assert len(outs) == 1 and all(o == gr.skip() for o in outs[0])  # every output kept
+    assert any("cannot be reached" in str(w.message) and "kept" in str(w.message) for w in seen)

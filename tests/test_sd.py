@@ -692,8 +692,8 @@ def test_on_zero_gpu_the_work_runs_inside_spaces_gpu_with_plain_arguments(backen
 
 @pytest.fixture()
 def page(chain, backend):
-    """The studio configured as `app.py --backend tiny --backends sd` configures it, on tiny random parts."""
-    from sgcond_app.ui import studio
+    """The studio's backends as `app.py --backend tiny --backends sd` makes them, on tiny random parts."""
+    from sgcond_app.ui.state import Studio
 
     loads = []
 
@@ -701,9 +701,7 @@ def page(chain, backend):
         loads.append(1)
         return backend
 
-    studio.configure(TinyBackend(chain), name="tiny", others={"sd": load_sd})
-    yield studio, loads
-    studio.configure(None)
+    return Studio(TinyBackend(chain), name="tiny", others={"sd": load_sd}), loads
 
 
 def _last(gen):
@@ -711,25 +709,29 @@ def _last(gen):
 
 
 def test_the_page_offers_sd_beside_tiny_and_sd_gets_the_prompt(page):
+    import gradio as gr
+
     from sgcond_app.editing.session import Session
+    from sgcond_app.ui.edit_room import rerun
+    from sgcond_app.ui.generate_room import generate, generate_from_views, pick_backend, prompt_hint
 
     studio, loads = page
-    assert studio.backend_names() == ["tiny", "sd"]
-    choice, box, _ = studio.pick_backend("sd")
-    assert choice == studio.gr.skip() and box["visible"] is True and loads == [1]
-    assert studio.pick_backend("tiny")[1]["visible"] is False
-    hint = studio.prompt_hint("brown horse left of tree\nsky above grass", "sd")
-    assert "a brown horse" in hint["placeholder"] and studio.prompt_hint("horse", "tiny") == studio.gr.skip()
+    assert studio.names() == ["tiny", "sd"]
+    choice, box, _ = pick_backend(studio, "sd")
+    assert choice == gr.skip() and box["visible"] is True and loads == [1]
+    assert pick_backend(studio, "tiny")[1]["visible"] is False
+    hint = prompt_hint(studio, "brown horse left of tree\nsky above grass", "sd")
+    assert "a brown horse" in hint["placeholder"] and prompt_hint(studio, "horse", "tiny") == gr.skip()
     text = "brown horse left of tree\nhorse on grass\nsky above grass"
-    out = _last(studio.generate_from_views(text, None, None, 1, 2, None, "sd", "", ""))
+    out = _last(generate_from_views(studio, text, None, None, 1, 2, None, "sd", "", ""))
     session = out[7]
     assert isinstance(session, Session) and session.backend == "sd" and session.result.backend == "sd"
     assert "a brown horse" in session.result.options.prompt and session.result.options.negative_prompt == pr.NEGATIVE
     assert out[5]["prompt"] == session.result.options.prompt  # report.json shows it
-    mine = _last(studio.generate_from_views(text, None, None, 1, 2, session, "sd", "a horse in the fog",
-                                            "sunshine"))[7]
+    mine = _last(generate_from_views(studio, text, None, None, 1, 2, session, "sd", "a horse in the fog",
+                                     "sunshine"))[7]
     assert (mine.result.options.prompt, mine.result.options.negative_prompt) == ("a horse in the fog", "sunshine")
-    again = _last(studio.rerun("image", mine))[7]  # an edit goes back to the backend that made the result
+    again = _last(rerun(studio, "image", mine))[7]  # an edit goes back to the backend that made the result
     assert again.backend == "sd" and again.result.backend == "sd" and loads == [1]
     assert again.result.options.prompt == "a horse in the fog"
     # sg2im's first COCO graph (../shared/external/sg2im/figure_5_coco.json): its rare words cost CLIP
@@ -737,35 +739,33 @@ def test_the_page_offers_sd_beside_tiny_and_sd_gets_the_prompt(page):
     coco = ('{"objects": ["car", "car", "cage", "person", "grass", "tree", "playingfield", "person"], '
             '"relationships": [[0, "left of", 1], [0, "above", 6], [1, "above", 4], [3, "left of", 7], '
             '[5, "above", 7], [6, "below", 2], [6, "below", 3], [7, "left of", 4]]}')
-    long = _last(studio.generate(coco, 0, 1, None, "sd"))[7].result.options.prompt
+    long = _last(generate(studio, coco, 0, 1, None, "sd"))[7].result.options.prompt
     count = pr.token_counter(tiny_tokenizer())
     assert "playingfield" in long and count(long) <= pr.MAX_TOKENS < pr.estimate_tokens(long) + 10
-    tiny = _last(studio.generate_from_views(text, None, None, 1, 2, again, "tiny", "a horse in the fog", ""))[7]
+    tiny = _last(generate_from_views(studio, text, None, None, 1, 2, again, "tiny", "a horse in the fog", ""))[7]
     assert tiny.backend == "tiny" and tiny.result.backend == "tiny"  # the hidden box counts for nothing
     with pytest.raises(BadInput, match="told no words"):
-        _last(studio.generate(text, 1, 2, None, "tiny", "a horse in the fog"))
+        _last(generate(studio, text, 1, 2, None, "tiny", "a horse in the fog"))
     with pytest.raises(BadInput, match="offers the tiny and sd"):
-        _last(studio.generate(text, 1, 2, None, "dall-e"))
+        _last(generate(studio, text, 1, 2, None, "dall-e"))
 
 
 def test_a_backend_that_cannot_load_is_said_in_one_line_and_the_page_stays(chain):
     import warnings
 
-    from sgcond_app.ui import studio
+    from sgcond_app.ui.generate_room import pick_backend
+    from sgcond_app.ui.state import Studio
 
     def no_gpu():
         raise BadInput("the sd backend needs a CUDA GPU and this machine has none: the tiny backend still serves")
 
-    studio.configure(TinyBackend(chain), name="tiny", others={"sd": no_gpu})
-    try:
-        with warnings.catch_warnings(record=True) as seen:
-            warnings.simplefilter("always")
-            choice, box, _ = studio.pick_backend("sd")
-        assert choice["value"] == "tiny" and box["visible"] is False
-        assert [str(w.message) for w in seen if "CUDA" in str(w.message)] == [
-            "the sd backend needs a CUDA GPU and this machine has none: the tiny backend still serves"]
-    finally:
-        studio.configure(None)
+    studio = Studio(TinyBackend(chain), name="tiny", others={"sd": no_gpu})
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        choice, box, _ = pick_backend(studio, "sd")
+    assert choice["value"] == "tiny" and box["visible"] is False
+    assert [str(w.message) for w in seen if "CUDA" in str(w.message)] == [
+        "the sd backend needs a CUDA GPU and this machine has none: the tiny backend still serves"]
 
 
 def test_concept_edits_use_cross_attention_masks_where_the_unet_has_them(chain, picture, monkeypatch):

@@ -42,50 +42,47 @@ def _replica_nodes() -> dict[str, str]:
 
 
 def test_a_machine_lost_under_load(cluster):
-    from sgcond_app.ui import studio
+    from sgcond_app.ui.generate_room import generate
+    from sgcond_app.ui.state import Studio
 
     c, nodes, backend = cluster
     g = parse_text("sky above grass; dog on grass")
-    studio.configure(backend)
-    try:
-        session = list(studio.generate("sky above grass; dog on grass", 3, 1, None))[-1][7]
-        kept = (session.mapped.source, session.result.seed, session.current.copy())
-        on = set(_replica_nodes().values())
-        assert len(on) == 2, "one replica on each node"
-        outcomes: list[str] = []
-        lock = threading.Lock()
-        stop = threading.Event()
+    session = list(generate(Studio(backend), "sky above grass; dog on grass", 3, 1, None))[-1][7]
+    kept = (session.mapped.source, session.result.seed, session.current.copy())
+    on = set(_replica_nodes().values())
+    assert len(on) == 2, "one replica on each node"
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
 
-        def user(k: int) -> None:
-            j = 0
-            while not stop.is_set():
-                try:
-                    r = backend.generate(g, seed=100 * k + j, options=QUICK)
-                    outcome = "done" if r.seed == 100 * k + j else "wrong"
-                except BackendUnavailable as e:
-                    outcome = "clear" if "graph and edits are kept" in str(e) else f"unclear: {e}"
-                except Exception as e:  # noqa: BLE001 - recorded: the test fails on it
-                    outcome = f"raw {type(e).__name__}: {e}"
-                with lock:
-                    outcomes.append(outcome)
-                j += 1
+    def user(k: int) -> None:
+        j = 0
+        while not stop.is_set():
+            try:
+                r = backend.generate(g, seed=100 * k + j, options=QUICK)
+                outcome = "done" if r.seed == 100 * k + j else "wrong"
+            except BackendUnavailable as e:
+                outcome = "clear" if "graph and edits are kept" in str(e) else f"unclear: {e}"
+            except Exception as e:  # noqa: BLE001 - recorded: the test fails on it
+                outcome = f"raw {type(e).__name__}: {e}"
+            with lock:
+                outcomes.append(outcome)
+            j += 1
 
-        users = [threading.Thread(target=user, args=(k,)) for k in range(4)]
-        for t in users:
-            t.start()
-        time.sleep(8)
-        lost = next(n for n in nodes if n.node_id in on)
-        c.remove_node(lost)
-        time.sleep(20)
-        stop.set()
-        for t in users:
-            t.join(300)
-        print("outcomes:", {o: outcomes.count(o) for o in set(outcomes)})
-        assert set(_replica_nodes().values()) == on - {lost.node_id}  # its replica went with it
-        assert outcomes and all(o in ("done", "clear") for o in outcomes), [o for o in outcomes if o != "done"][:3]
-        assert outcomes[-4:].count("done") >= 1  # work goes on after the loss
-        r = backend.generate(g, seed=9, options=QUICK)  # the replica left serves on
-        assert r.seed == 9
-        assert (session.mapped.source, session.result.seed) == kept[:2] and (session.current == kept[2]).all()
-    finally:
-        studio.configure(None)
+    users = [threading.Thread(target=user, args=(k,)) for k in range(4)]
+    for t in users:
+        t.start()
+    time.sleep(8)
+    lost = next(n for n in nodes if n.node_id in on)
+    c.remove_node(lost)
+    time.sleep(20)
+    stop.set()
+    for t in users:
+        t.join(300)
+    print("outcomes:", {o: outcomes.count(o) for o in set(outcomes)})
+    assert set(_replica_nodes().values()) == on - {lost.node_id}  # its replica went with it
+    assert outcomes and all(o in ("done", "clear") for o in outcomes), [o for o in outcomes if o != "done"][:3]
+    assert outcomes[-4:].count("done") >= 1  # work goes on after the loss
+    r = backend.generate(g, seed=9, options=QUICK)  # the replica left serves on
+    assert r.seed == 9
+    assert (session.mapped.source, session.result.seed) == kept[:2] and (session.current == kept[2]).all()

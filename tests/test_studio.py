@@ -129,28 +129,29 @@ def test_match_graph_adds_no_object_for_a_speck() -> None:
 
 def test_canvas_answers_carry_the_canvas_count_back() -> None:
     """The canvas numbers what it sends and drops answers older than its last edit."""
-    from sgcond_app.ui import studio
+    from sgcond_app.ui.graph_room import from_canvas, from_text
+    from sgcond_app.ui.state import Studio
 
     sent = json.dumps({"objects": [{"label": "dog", "x": 5, "y": 6}], "relationships": [], "rev": 7})
-    canvas, text, *_ = studio.from_canvas(sent, None)
+    canvas, text, *_ = from_canvas(Studio(), sent, None)
     assert json.loads(canvas)["rev"] == 7 and text == "dog"
     assert views.canvas_rev("{broken") is None and views.canvas_rev('{"rev": true}') is None
-    canvas, *_ = studio.from_text("dog near tree", sent, None)
+    canvas, *_ = from_text(Studio(), "dog near tree", sent, None)
     assert "rev" not in json.loads(canvas)  # a graph from elsewhere is always drawn
 
 
 def test_generate_draws_the_view_touched_last() -> None:
     """The three views agree until the person changes one without applying it: that one is drawn."""
-    from sgcond_app.ui import studio
+    from sgcond_app.ui.graph_room import graph_from_views
 
     shown = parse_text("sky above grass; dog on grass")
     other = parse_text("sky above grass; cow on grass")
     text, rows, canvas = views.to_text(shown), views.to_table(shown), views.canvas_value(shown)
-    assert studio.graph_from_views(text, rows, canvas) == shown
-    assert studio.graph_from_views(views.to_text(other), rows, canvas) == other  # typed, not applied
-    assert studio.graph_from_views(text, views.to_table(other), canvas) == other  # a table cell changed
-    assert studio.graph_from_views(text, rows, views.canvas_value(other)) == other  # the canvas's answer pending
+    assert graph_from_views(text, rows, canvas) == shown
+    assert graph_from_views(views.to_text(other), rows, canvas) == other  # typed, not applied
+    assert graph_from_views(text, views.to_table(other), canvas) == other  # a table cell changed
+    assert graph_from_views(text, rows, views.canvas_value(other)) == other  # the canvas's answer pending
     with pytest.raises(BadInput, match="empty"):
-        studio.graph_from_views("", rows, canvas)
+        graph_from_views("", rows, canvas)
     with pytest.raises(BadInput, match="empty"):
-        studio.graph_from_views(text, rows, views.canvas_value(None))
+        graph_from_views(text, rows, views.canvas_value(None))

@@ -91,7 +91,9 @@ class Session:
         return self.segmentation is not None or self.depth is not None or self.sketch is not None
 
     def _maps(self) -> Maps:
-        return Maps(self.segmentation, self.depth, self.sketch, self.depth_for)
+        """The maps now, for undo: the segmentation itself (a rerun replaces the result's), the depth and
+        sketch as edited (None: the result's, which a rerun replaced with its own)."""
+        return Maps(self.current, self.depth, self.sketch, self.depth_for)
 
     def _with(self, maps: Maps, history: list, future: list) -> Session:
         return replace(self, segmentation=maps.segmentation, depth=maps.depth, sketch=maps.sketch,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .sample_page import create_demo
+from .demo import build_demo, create_demo
 
-__all__ = ["create_demo", "serve_locally"]
+__all__ = ("build_demo", "create_demo", "serve_locally")
 
 
 def serve_locally(warm: bool = False, backend=None, config=None, **page):
@@ -16,13 +16,13 @@ def serve_locally(warm: bool = False, backend=None, config=None, **page):
     import socket
 
     from . import body_limit, files
-    from .studio import CSS
+    from .layout import CSS
+    from .state import Studio
 
-    demo = create_demo(backend, config, **page)
+    studio = Studio(backend, config, **page)
+    demo = build_demo(studio)
     if warm:
-        from .studio import warm_up
-
-        warm_up()
+        studio.warm_up()
     demo.queue(default_concurrency_limit=2)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -30,7 +30,6 @@ from .streaming import InternalError, run_streamed
 
 STEP_EVERY = 0.25  # seconds between step events of one factor
 MAX_STAGES = 16  # a concept edit's stages (each a segmentation and a scale)
-PRIVATE = {"api_visibility": "private"}
 
 
 def _check_token(request: gr.Request | None, token: str) -> None:

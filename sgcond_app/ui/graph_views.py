@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from ..graph.scene_graph import SceneGraph, normalise_word
 from ..inputs import load_json
 
 STATIC = Path(__file__).parent / "static"
-TABLE_HEADERS = ["subject", "predicate", "object"]
+TABLE_HEADERS = ("subject", "predicate", "object")
 Position = tuple[float, float] | None
 
 
@@ -234,8 +235,9 @@ CANVAS_W, CANVAS_H = 640, 320  # graph_canvas.js's drawing units
 
 
 # Where a relation puts its subject against its object, in picture directions (x right, y down).
-_DIRECTIONS = {"left of": (-1, 0), "right of": (1, 0), "above": (0, -1), "below": (0, 1), "on": (0, -1),
-               "on top of": (0, -1), "standing on": (0, -1), "under": (0, 1), "beneath": (0, 1)}
+_DIRECTIONS = MappingProxyType({"left of": (-1, 0), "right of": (1, 0), "above": (0, -1), "below": (0, 1),
+                                "on": (0, -1), "on top of": (0, -1), "standing on": (0, -1), "under": (0, 1),
+                                "beneath": (0, 1)})
 
 
 def initial_positions(graph: SceneGraph) -> list[Position]:

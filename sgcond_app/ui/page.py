@@ -38,8 +38,14 @@ from ..inputs import whole_number as whole  # noqa: F401
 log = logging.getLogger("sgcond_app.ui")
 
 TITLE = "Not done"
-_short = reprlib.Repr()
-_short.maxstring = _short.maxother = 120
+SHORT = 120  # characters of a value the server's log quotes at most
+
+
+def _short(value: object) -> str:
+    """A value as the server's log quotes it, cut short."""
+    r = reprlib.Repr()
+    r.maxstring = r.maxother = SHORT
+    return r.repr(value)
 
 
 def message_of(e: BaseException, context: str) -> str:
@@ -76,7 +82,7 @@ def _name(fn) -> str:
 
 def _context(fn, args: tuple) -> str:
     """The call as the server's log names it: the handler and its arguments, each cut short."""
-    return f"{_name(fn)}({', '.join(_short.repr(a) for a in args)})"
+    return f"{_name(fn)}({', '.join(_short(a) for a in args)})"
 
 
 def _guard(fn, handle):
@@ -176,7 +182,7 @@ class Page(gr.Blocks):
         except gr.Error as e:  # a component's own check ("Value: ... is not in the list of choices") quotes the value
             raise refusal(one_line(str(e.message), 300)) from None
         except Exception as e:
-            log.info("refused a request to %s: %s: %s", name, type(e).__name__, _short.repr(str(e)))
+            log.info("refused a request to %s: %s: %s", name, type(e).__name__, _short(str(e)))
             if type(e).__name__ == "InvalidPathError":
                 raise refusal("a file is sent by uploading it to this server first (gradio_client's "
                                "handle_file does that); this one was not uploaded here") from None

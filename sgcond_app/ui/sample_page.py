@@ -1,5 +1,5 @@
-"""The page as it stands: a "Tiny world" tab that shows rendered samples with their conditions and
-graph, and a "Parse a graph" tab that shows how a typed graph is understood.
+"""Two tabs of the page beside the studio: "Tiny world" shows rendered samples with their conditions
+and graph, and "Parse a graph" shows how a typed graph is understood.
 
 Handlers are plain functions (callable without a browser, and exposed as API endpoints `sample` and
 `parse`) that raise `BadInput` for a person's mistake: the API's events turn it into `gr.Error`, the
@@ -19,8 +19,7 @@ from ..graph.parse import parse_graph_text
 from ..graph.scene_graph import SceneGraph, SGObject
 from ..pictures import depth_to_rgb, gray_to_rgb
 from ..world import render_sample
-from . import files
-from .page import Page, as_api, on_page, whole
+from .page import as_api, on_page, whole
 from .raw_inputs import RawNumber
 
 SIZES = (64, 128, 256)
@@ -28,14 +27,14 @@ DEFAULT_SIZE = 128
 MAX_SEED = 2**31 - 1
 GRAPH_SIZE = (640, 420)
 
-WORD_HEADERS = ["where", "kind", "you wrote", "understood as", "score", "how"]
+WORD_HEADERS = ("where", "kind", "you wrote", "understood as", "score", "how")
 
-PARSE_EXAMPLES = [
+PARSE_EXAMPLES = (
     "red car left of tree; dog near car",
     "large house behind white sheep\nsheep on grass\nsun above house\nroad below house",
     '{"objects": ["boy", "kite", "sky", "field"],\n'
     ' "relationships": [[1, "above", 0], [0, "standing on", 3], [1, "in", 2]]}',
-]
+)
 
 
 def map_images(*labels: str) -> list[gr.Image]:
@@ -106,7 +105,7 @@ def parse_graph(text: str | None) -> tuple[np.ndarray, list[list[str]], str]:
 # --- the page ----------------------------------------------------------------------------------------
 
 
-def _tiny_world_tab(demo: gr.Blocks) -> None:
+def tiny_world_tab(demo: gr.Blocks) -> None:
     gr.Markdown("A procedurally rendered scene of the tiny world, with the conditions the chain "
                 "samples before the image (segmentation, depth, sketch) and the scene graph it obeys. "
                 "The same seed always gives the same scene.")
@@ -132,7 +131,7 @@ def _tiny_world_tab(demo: gr.Blocks) -> None:
           api_visibility="private")
 
 
-def _parse_tab() -> None:
+def parse_tab() -> None:
     gr.Markdown("Type a scene graph as triples (`red car left of tree; dog near car`, one per line "
                 "or separated by `;`) or paste sg2im JSON. The drawing shows the graph in the tiny "
                 "world's words; objects it does not know are dashed and red.")
@@ -144,46 +143,9 @@ def _parse_tab() -> None:
             gr.Examples(examples=[[e] for e in PARSE_EXAMPLES], inputs=[text])
         with gr.Column(scale=3):
             drawing = gr.Image(label="As understood", format="png", interactive=False)
-    words = gr.Dataframe(label="How each word was understood", headers=WORD_HEADERS,
+    words = gr.Dataframe(label="How each word was understood", headers=list(WORD_HEADERS),
                          datatype="str", interactive=False, wrap=True)
     notes = gr.Markdown()
     gr.Button(visible=False).click(as_api(parse_graph), [text], [drawing, words, notes], api_name="parse")
     gr.on([parse.click, text.submit], on_page(3)(parse_graph), [text], [drawing, words, notes],
           api_visibility="private")
-
-
-def create_demo(backend=None, config=None, *, name: str = "tiny", others: dict | None = None,
-                backend_token: str | None = None) -> gr.Blocks:
-    """The whole page; the caller queues and launches it. `backend`: what the studio calls (default
-    the tiny one, loaded on first use; see `sgcond_app.backends`), `name` its name in the page;
-    `config`: the studio's limits (`ui.config.StudioConfig`, read from the environment by `app.py`);
-    `others`: more backends for the page's Backend choice (`studio.configure`); `backend_token`:
-    serve the backend's own API (`ui/backend_api.py`) to callers that send this token (None: it is
-    not served)."""
-    # Gradio keeps every upload and every output (each map of each request is a PNG) in its cache
-    # and by default deletes nothing until the server stops. The cache is this process's own
-    # (files.gradio_cache: in the app's temporary root, removed at exit, unless GRADIO_TEMP_DIR names
-    # one). delete_cache=(600, 3600): every 10 min Gradio deletes the files of this page older than
-    # 1 h (files.PRUNE_EVERY_S, files.MAX_AGE_S; SGCOND_TMP_EVERY, SGCOND_TMP_MAX_AGE), long enough
-    # to download what the page shows, so the cache holds about an hour of traffic. Gradio misses
-    # the outputs of components a handler updated (gr.skip, as the streamed maps do) and leaves the
-    # emptied folders: files.start_pruning removes those on the same clock.
-    files.gradio_cache()
-    with Page(title="SGCond Studio", delete_cache=files.delete_cache()) as demo:
-        gr.Markdown("# SGCond Studio\nScene graphs to images through a chain of conditions.")
-        with gr.Tab("Studio"):
-            from .studio import configure, studio_tab
-
-            configure(backend, config, name=name, others=others)
-            studio_tab()
-        with gr.Tab("Tiny world"):
-            _tiny_world_tab(demo)
-        with gr.Tab("Parse a graph"):
-            _parse_tab()
-        if backend_token is not None:
-            from .backend_api import backend_api
-            from .studio import backend
-
-            backend_api(backend, backend_token)
-    files.start_pruning(demo)
-    return demo
