@@ -133,6 +133,35 @@ def test_generate_edit_and_rerun(client: Client) -> None:
     assert np.array_equal(_png(undone), before_seg)  # the edit before the rerun is undone
 
 
+def test_depth_and_sketch_edits_through_the_api(client: Client) -> None:
+    """edit_depth brings the picked object nearer (its depth only; the relations judged again), a
+    rerun from the depth keeps that depth (the sketch and picture follow); edit_sketch draws a
+    stroke, a rerun of the image keeps it; undo takes a depth edit back."""
+    seg, depth, sketch, image, *_ = client.predict("house behind car; car on grass; sky above grass", 5, 2,
+                                                   api_name="/generate")
+    x, y, obj = _thing_pixel(_png(seg))
+    seg2, depth2, rel, nx, ny = client.predict(x, y, 0.3, api_name="/edit_depth")
+    changed = np.abs(_png(depth2).astype(int) - _png(depth)).sum(-1) > 0
+    assert changed[obj].mean() > 0.9 and not (changed & ~obj).any()  # inside the object, nothing else
+    assert rel and (nx, ny) == (x, y)
+    with pytest.raises(AppError, match="greater than maximum value 1"):  # the slider's own check
+        client.predict(x, y, 3, api_name="/edit_depth")
+    with pytest.raises(AppError, match="at least 1/255"):
+        client.predict(x, y, 0, api_name="/edit_depth")
+    rseg, rdepth, rsketch, rimage, *_ = client.predict("depth", api_name="/rerun")
+    assert np.array_equal(_png(rdepth), _png(depth2)) and np.array_equal(_png(rseg), _png(seg2))
+    assert not np.array_equal(_png(rimage), _png(image))
+    drawn = client.predict("4,4,40,4", False, api_name="/edit_sketch")  # one output: the sketch
+    assert (_png(drawn)[4, 4:41] == 255).all()
+    with pytest.raises(AppError, match="even count"):
+        client.predict("4,4,40", False, api_name="/edit_sketch")
+    _, _, ksketch, kimage, *_ = client.predict("image", api_name="/rerun")
+    assert np.array_equal(_png(ksketch), _png(drawn)) and not np.array_equal(_png(kimage), _png(rimage))
+    client.predict(x, y, -0.2, api_name="/edit_depth")
+    _, undone, *_ = client.predict("undo", 0, 0, 0, api_name="/edit_mask")
+    assert undone is not None
+
+
 def test_generate_refuses_bad_graphs(client: Client) -> None:
     with pytest.raises(AppError, match="empty"):
         client.predict("", 0, 4, api_name="/generate")

@@ -771,3 +771,93 @@ def test_a_photo_the_models_do_not_know_is_asked_about_then_read_untrusted(url: 
         assert canvas.locator(".sg-node").count() >= 1
         assert canvas.locator(".sg-edge.sg-pass, .sg-edge.sg-fail").count() == 0
         assert not stage.errors, f"errors in the page: {stage.errors}"
+
+
+SENTENCE = "A red car parked on the grass in front of a white house, under a blue sky"
+
+
+def test_a_sentence_becomes_a_graph_then_depth_and_sketch_edits(url: str, chromium) -> None:
+    """A sentence typed into the text box becomes a graph on the canvas (each phrase's object said in
+    the notes) and generates; the largest object is brought nearer with the depth slider (the depth
+    changes inside it only), the sketch and picture rerun from it; a stroke clicked on the sketch
+    is drawn, the picture reruns alone and keeps it; undo takes the stroke back."""
+    with _studio(chromium, url, "sentence_open") as (page, stage):
+        stage("sentence_typed")
+        text = _text_tab(page)
+        text.fill(SENTENCE)
+        page.click("#sg-use-text")
+        canvas = page.locator("#sg-canvas")
+        page.wait_for_function("() => document.querySelectorAll('#sg-canvas .sg-node').length === 4", timeout=30_000)
+        assert canvas.locator(".sg-edge").count() >= 2
+        notes = page.locator("#sg-notes")
+        page.wait_for_function("() => document.querySelector('#sg-notes').innerText.includes('read as sentences')",
+                               timeout=20_000)
+        assert "'a red car' -> red car" in notes.inner_text()
+
+        stage("sentence_generated")
+        page.click("#sg-generate")
+        seg_src = _wait_new_src(page, "sg-seg", None)
+        image_src = _wait_new_src(page, "sg-image", None)
+        _idle(page)
+        depth_src, sketch_src = _src(page, "sg-depth"), _src(page, "sg-sketch")
+
+        stage("depth_pick")
+        masks = Masks.from_segmentation(classes.decolorize(_fetch(page, seg_src)))
+        assert masks.things(), "nothing to bring nearer"
+        obj = masks.mask(masks.things()[0])
+        ys, xs = np.nonzero(obj)
+        k = len(xs) // 2
+        _click_pixel(page, "sg-seg", int(xs[k]), int(ys[k]))
+        page.wait_for_function("() => document.querySelector('#sg-picked').innerText.includes('Picked')",
+                               timeout=20_000)
+        stage("depth_nearer")
+        box = page.locator("#sg-nearer input[type=number]")
+        box.fill("0.3")
+        box.press("Enter")
+        page.click("#sg-apply-depth")
+        new_depth_src = _wait_new_src(page, "sg-depth", depth_src)
+        page.wait_for_function("() => document.querySelector('#sg-picked').innerText.includes('nearer')",
+                               timeout=20_000)
+        changed = np.abs(_fetch(page, new_depth_src).astype(int) - _fetch(page, depth_src)).sum(-1) > 0
+        assert changed[obj].mean() > 0.9 and not (changed & ~obj).any(), "the depth changed outside the object"
+        _idle(page)
+
+        stage("depth_rerun")
+        page.click("#sg-rerun")
+        rerun_image_src = _wait_new_src(page, "sg-image", image_src)
+        _idle(page)
+        assert np.array_equal(_fetch(page, _src(page, "sg-depth")), _fetch(page, new_depth_src)), \
+            "the rerun did not keep the edited depth"
+        assert _src(page, "sg-sketch") != sketch_src
+
+        stage("sketch_points")
+        sketch_src = _src(page, "sg-sketch")
+        before_sketch = _fetch(page, sketch_src)
+        _click_pixel(page, "sg-sketch", 4, 4)
+        page.wait_for_function("() => document.querySelector('#sg-stroke textarea, #sg-stroke input').value "
+                               "=== '4,4'", timeout=20_000)
+        _click_pixel(page, "sg-sketch", 40, 4)
+        page.wait_for_function("() => document.querySelector('#sg-stroke textarea, #sg-stroke input').value "
+                               "=== '4,4,40,4'", timeout=20_000)
+        stage("sketch_draw")
+        page.click("#sg-draw-stroke")
+        drawn_src = _wait_new_src(page, "sg-sketch", sketch_src)
+        drawn = _fetch(page, drawn_src)
+        assert (drawn[4, 4:41] == 255).all() and np.array_equal(drawn[5:], before_sketch[5:])
+        _idle(page)
+
+        stage("sketch_rerun_image")
+        page.click("#sg-rerun-image")
+        _wait_new_src(page, "sg-image", rerun_image_src)
+        _idle(page)
+        assert np.array_equal(_fetch(page, _src(page, "sg-sketch")), drawn), "the rerun did not keep the stroke"
+
+        stage("sketch_undo")
+        kept_src = _src(page, "sg-sketch")
+        page.click("#sg-undo")
+        undone_src = _wait_new_src(page, "sg-sketch", kept_src)
+        assert np.array_equal(_fetch(page, undone_src), before_sketch), "undo did not take the stroke back"
+        _idle(page)
+        stage("sketch_done")
+        stage.shot()
+        assert not stage.errors, f"errors in the page: {stage.errors}"

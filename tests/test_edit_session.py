@@ -116,3 +116,15 @@ def test_strokes_on_the_sketch_are_kept_by_a_rerun_of_the_picture():
             s.strokes(bad)
     undone, _ = erased.apply("undo")
     assert np.array_equal(undone.current_sketch, drawn.current_sketch)
+
+
+def test_undo_after_a_rerun_gives_back_the_maps_before_the_edit():
+    s = _with_maps()
+    drawn, _ = s.strokes("2,2,20,2")
+    rerun = SimpleNamespace(segmentation=s.current, depth=s.current_depth, sketch=drawn.current_sketch,
+                            candidates=[])  # a rerun keeps the stroke: the new result's own sketch has it
+    later = drawn.after(rerun)
+    back, _ = later.apply("undo")
+    assert not back.current_sketch.any()  # the sketch before the stroke, not the new result's
+    plan = back.rerun("depth")  # the old result's depth belongs to its map: kept, so the sketch reruns
+    assert plan.what == "sketch" and np.array_equal(plan.depth, s.current_depth)

@@ -145,12 +145,13 @@ class RemoteBackend:
 
     def rerun(self, result: Result, segmentation: np.ndarray | None = None, what: str = "depth",
               options: Options | None = None, on_step: Progress | None = None,
-              on_map: MapReady | None = None) -> Result:
+              on_map: MapReady | None = None, *, depth: np.ndarray | None = None,
+              sketch: np.ndarray | None = None) -> Result:
         if what not in RERUNS:
             raise BadInput(f"rerun: what must be one of {', '.join(RERUNS)}, not {what!r}"[:200])
-        seg = "" if segmentation is None else wire.array_to_text(np.asarray(segmentation))
+        seg, d, k = ("" if m is None else wire.array_to_text(np.asarray(m)) for m in (segmentation, depth, sketch))
         o = "" if options is None else json.dumps(options.to_json())
-        return self._run("/backend_rerun", [wire.to_text(wire.to_bytes(result)), seg, what, o], on_step, on_map)
+        return self._run("/backend_rerun", [wire.to_text(wire.to_bytes(result)), seg, what, o, d, k], on_step, on_map)
 
     def choose(self, result: Result, index: int, on_step: Progress | None = None,
                on_map: MapReady | None = None) -> Result:

@@ -91,8 +91,8 @@ class Session:
         return self.segmentation is not None or self.depth is not None or self.sketch is not None
 
     def _maps(self) -> Maps:
-        """The maps now, for undo: the segmentation itself (a rerun replaces the result's), the depth and
-        sketch as edited (None: the result's, which a rerun replaced with its own)."""
+        """The maps now, for undo: the segmentation itself, the depth and sketch as edited (None: the
+        result's; `after` makes them the old result's own when a rerun replaces it)."""
         return Maps(self.current, self.depth, self.sketch, self.depth_for)
 
     def _with(self, maps: Maps, history: list, future: list) -> Session:
@@ -105,7 +105,13 @@ class Session:
         earlier = [*self.earlier, self.current][-MAX_EARLIER:]
         if getattr(result, "vocabulary", "tiny") != getattr(self.result, "vocabulary", "tiny"):
             earlier = []
-        return Session(self.mapped, result, self.history, None, [], earlier, self.backend)
+        # What undo gives back after this: "the result's own" depth and sketch were the old result's.
+        old_depth, old_sketch = getattr(self.result, "depth", None), getattr(self.result, "sketch", None)
+        history = [m if m.depth is not None and m.sketch is not None else
+                   Maps(m.segmentation, old_depth if m.depth is None else m.depth,
+                        old_sketch if m.sketch is None else m.sketch,
+                        self.result.segmentation if m.depth is None else m.depth_for) for m in self.history]
+        return Session(self.mapped, result, history, None, [], earlier, self.backend)
 
     def rerun(self, asked: str = "depth") -> Rerun:
         """What a rerun asked to start from `asked` starts from, with the edits kept: an edited depth

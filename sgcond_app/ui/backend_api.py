@@ -101,14 +101,18 @@ def backend_api(get_backend, token: str) -> None:
         yield from _events(lambda on_step, on_map: get_backend().generate(g, s, o, on_step, on_map),
                            f"backend generate(seed={s})")
 
-    def rerun(result: str, segmentation: str | None, what: str, options: str | None, request: gr.Request):
+    def rerun(result: str, segmentation: str | None, what: str, options: str | None, depth: str | None,
+              sketch: str | None, request: gr.Request):
         _check_token(request, token)
         r = wire.from_bytes(wire.from_text(result))
         seg = None if segmentation in (None, "") else _like(wire.array_from_text(segmentation, "the segmentation"),
                                                               r.segmentation, "the segmentation")
         o = _options(options)
-        yield from _events(lambda on_step, on_map: get_backend().rerun(r, seg, what, o, on_step, on_map),
-                           f"backend rerun({what})")
+        edited = {name: _like(wire.array_from_text(text, f"the {name}"), like, f"the edited {name}")
+                  for name, text, like in (("depth", depth, r.depth), ("sketch", sketch, r.sketch))
+                  if text not in (None, "")}
+        yield from _events(lambda on_step, on_map: get_backend().rerun(r, seg, what, o, on_step, on_map, **edited),
+                           f"backend rerun({what}{', edited ' + ' and '.join(edited) if edited else ''})")
 
     def choose(result: str, index, request: gr.Request):
         _check_token(request, token)
@@ -163,13 +167,14 @@ def backend_api(get_backend, token: str) -> None:
     text3 = gr.Textbox(visible=False)
     text4 = gr.Textbox(visible=False)
     text5 = gr.Textbox(visible=False)
+    text6 = gr.Textbox(visible=False)
     out = gr.JSON(visible=False)
     buttons = {name: gr.Button(visible=False) for name in ("capabilities", "generate", "rerun", "choose", "read",
                                                             "invert", "steer")}
     buttons["capabilities"].click(as_api(capabilities), None, out, api_name="backend_capabilities",
                                   concurrency_limit=None)
     buttons["generate"].click(as_api(generate), [text, text2, text3], out, api_name="backend_generate")
-    buttons["rerun"].click(as_api(rerun), [text, text2, text3, text4], out, api_name="backend_rerun")
+    buttons["rerun"].click(as_api(rerun), [text, text2, text3, text4, text5, text6], out, api_name="backend_rerun")
     buttons["choose"].click(as_api(choose), [text, text2], out, api_name="backend_choose")
     buttons["read"].click(as_api(read), [text, text2, text3, text4, text5], out, api_name="backend_read")
     buttons["invert"].click(as_api(invert), [text, text2, text3], out, api_name="backend_invert")

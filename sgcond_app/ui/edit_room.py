@@ -2,9 +2,12 @@
 row), edited in the mask (moved, flipped, resized, deleted, pasted from another map; undo, redo),
 what follows the edited map rerun with the same seeds, and the graph rewritten to match the mask.
 
-An edit answers with `EDIT_OUTPUTS`: the segmentation and the overlay (UP times larger on the
-page), the relations judged again, the point (x, y) now on the edited object, the line on what is
-picked, and the session. Adding an operation:
+An edit answers with `EDIT_OUTPUTS`: the segmentation, depth and sketch and the overlay (UP times
+larger on the page), the relations judged again, the point (x, y) now on the edited object, the
+line on what is picked, and the session. Besides the mask's operations: the picked object brought
+nearer or pushed farther (`edit_depth`, the depth slider), and strokes drawn on or erased from the
+sketch (`edit_sketch`: the points clicked on the sketch map, or typed). A rerun starts where the
+edits ask (`Session.rerun`): after a depth edit from the sketch, after strokes the picture alone. Adding an operation:
 - a button that is one mask operation of `editing.session.Session.apply` is one row of MASK_BUTTONS
   (its layout and its event follow from the table);
 - any other control (a slider, a pen on a map) gets its own row in `layout.edit_room`, a handler
@@ -25,10 +28,11 @@ from . import graph_views as views
 from . import running
 from .graph_room import graph_views
 from .page import info, warn, whole
-from .result_views import UP, before_after, candidates, legend_html, overlay, paste_sources, relations, up
+from .result_views import UP, before_after, candidates, legend_html, map_picture, overlay, paste_sources, relations, up
 from .state import Studio, need
 
-EDIT_OUTPUTS = ("segmentation", "overlay", "relations", "x", "y", "picked", "session")
+EDIT_OUTPUTS = ("segmentation", "depth", "sketch", "overlay", "relations", "x", "y", "picked", "session")
+STROKE_OUTPUTS = ("sketch", "stroke", "picked", "session")
 PICK_OUTPUTS = ("x", "y", "overlay", "picked")
 
 
@@ -69,17 +73,67 @@ def edit_mask(operation: str, x: float | int | None, y: float | int | None, amou
     if done.cut:
         info(done.cut)
     picked = done.message if operation not in ("undo", "redo") else gr.skip()
+    return _edited(session, done, picked, display)
+
+
+def _edited(session: Session, done, picked, display: bool) -> tuple:
+    """EDIT_OUTPUTS after an edit."""
     v = session.result.vocab
-    return (up(v.colorize(session.current), display),
+    return (map_picture("segmentation", session.current, v, display),
+            map_picture("depth", session.current_depth, v, display),
+            map_picture("sketch", session.current_sketch, v, display),
             up(overlay(session.result.image, session.current, done.x, done.y, v), display),
             relations(session, session.current),
             gr.skip() if done.x is None else done.x, gr.skip() if done.y is None else done.y, picked, session)
 
 
 def edit_mask_api(operation: str, x, y, amount, source: str | None, session: Session | None) -> tuple:
-    """The API's edit_mask: as the page's, without the page's line on what is picked."""
-    *maps, _picked_line, new = edit_mask(operation, x, y, amount, source, session)
-    return (*maps, new)
+    """The API's edit_mask: the segmentation, the overlay, the relations, x, y and the session."""
+    seg, _depth, _sketch, over, rows, px, py, _picked_line, new = edit_mask(operation, x, y, amount, source, session)
+    return seg, over, rows, px, py, new
+
+
+def edit_depth(x, y, amount, session: Session | None, *, display: bool = False) -> tuple:
+    """The object under (x, y) brought nearer (amount > 0) or pushed farther (amount < 0) by that share
+    of the depth range; where it now passes in front of or behind an overlapping object, the
+    segmentation shows the nearer one. -> EDIT_OUTPUTS (then rerun: the sketch and the picture follow)."""
+    session, done = need(session).apply("depth", x, y, amount)
+    return _edited(session, done, done.message, display)
+
+
+def edit_depth_api(x, y, amount, session: Session | None) -> tuple:
+    """The API's edit_depth: the segmentation, the depth, the relations, x, y and the session."""
+    seg, depth, _sketch, _over, rows, px, py, _picked_line, new = edit_depth(x, y, amount, session)
+    return seg, depth, rows, px, py, new
+
+
+def edit_sketch(points: str | None, session: Session | None, *, erase: bool = False, display: bool = False) -> tuple:
+    """A stroke through points "X0,Y0,X1,Y1,..." (map pixels) drawn on the sketch, or with `erase`
+    the sketch's lines cleared along it. -> STROKE_OUTPUTS: the sketch, the points (emptied), the
+    line on what was done, the session (then rerun the image: the picture follows)."""
+    session, done = need(session).strokes(points or "", bool(erase))
+    return (map_picture("sketch", session.current_sketch, session.result.vocab, display), "", done.message, session)
+
+
+def edit_sketch_api(points: str | None, erase: bool, session: Session | None) -> tuple:
+    """The API's edit_sketch: the sketch and the session."""
+    if not isinstance(erase, bool):
+        raise BadInput(f"erase must be true or false, not {str(erase)[:20]!r}")
+    sketch, _points, _line, new = edit_sketch(points, session, erase=erase)
+    return sketch, new
+
+
+MAX_STROKE_POINTS = 64
+
+
+def add_point(evt: gr.SelectData, points: str | None) -> str:
+    """A click on the sketch map: one more point of the stroke (map pixels)."""
+    x, y = int(evt.index[0]) // UP, int(evt.index[1]) // UP
+    have = [p for p in (points or "").split(",") if p.strip()]
+    if len(have) >= 2 * MAX_STROKE_POINTS:
+        warn(f"a stroke has at most {MAX_STROKE_POINTS} points: draw this one, then start another")
+        return points or ""
+    return ",".join([*have, str(x), str(y)])
 
 
 def press(button: MaskButton, x, y, step, source: str | None, session: Session | None) -> tuple:
@@ -131,10 +185,14 @@ def rerun(studio: Studio, what: str, session: Session | None, request: gr.Reques
     if what not in RERUNS:
         raise BadInput(f"rerun: what must be one of {', '.join(RERUNS)}, not {what!r}"[:200])
     b = studio.made(session)
-    steps = {f: session.result.options.steps.get(f, k) for f, k in b.capabilities.steps_after(what).items()}
+    plan = session.rerun(what)  # an edited depth or sketch is kept, and where it cannot be, the person is told
+    if plan.note:
+        info(plan.note)
+    steps = {f: session.result.options.steps.get(f, k) for f, k in b.capabilities.steps_after(plan.what).items()}
+    edited = {k: m for k, m in (("depth", plan.depth), ("sketch", plan.sketch)) if m is not None}
 
     def job(on_step, on_map):
-        return b.rerun(session.result, session.current, what=what, on_step=on_step, on_map=on_map)
+        return b.rerun(session.result, plan.segmentation, what=plan.what, on_step=on_step, on_map=on_map, **edited)
 
     yield from running.stream_result(studio, job, steps, progress, session.after, display,
                                      f"rerun({what}) of {session.mapped.source.to_json()}", session, request,

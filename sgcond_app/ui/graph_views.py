@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import BadInput
 from ..graph import vocab
 from ..graph.mapping import MappedGraph, WordMapping, map_graph, map_predicate
-from ..graph.parse import mention, parse_graph_text, parse_text
+from ..graph.parse import mention, parse_graph_text
 from ..graph.scene_graph import SceneGraph, normalise_word
 from ..inputs import load_json
 
@@ -135,7 +135,7 @@ def to_text(graph: SceneGraph | None) -> str:
         return ""
     text = graph.to_text()
     try:
-        if parse_text(text) == graph:
+        if parse_graph_text(text) == [graph]:  # read back as triples (a label like "the car" reads as a sentence)
             return text
     except BadInput:
         pass

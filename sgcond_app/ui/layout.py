@@ -114,6 +114,12 @@ class EditParts:
     what: gr.Dropdown  # rerun from
     again: gr.Button
     match: gr.Button
+    nearer: gr.Slider  # the picked object's depth change, a share of the range (+ nearer, - farther)
+    depth: gr.Button
+    stroke: gr.Textbox  # the stroke's points X0,Y0,X1,Y1,... (clicks on the sketch map add them)
+    draw: gr.Button
+    erase: gr.Button
+    clear: gr.Button
 
 
 @dataclass(frozen=True)
@@ -259,7 +265,8 @@ def maps_row() -> MapParts:
 def edit_room(match: gr.Button) -> EditParts:
     """The legend and the picked object beside the controls that edit it, a row each: where (x, y,
     the step), the mask's buttons (edit_room.MASK_BUTTONS), paste, the reruns, and the edit by name.
-    A new kind of operation is one more row here. `match` (drawn under the relations) joins it."""
+    A new kind of operation is one more row here: the depth slider and the stroke on the sketch are.
+    `match` (drawn under the relations) joins it."""
     with gr.Row():
         with gr.Column(scale=2):
             legend = gr.HTML(legend_html(None), js_on_load=LEGEND_JS, css_template=LEGEND_CSS, elem_id="sg-legend")
@@ -277,7 +284,17 @@ def edit_room(match: gr.Button) -> EditParts:
                                      elem_id="sg-source")
                 paste = gr.Button(PASTE.label, size="sm", scale=2, elem_id=f"sg-{PASTE.name}")
             with gr.Row():
-                rerun_all = gr.Button("Rerun depth, sketch, image", variant="primary", elem_id="sg-rerun")
+                nearer = gr.Slider(-1, 1, value=0.3, step=0.05, label="Depth: nearer (+) or farther (−), a share of "
+                                   "the range", scale=3, elem_id="sg-nearer")
+                depth = gr.Button("Apply depth", size="sm", scale=1, elem_id="sg-apply-depth")
+            with gr.Row():
+                stroke = gr.Textbox(label="Stroke on the sketch (click the sketch map to add points)",
+                                    placeholder="X0,Y0,X1,Y1,...", scale=3, elem_id="sg-stroke")
+                draw = gr.Button("Draw stroke", size="sm", scale=1, elem_id="sg-draw-stroke")
+                erase = gr.Button("Erase along it", size="sm", scale=1, elem_id="sg-erase-stroke")
+                clear = gr.Button("Clear points", size="sm", scale=1, elem_id="sg-clear-stroke")
+            with gr.Row():
+                rerun_all = gr.Button("Rerun what the edits change", variant="primary", elem_id="sg-rerun")
                 rerun_image = gr.Button("Rerun the image only", elem_id="sg-rerun-image")
             with gr.Accordion("Edit by name (as the API does)", open=False, elem_id="sg-by-name"):
                 with gr.Row():
@@ -288,7 +305,7 @@ def edit_room(match: gr.Button) -> EditParts:
                     what = gr.Dropdown(list(RERUNS), value="depth", label="Rerun from", elem_id="sg-what")
                     again = gr.Button("Rerun", elem_id="sg-again")
     return EditParts(legend, picked, x, y, step, buttons, source, paste, rerun_all, rerun_image, operation, amount,
-                     apply, what, again, match)
+                     apply, what, again, match, nearer, depth, stroke, draw, erase, clear)
 
 
 def results_row() -> ResultParts:

@@ -46,6 +46,11 @@ def up(picture: np.ndarray, display: bool) -> np.ndarray:
     return pictures.blocks(picture, max(1, DISPLAY // picture.shape[0])) if display else picture
 
 
+def map_picture(name: str, m: np.ndarray, vocabulary, display: bool) -> np.ndarray:
+    """One map (segmentation, depth or sketch) as the page shows it."""
+    return up(pictures.map_rgb(name, m, vocabulary), display)
+
+
 def maps(result, display: bool = False) -> tuple:
     """The segmentation, depth, sketch and image of a result, as pictures."""
     return tuple(up(pictures.map_rgb(name, m, result.vocab), display) for name, m in (
@@ -57,10 +62,11 @@ def relations(session: Session, seg: np.ndarray | None = None) -> list[list[str]
     """One row per relation of the graph: judged on `seg`, or, without one, the result's own verdict.
     A relation of a missing object fails and says which is missing; one that cannot be judged is n/a."""
     g = session.mapped.graph
-    v = session.result.verdict if seg is None else judge.judge(g.labels, g.triples(), seg, session.result.depth,
+    v = session.result.verdict if seg is None else judge.judge(g.labels, g.triples(), seg, session.current_depth,
                                                                vocabulary=session.result.vocab)
-    # The picture, read back, belongs to the map it was drawn from: after an edit, until the rerun, it has none.
-    edited = seg is not None and not np.array_equal(seg, session.result.segmentation)
+    # The picture, read back, belongs to the maps it was drawn from: after an edit, until the rerun, it has none.
+    edited = seg is not None and (not np.array_equal(seg, session.result.segmentation) or session.depth is not None
+                                  or session.sketch is not None)
     on_picture = None if edited else session.result.picture_verdict
     rows = []
     for k, r in enumerate(v.relations):

@@ -23,7 +23,7 @@ from .state import Studio
 
 PRIVATE = MappingProxyType({"api_visibility": "private"})
 API_NAMES = ("generate", "rerun", "choose", "edit_mask", "match_graph", "download", "export_graph", "read_picture",
-             "apply_graph", "invert", "apply_concepts")
+             "apply_graph", "invert", "apply_concepts", "edit_depth", "edit_sketch")
 # After Generate, once the new segmentation is on screen, the maps are scrolled into view (on a
 # 1000 px high window they start below the fold); nothing moves when Generate was refused. It runs
 # as the Generate event's own js (which hands the inputs on unchanged): a separate js-only listener
@@ -67,7 +67,7 @@ def wire(studio: Studio, p: StudioParts) -> None:
     s = p.session
     graph_out = [g.canvas, g.text, g.table, g.notes]
     page_out = [m.seg, m.depth, m.sketch, m.image, m.overlay, r.report, gen.relations, s]
-    page_edit = [m.seg, m.overlay, gen.relations, e.x, e.y, e.picked, s]
+    page_edit = [m.seg, m.depth, m.sketch, m.overlay, gen.relations, e.x, e.y, e.picked, s]
     # What follows every new result and every edit, on the page only (the API's too).
     follow = dict(fn=on_page(5)(bound(edit_room.after_result, studio)), inputs=[g.canvas, s],
                   outputs=[g.canvas, e.legend, r.gallery, e.source, m.compare], **PRIVATE)
@@ -79,6 +79,7 @@ def wire(studio: Studio, p: StudioParts) -> None:
     api = {name: gr.Button(visible=False) for name in API_NAMES}
     hidden_maps = [gr.Image(format="png", visible=False) for _ in range(5)]
     api_out = [*hidden_maps, r.report, gen.relations, s]
+    erasing = gr.Checkbox(False, visible=False)  # edit_sketch's second argument: erase along the stroke
     api["export_graph"].click(as_api(graph_room.export_graph), [g.text], [g.exported], api_name="export_graph")
     api["download"].click(as_api(generate_room.download), [s], [r.zip_file], api_name="download")
     api_runs = [
@@ -96,6 +97,10 @@ def wire(studio: Studio, p: StudioParts) -> None:
                                     api_name="apply_concepts"),
         api["edit_mask"].click(as_api(edit_room.edit_mask_api), [e.operation, e.x, e.y, e.amount, e.source, s],
                                [*hidden_maps[:2], gen.relations, e.x, e.y, s], api_name="edit_mask"),
+        api["edit_depth"].click(as_api(edit_room.edit_depth_api), [e.x, e.y, e.nearer, s],
+                                [hidden_maps[0], hidden_maps[1], gen.relations, e.x, e.y, s], api_name="edit_depth"),
+        api["edit_sketch"].click(as_api(edit_room.edit_sketch_api), [e.stroke, erasing, s], [hidden_maps[2], s],
+                                 api_name="edit_sketch"),
     ]
     for event in api_runs:
         event.then(**follow)
@@ -146,12 +151,20 @@ def wire(studio: Studio, p: StudioParts) -> None:
     # --- the edit room ------------------------------------------------------------------------------
     # An edit answers page_edit (edit_room.EDIT_OUTPUTS); a new operation's events go here.
     by_place = [e.x, e.y, e.step, e.source, s]
-    edits = [e.apply.click(on_page(7)(bound(edit_room.edit_mask, display=True)),
+    edits = [e.apply.click(on_page(9)(bound(edit_room.edit_mask, display=True)),
                            [e.operation, e.x, e.y, e.amount, e.source, s], page_edit, **PRIVATE)]
     for button in edit_room.MASK_BUTTONS:
-        edits.append(e.buttons[button.name].click(on_page(7)(bound(edit_room.press, button)), by_place, page_edit,
+        edits.append(e.buttons[button.name].click(on_page(9)(bound(edit_room.press, button)), by_place, page_edit,
                                                   **PRIVATE))
-    edits.append(e.paste.click(on_page(7)(bound(edit_room.press, edit_room.PASTE)), by_place, page_edit, **PRIVATE))
+    edits.append(e.paste.click(on_page(9)(bound(edit_room.press, edit_room.PASTE)), by_place, page_edit, **PRIVATE))
+    edits.append(e.depth.click(on_page(9)(bound(edit_room.edit_depth, display=True)), [e.x, e.y, e.nearer, s],
+                               page_edit, **PRIVATE))
+    stroke_out = [m.sketch, e.stroke, e.picked, s]
+    for button, erase in ((e.draw, False), (e.erase, True)):
+        edits.append(button.click(on_page(4)(bound(edit_room.edit_sketch, erase=erase, display=True)),
+                                  [e.stroke, s], stroke_out, **PRIVATE))
+    m.sketch.select(on_page(1)(edit_room.add_point), [e.stroke], [e.stroke], **PRIVATE)
+    e.clear.click(lambda: "", None, [e.stroke], **PRIVATE)
     pick_out = [e.x, e.y, m.overlay, e.picked]
     for picture in (m.seg, m.overlay):
         picture.select(on_page(4)(edit_room.pick_selected), [s], pick_out, **PRIVATE)
