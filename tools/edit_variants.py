@@ -7,7 +7,7 @@ reads closest to the edited map kept), --redraw-guidance (the segmentation facto
 guidance when a relabelled region is drawn again) and --relabel-draws (how many times a relabelled
 thing's shape may be drawn until the new class fills enough of its box). It prints, per setting,
 how many relabels the segmenter reads as the new class, how many flips hold on the picture, and
-the median seconds of a flip's rerun. The figures are in docs/benchmarks.md; the chooser of
+the median seconds of a flip's rerun. The figures are in docs/history.md; the chooser of
 several redraws is the same segmenter that measures, so those counts are optimistic (the chooser
 of relabel draws looks at the map alone).
 """

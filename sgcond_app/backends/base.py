@@ -104,7 +104,7 @@ class Options:
     # from other noise, up to this many draws in all (1: once, unchecked).
     picture_draws: int = 3
     # Placement (tiny backend): each candidate's layout is the best of this many jitters of its boxes,
-    # judged against the graph (1: the first, unjudged; more measured no better, docs/benchmarks.md).
+    # judged against the graph (1: the first, unjudged; more measured no better, docs/history.md).
     layout_tries: int = 1
 
     def to_json(self) -> dict:

@@ -48,7 +48,7 @@ MAX_REDRAWS = 8
 # An edit of an inverted picture is read back by the segmenter; while a thing of the edited map is
 # not read as its class on its changed pixels, the region is drawn again from other noise, up to
 # this many draws in all. Measured by `bench pictures` (relabels and flips, drawn once and checked;
-# docs/benchmarks.md). It costs more only where the first draw fails.
+# docs/history.md). It costs more only where the first draw fails.
 TRIES = 4
 MAX_TRIES = 8
 READ_AS_MAP = 0.5  # of a thing's changed pixels the segmenter must read as its class
@@ -57,12 +57,12 @@ MIN_CHECKED = 8  # pixels of a thing in the changed region below which it is not
 # where it loses what the map holds (a thing not read, a relation that held on the map fails on the
 # picture), it is drawn again from other noise on the same maps, up to this many draws in all, and
 # the draw judged best is kept. On outside.json at N = 8 the best of 1, 2, 3 and 5 draws kept
-# object recall 0.86, 0.89, 0.91 and 0.93 of the pictures against the maps' 0.95 (docs/benchmarks.md).
+# object recall 0.86, 0.89, 0.91 and 0.93 of the pictures against the maps' 0.95 (docs/history.md).
 PICTURE_DRAWS = 3
 MAX_PICTURE_DRAWS = 8
 # Judging jitters of the layout changed nothing downstream: over 336 (graph, seed) pairs of the three
 # graph files people wrote, 1 and 8 tries gave the chosen map recall 0.946 and 0.947, relations 0.873
-# and 0.876 (docs/benchmarks.md): the segmentation factor, not the layout, loses what is lost.
+# and 0.876 (docs/history.md): the segmentation factor, not the layout, loses what is lost.
 LAYOUT_TRIES = 1
 MAX_LAYOUT_TRIES = 64
 DRAW_STRIDE = 1_000_003  # a redraw's noise: the image factor's seed offset moved by this (a prime)
@@ -73,18 +73,18 @@ class Settings:
     samples: int = 8
     steps: dict[str, int] = field(default_factory=lambda: dict(stages.DEFAULT_STEPS))
     # Guidance 2 on the image factor: the segmenter's reading of the image agreed with the map it
-    # was conditioned on at 0.67 mIoU without guidance and 0.74 with it (docs/benchmarks.md).
+    # was conditioned on at 0.67 mIoU without guidance and 0.74 with it (docs/history.md).
     guidance: dict[str, float] = field(default_factory=lambda: {**{f: 1.0 for f in FACTORS}, "image": 2.0})
     scheduler: str = "ddim"
     jitter: float = 1.0  # how much each seed moves the encoder's boxes (0: all seeds share them)
     clean_pixels: int = 8  # islands of a sampled segmentation smaller than this are filled
     # The segmentation factor samples only stuff and the thing classes the graph names (a render
-    # of the world shows no thing its graph does not name); False: every class (docs/benchmarks.md).
+    # of the world shows no thing its graph does not name); False: every class (docs/history.md).
     only_named: bool = True
     # Per factor, added to the seed its noise is drawn from: another image for the same maps, say.
     seed_offsets: dict[str, int] = field(default_factory=lambda: {f: 0 for f in FACTORS})
     # An edit of an inverted picture draws its changed region this many times, from different
-    # noise, and keeps the draw the segmenter reads closest to the edited map (docs/benchmarks.md).
+    # noise, and keeps the draw the segmenter reads closest to the edited map (docs/history.md).
     redraws: int = REDRAWS
     # ... and draws it again, from other noise, until the segmenter reads each thing of the edited
     # map as its class there, at most this many times in all (1: once, unchecked).

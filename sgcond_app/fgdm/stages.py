@@ -226,7 +226,7 @@ def fill_slivers(seg: np.ndarray, vocabulary: vocabularies.Vocabulary | None = N
     three pixels thick) take the class of the nearest pixel outside them. The segmenter reads such
     slivers along the edges of stuff in a picture enlarged from a small JPEG (a fence at the water's
     edge where there was none), and no real thing it found in one was that thin; in a sharp picture
-    a real fence can be (docs/benchmarks.md), so `Chain.read` fills them only in small pictures.
+    a real fence can be (docs/history.md), so `Chain.read` fills them only in small pictures.
     The map holds classes of `vocabulary` (default the tiny world's)."""
     from scipy import ndimage
 

@@ -44,7 +44,7 @@ RELABEL_ROOM = 2  # map pixels around a relabelled thing that its new shape may 
 # Draws (seeds 0, 1, ...) of a relabelled thing's shape until one draws enough of the new class. With
 # one draw a small new thing (a bush for a tree) was often left undrawn, the old outline stayed and
 # was read as the old class: relabels read as the new class went from 0.64 to 0.71 on 129 held-out
-# renders (`bench pictures --n 200 --size 64`, docs/benchmarks.md).
+# renders (`bench pictures --n 200 --size 64`, docs/history.md).
 RELABEL_DRAWS = 8
 
 

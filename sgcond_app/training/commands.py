@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 from ..errors import BadInput
-from ..models.pretrained import VOCABULARY_FILE, from_pretrained, parameter_count, save_pretrained
+from ..models.pretrained import VOCABULARY_FILE, from_pretrained, parameter_count, read_config, save_pretrained
 from ..models.words import TABLE_FILE, WordTable
 from .loop import TrainConfig, command_line, train, write_card
 
@@ -180,7 +180,8 @@ def _export_for_data(model, out: Path, vocabulary, data: list[str], result: dict
     head = (f"Trained on {', '.join(f'`{d}`' for d in data)}: the {len(vocabulary)} classes of the "
             f"`{vocabulary.name}` vocabulary (its table is in `{VOCABULARY_FILE}` beside these weights).\n")
     write_card(out, f"{title} ({vocabulary.name})", head + body, result, {}, command_line(),
-               "No held-out set of this data is kept apart: measure it on pictures and graphs the run did not read.")
+               "No held-out set of this data is kept apart: measure it on pictures and graphs the run did not read.",
+               data=f"{', '.join(f'`{d}`' for d in data)} (the `{vocabulary.name}` vocabulary)")
     return out
 
 
@@ -307,8 +308,12 @@ def train_factors(args) -> dict:
     data, vocabulary = _data(args)
     classes = len(vocabulary) if vocabulary is not None else NUM_CLASSES
     models = {}
+    # The factors attend to the encoder's tokens: as wide as the encoder they are trained with is.
+    width = read_config(args.encoder or ENCODER_DIR)["config"].get("dim")
     for name in names:
         base = tiny_config(name, classes) if args.tiny else default_config(name, classes)
+        if isinstance(width, int) and width != base.context_dim:
+            base = dataclasses.replace(base, context_dim=width)
         config = _config_for_run(run / name, FactorDenoiser, dataclasses.asdict(base))
         models[name] = FactorDenoiser(config)
         if args.init:  # start from trained weights (a run's checkpoint, when there is one, wins)

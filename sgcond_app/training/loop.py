@@ -195,8 +195,12 @@ def command_line() -> str:
 REPRODUCE = "Reproduce the metrics with the bench command given in `docs/benchmarks.md`."
 
 
+TINY_WORLD_DATA = ("tiny-world renders drawn on the fly (seeds below 1,000,000,000; every benchmark uses\n"
+                   "  seeds from 1,000,000,000 on, so no benchmark sample was seen in training)")
+
+
 def write_card(directory: Path, title: str, body: str, run: dict, metrics: dict, command: str,
-               reproduce: str = REPRODUCE) -> None:
+               reproduce: str = REPRODUCE, data: str = TINY_WORLD_DATA) -> None:
     """The model card: what the model is, the data, the exact command, steps, time, hardware, metrics."""
     hours, rest = divmod(int(run["seconds"]), 3600)
     wall = f"{hours} h {rest // 60} min" if hours else f"{rest // 60} min {rest % 60} s"
@@ -208,8 +212,7 @@ def write_card(directory: Path, title: str, body: str, run: dict, metrics: dict,
 
 ## Training
 
-- Data: tiny-world renders drawn on the fly (seeds below 1,000,000,000; every benchmark uses
-  seeds from 1,000,000,000 on, so no benchmark sample was seen in training).
+- Data: {data}.
 - Command: `{command}`
 - Steps: {run['step']} (batch {run.get('batch', '?')}), wall time {wall} in all runs together.
 - Hardware: {run['hardware']}.

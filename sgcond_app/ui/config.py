@@ -11,7 +11,7 @@ from dataclasses import dataclass
 class StudioConfig:
     max_samples: int = 16  # SBPC candidates a request may ask for
     # The page's default: on 2 cores, 4 candidates put the segmentation on screen in about 1.0 s and
-    # the image in 2.4 s, 8 in 1.5 s and 2.7 s (docs/benchmarks.md). The API's default stays 8.
+    # the image in 2.4 s, 8 in 1.5 s and 2.7 s (docs/history.md). The API's default stays 8.
     default_samples: int = 4
     api_samples: int = 8
 
