@@ -313,17 +313,21 @@ def build_parser() -> argparse.ArgumentParser:
 def _mapped_graphs(path: str, vocabulary=None) -> list:
     """Load and map every graph of a file (onto `vocabulary`'s classes, default the tiny world's);
     errors name the file."""
-    from .graph.mapping import map_graph
     from .graph.parse import load_graphs
 
-    graphs = load_graphs(path)
+    return _mapped_each(load_graphs(path), vocabulary, f"{Path(path).name}: ")
+
+
+def _mapped_each(graphs: list, vocabulary, where: str = "") -> list:
+    """Each graph mapped; a refusal names the graph (and `where`, the file) it is about."""
+    from .graph.mapping import map_graph
+
     out = []
     for k, g in enumerate(graphs):
         try:
             out.append(map_graph(g, vocabulary))
         except BadInput as e:
-            where = f"graph {k}: " if len(graphs) > 1 else ""
-            raise BadInput(f"{Path(path).name}: {where}{e}") from None
+            raise BadInput(f"{where}{f'graph {k}: ' if len(graphs) > 1 else ''}{e}") from None
     return out
 
 
@@ -331,7 +335,6 @@ def _mapped_argument(arg: str, vocabulary=None) -> list:
     """`parse` and `generate`'s graph: a file, `-` (the text on standard input), or the text itself
     where no file has that name (sentences, triples or sg2im JSON, told apart as the page's text box
     tells them: `parse.parse_graph_text`), each graph mapped as `_mapped_graphs` maps a file's."""
-    from .graph.mapping import map_graph
     from .graph.parse import MAX_FILE_BYTES, parse_graph_text
 
     try:
@@ -349,14 +352,7 @@ def _mapped_argument(arg: str, vocabulary=None) -> list:
         text = arg
     else:
         return _mapped_graphs(arg, vocabulary)
-    graphs = parse_graph_text(text)
-    out = []
-    for k, g in enumerate(graphs):
-        try:
-            out.append(map_graph(g, vocabulary))
-        except BadInput as e:
-            raise BadInput(f"{'graph ' + str(k) + ': ' if len(graphs) > 1 else ''}{e}") from None
-    return out
+    return _mapped_each(parse_graph_text(text), vocabulary)
 
 
 def cmd_parse(args: argparse.Namespace) -> None:
