@@ -86,10 +86,6 @@ class Session:
     def current_sketch(self) -> np.ndarray:
         return self.result.sketch if self.sketch is None else self.sketch
 
-    @property
-    def edited(self) -> bool:
-        return self.segmentation is not None or self.depth is not None or self.sketch is not None
-
     def _maps(self) -> Maps:
         """The maps now, for undo: the segmentation itself, the depth and sketch as edited (None: the
         result's; `after` makes them the old result's own when a rerun replaces it)."""

@@ -7,12 +7,14 @@ larger on the page), the relations judged again, the point (x, y) now on the edi
 line on what is picked, and the session. Besides the mask's operations: the picked object brought
 nearer or pushed farther (`edit_depth`, the depth slider), and strokes drawn on or erased from the
 sketch (`edit_sketch`: the points clicked on the sketch map, or typed). A rerun starts where the
-edits ask (`Session.rerun`): after a depth edit from the sketch, after strokes the picture alone. Adding an operation:
+edits ask (`Session.rerun`): after a depth edit from the sketch, after strokes the picture alone.
+
+Adding an operation:
 - a button that is one mask operation of `editing.session.Session.apply` is one row of MASK_BUTTONS
   (its layout and its event follow from the table);
 - any other control (a slider, a pen on a map) gets its own row in `layout.edit_room`, a handler
   here that answers with EDIT_OUTPUTS (and, for a map other than the segmentation, that map
-  too), and its events in `wiring.wire_edit_room`.
+  too), and its events in the edit-room section of `wiring.wire`.
 Handlers that need the page's backends take the `Studio` first (the wiring binds it)."""
 
 from __future__ import annotations
