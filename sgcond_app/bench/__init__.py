@@ -115,11 +115,11 @@ def _sbpc(o: Options) -> dict:
 
 
 @bench("fidelity", "the segmenter's reading of each generated picture against the segmentation it was "
-       "conditioned on (mIoU), on a graph file")
+       "conditioned on (mIoU), on a graph file (--weights: a whole weights folder)")
 def _fidelity(o: Options) -> dict:
     from . import chain
 
-    return chain.fidelity(o.graphs, o.samples, o.n)
+    return chain.fidelity(o.graphs, o.samples, o.n, o.weights)
 
 
 @bench("diversity", "--samples seeds of each graph, each a whole chain: pairwise IoU of the segmentations "

@@ -159,10 +159,11 @@ def sbpc(path: str | None = None, samples: int = 8, limit: int | None = None) ->
             "samples": samples, "n": len(graphs)}
 
 
-def fidelity(path: str | None = None, samples: int = 8, limit: int | None = None) -> dict:
+def fidelity(path: str | None = None, samples: int = 8, limit: int | None = None, weights: str | None = None) -> dict:
     """mIoU between the segmenter's reading of each generated image and the segmentation it was
-    conditioned on, over all the graphs' results together."""
-    chain = Chain.from_pretrained()
+    conditioned on, over all the graphs' results together (`weights`: a weights folder, default the
+    shipped one)."""
+    chain = Chain.from_pretrained(weights)
     read, cond = [], []
     for k, g in enumerate(_graphs(path, limit)):
         r = chain.generate(g, seed=k, settings=Settings(samples=samples))
