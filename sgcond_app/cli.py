@@ -580,7 +580,9 @@ def cmd_edit(args: argparse.Namespace) -> None:
         r = backend.steer(dataclasses.replace(result, graph=graph), stages.segmentations, stages.scales, **kw)
     else:
         r = backend.rerun(dataclasses.replace(result, graph=graph), seg, what, **maps)
-    outside = _change_outside(picture, r.image, result.segmentation, r.segmentation, _map_change(result, maps))
+    from .fgdm.stages import edited_where
+
+    outside = _change_outside(picture, r.image, result.segmentation, r.segmentation, edited_where(result, **maps))
     extra = {"edit": {"done": said, "mean_change_outside": outside}}
     files.write_folder(out, r, picture, extra)
     v = r.verdict
@@ -588,17 +590,6 @@ def cmd_edit(args: argparse.Namespace) -> None:
           f"{r.seconds.get('total', 0):.2f} s; wrote {out}")
     for line in r.notes:
         print(f"note: {line}")
-
-
-def _map_change(result, maps: dict):
-    """Where an edited depth map or sketch differs from the result's (None: neither was edited)."""
-    import numpy as np
-
-    if not maps:
-        return None
-    if "depth" in maps:
-        return np.abs(maps["depth"] - np.asarray(result.depth, np.float32)) > 0.5 / 255
-    return maps["sketch"] != np.asarray(result.sketch)
 
 
 def _change_outside(before, after, seg_before, seg_after, also=None, grow: int = 4) -> float | None:

@@ -323,10 +323,8 @@ class Chain:
             depth32 = disp[0]
         if sketch is None and on_map:
             on_map("sketch", edges[0].numpy())
-        edited_depth = depth_map
-        seg_map, depth_map = stages.to_image_size(seg, disp)
-        if edited_depth is not None:
-            depth_map = np.asarray(edited_depth, np.float32)[None]
+        seg_map, upsampled = stages.to_image_size(seg, disp)
+        depth_map = upsampled if depth_map is None else np.asarray(depth_map, np.float32)[None]
         verdict = self._verdict(graph, seg_map[0], depth_map[0])
         start = time.perf_counter()
         read, draws = None, 1

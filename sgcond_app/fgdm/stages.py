@@ -271,6 +271,18 @@ def edited_maps(depth: np.ndarray | None, sketch: np.ndarray | None, what: str
     return depth, sketch
 
 
+def edited_where(result, depth: np.ndarray | None = None, sketch: np.ndarray | None = None) -> np.ndarray | None:
+    """Where an edited depth map (by more than half a step of 1/255) or sketch differs from a
+    result's own (bool, the maps' size); None where neither was edited."""
+    diff = None
+    if depth is not None:
+        diff = np.abs(np.asarray(depth, np.float32) - np.asarray(result.depth, np.float32)) > 0.5 / 255
+    if sketch is not None:
+        moved = np.asarray(sketch) != np.asarray(result.sketch)
+        diff = moved if diff is None else diff | moved
+    return diff
+
+
 def pooled_edit(depth32: torch.Tensor, before: np.ndarray, after: np.ndarray) -> torch.Tensor:
     """The factors' depth (32, 32) after an edit of the depth map (64, 64): moved by the edit's mean
     change over each 2x2 block, the same where the edit changed nothing."""

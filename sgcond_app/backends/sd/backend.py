@@ -233,11 +233,8 @@ class SDBackend:
         base_seg = result.segmentation if inv is None else inv.segmentation
         depth, sketch = stages.edited_maps(depth, sketch, what)
         diff = seg_np != base_seg
-        if depth is not None:
-            diff |= np.abs(depth - np.asarray(result.depth, np.float32)) > 0.5 / 255
-        if sketch is not None:
-            diff |= sketch != np.asarray(result.sketch)
-        changed = grown(diff, CHANGE_DILATION)
+        edited = stages.edited_where(result, depth, sketch)
+        changed = grown(diff if edited is None else diff | edited, CHANGE_DILATION)
         seconds: dict[str, float] = {}
         start = time.perf_counter()
         depth32 = torch.from_numpy(kept.depth32)
@@ -585,10 +582,8 @@ class SDBackend:
         if inverted is not None and keep is not None:
             image = _pasted(inverted.picture, image, latent_mask(keep[1], latents.shape[-1]))
         seconds["image"] = time.perf_counter() - began
-        seg_map, depth_out = stages.to_image_size(seg, disp)
-        if depth_map is not None:
-            depth_out = np.asarray(depth_map, np.float32)[None]
-        depth_map = depth_out
+        seg_map, upsampled = stages.to_image_size(seg, disp)
+        depth_map = upsampled if depth_map is None else np.asarray(depth_map, np.float32)[None]
         verdict = judge.judge(graph.labels, graph.triples(), seg_map[0], depth_map[0], vocabulary=v)
         state = {"depth32": disp[0].numpy().astype(np.float32), "sd_seed": np.array(noise_seed, np.int64),
                  "sd_latents": latents, "sd_prompt": _text_array(texts[0]), "sd_negative": _text_array(texts[1]),
