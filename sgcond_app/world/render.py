@@ -57,6 +57,10 @@ class Ground:
     road: str | None = None  # None | straight | cross
     road_params: tuple[float, ...] = ()
     beach: bool = False  # a sand strip along a sea
+    # An island: a sand ellipse (cx, ct, rx, rt) in (x, ground t) drawn over the water. Only the layout
+    # sampler of written graphs (`layout.render_graph`, "water surrounding sand") sets it; random
+    # scenes never do.
+    island: tuple[float, ...] = ()
 
 
 @dataclass
@@ -101,6 +105,9 @@ def ground_labels(scene: Scene, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         x0, slope, w0 = g.water_params
         centre = x0 + slope * t + 0.04 * np.sin(6 * t)
         out[np.abs(xs - centre) <= w0 * (0.1 + t)] = classes.CLASS_ID["water"]
+    if g.island:
+        cx, ct, rx, rt = g.island
+        out[((xs - cx) / rx) ** 2 + ((t - ct) / rt) ** 2 <= 1] = classes.CLASS_ID["sand"]
     if g.road == "straight":
         x0, slope, w0 = g.road_params
         out[np.abs(xs - (x0 + slope * t)) <= w0 * (0.05 + t)] = classes.CLASS_ID["road"]
