@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=_seed, default=0, help="graph k of a list uses seed + k")
     c.add_argument("--samples", type=_count(32), default=8, help="SBPC: segmentations sampled, best kept")
     c.add_argument("--steps", type=_count(100), default=None, help="sampling steps of every factor "
-                   "(default: segmentation 4, the distilled factor; depth 8, sketch 10, image 16)")
+                   "(default: segmentation 4, the distilled factor; depth 8, sketch 10, image 6)")
     c.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale of every "
                    "factor (default: 1, and 2 for the image)")
     c.add_argument("--factor-steps", default=None, metavar="F=K,...",
@@ -147,8 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--factor-seeds", default=None, metavar="F=K,...",
                    help="per factor, an offset added to the seed its noise is drawn from, e.g. image=1 "
                         "(the same maps, another image)")
-    c.add_argument("--scheduler", choices=["ddim", "dpm"], default="ddim")
-    c.add_argument("--picture-draws", type=_count(8), default=3, help="the picture is read back by the segmenter; "
+    c.add_argument("--scheduler", choices=["ddim", "dpm"], default="",
+                   help="one scheduler for every factor (default: each factor's own, DPM-Solver++ for the image "
+                        "and DDIM for the maps)")
+    c.add_argument("--picture-draws", type=_count(8), default=5, help="the picture is read back by the segmenter; "
                    "one that loses what its map holds is drawn again from other noise, up to this many draws in "
                    "all, and the best kept (1: drawn once, unchecked)")
     c.add_argument("--any-class", action="store_true", help="let the segmentation factor draw things the "

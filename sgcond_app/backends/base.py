@@ -88,7 +88,7 @@ class Options:
     samples: int = 8
     steps: dict[str, int] = field(default_factory=dict)
     guidance: dict[str, float] = field(default_factory=dict)
-    scheduler: str = "ddim"
+    scheduler: str = ""  # "": each factor's own (the backend's choice); "ddim" or "dpm": every factor
     seed_offsets: dict[str, int] = field(default_factory=dict)  # added to the seed a factor's noise comes from
     only_named: bool = True  # the segmentation holds no thing class the graph does not name
     redraws: int = 1  # draws of an edited region of an inverted picture; the one read as the edit is kept
@@ -102,7 +102,7 @@ class Options:
     tries: int = 4
     # A generated picture is read back (tiny backend); one that loses what its map holds is drawn again
     # from other noise, up to this many draws in all (1: once, unchecked).
-    picture_draws: int = 3
+    picture_draws: int = 5
     # Placement (tiny backend): each candidate's layout is the best of this many jitters of its boxes,
     # judged against the graph (1: the first, unjudged; more measured no better, docs/history.md).
     layout_tries: int = 1
@@ -152,8 +152,8 @@ def _words(value: object, name: str) -> str:
 
 
 def _scheduler(value: object, name: str) -> str:
-    if value not in ("ddim", "dpm"):
-        raise BadInput(f"option {name}: ddim or dpm, not {shown(value, 24)}")
+    if value not in ("", "ddim", "dpm"):
+        raise BadInput(f"option {name}: ddim, dpm or empty (each factor's own), not {shown(value, 24)}")
     return value
 
 

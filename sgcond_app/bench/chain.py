@@ -118,14 +118,15 @@ def _baseline_batched(chain: Chain, graph: SceneGraph, seed: int, samples: int, 
     tokens, pad, layouts = stages.graph_conditions(chain.encoder, chain.words, graph, seeds, s.jitter,
                                                    tries=s.layout_tries)
     seg = stages.segmentation(chain.factors["segmentation"], tokens, pad, layouts, seeds, s.steps["segmentation"],
-                              s.guidance["segmentation"], s.scheduler,
+                              s.guidance["segmentation"], s.scheduler_of("segmentation"),
                               allowed=stages.named_classes(graph.labels) if s.only_named else None)
-    disp = stages.depth(chain.factors["depth"], seg, seeds, s.steps["depth"], s.guidance["depth"], s.scheduler)
+    disp = stages.depth(chain.factors["depth"], seg, seeds, s.steps["depth"], s.guidance["depth"],
+                        s.scheduler_of("depth"))
     edges = stages.sketch(chain.factors["sketch"], seg, disp, seeds, s.steps["sketch"], s.guidance["sketch"],
-                          s.scheduler)
+                          s.scheduler_of("sketch"))
     with torch.no_grad():
         x = stages.image(chain.factors["image"], seg, disp, edges, seeds, s.steps["image"], s.guidance["image"],
-                         s.scheduler)
+                         s.scheduler_of("image"))
     from ..fgdm.factors import image_from_tensor
 
     pictures = image_from_tensor(x)

@@ -129,10 +129,11 @@ def tiny_backend(out: dict, device: str, graphs_path: str | None = None) -> None
         r = chain.generate(g, 0, Settings(samples=1))
         seg = torch.from_numpy(r.segmentation.astype(np.int64))[None]
         disp, edges = r.depth32[None].float(), torch.from_numpy(r.sketch)[None]
-        steps, guidance = Settings().steps["image"], Settings().guidance["image"]
+        d = Settings()
+        steps, guidance, scheduler = d.steps["image"], d.guidance["image"], d.scheduler_of("image")
         model = chain.factors["image"]
         for users in ((1, 2) if small else (1, 4, 16)):
-            jobs = [(model, seg, disp, edges, [k], steps, guidance, "ddim", None) for k in range(users)]
+            jobs = [(model, seg, disp, edges, [k], steps, guidance, scheduler, None) for k in range(users)]
             alone = _median_seconds(lambda k, jobs=jobs: [stages.image(*j[:8]) for j in jobs], 2, device)
             together = _median_seconds(lambda k, jobs=jobs: stages.images_of_requests(jobs), 2, device)
             p.figures[f"users_{users}_alone_pictures_per_second"] = round(users / alone, 2)

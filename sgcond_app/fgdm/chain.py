@@ -58,7 +58,10 @@ MIN_CHECKED = 8  # pixels of a thing in the changed region below which it is not
 # picture), it is drawn again from other noise on the same maps, up to this many draws in all, and
 # the draw judged best is kept. On outside.json at N = 8 the best of 1, 2, 3 and 5 draws kept
 # object recall 0.86, 0.89, 0.91 and 0.93 of the pictures against the maps' 0.95 (docs/history.md).
-PICTURE_DRAWS = 3
+# With the image drawn in 6 DPM-Solver++ steps (2026-12-07), outside.json's pictures kept recall
+# 0.875 / relations 0.731 with up to 3 draws, 0.898 / 0.779 with 5 (1.9 draws a graph) and the same
+# with 8 (2.5 draws): 5 is the default.
+PICTURE_DRAWS = 5
 MAX_PICTURE_DRAWS = 8
 # Judging jitters of the layout changed nothing downstream: over 336 (graph, seed) pairs of the three
 # graph files people wrote, 1 and 8 tries gave the chosen map recall 0.946 and 0.947, relations 0.873
@@ -75,7 +78,9 @@ class Settings:
     # Guidance 2 on the image factor: the segmenter's reading of the image agreed with the map it
     # was conditioned on at 0.67 mIoU without guidance and 0.74 with it (docs/history.md).
     guidance: dict[str, float] = field(default_factory=lambda: {**{f: 1.0 for f in FACTORS}, "image": 2.0})
-    scheduler: str = "ddim"
+    # "": each factor's own (`stages.DEFAULT_SCHEDULERS`: DPM-Solver++ for the image, DDIM for the
+    # maps); "ddim" or "dpm": that one for every factor.
+    scheduler: str = ""
     jitter: float = 1.0  # how much each seed moves the encoder's boxes (0: all seeds share them)
     clean_pixels: int = 8  # islands of a sampled segmentation smaller than this are filled
     # The segmentation factor samples only stuff and the thing classes the graph names (a render
@@ -100,6 +105,9 @@ class Settings:
     # judged against the graph as a map (`stages.graph_conditions`; 1, the default: the first jitter).
     layout_tries: int = LAYOUT_TRIES
 
+    def scheduler_of(self, factor: str) -> str:
+        return self.scheduler or stages.DEFAULT_SCHEDULERS[factor]
+
     def seeds(self, factor: str, seeds: list[int]) -> list[int]:
         return [s + int(self.seed_offsets.get(factor, 0)) for s in seeds]
 
@@ -122,8 +130,8 @@ class Settings:
             raise BadInput(f"layout tries must be a whole number from 1 to {MAX_LAYOUT_TRIES}")
         if not isinstance(self.picture_draws, int) or not 1 <= self.picture_draws <= MAX_PICTURE_DRAWS:
             raise BadInput(f"picture draws must be a whole number from 1 to {MAX_PICTURE_DRAWS}")
-        if self.scheduler not in ("ddim", "dpm"):
-            raise BadInput("scheduler must be ddim or dpm")
+        if self.scheduler not in ("", *stages.SCHEDULERS):
+            raise BadInput("scheduler must be ddim or dpm (or empty: each factor's own)")
 
 
 @dataclass
@@ -259,7 +267,7 @@ class Chain:
         tokens, pad, layouts = stages.graph_conditions(self.encoder, self.words, graph, seg_seeds, s.jitter,
                                                        self.vocabulary, s.layout_tries)
         seg = stages.segmentation(self.factors["segmentation"], tokens, pad, layouts, seg_seeds,
-                                  s.steps["segmentation"], s.guidance["segmentation"], s.scheduler,
+                                  s.steps["segmentation"], s.guidance["segmentation"], s.scheduler_of("segmentation"),
                                   self._progress(on_step, "segmentation"),
                                   stages.named_classes(graph.labels, self.vocabulary) if s.only_named else None)
         if s.clean_pixels > 1:
@@ -282,7 +290,7 @@ class Chain:
         """seg (B, 64, 64) class ids -> disparity (B, 32, 32), the depth factor's (timed: seconds["depth"])."""
         start = time.perf_counter()
         disp = stages.depth(self.factors["depth"], seg.long(), seeds, s.steps["depth"], s.guidance["depth"],
-                            s.scheduler, self._progress(on_step, "depth"))
+                            s.scheduler_of("depth"), self._progress(on_step, "depth"))
         seconds["depth"] = time.perf_counter() - start
         return disp
 
@@ -292,7 +300,7 @@ class Chain:
         (timed: seconds["sketch"])."""
         start = time.perf_counter()
         edges = stages.sketch(self.factors["sketch"], seg, disp, seeds, s.steps["sketch"], s.guidance["sketch"],
-                              s.scheduler, self._progress(on_step, "sketch"))
+                              s.scheduler_of("sketch"), self._progress(on_step, "sketch"))
         seconds["sketch"] = time.perf_counter() - start
         return edges
 
@@ -372,7 +380,7 @@ class Chain:
 
         def draw(offset: int) -> np.ndarray:
             x = self.image_sampler(self.factors["image"], seg, disp, edges, [seed + offset], s.steps["image"],
-                                   s.guidance["image"], s.scheduler, self._progress(on_step, "image"))
+                                   s.guidance["image"], s.scheduler_of("image"), self._progress(on_step, "image"))
             return paint(image_from_tensor(x)[0])
 
         image = draw(first)

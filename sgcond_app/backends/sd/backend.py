@@ -306,7 +306,7 @@ class SDBackend:
         seconds = {k: v for k, v in maps.seconds.items() if k not in ("inversion", "total")}
         x0 = ledits.encode(comps, fitted)
         depth32 = np.asarray(maps.state["depth32"], np.float32)
-        inv = self._inverted(fitted, x0, maps.segmentation, depth32, maps.sketch, s.scheduler, steps, int(seed),
+        inv = self._inverted(fitted, x0, maps.segmentation, depth32, maps.sketch, sd_scheduler(s), steps, int(seed),
                              on_step, seconds)
         texts = self._texts(maps.graph, None, None)
         noise_seed = s.seeds("image", [maps.factor_seed])[0]
@@ -353,7 +353,7 @@ class SDBackend:
         confidence = tuple(round(float(maps.probability[r.mask].mean()), 4) if maps.probability is not None
                            else 1.0 for r in regions)
         verdict = judge.judge(graph.labels, graph.triples(), seg, depth, vocabulary=v)
-        inv = self._inverted(fitted, ledits.encode(comps, fitted), seg, depth32, edges, s.scheduler, steps, seed,
+        inv = self._inverted(fitted, ledits.encode(comps, fitted), seg, depth32, edges, sd_scheduler(s), steps, seed,
                              on_step, seconds)
         texts = self._texts(graph, None, None, v)
         noise_seed = s.seeds("image", [seed])[0]
@@ -384,7 +384,7 @@ class SDBackend:
             x0 = ledits.encode(comps, result.image)
         seconds = dict(result.seconds)
         inv = self._inverted(np.asarray(result.image, np.uint8), x0, result.segmentation, kept.depth32,
-                             result.sketch, s.scheduler, steps, result.factor_seed, on_step, seconds)
+                             result.sketch, sd_scheduler(s), steps, result.factor_seed, on_step, seconds)
         state = {**result.state, "sd_latents": inv.x0, **inv.to_state()}
         return dataclasses.replace(result, state=state, seconds=seconds)
 
@@ -623,7 +623,7 @@ class SDBackend:
                 on_step("image", i + 1, steps)
             return tensors
 
-        pipe = comps.pipeline(make_scheduler(s.scheduler, comps.scheduler.config))
+        pipe = comps.pipeline(make_scheduler(sd_scheduler(s), comps.scheduler.config))
         conditions = control_images(seg_np, depth32, sketch, size, vocabulary)
         out = pipe(prompt=texts[0], negative_prompt=texts[1] or None, image=conditions, height=size, width=size,
                    num_inference_steps=steps, guidance_scale=s.guidance["image"], latents=noise,
@@ -676,6 +676,12 @@ def decode(comps: SDComponents, latents) -> np.ndarray:
         x = comps.vae.decode(latents.to(comps.vae.dtype) / comps.vae.config.scaling_factor, return_dict=False)[0]
     x = ((x[0].float() / 2 + 0.5).clamp(0, 1) * 255).round().to(torch.uint8)
     return x.permute(1, 2, 0).cpu().numpy()
+
+
+def sd_scheduler(s) -> str:
+    """The scheduler SD draws and inverts with: the one a request names, else DDIM (the tiny factors'
+    own defaults, `Settings.scheduler_of`, hold for the maps)."""
+    return s.scheduler or "ddim"
 
 
 def make_scheduler(name: str, config):
