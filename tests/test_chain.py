@@ -279,7 +279,7 @@ class Reader:
         return reading
 
 
-def _checked(chain, monkeypatch, losing: int, draws: int):
+def _checked(chain, monkeypatch, losing: int, draws: int, paint: bool = False):
     from sgcond_app.world import classes
 
     maps: list = []
@@ -292,7 +292,7 @@ def _checked(chain, monkeypatch, losing: int, draws: int):
 
     monkeypatch.setattr(chain, "segmenter", reader)
     monkeypatch.setattr(chain, "finish", finishing)
-    settings = fast(samples=2, picture_draws=draws, paint=False)
+    settings = fast(samples=2, picture_draws=draws, paint=paint)
     return chain.generate(graph(), seed=5, settings=settings), reader
 
 
@@ -317,6 +317,23 @@ def test_a_picture_that_loses_in_every_draw_keeps_the_best_and_says_so(chain, mo
     assert r.settings.seed_offsets["image"] == 0  # no draw was better: the first is kept
     assert np.array_equal(r.image, reader.read[0])
     assert any("in each of 3 draws" in n for n in r.notes)
+
+
+def test_only_a_draw_that_keeps_its_map_is_painted_and_judged_painted(chain, monkeypatch):
+    """Painting a named colour (an inversion and a regeneration) is paid for a draw only once it keeps
+    what its map holds unpainted; that draw is read again painted, the verdict shown being the
+    painted picture's."""
+    painted = []
+
+    def recolour(graph, verdict, seg, disp, edges, image, *args):
+        painted.append(image.copy())
+        return 255 - image  # another picture, as painting gives
+
+    monkeypatch.setattr(chain, "_recolour", recolour)
+    r, reader = _checked(chain, monkeypatch, losing=1, draws=3, paint=True)
+    assert len(painted) == 1 and np.array_equal(painted[0], reader.read[1])  # the kept (second) draw alone
+    assert len(reader.read) == 3 and np.array_equal(reader.read[2], r.image)  # then read again, painted
+    assert np.array_equal(r.image, 255 - painted[0])
 
 
 def test_one_picture_draw_is_unchecked_but_still_read_back(chain, monkeypatch):
