@@ -13,7 +13,7 @@ import pytest
 
 from sgcond_app.bench.attack import Attack, Material, Tally, named_cases
 
-FUZZ_CASES = 2000
+FUZZ_CASES = 1200
 MAX_ABOVE_WARM_MB = 300.0
 NAMES = [name for name, *_ in named_cases(Material())]
 
