@@ -393,14 +393,17 @@ class Chain:
             return paint(draw(first)), s, None, (), 1
         drawn_from = seg[0].numpy()
 
+        def painted(image: np.ndarray, read: tuple) -> tuple:
+            """The picture painted, and read again where painting changed it."""
+            out = paint(image)
+            return (image, read) if out is image else (out, self._read_picture(graph, out, depth))
+
         def judged(k: int, offset: int) -> tuple:
             image = draw(offset)
             read = self._read_picture(graph, image, depth)
-            finished = False
-            if not lost(graph, verdict, read[1]):
-                painted, finished = paint(image), True
-                if painted is not image:
-                    image, read = painted, self._read_picture(graph, painted, depth)
+            finished = not lost(graph, verdict, read[1])
+            if finished:
+                image, read = painted(image, read)
             return picture_score(read[1], read[0], drawn_from), k, offset, image, read, finished
 
         best = judged(0, first)
@@ -414,9 +417,7 @@ class Chain:
             k += 1
         _, kept, offset, image, read, finished = best
         if not finished:
-            painted = paint(image)
-            if painted is not image:
-                image, read = painted, self._read_picture(graph, painted, depth)
+            image, read = painted(image, read)
         notes: tuple[str, ...] = ()
         still = lost(graph, verdict, read[1])
         if still:
