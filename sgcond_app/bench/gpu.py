@@ -5,10 +5,10 @@ minutes on an H100. On a machine without CUDA the same steps run at small sizes 
 
 1. The tiny backend on the device: a whole chain with N = 1 and N = 8 candidates (medians), whole
    chains batched (64 and 256 pictures; 4 and 8 on the CPU), fp32 against bf16 autocast on 50
-   held-out renders' graphs (3 on the CPU; --graphs: a graph file instead): the chosen map's recall
-   and relations and the picture's fidelity beside the seconds, since a faster precision is only
-   worth taking where it holds quality; and whether a seed gives the same pixels on the device as
-   on the CPU.
+   held-out renders' graphs (on the CPU one, at N = 1 and few steps; --graphs: a graph file
+   instead): the chosen map's recall and relations and the picture's fidelity beside the
+   seconds, since a faster precision is only worth taking where it holds quality; and whether a
+   seed gives the same pixels on the device as on the CPU.
 2. Stable Diffusion 1.5 and three ControlNets at their published sizes on random weights
    (`backends/sd/configs`, no download; on the CPU the tiny random parts): `bench sd`'s steps, a
    512 px generate in 20 steps, a rerun after a mask edit, LEDITS++ read and inversion, a concept
@@ -27,7 +27,7 @@ import statistics
 import time
 import traceback
 
-GRAPHS_CPU, GRAPHS_GPU = 3, 50
+GRAPHS_CPU, GRAPHS_GPU = 1, 50
 HELD_OUT = 1_000_200_000  # render seeds no model saw
 
 
@@ -139,15 +139,20 @@ def tiny_backend(out: dict, device: str, graphs_path: str | None = None) -> None
             p.figures[f"users_{users}_alone_pictures_per_second"] = round(users / alone, 2)
             p.figures[f"users_{users}_batched_pictures_per_second"] = round(users / together, 2)
     with _Part(out, "tiny_precision", device) as p:
+        # bf16 autocast on a CPU is some fifty times slower than fp32 (43 s a chain): the CPU form
+        # samples one map, in 2 steps a factor after the segmentation's 4, and draws its picture once.
+        s = Settings(samples=8)
+        if small:
+            s = Settings(samples=1, picture_draws=1, steps={**s.steps, "depth": 2, "sketch": 2, "image": 2})
         for name, dtype in (("fp32", None), ("bf16", torch.bfloat16)):
             recall, relations, read, cond = [], [], [], []
             start = time.perf_counter()
             for k, graph in enumerate(graphs):
                 if dtype is None:
-                    r = chain.generate(graph, 11 + k, Settings(samples=8))
+                    r = chain.generate(graph, 11 + k, s)
                 else:
                     with torch.autocast(device_type=device, dtype=dtype):
-                        r = chain.generate(graph, 11 + k, Settings(samples=8))
+                        r = chain.generate(graph, 11 + k, s)
                 recall.append(r.verdict.object_recall)
                 if r.verdict.relation_accuracy is not None:
                     relations.append(r.verdict.relation_accuracy)
