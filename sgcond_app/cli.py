@@ -247,7 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--any-class", action="store_true", help="compliance: the segmentation factor may draw "
                    "things the graph does not name (the factor's own precision)")
     c.add_argument("--picture-draws", type=_count(8), default=None, help="compliance: draws of a picture that "
-                   "loses what its map holds, read back (default: the chain's, 3; 1: drawn once)")
+                   "loses what its map holds, read back (default: the chain's, 5; 1: drawn once)")
+    c.add_argument("--map-draws", type=_count(8), default=None, help="compliance: rounds of N maps drawn while "
+                   "none obeys the graph wholly, the N best kept (default: the chain's, 3; 1: N maps)")
     c.add_argument("--layout-tries", type=_count(64), default=None, help="compliance: jitters of each candidate's "
                    "layout judged against the graph, the best kept (default: the chain's, 1: the first)")
     c.add_argument("--tiny", action="store_true", help="sd: tiny random Stable Diffusion parts on the CPU "
@@ -684,7 +686,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
         raise BadInput(f"--weights: {args.weights} is not a folder")
     result = benches.run(args.what, n=args.n, size=args.size, graphs=args.graphs, weights=args.weights,
                          samples=args.samples, any_class=args.any_class, tiny=args.tiny, data=args.data,
-                         steps=args.steps, picture_draws=args.picture_draws, layout_tries=args.layout_tries)
+                         steps=args.steps, picture_draws=args.picture_draws, layout_tries=args.layout_tries,
+                         map_draws=args.map_draws)
     _print_figures(result)
     if json_out:
         json_out.write_text(json.dumps(result, indent=1) + "\n")

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from sgcond_app.fgdm import stages
-from sgcond_app.fgdm.chain import DRAW_STRIDE, Chain, Settings, best_candidate
+from sgcond_app.fgdm.chain import DRAW_STRIDE, EXTRA_PENALTY, Chain, Settings, best_candidate
 from sgcond_app.fgdm.factors import FACTORS, alphas_cumprod, make_scheduler
 from sgcond_app.fgdm.inversion import grown
 from sgcond_app.graph.scene_graph import SceneGraph
@@ -55,7 +55,8 @@ def test_one_network_call_per_step_per_factor(chain, monkeypatch):
         monkeypatch.setattr(model, "forward", counted)
     # image guidance 2: still one call (the picture drawn once: redraws are tested below; not painted:
     # painting the red car inverts the picture, which is tested with the colours)
-    r = chain.generate(graph(), seed=1, settings=fast(samples=4, picture_draws=1, paint=False))
+    # (one round of maps: rounds drawn while no map obeys the graph are tested below)
+    r = chain.generate(graph(), seed=1, settings=fast(samples=4, picture_draws=1, paint=False, map_draws=1))
     assert calls == FAST
     assert len(r.candidates) == 4
 
@@ -153,6 +154,54 @@ def test_settings_are_checked():
         Settings(samples=0).check()
     with pytest.raises(BadInput):
         Settings(steps={"image": 1000}).check()
+    for draws in (0, 9, 2.5):
+        with pytest.raises(BadInput, match="map draws"):
+            Settings(map_draws=draws).check()
+
+
+def _drawn_maps(chain, monkeypatch) -> tuple[list[list[int]], list]:
+    """Record the seeds of each round of maps the segmentation factor draws, and every verdict."""
+    rounds, verdicts = [], []
+    sample, judged = stages.segmentation, chain._verdict
+
+    def segmentation(model, tokens, pad, layouts, seeds, *args, **kw):
+        rounds.append(list(seeds))
+        return sample(model, tokens, pad, layouts, seeds, *args, **kw)
+
+    def verdict(*args, **kw):
+        verdicts.append(judged(*args, **kw))
+        return verdicts[-1]
+
+    monkeypatch.setattr(stages, "segmentation", segmentation)
+    monkeypatch.setattr(chain, "_verdict", verdict)
+    return rounds, verdicts
+
+
+def test_maps_are_drawn_again_while_none_obeys_the_graph_and_the_best_kept(chain, monkeypatch):
+    """No map can obey a graph that contradicts itself: N maps are drawn from the next N seeds, round
+    after round up to `map_draws`, and the N best of all are kept in the order drawn."""
+    rounds, verdicts = _drawn_maps(chain, monkeypatch)
+    g = SceneGraph.build([("sky", ()), ("grass", ()), ("car", ()), ("tree", ())],
+                         [(2, "left of", 3), (3, "left of", 2), (2, "on", 1)])
+    r = chain.generate(g, seed=5, settings=fast(samples=2, picture_draws=1, paint=False, map_draws=3))
+    assert rounds == [[5, 6], [7, 8], [9, 10]]
+    maps = verdicts[:6]  # the picture's reading is judged after them
+    assert len(r.candidates) == 2 and r.candidates[0].seed < r.candidates[1].seed
+    best = max(v.compliance[0] for v in maps)
+    assert r.verdict.compliance[0] == best
+    assert r.candidates[r.chosen].score[:2] == max(
+        (v.compliance[0], v.compliance[1] - EXTRA_PENALTY * len(v.extras)) for v in maps)
+    again = chain.generate(g, seed=5, settings=fast(samples=2, picture_draws=1, paint=False, map_draws=3))
+    assert np.array_equal(again.segmentation, r.segmentation) and np.array_equal(again.image, r.image)
+
+
+def test_a_map_that_obeys_the_graph_ends_the_drawing(chain, monkeypatch):
+    rounds, _ = _drawn_maps(chain, monkeypatch)
+    g = SceneGraph.build([("sky", ()), ("grass", ())], [(0, "above", 1)])
+    r = chain.generate(g, seed=5, settings=fast(samples=2, picture_draws=1, map_draws=3))
+    assert rounds == [[5, 6]] and r.verdict.compliance == (1.0, 1.0)
+    one = chain.generate(graph(), seed=5, settings=fast(samples=2, picture_draws=1, map_draws=1))
+    assert rounds[-1] == [5, 6] and len(rounds) == 2 and [c.seed for c in one.candidates] == [5, 6]
 
 
 def cli(*args):

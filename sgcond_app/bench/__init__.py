@@ -95,7 +95,8 @@ def _compliance(o: Options) -> dict:
     from . import chain
 
     return chain.compliance(o.graphs, o.samples, o.n, o.weights, any_class=o.any_class,
-                            picture_draws=o.picture_draws, layout_tries=o.layout_tries)
+                            picture_draws=o.picture_draws, layout_tries=o.layout_tries,
+                            map_draws=o.map_draws)
 
 
 @bench("colours", "things graphs name with a colour, generated with and without painting them: shown in "

@@ -29,6 +29,7 @@ class Options:
     steps: int | None = None  # `bench downstream`: training steps of each model
     picture_draws: int | None = None  # compliance: `Settings.picture_draws` (None: the chain's default)
     layout_tries: int | None = None  # compliance: `Settings.layout_tries` (None: the chain's default)
+    map_draws: int | None = None  # compliance: `Settings.map_draws` (None: the chain's default)
 
 
 Runner = Callable[[Options], dict]
