@@ -13,7 +13,7 @@ import pytest
 
 from sgcond_app.bench.attack import Attack, Material, Tally, named_cases
 
-FUZZ_CASES = 1200
+FUZZ_CASES = 600  # with the named cases, more sessions than the app keeps (SGCOND_SESSIONS, 300)
 MAX_ABOVE_WARM_MB = 300.0
 NAMES = [name for name, *_ in named_cases(Material())]
 
@@ -56,9 +56,11 @@ def test_bombs_are_refused_by_what_they_declare(named: dict) -> None:
 def test_fuzzed_calls_over_every_endpoint_are_answered_or_refused_clearly(attack: Attack, tally: Tally,
                                                                            named: dict) -> None:
     before = sum(tally.counts.values())
+    named_calls = {api: sum(kinds.values()) for api, kinds in tally.by_endpoint.items()}
     attack.fuzz(FUZZ_CASES, tally)
     assert sum(tally.counts.values()) - before == FUZZ_CASES
-    assert len(tally.by_endpoint) == len(attack.caller.endpoints()) == 22  # every endpoint was called
+    fuzzed = {api for api, kinds in tally.by_endpoint.items() if sum(kinds.values()) > named_calls.get(api, 0)}
+    assert fuzzed == set(attack.caller.endpoints()) and len(fuzzed) == 22  # every endpoint was fuzzed
     bad = {k: tally.counts.get(k, 0) for k in ("internal", "generic", "cutoff", "hung")}
     assert bad == dict.fromkeys(bad, 0), tally.bad
 

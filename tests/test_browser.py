@@ -185,10 +185,12 @@ def test_a_person_builds_generates_edits_and_reruns(url: str, chromium) -> None:
 @pytest.fixture  # torn down after its one test: the rest of the module runs without its processes
 def remote_page(tmp_path_factory) -> Iterator[str]:
     """Two instances of the app, each `python app.py`: one serves as the backend, the other serves
-    the page and sends the work to the first through its API (`--backend URL`)."""
+    the page and sends the work to the first through its API (`--backend URL`). The backend warms up
+    (loads its models, as app.py does by default) while the page starts."""
     from tests.test_remote import start_app
 
-    backend, backend_url = start_app(tmp_path_factory.mktemp("backend"), "--serve-backend")  # with the token
+    backend, backend_url = start_app(tmp_path_factory.mktemp("backend"), "--serve-backend",  # with the token
+                                     env={"SGCOND_WARM_UP": "1"})
     try:
         page, page_url = start_app(tmp_path_factory.mktemp("page"), "--backend", backend_url)
         try:

@@ -209,7 +209,9 @@ def cli(*args):
                           text=True, timeout=300)
 
 
-def test_generate_command_writes_maps_and_report(tmp_path):
+def test_generate_command_writes_maps_and_report(tmp_path, capsys):
+    from sgcond_app.cli import main
+
     g = tmp_path / "g.txt"
     g.write_text("red car left of tree; car on grass; sky above grass; broccoli near tree")
     r = cli("generate", g, "--out", tmp_path / "out", "--samples", 3, "--steps", 4, "--seed", 7)
@@ -223,12 +225,14 @@ def test_generate_command_writes_maps_and_report(tmp_path):
     broccoli = [o for o in rep["source_verdict"]["objects"] if o["label"] == "broccoli"]
     assert len(broccoli) == 1 and broccoli[0]["present"] is None  # not known: not judged
     assert rep["verdict"]["object_recall"] == rep["object_recall"]
-    r2 = cli("generate", g, "--out", tmp_path / "out2", "--samples", 3, "--steps", 4, "--seed", 7)
+    # The same command line in another process, this one (`main`, no interpreter to start): the same pixels.
+    code = main(["generate", str(g), "--out", str(tmp_path / "out2"), "--samples", "3", "--steps", "4", "--seed", "7"])
+    assert code == 0, capsys.readouterr().err
     from PIL import Image
 
     a = np.asarray(Image.open(tmp_path / "out" / "image.png"))
     b = np.asarray(Image.open(tmp_path / "out2" / "image.png"))
-    assert r2.returncode == 0 and np.array_equal(a, b)
+    assert np.array_equal(a, b)
 
 
 def test_generate_refuses_bad_input(tmp_path):
@@ -251,7 +255,9 @@ def test_an_image_from_the_segmentation_alone(chain):
     assert not np.array_equal(alone, r.image)
 
 
-def test_generate_per_factor_settings(tmp_path):
+def test_generate_per_factor_settings(tmp_path, capsys):
+    from sgcond_app.cli import main
+
     g = tmp_path / "g.txt"
     g.write_text("dog left of tree")
     r = cli("generate", g, "--out", tmp_path / "o", "--samples", 2, "--steps", 3, "--factor-steps", "image=5",
@@ -260,8 +266,9 @@ def test_generate_per_factor_settings(tmp_path):
     rep = json.loads((tmp_path / "o" / "report.json").read_text())
     assert rep["settings"]["steps"] == {"segmentation": 3, "depth": 3, "sketch": 3, "image": 5}
     assert rep["settings"]["guidance"]["image"] == 1.5 and rep["settings"]["scheduler"] == "dpm"
-    r = cli("generate", g, "--out", tmp_path / "o", "--factor-steps", "colour=5")
-    assert r.returncode == 2 and "unknown factor" in r.stderr
+    # The same command line's exit code and message, from `main` in this process (no interpreter to start).
+    assert main(["generate", str(g), "--out", str(tmp_path / "o"), "--factor-steps", "colour=5"]) == 2
+    assert "unknown factor" in capsys.readouterr().err
 
 
 def test_a_seed_per_factor(chain):

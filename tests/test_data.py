@@ -240,7 +240,8 @@ def _folder(root: Path) -> Path:
     return root
 
 
-def test_a_segmenter_trains_on_a_dataset_and_keeps_its_vocabulary(tmp_path):
+def test_a_segmenter_trains_on_a_dataset_and_keeps_its_vocabulary(tmp_path, capsys):
+    from sgcond_app.cli import main
     from sgcond_app.models.pretrained import from_pretrained
     from sgcond_app.models.segmenter import Segmenter
 
@@ -271,8 +272,10 @@ def test_a_segmenter_trains_on_a_dataset_and_keeps_its_vocabulary(tmp_path):
     vocabularies._REGISTERED.pop("folder:mine")  # as in a process that has loaded no model in it
     with pytest.raises(BadInput, match="no vocabulary.json"):
         from_pretrained(tmp_path / "w", Segmenter)
-    r = cli(*common[:3], tmp_path / "run2", *common[4:], "--data", f"folder:{root},world:3", "--steps", 1)
-    assert r.returncode == 2 and "different vocabularies" in r.stderr
+    # Refused before any training: the same command line, from `main` in this process.
+    code = main([*map(str, common[:3]), str(tmp_path / "run2"), *map(str, common[4:]), "--data",
+                 f"folder:{root},world:3", "--steps", "1"])
+    assert code == 2 and "different vocabularies" in capsys.readouterr().err
 
 
 def test_the_downstream_bench_trains_three_segmenters_the_same_steps(tmp_path):

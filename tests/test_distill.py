@@ -55,7 +55,9 @@ def test_student_target_inverts_the_step():
         assert torch.allclose(student_target(x_t, x_end, a, b), x0, atol=1e-4)
 
 
-def test_train_distill_halves_the_teachers_steps(tmp_path):
+def test_train_distill_halves_the_teachers_steps(tmp_path, capsys):
+    from sgcond_app.cli import main
+
     teacher = tmp_path / "teacher"
     save_pretrained(FactorDenoiser(tiny_config("segmentation")), teacher / "segmentation")
     cmd = [sys.executable, "-m", "sgcond_app", "train", "distill", "--init", str(teacher), "--out",
@@ -68,8 +70,8 @@ def test_train_distill_halves_the_teachers_steps(tmp_path):
     student = from_pretrained(tmp_path / "w" / "segmentation", FactorDenoiser)
     assert student.config.steps == 4  # the teacher sampled in 8 (--teacher-steps' default)
     assert "4 DDIM steps" in (tmp_path / "w" / "segmentation" / "README.md").read_text()
-    # a student of an odd count is refused with one message
+    # a student of an odd count is refused with one message (the same command line, from `main` in this
+    # process: it is refused before any training)
     save_pretrained(FactorDenoiser(tiny_config("segmentation")), tmp_path / "t3" / "segmentation")
-    r = subprocess.run(cmd[:6] + [str(tmp_path / "t3"), "--out", str(tmp_path / "r3"), "--teacher-steps", "6"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 2 and "divide" in r.stderr
+    assert main(cmd[3:6] + [str(tmp_path / "t3"), "--out", str(tmp_path / "r3"), "--teacher-steps", "6"]) == 2
+    assert "divide" in capsys.readouterr().err

@@ -649,7 +649,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
                           timeout=600)
 
 
-def test_read_then_edit_on_the_command_line(tmp_path):
+def test_read_then_edit_on_the_command_line(tmp_path, capsys):
+    from sgcond_app.cli import main
     from sgcond_app.world.sample import render_sample
 
     s = render_sample(1_000_080_001, 256)
@@ -672,17 +673,19 @@ def test_read_then_edit_on_the_command_line(tmp_path):
     report = json.loads((tmp_path / "edited" / "report.json").read_text())
     assert report["edit"]["done"] and report["edit"]["mean_change_outside"] <= 4
     assert (tmp_path / "edited" / "image.png").is_file()
-    # An edit continues from an edit's folder.
+    # An edit continues from an edit's folder. (This edit and the next: the same command lines, from
+    # `main` in this process, which starts no interpreter; the folders are the processes' above.)
     from sgcond_app.results import load_state
 
     seg = load_state(tmp_path / "edited").segmentation
     ys, xs = np.nonzero(~np.isin(seg, sorted(classes.STUFF_IDS)))
-    p = _cli("edit", str(tmp_path / "edited"), "--out", str(tmp_path / "again"), "--op", f"flip_h:{xs[0]},{ys[0]}")
-    assert p.returncode == 0, p.stderr
+    assert main(["edit", str(tmp_path / "edited"), "--out", str(tmp_path / "again"), "--op",
+                 f"flip_h:{xs[0]},{ys[0]}"]) == 0, capsys.readouterr().err
+    assert {"image.png", "report.json"} <= {f.name for f in (tmp_path / "again").iterdir()}
     # By concept: the first thing's class taken away; a + word alone is one line, exit 2.
     thing = classes.CLASS_NAMES[int(seg[ys[0], xs[0]])]
-    p = _cli("edit", str(tmp_path / "read"), "--out", str(tmp_path / "gone"), "--concept", f"-{thing}")
-    assert p.returncode == 0, p.stderr
+    assert main(["edit", str(tmp_path / "read"), "--out", str(tmp_path / "gone"), "--concept", f"-{thing}"]) == 0, \
+        capsys.readouterr().err
     report = json.loads((tmp_path / "gone" / "report.json").read_text())
     assert f"took away the {thing}" in report["edit"]["done"][0] and report["edit"]["mean_change_outside"] <= 6
     p = _cli("edit", str(tmp_path / "read"), "--out", str(tmp_path / "nope3"), "--concept", "+sheep")

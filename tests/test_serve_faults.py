@@ -15,6 +15,7 @@ from sgcond_app.backends.serve import ServeSettings
 from sgcond_app.graph.parse import parse_text
 
 QUICK = Options(samples=1, steps={"segmentation": 2, "depth": 2, "sketch": 2, "image": 4}, picture_draws=1)
+AFTER_LOSS = 8  # requests done after the machine was lost before the users stop
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +33,13 @@ def cluster():
     finally:
         serve.shutdown()
         c.shutdown()
+
+
+def _until(condition, seconds: float) -> None:
+    """Wait until condition() holds, at most `seconds` (the assertions after it say what failed)."""
+    end = time.monotonic() + seconds
+    while not condition() and time.monotonic() < end:
+        time.sleep(0.2)
 
 
 def _replica_nodes() -> dict[str, str]:
@@ -69,20 +77,27 @@ def test_a_machine_lost_under_load(cluster):
                 outcomes.append(outcome)
             j += 1
 
+    def answered(since: int = 0) -> list[str]:
+        with lock:
+            return outcomes[since:]
+
     users = [threading.Thread(target=user, args=(k,)) for k in range(4)]
     for t in users:
         t.start()
-    time.sleep(8)
+    _until(lambda: len(answered()) >= 4, 120)  # under load: answers coming back, the next requests in flight
     lost = next(n for n in nodes if n.node_id in on)
     c.remove_node(lost)
-    time.sleep(20)
+    at_loss = len(answered())
+    # Served on after the loss: AFTER_LOSS requests done since, the last four of them in a row.
+    _until(lambda: answered(at_loss).count("done") >= AFTER_LOSS and answered()[-4:] == ["done"] * 4, 120)
     stop.set()
     for t in users:
         t.join(300)
     print("outcomes:", {o: outcomes.count(o) for o in set(outcomes)})
     assert set(_replica_nodes().values()) == on - {lost.node_id}  # its replica went with it
     assert outcomes and all(o in ("done", "clear") for o in outcomes), [o for o in outcomes if o != "done"][:3]
-    assert outcomes[-4:].count("done") >= 1  # work goes on after the loss
+    assert outcomes[at_loss:].count("done") >= AFTER_LOSS  # work goes on after the loss
+    assert outcomes[-4:].count("done") >= 1
     r = backend.generate(g, seed=9, options=QUICK)  # the replica left serves on
     assert r.seed == 9
     assert (session.mapped.source, session.result.seed) == kept[:2] and (session.current == kept[2]).all()

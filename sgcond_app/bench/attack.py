@@ -184,7 +184,8 @@ def b64(data: bytes) -> str:
 
 @dataclass
 class Material:
-    """What the cases are made of: built once per run (the bomb takes a second or two to pack)."""
+    """What the cases are made of: built once per run (the bomb takes seconds to pack: `Attack.start`
+    packs it while the app starts)."""
 
     bomb: str = ""  # base64 of npz_bomb()
     members: str = ""
@@ -193,11 +194,16 @@ class Material:
     result: str = ""  # a real result, from backend_generate (empty until the warm-up made one)
     files: dict[str, dict] = field(default_factory=dict)  # uploaded: name -> file object
 
+    @staticmethod
+    def packed() -> tuple[str, str, str, str]:
+        """The blobs (bomb, members, zip, npy_lie), which need no app."""
+        return b64(npz_bomb()), b64(npz_members()), b64(plain_zip()), b64(npy_header((40000, 40000)) + bytes(16))
+
     @classmethod
-    def build(cls, caller: Caller) -> Material:
+    def build(cls, caller: Caller, packed: tuple[str, str, str, str] | None = None) -> Material:
         from PIL import Image
 
-        m = cls(b64(npz_bomb()), b64(npz_members()), b64(plain_zip()), b64(npy_header((40000, 40000)) + bytes(16)))
+        m = cls(*(packed or cls.packed()))
         picture = io.BytesIO()
         Image.new("RGB", (96, 96), (40, 140, 60)).save(picture, "PNG")
         for name, data in (("picture.png", picture.getvalue()), ("bomb.png", png_header_only(60000, 60000)),
@@ -340,9 +346,13 @@ class Attack:
         self.warm_rss_mb = 0.0
 
     def start(self) -> Attack:
-        self.app.start()
-        self.caller = Caller(self.app.url, self.token)
-        self.material = Material.build(self.caller)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:  # the bomb is packed (zlib, seconds) while the app starts
+            packed = pool.submit(Material.packed)
+            self.app.start()
+            self.caller = Caller(self.app.url, self.token)
+            self.material = Material.build(self.caller, packed.result())
         self.warm_up()
         return self
 
