@@ -153,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--picture-draws", type=_count(8), default=5, help="the picture is read back by the segmenter; "
                    "one that loses what its map holds is drawn again from other noise, up to this many draws in "
                    "all, and the best kept (1: drawn once, unchecked)")
+    c.add_argument("--map-draws", type=_count(8), default=3, help="while no candidate's map is judged perfect, "
+                   "SAMPLES more are drawn from the next seeds, up to this many rounds in all, and the SAMPLES best "
+                   "kept (1: one round)")
     c.add_argument("--any-class", action="store_true", help="let the segmentation factor draw things the "
                    "graph does not name (by default it samples stuff and the graph's thing classes only)")
     c.add_argument("--backend", default="tiny", help="the backend that makes the pictures (default tiny: the "
@@ -442,7 +445,7 @@ def generation_options(args: argparse.Namespace, factors: tuple[str, ...]):
     from .backends import Options
 
     o = Options(samples=args.samples, scheduler=args.scheduler, only_named=not args.any_class,
-                picture_draws=args.picture_draws)
+                picture_draws=args.picture_draws, map_draws=args.map_draws)
     if args.steps:
         o.steps = {f: args.steps for f in factors}
     if args.guidance is not None:

@@ -16,7 +16,9 @@ from sgcond_app.errors import BadInput
 from sgcond_app.graph.parse import parse_text
 
 # Pictures of 2 steps are drawn once: a redraw (`picture_draws`) would be another image stage to count.
-QUICK = Options(samples=2, steps={"segmentation": 2, "depth": 2, "sketch": 2, "image": 2}, picture_draws=1)
+# One round of maps and one picture draw: the requests of a batch test reach the image stage together.
+QUICK = Options(samples=2, steps={"segmentation": 2, "depth": 2, "sketch": 2, "image": 2}, picture_draws=1,
+                map_draws=1)
 
 
 def _at_once(backend, labels: list[str], first_seed: int) -> dict[int, object]:

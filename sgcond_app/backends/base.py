@@ -106,6 +106,9 @@ class Options:
     # Placement (tiny backend): each candidate's layout is the best of this many jitters of its boxes,
     # judged against the graph (1: the first, unjudged; more measured no better, docs/history.md).
     layout_tries: int = 1
+    # Maps (tiny backend): while no candidate's map is judged perfect, `samples` more are drawn from the
+    # next seeds, up to this many rounds in all, and the `samples` best kept (1: one round, as asked).
+    map_draws: int = 3
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -171,6 +174,7 @@ _OPTION_CHECKS = {
     "tries": lambda v, n: whole_number(v, f"option {n}", 1, 64),
     "picture_draws": lambda v, n: whole_number(v, f"option {n}", 1, 64),
     "layout_tries": lambda v, n: whole_number(v, f"option {n}", 1, 64),
+    "map_draws": lambda v, n: whole_number(v, f"option {n}", 1, 64),
 }
 
 
