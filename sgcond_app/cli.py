@@ -156,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--map-draws", type=_count(8), default=3, help="while no candidate's map is judged perfect, "
                    "SAMPLES more are drawn from the next seeds, up to this many rounds in all, and the SAMPLES best "
                    "kept (1: one round)")
+    c.add_argument("--picture-candidates", type=_count(8), default=2, help="where every draw of the chosen "
+                   "candidate's picture loses what its map holds, the next best candidates whose maps hold as "
+                   "many objects are drawn too, up to this many in all, and the best picture kept (1: the chosen one)")
     c.add_argument("--any-class", action="store_true", help="let the segmentation factor draw things the "
                    "graph does not name (by default it samples stuff and the graph's thing classes only)")
     c.add_argument("--backend", default="tiny", help="the backend that makes the pictures (default tiny: the "
@@ -445,7 +448,8 @@ def generation_options(args: argparse.Namespace, factors: tuple[str, ...]):
     from .backends import Options
 
     o = Options(samples=args.samples, scheduler=args.scheduler, only_named=not args.any_class,
-                picture_draws=args.picture_draws, map_draws=args.map_draws)
+                picture_draws=args.picture_draws, map_draws=args.map_draws,
+                picture_candidates=args.picture_candidates)
     if args.steps:
         o.steps = {f: args.steps for f in factors}
     if args.guidance is not None:

@@ -157,6 +157,8 @@ def test_settings_are_checked():
     for draws in (0, 9, 2.5):
         with pytest.raises(BadInput, match="map draws"):
             Settings(map_draws=draws).check()
+        with pytest.raises(BadInput, match="picture candidates"):
+            Settings(picture_candidates=draws).check()
 
 
 def _drawn_maps(chain, monkeypatch) -> tuple[list[list[int]], list]:
@@ -335,7 +337,10 @@ class Reader:
         return reading
 
 
-def _checked(chain, monkeypatch, losing: int, draws: int, paint: bool = False):
+def _checked(chain, monkeypatch, losing: int, draws: int, paint: bool = False, candidates: int = 1,
+             same_maps: bool = False, on_map=None):
+    """`candidates`: `Settings.picture_candidates`; `same_maps`: every seed's map is the first seed's,
+    so that the candidates tie (their depth, sketch and picture noise still their own)."""
     from sgcond_app.world import classes
 
     maps: list = []
@@ -346,10 +351,18 @@ def _checked(chain, monkeypatch, losing: int, draws: int, paint: bool = False):
         maps.append(seg64.numpy().astype(np.uint8))
         return finish(graph, seed, s, cands, chosen, seg64, *args, **kw)
 
+    if same_maps:
+        sample = stages.segmentation
+
+        def segmentation(*args, **kw):
+            seg = sample(*args, **kw)
+            return seg[:1].expand_as(seg).clone()
+
+        monkeypatch.setattr(stages, "segmentation", segmentation)
     monkeypatch.setattr(chain, "segmenter", reader)
     monkeypatch.setattr(chain, "finish", finishing)
-    settings = fast(samples=2, picture_draws=draws, paint=paint)
-    return chain.generate(graph(), seed=5, settings=settings), reader
+    settings = fast(samples=2, picture_draws=draws, paint=paint, picture_candidates=candidates)
+    return chain.generate(graph(), seed=5, settings=settings, on_map=on_map), reader
 
 
 def test_a_picture_that_loses_a_thing_of_its_map_is_drawn_again(chain, monkeypatch):
@@ -373,6 +386,35 @@ def test_a_picture_that_loses_in_every_draw_keeps_the_best_and_says_so(chain, mo
     assert r.settings.seed_offsets["image"] == 0  # no draw was better: the first is kept
     assert np.array_equal(r.image, reader.read[0])
     assert any("in each of 3 draws" in n for n in r.notes)
+
+
+def test_where_every_draw_loses_the_next_candidate_as_good_is_drawn(chain, monkeypatch):
+    """The chosen candidate's 3 draws all lose the car; the other candidate, whose map holds as many
+    objects, is drawn (its own depth, sketch and noise) and its first draw keeps it: that one is
+    shown, with its maps, and the person is told."""
+    shown = []
+    r, reader = _checked(chain, monkeypatch, losing=3, draws=3, candidates=2, same_maps=True,
+                         on_map=lambda name, m: shown.append(name))
+    assert len(reader.read) == 4 and np.array_equal(r.image, reader.read[3])
+    assert r.chosen != 0 and r.candidates[r.chosen].seed == 6 and r.picture_draws == 4
+    assert r.picture_verdict.objects[2].present and r.settings.seed_offsets["image"] == 0
+    assert shown[-3:] == ["segmentation", "depth", "sketch"] and shown.count("sketch") == 2
+    assert any("candidate #1 (seed 6), the next best map, is shown" in n for n in r.notes), r.notes
+    assert set(r.seconds) >= {"segmentation", "depth", "sketch", "image", "total"}
+    monkeypatch.undo()
+    # the result is the shown candidate's: a rerun from its maps draws the same picture
+    again = chain.rerun(r, what="depth", settings=dataclasses.replace(r.settings, picture_draws=1))
+    assert np.array_equal(again.image, r.image) and np.array_equal(again.sketch, r.sketch)
+
+
+def test_where_no_candidate_keeps_its_map_the_first_is_shown(chain, monkeypatch):
+    r, reader = _checked(chain, monkeypatch, losing=99, draws=3, candidates=2, same_maps=True)
+    assert len(reader.read) == 6 and r.chosen == 0 and np.array_equal(r.image, reader.read[0])
+    assert r.picture_draws == 6
+    told = "the next best map (#1 (seed 6)) drawn too kept no more, so candidate #0 (seed 5) is shown"
+    assert any(told in n for n in r.notes), r.notes
+    one, reader = _checked(chain, monkeypatch, losing=99, draws=1, candidates=2, same_maps=True)
+    assert len(reader.read) == 1 and one.chosen == 0  # a picture drawn once is not checked
 
 
 def test_only_a_draw_that_keeps_its_map_is_painted_and_judged_painted(chain, monkeypatch):

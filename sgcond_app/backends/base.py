@@ -109,6 +109,9 @@ class Options:
     # Maps (tiny backend): while no candidate's map is judged perfect, `samples` more are drawn from the
     # next seeds, up to this many rounds in all, and the `samples` best kept (1: one round, as asked).
     map_draws: int = 3
+    # Pictures (tiny backend): where every draw of the chosen candidate's picture loses what its map
+    # holds, the next best candidates whose maps hold as many objects are drawn too, up to this many in all.
+    picture_candidates: int = 2
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -175,6 +178,7 @@ _OPTION_CHECKS = {
     "picture_draws": lambda v, n: whole_number(v, f"option {n}", 1, 64),
     "layout_tries": lambda v, n: whole_number(v, f"option {n}", 1, 64),
     "map_draws": lambda v, n: whole_number(v, f"option {n}", 1, 64),
+    "picture_candidates": lambda v, n: whole_number(v, f"option {n}", 1, 64),
 }
 
 

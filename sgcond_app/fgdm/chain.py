@@ -77,6 +77,11 @@ MAX_LAYOUT_TRIES = 64
 # 2026-12-07): the segmentation factor, not the layout, loses what is lost, and another draw finds it.
 MAP_DRAWS = 3
 MAX_MAP_DRAWS = 8
+# Where every draw of the chosen candidate's picture loses what its map holds, the next best
+# candidates whose maps hold as many objects are drawn too (depth, sketch and up to `picture_draws`
+# pictures each), up to this many candidates in all, and the picture judged best of all is kept.
+PICTURE_CANDIDATES = 2
+MAX_PICTURE_CANDIDATES = 8
 DRAW_STRIDE = 1_000_003  # a redraw's noise: the image factor's seed offset moved by this (a prime)
 
 
@@ -116,6 +121,9 @@ class Settings:
     # While none of the N maps drawn obeys the graph wholly, N more are drawn from the next seeds, up
     # to this many rounds; the N best are kept (`Chain.candidates`; 1: N maps, as drawn).
     map_draws: int = MAP_DRAWS
+    # Where no draw of the chosen candidate's picture keeps what its map holds, the next best candidates
+    # whose maps hold as many objects are drawn as well, up to this many in all (1: the chosen one alone).
+    picture_candidates: int = PICTURE_CANDIDATES
 
     def scheduler_of(self, factor: str) -> str:
         return self.scheduler or stages.DEFAULT_SCHEDULERS[factor]
@@ -144,6 +152,9 @@ class Settings:
             raise BadInput(f"map draws must be a whole number from 1 to {MAX_MAP_DRAWS}")
         if not isinstance(self.picture_draws, int) or not 1 <= self.picture_draws <= MAX_PICTURE_DRAWS:
             raise BadInput(f"picture draws must be a whole number from 1 to {MAX_PICTURE_DRAWS}")
+        if (not isinstance(self.picture_candidates, int)
+                or not 1 <= self.picture_candidates <= MAX_PICTURE_CANDIDATES):
+            raise BadInput(f"picture candidates must be a whole number from 1 to {MAX_PICTURE_CANDIDATES}")
         if self.scheduler not in ("", *stages.SCHEDULERS):
             raise BadInput("scheduler must be ddim or dpm (or empty: each factor's own)")
 
@@ -787,19 +798,74 @@ class Chain:
         start = time.perf_counter()
         cands, seg, disp = self.candidates(graph, seed, s, seconds, on_step)
         chosen = best_candidate(cands)
-        if on_map:
-            on_map("segmentation", cands[chosen].segmentation)
-        if disp is None:
-            one = self.sample_depth(seg[chosen:chosen + 1], s.seeds("depth", [cands[chosen].seed]), s, seconds,
-                                    on_step)[0]
-            cands[chosen].depth = stages.to_image_size(seg[chosen:chosen + 1], one.unsqueeze(0))[1][0]
-        else:
-            one = disp[chosen]
-        if on_map:
-            on_map("depth", cands[chosen].depth)
-        result = self.finish(graph, seed, s, cands, chosen, seg[chosen], one, seconds, on_step, on_map=on_map)
-        seconds["total"] = time.perf_counter() - start
+
+        def finished(k: int, seconds: dict, on_map: MapReady | None) -> Result:
+            """Candidate k's depth (unless drawn with it), sketch and picture."""
+            if on_map:
+                on_map("segmentation", cands[k].segmentation)
+            if disp is None:
+                one = self.sample_depth(seg[k:k + 1], s.seeds("depth", [cands[k].seed]), s, seconds, on_step)[0]
+                cands[k].depth = stages.to_image_size(seg[k:k + 1], one.unsqueeze(0))[1][0]
+            else:
+                one = disp[k]
+            if on_map:
+                on_map("depth", cands[k].depth)
+            return self.finish(graph, seed, s, cands, k, seg[k], one, seconds, on_step, on_map=on_map)
+
+        result = finished(chosen, seconds, on_map)
+        result = self._next_candidates(graph, result, s, finished, on_map)
+        result.seconds["total"] = time.perf_counter() - start
         return result
+
+    def _next_candidates(self, graph: SceneGraph, result: Result, s: Settings,
+                         finished: Callable[[int, dict, MapReady | None], Result], on_map: MapReady | None) -> Result:
+        """Where every draw of the chosen candidate's picture loses what its map holds, the next best
+        candidates whose maps hold as many of the graph's objects (and no more things it did not ask
+        for) are drawn too, in the order SBPC
+        ranks them, up to `s.picture_candidates` in all, until one's picture keeps its map; the
+        picture judged best against the graph (`picture_score`: recall first) is kept, with its
+        candidate's maps."""
+        if s.picture_draws <= 1:  # a picture drawn once is not checked
+            return result
+        cands = result.candidates
+        top, extras = cands[result.chosen].score[0], len(cands[result.chosen].verdict.extras)
+        others = sorted((k for k in range(len(cands)) if k != result.chosen and cands[k].score[0] >= top
+                         and len(cands[k].verdict.extras) <= extras),
+                        key=lambda k: (cands[k].score, -k), reverse=True)
+        tried = [result]
+        for k in others[:s.picture_candidates - 1]:
+            if result.picture_verdict is None or not lost(graph, result.verdict, result.picture_verdict):
+                break
+            seconds = {**result.seconds, "depth": 0.0, "sketch": 0.0, "image": 0.0}
+            other = finished(k, seconds, None)
+            for key in ("depth", "sketch", "image"):  # the time of every candidate drawn
+                seconds[key] += result.seconds.get(key, 0.0)
+            tried.append(other)
+            if _kept_picture_score(other) > _kept_picture_score(result):
+                result = other
+            result = dataclasses.replace(result, seconds=seconds,
+                                         picture_draws=sum(r.picture_draws for r in tried))
+        if len(tried) == 1:
+            return result
+        first = tried[0]
+
+        def name(r: Result) -> str:  # as the page's candidates are captioned
+            return f"#{r.chosen} (seed {cands[r.chosen].seed})"
+
+        if result.chosen != first.chosen:
+            if on_map:
+                on_map("segmentation", result.segmentation)
+                on_map("depth", result.depth)
+                on_map("sketch", result.sketch)
+            note = (f"no draw of candidate {name(first)}'s picture kept what its map holds "
+                    f"({'; '.join(lost(graph, first.verdict, first.picture_verdict))}); candidate "
+                    f"{name(result)}, the next best map, is shown"
+                    + ("" if not result.notes else f", though its picture too loses some: {result.notes[0]}"))
+        else:
+            note = (f"the next best map{'s' if len(tried) > 2 else ''} ({', '.join(name(r) for r in tried[1:])}) "
+                    f"drawn too kept no more, so candidate {name(first)} is shown")
+            note = f"{result.notes[0]}; {note}" if result.notes else note
+        return dataclasses.replace(result, notes=(note,))
 
     def choose(self, result: Result, index: int, on_step: Progress | None = None,
                on_map: MapReady | None = None) -> Result:
@@ -869,6 +935,11 @@ def picture_score(verdict: judge.Verdict, reading: np.ndarray, segmentation: np.
     """How well a draw of the picture obeys the graph, read back: object recall, relation accuracy,
     fewer things nobody asked for, then the share of pixels read as the map holds them."""
     return (*verdict.compliance, -len(verdict.extras), float((reading == segmentation).mean()))
+
+
+def _kept_picture_score(r: Result) -> tuple:
+    """A finished result's picture judged against the graph (`picture_score`), read back."""
+    return picture_score(r.picture_verdict, r.picture_reading, r.segmentation)
 
 
 def best_candidate(cands: list[Candidate]) -> int:
