@@ -388,7 +388,7 @@ def test_a_picture_that_loses_in_every_draw_keeps_the_best_and_says_so(chain, mo
     assert any("in each of 3 draws" in n for n in r.notes)
 
 
-def test_where_every_draw_loses_the_next_candidate_as_good_is_drawn(chain, monkeypatch):
+def test_where_every_draw_loses_the_next_best_candidate_is_drawn(chain, monkeypatch):
     """The chosen candidate's 3 draws all lose the car; the other candidate, whose map holds as many
     objects, is drawn (its own depth, sketch and noise) and its first draw keeps it: that one is
     shown, with its maps, and the person is told."""

@@ -821,10 +821,9 @@ class Chain:
                          finished: Callable[[int, dict, MapReady | None], Result], on_map: MapReady | None) -> Result:
         """Where every draw of the chosen candidate's picture loses what its map holds, the next best
         candidates whose maps hold as many of the graph's objects (and no more things it did not ask
-        for) are drawn too, in the order SBPC
-        ranks them, up to `s.picture_candidates` in all, until one's picture keeps its map; the
-        picture judged best against the graph (`picture_score`: recall first) is kept, with its
-        candidate's maps."""
+        for) are drawn too, in the order SBPC ranks them, up to `s.picture_candidates` in all, until
+        one's picture keeps its map; the picture judged best against the graph (`picture_score`:
+        recall first) is kept, with its candidate's maps."""
         if s.picture_draws <= 1:  # a picture drawn once is not checked
             return result
         cands = result.candidates
