@@ -329,8 +329,7 @@ class Chain:
         seg = torch.cat(segs)
         disp = torch.cat(disps) if disps else None
         if len(cands) > n:
-            ranked = sorted(range(len(cands)), key=lambda k: (cands[k].score, -k), reverse=True)
-            keep = sorted(ranked[:n])
+            keep = sorted(ranked(cands)[:n])
             cands, seg = [cands[k] for k in keep], seg[keep]
             disp = None if disp is None else disp[keep]
         return cands, seg, disp
@@ -828,9 +827,8 @@ class Chain:
             return result
         cands = result.candidates
         top, extras = cands[result.chosen].score[0], len(cands[result.chosen].verdict.extras)
-        others = sorted((k for k in range(len(cands)) if k != result.chosen and cands[k].score[0] >= top
-                         and len(cands[k].verdict.extras) <= extras),
-                        key=lambda k: (cands[k].score, -k), reverse=True)
+        others = [k for k in ranked(cands) if k != result.chosen and cands[k].score[0] >= top
+                  and len(cands[k].verdict.extras) <= extras]
         tried = [result]
         for k in others[:s.picture_candidates - 1]:
             if result.picture_verdict is None or not lost(graph, result.verdict, result.picture_verdict):
@@ -945,5 +943,10 @@ def best_candidate(cands: list[Candidate]) -> int:
     """SBPC: the highest object recall, then the highest relation accuracy less a penalty for each
     thing the graph did not ask for, then the largest smallest object (up to LEGIBLE_AREA); the
     first seed on ties."""
-    return max(range(len(cands)), key=lambda k: (cands[k].score, -k))
+    return ranked(cands)[0]
+
+
+def ranked(cands: list[Candidate]) -> list[int]:
+    """The candidates' indices, best first in SBPC's order (`Candidate.score`; the first seed on ties)."""
+    return sorted(range(len(cands)), key=lambda k: (cands[k].score, -k), reverse=True)
 
