@@ -159,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--picture-candidates", type=_count(8), default=2, help="where every draw of the chosen "
                    "candidate's picture loses what its map holds, the next best candidates whose maps hold as "
                    "many objects are drawn too, up to this many in all, and the best picture kept (1: the chosen one)")
+    c.add_argument("--no-mend", action="store_true", help="draw the graph encoder's boxes as they come (by "
+                   "default a layout that breaks the graph when drawn, a cow outside its fence, is mended first)")
     c.add_argument("--any-class", action="store_true", help="let the segmentation factor draw things the "
                    "graph does not name (by default it samples stuff and the graph's thing classes only)")
     c.add_argument("--backend", default="tiny", help="the backend that makes the pictures (default tiny: the "
@@ -258,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "none obeys the graph wholly, the N best kept (default: the chain's, 3; 1: N maps)")
     c.add_argument("--layout-tries", type=_count(64), default=None, help="compliance: jitters of each candidate's "
                    "layout judged against the graph, the best kept (default: the chain's, 1: the first)")
+    c.add_argument("--no-mend", action="store_true", help="compliance, layout: the encoder's boxes as "
+                   "jittered, not mended where the drawn layout breaks the graph")
     c.add_argument("--tiny", action="store_true", help="sd: tiny random Stable Diffusion parts on the CPU "
                    "(the path, not the pictures; no weights needed)")
     c.add_argument("--data", default=None, help="downstream: the generated dataset, a source KIND:PATH "
@@ -302,6 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--encoder", default=None, help="factors: the graph encoder's folder (default: shipped)")
     c.add_argument("--consistency", type=float, default=0.0, help="factors: also ask that the segmenter (--judge) "
                    "read the image factor's clean estimate as its class map, with this weight (e.g. 0.1; 0: off)")
+    c.add_argument("--predicted-boxes", type=_share, default=0.5, help="factors: the share of the "
+                   "segmentation factor's training layouts drawn from the encoder's boxes, the rest from the "
+                   "render's own (default 0.5; 0: the factor learns to keep to its layout)")
+    c.add_argument("--sample-steps", type=_count(1000), default=None, help="factors: train only at the "
+                   "timesteps of the K-step sampler (a factor distilled to K steps, fine-tuned; default: all)")
     c.add_argument("--judge", default=None, help="factors, --consistency: the segmenter's folder (default: shipped)")
     c.add_argument("--init", default=None, help="factors: start from these weights (a folder with one "
                    "sub-folder per factor, e.g. weights/factors) instead of random ones; segmenter, encoder: "
@@ -449,7 +458,7 @@ def generation_options(args: argparse.Namespace, factors: tuple[str, ...]):
 
     o = Options(samples=args.samples, scheduler=args.scheduler, only_named=not args.any_class,
                 picture_draws=args.picture_draws, map_draws=args.map_draws,
-                picture_candidates=args.picture_candidates)
+                picture_candidates=args.picture_candidates, mend_layout=not args.no_mend)
     if args.steps:
         o.steps = {f: args.steps for f in factors}
     if args.guidance is not None:
@@ -694,7 +703,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
     result = benches.run(args.what, n=args.n, size=args.size, graphs=args.graphs, weights=args.weights,
                          samples=args.samples, any_class=args.any_class, tiny=args.tiny, data=args.data,
                          steps=args.steps, picture_draws=args.picture_draws, layout_tries=args.layout_tries,
-                         map_draws=args.map_draws)
+                         map_draws=args.map_draws, mend_layout=not args.no_mend)
     _print_figures(result)
     if json_out:
         json_out.write_text(json.dumps(result, indent=1) + "\n")

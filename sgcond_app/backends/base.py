@@ -112,6 +112,9 @@ class Options:
     # Pictures (tiny backend): where every draw of the chosen candidate's picture loses what its map
     # holds, the next best candidates whose maps hold as many objects are drawn too, up to this many in all.
     picture_candidates: int = 2
+    # Layouts (tiny backend): mended where, drawn, they break the graph (a box moved inside its
+    # container, onto its support); False: the encoder's boxes as jittered.
+    mend_layout: bool = True
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -179,6 +182,7 @@ _OPTION_CHECKS = {
     "layout_tries": lambda v, n: whole_number(v, f"option {n}", 1, 64),
     "map_draws": lambda v, n: whole_number(v, f"option {n}", 1, 64),
     "picture_candidates": lambda v, n: whole_number(v, f"option {n}", 1, 64),
+    "mend_layout": _flag,
 }
 
 

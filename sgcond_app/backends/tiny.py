@@ -88,7 +88,7 @@ class TinyBackend:
         o = options or Options()
         s = Settings(samples=o.samples, scheduler=o.scheduler, only_named=o.only_named, redraws=o.redraws,
                      tries=o.tries, picture_draws=o.picture_draws, layout_tries=o.layout_tries,
-                     map_draws=o.map_draws, picture_candidates=o.picture_candidates)
+                     map_draws=o.map_draws, picture_candidates=o.picture_candidates, mend_layout=o.mend_layout)
         for table, given in ((s.steps, o.steps), (s.guidance, o.guidance), (s.seed_offsets, o.seed_offsets)):
             unknown = sorted(set(given) - set(table))
             if unknown:
@@ -102,7 +102,8 @@ class TinyBackend:
         return Options(settings.samples, dict(settings.steps), dict(settings.guidance), settings.scheduler,
                        dict(settings.seed_offsets), settings.only_named, settings.redraws, tries=settings.tries,
                        picture_draws=settings.picture_draws, layout_tries=settings.layout_tries,
-                       map_draws=settings.map_draws, picture_candidates=settings.picture_candidates)
+                       map_draws=settings.map_draws, picture_candidates=settings.picture_candidates,
+                       mend_layout=settings.mend_layout)
 
     @property
     def familiar(self):

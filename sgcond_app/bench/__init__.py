@@ -96,7 +96,7 @@ def _compliance(o: Options) -> dict:
 
     return chain.compliance(o.graphs, o.samples, o.n, o.weights, any_class=o.any_class,
                             picture_draws=o.picture_draws, layout_tries=o.layout_tries,
-                            map_draws=o.map_draws)
+                            map_draws=o.map_draws, mend_layout=o.mend_layout)
 
 
 @bench("colours", "things graphs name with a colour, generated with and without painting them: shown in "

@@ -53,7 +53,7 @@ def _by_predicate(verdicts: list[judge.Verdict]) -> dict[str, str]:
 
 def compliance(path: str | None = None, samples: int = 8, limit: int | None = None, weights: str | None = None,
                seed: int = 0, any_class: bool = False, picture_draws: int | None = None,
-               layout_tries: int | None = None, map_draws: int | None = None) -> dict:
+               layout_tries: int | None = None, map_draws: int | None = None, mend_layout: bool = True) -> dict:
     """The chain on each graph (seed + its index); the chosen segmentation judged, and the picture
     through the segmenter. Precision: the share of graphs whose chosen segmentation holds a thing
     the graph did not ask for, those things per graph, and the share of pixels of classes the
@@ -64,7 +64,7 @@ def compliance(path: str | None = None, samples: int = 8, limit: int | None = No
     seg_v, img_v, unnamed, draws, seconds = [], [], [], [], []
     start = time.perf_counter()
     for k, g in enumerate(graphs):
-        s = Settings(samples=samples, only_named=not any_class)
+        s = Settings(samples=samples, only_named=not any_class, mend_layout=mend_layout)
         if picture_draws is not None:
             s.picture_draws = picture_draws
         if layout_tries is not None:
@@ -87,7 +87,8 @@ def compliance(path: str | None = None, samples: int = 8, limit: int | None = No
             "image_graphs_with_extra_things": float(np.mean([bool(v.extras) for v in img_v])),
             "all_objects_present": float(np.mean([v.object_recall == 1.0 for v in seg_v])),
             "relations_by_predicate": _by_predicate(seg_v), "image_relations_by_predicate": _by_predicate(img_v),
-            "layout_tries": s.layout_tries, "map_draws": s.map_draws, "picture_draws": s.picture_draws,
+            "layout_tries": s.layout_tries, "mend_layout": s.mend_layout,
+            "map_draws": s.map_draws, "picture_draws": s.picture_draws,
             "picture_draws_per_graph": float(np.mean(draws)),
             "graphs_drawn_again": float(np.mean([d > 1 for d in draws])),
             "chain_seconds_median": float(np.median(seconds)), "chain_seconds_mean": float(np.mean(seconds)),

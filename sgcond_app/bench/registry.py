@@ -30,6 +30,7 @@ class Options:
     picture_draws: int | None = None  # compliance: `Settings.picture_draws` (None: the chain's default)
     layout_tries: int | None = None  # compliance: `Settings.layout_tries` (None: the chain's default)
     map_draws: int | None = None  # compliance: `Settings.map_draws` (None: the chain's default)
+    mend_layout: bool = True  # compliance: `Settings.mend_layout` (`--no-mend`: the encoder's boxes as jittered)
 
 
 Runner = Callable[[Options], dict]

@@ -85,13 +85,16 @@ MAX_PICTURE_CANDIDATES = 8
 DRAW_STRIDE = 1_000_003  # a redraw's noise: the image factor's seed offset moved by this (a prime)
 
 
+# Guidance 2 on the image factor: the segmenter's reading of the image agreed with the map it was
+# conditioned on at 0.67 mIoU without guidance and 0.74 with it (docs/history.md).
+GUIDANCE = {**{f: 1.0 for f in FACTORS}, "image": 2.0}
+
+
 @dataclass
 class Settings:
     samples: int = 8
     steps: dict[str, int] = field(default_factory=lambda: dict(stages.DEFAULT_STEPS))
-    # Guidance 2 on the image factor: the segmenter's reading of the image agreed with the map it
-    # was conditioned on at 0.67 mIoU without guidance and 0.74 with it (docs/history.md).
-    guidance: dict[str, float] = field(default_factory=lambda: {**{f: 1.0 for f in FACTORS}, "image": 2.0})
+    guidance: dict[str, float] = field(default_factory=lambda: dict(GUIDANCE))
     # "": each factor's own (`stages.DEFAULT_SCHEDULERS`: DPM-Solver++ for the image, DDIM for the
     # maps); "ddim" or "dpm": that one for every factor.
     scheduler: str = ""
@@ -118,6 +121,10 @@ class Settings:
     # Placement: each candidate's layout is the best of up to this many jitters of its seed's boxes,
     # judged against the graph as a map (`stages.graph_conditions`; 1, the default: the first jitter).
     layout_tries: int = LAYOUT_TRIES
+    # Each layout is mended where, drawn, it breaks the graph (a cow's box outside its fence's, a boat
+    # off the water): small moves of boxes kept where the drawn layout judges better
+    # (`stages.mend_layout`). False: the encoder's boxes as jittered.
+    mend_layout: bool = True
     # While none of the N maps drawn obeys the graph wholly, N more are drawn from the next seeds, up
     # to this many rounds; the N best are kept (`Chain.candidates`; 1: N maps, as drawn).
     map_draws: int = MAP_DRAWS
@@ -301,7 +308,7 @@ class Chain:
             start = time.perf_counter()
             seg_seeds = s.seeds("segmentation", seeds)
             tokens, pad, layouts = stages.graph_conditions(self.encoder, self.words, graph, seg_seeds, s.jitter,
-                                                           self.vocabulary, s.layout_tries)
+                                                           self.vocabulary, s.layout_tries, s.mend_layout)
             seg = stages.segmentation(self.factors["segmentation"], tokens, pad, layouts, seg_seeds,
                                       s.steps["segmentation"], s.guidance["segmentation"],
                                       s.scheduler_of("segmentation"), self._progress(on_step, "segmentation"),

@@ -13,7 +13,7 @@ from ..graph.scene_graph import SceneGraph
 from ..models.denoiser import FactorDenoiser
 from ..models.graph_encoder import SceneGraphEncoder, pad_objects, tensorize
 from ..models.words import WordTable
-from ..world.boxes import draw_layout, jitter_boxes, separate_duplicates
+from ..world.boxes import draw_layout, jitter_boxes, mends, separate_duplicates, unhidden
 from .factors import (
     DEPTH_SIZE,
     FACTORS,
@@ -42,7 +42,8 @@ SCHEDULERS = ("ddim", "dpm")
 
 @torch.no_grad()
 def graph_conditions(encoder: SceneGraphEncoder, words: WordTable, graph: SceneGraph, seeds: list[int],
-                     jitter: float = 1.0, vocabulary: vocabularies.Vocabulary | None = None, tries: int = 1):
+                     jitter: float = 1.0, vocabulary: vocabularies.Vocabulary | None = None, tries: int = 1,
+                     mend: bool = False):
     """For one graph and each seed: the object tokens (shared), and a layout drawn at SEG_SIZE from
     the encoder's boxes, jittered by the seed (jitter 0 = the boxes as predicted), with the boxes of
     two objects of one class moved apart (`separate_duplicates`); the labels are classes of
@@ -54,13 +55,13 @@ def graph_conditions(encoder: SceneGraphEncoder, words: WordTable, graph: SceneG
     out = encoder.graph(batch)
     tokens, pad = pad_objects(out.objects.float(), batch.obj_graph, 1)
     boxes, disp = out.boxes.float().numpy(), out.disparity.float().numpy()
-    layouts = [placed_layout(graph, boxes, disp, s, jitter, vocabulary, tries)[0][0] for s in seeds]
+    layouts = [placed_layout(graph, boxes, disp, s, jitter, vocabulary, tries, mend)[0][0] for s in seeds]
     n = len(seeds)
     return tokens.expand(n, -1, -1), pad.expand(n, -1), torch.from_numpy(np.stack(layouts)).long()
 
 
 def placed_layout(graph: SceneGraph, boxes: np.ndarray, disparity: np.ndarray, seed: int, jitter: float = 1.0,
-                  vocabulary: vocabularies.Vocabulary | None = None, tries: int = 1):
+                  vocabulary: vocabularies.Vocabulary | None = None, tries: int = 1, mend: bool = False):
     """One seed's layout (`graph_conditions`): the encoder's boxes jittered (the seed's first jitter,
     then others), duplicates parted, drawn at SEG_SIZE; with `tries` > 1 the first of the best
     judged (`layout_score`). -> (`draw_layout`'s (class ids, instances, disparity), its score or None
@@ -69,9 +70,12 @@ def placed_layout(graph: SceneGraph, boxes: np.ndarray, disparity: np.ndarray, s
     best = None
     for t in range(max(1, tries) if jitter else 1):
         rng = np.random.default_rng([int(seed), 7] if t == 0 else [int(seed), 7, t])
-        b = jitter_boxes(boxes, rng, 0.04 * jitter, 0.15 * jitter) if jitter else boxes
-        drawn = draw_layout(graph.labels, separate_duplicates(graph.labels, b, triples), disparity, SEG_SIZE,
-                            vocabulary)
+        b = separate_duplicates(graph.labels, jitter_boxes(boxes, rng, 0.04 * jitter, 0.15 * jitter)
+                                if jitter else boxes, triples)
+        if mend:
+            drawn = mend_layout(graph, b, disparity, vocabulary)[2]
+        else:
+            drawn = draw_layout(graph.labels, b, disparity, SEG_SIZE, vocabulary)
         if tries <= 1:
             return drawn, None
         score = layout_score(graph, drawn, vocabulary)
@@ -83,6 +87,49 @@ def placed_layout(graph: SceneGraph, boxes: np.ndarray, disparity: np.ndarray, s
 
 
 PERFECT = (1.0, 1.0)
+# `mend_layout`: at most this many changes of a layout, each the best of its round's proposals.
+MEND_ROUNDS = 4
+
+
+def mend_layout(graph: SceneGraph, boxes: np.ndarray, disparity: np.ndarray,
+                vocabulary: vocabularies.Vocabulary | None = None, rounds: int = MEND_ROUNDS
+                ) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """The encoder's boxes mended where the drawn layout breaks the graph: each round, every object
+    the drawing hides and every relation that fails proposes small changes (`world.boxes.mends`,
+    `unhidden`), each drawn and judged as a map (`layout_score`); the best is kept if it is better
+    than the layout before, else mending stops. -> (boxes, disparity, the drawn layout)."""
+    from ..graph import judge
+
+    v = vocabularies.or_tiny(vocabulary)
+    stuff = [v.is_stuff(lab) for lab in graph.labels]
+    triples = graph.triples()
+
+    def drawn_of(b, d):
+        return draw_layout(graph.labels, b, d, SEG_SIZE, v)
+
+    def verdict_of(drawn):
+        seg, inst, depth = drawn
+        return judge.judge(graph.labels, triples, seg, depth, instances=inst, vocabulary=v)
+
+    drawn = drawn_of(boxes, disparity)
+    verdict = verdict_of(drawn)
+    for _ in range(rounds):
+        score = verdict.compliance
+        if score == PERFECT:
+            break
+        proposals = [p for o in verdict.objects if not o.present for p in unhidden(o.index, boxes, disparity)]
+        proposals += [p for r in verdict.relations if r.holds is False
+                      for p in mends(r.predicate, r.subject, r.object, boxes, disparity, stuff)]
+        best = None
+        for b, d in proposals:
+            dr = drawn_of(b, d)
+            vd = verdict_of(dr)
+            if vd.compliance > (best[3].compliance if best else score):
+                best = (b, d, dr, vd)
+        if best is None:
+            break
+        boxes, disparity, drawn, verdict = best
+    return boxes, disparity, drawn
 
 
 def layout_score(graph: SceneGraph, drawn: tuple, vocabulary: vocabularies.Vocabulary | None = None
