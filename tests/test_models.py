@@ -311,3 +311,43 @@ def test_training_step_lowers_the_loss():
         opt.step()
         losses.append(float(loss.detach()))
     assert losses[-1] < 0.8 * losses[0]
+
+
+def test_the_segmentation_factor_can_be_shown_the_renders_own_layouts(monkeypatch):
+    """`train factors --predicted-boxes 0`: every training layout is drawn from where the render's
+    things are (jittered), none from the encoder's guess; 1: every one from the encoder's boxes."""
+    import itertools
+
+    from sgcond_app.models.shipped import ENCODER_DIR
+    from sgcond_app.training import factors
+
+    monkeypatch.setattr(factors, "jitter_boxes", lambda boxes, rng: boxes)
+    items = list(itertools.islice(iter(factors.make_dataset_factory(1, drop_stuff=0.0)(0, 0, 1)), 4))
+    own = factors.FactorCollate(ENCODER_DIR, predicted_boxes=0.0)(items)["layout"].numpy()
+    guessed = factors.FactorCollate(ENCODER_DIR, predicted_boxes=1.0)(items)["layout"].numpy()
+    for k, it in enumerate(items):
+        assert np.array_equal(own[k], draw_layout(it.labels, it.boxes, it.disparity, 64)[0])
+    assert not np.array_equal(own, guessed)
+
+
+def test_a_few_step_factor_is_trained_at_its_samplers_timesteps(monkeypatch):
+    """`train factors --sample-steps 4`: the noise levels drawn are the 4-step sampler's alone."""
+    from sgcond_app.fgdm.factors import tiny_config
+    from sgcond_app.models.denoiser import FactorDenoiser
+    from sgcond_app.training.distill import ddim_timesteps
+    from sgcond_app.training.factors import FactorsObjective
+
+    model = FactorDenoiser(tiny_config("depth"))
+    seen = []
+    forward = model.forward
+    monkeypatch.setattr(model, "forward", lambda x, t, *a, **k: seen.extend(t.tolist()) or forward(x, t, *a, **k))
+    b = 16
+    batch = dict(image=torch.zeros(b, 64, 64, 3, dtype=torch.uint8), segmentation=torch.zeros(b, 64, 64).long(),
+                 depth=torch.zeros(b, 64, 64), sketch=torch.zeros(b, 64, 64, dtype=torch.uint8),
+                 layout=torch.zeros(b, 64, 64).long(), tokens=torch.zeros(b, 2, 128),
+                 token_pad=torch.zeros(b, 2).bool())
+    FactorsObjective({"depth": model}, timesteps=ddim_timesteps(4))(**batch)
+    assert set(seen) <= {999, 749, 499, 249} and len(set(seen)) >= 2
+    seen.clear()
+    FactorsObjective({"depth": model})(**batch)
+    assert not set(seen) <= {999, 749, 499, 249}

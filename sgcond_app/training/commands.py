@@ -326,11 +326,19 @@ def train_factors(args) -> dict:
         judge = load_segmenter(args.judge or SEGMENTER_DIR)
         if judge.config.num_classes != classes:
             raise BadInput(f"--judge reads {judge.config.num_classes} classes; the factors draw {classes}")
-    objective = FactorsObjective(models, judge, args.consistency)
+    timesteps = None
+    if args.sample_steps:
+        from .distill import ddim_timesteps
+        timesteps = ddim_timesteps(args.sample_steps)
+    objective = FactorsObjective(models, judge, args.consistency, timesteps)
     picture = models["image"].config.size if "image" in models else MAP_SIZE
     result = train(objective, make_dataset_factory(args.reuse, picture, data=data, images=args.images),
-                   FactorCollate(args.encoder or ENCODER_DIR, vocabulary), to_inputs, _train_config(args))
+                   FactorCollate(args.encoder or ENCODER_DIR, vocabulary, args.predicted_boxes), to_inputs,
+                   _train_config(args))
     result["batch"] = args.batch
+    result["predicted_boxes"] = args.predicted_boxes
+    if timesteps:
+        result["timesteps"] = timesteps
     if data:
         result["data"] = data
     trained = {k: m.float().eval() for k, m in getattr(objective, "module", objective).models.items()}

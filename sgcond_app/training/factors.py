@@ -44,9 +44,13 @@ P_DROP_STUFF = 0.5  # each stuff object of a training graph left out (its pixels
 class FactorCollate:
     """Runs in the DataLoader workers: the frozen encoder embeds the graphs and predicts layouts."""
 
-    def __init__(self, encoder_dir: str | Path, vocabulary=None) -> None:
-        """`vocabulary`: the classes of the items' labels and maps (default the tiny world's)."""
+    def __init__(self, encoder_dir: str | Path, vocabulary=None, predicted_boxes: float = P_PREDICTED_BOXES) -> None:
+        """`vocabulary`: the classes of the items' labels and maps (default the tiny world's).
+        `predicted_boxes`: the share of layouts drawn from the encoder's boxes rather than the
+        render's own (0: the layout always shows where things are, so the factor learns to keep to
+        it; the chain mends its layouts to obey the graph, `stages.mend_layout`)."""
         self.encoder_dir, self.vocabulary = str(encoder_dir), vocabulary
+        self.predicted_boxes = predicted_boxes
         self._encoder = None
         self._rng = np.random.default_rng()
 
@@ -65,7 +69,7 @@ class FactorCollate:
         pred_disp = out.disparity.split(batch.counts)
         layouts = []
         for k, it in enumerate(items):
-            if self._rng.random() < P_PREDICTED_BOXES:
+            if self._rng.random() < self.predicted_boxes:
                 boxes, disp = pred_boxes[k].numpy(), pred_disp[k].numpy()
             else:
                 boxes, disp = it.boxes, it.disparity
@@ -121,13 +125,18 @@ class FactorsObjective(nn.Module):
     estimate's signal share, alpha-bar(t), and only where the sample saw the map), so that training
     spends its steps on what the chain checks: the picture obeys the map. The judge reads the
     estimate after a random blur or small shift and a little noise, so that the factor learns what
-    survives them (the shapes and colours of things), not a pattern only this judge reads."""
+    survives them (the shapes and colours of things), not a pattern only this judge reads.
+
+    `timesteps`: the noise levels trained at (default: all of them); a factor distilled to sample in
+    a few steps is fine-tuned at its sampler's timesteps alone (`distill.ddim_timesteps`)."""
 
     def __init__(self, models: dict[str, FactorDenoiser], judge: nn.Module | None = None,
-                 consistency: float = 0.0) -> None:
+                 consistency: float = 0.0, timesteps: list[int] | None = None) -> None:
         super().__init__()
         self.models = nn.ModuleDict(models)
         self.register_buffer("alphas_cumprod", alphas_cumprod(), persistent=False)
+        self.register_buffer("timesteps", torch.tensor(timesteps if timesteps else [], dtype=torch.long),
+                             persistent=False)
         self.consistency = consistency if judge is not None and "image" in models else 0.0
         if self.consistency:  # kept out of the module tree: not trained, saved or averaged
             judge.eval().requires_grad_(False)
@@ -168,7 +177,10 @@ class FactorsObjective(nn.Module):
         for name, model in self.models.items():
             x0, target, conds, toks = factor_setup(name, image, segmentation, depth, sketch, layout, tokens,
                                                    model.config.cond_channels[0])
-            t = torch.randint(0, self.alphas_cumprod.numel(), (b,), device=image.device)
+            if self.timesteps.numel():
+                t = self.timesteps[torch.randint(0, self.timesteps.numel(), (b,), device=image.device)]
+            else:
+                t = torch.randint(0, self.alphas_cumprod.numel(), (b,), device=image.device)
             ab = self.alphas_cumprod[t].view(b, 1, 1, 1)
             x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * torch.randn_like(x0)
             keep, pad = condition_dropout(b, len(conds), token_pad if toks is not None else None, image.device)
