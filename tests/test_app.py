@@ -134,15 +134,18 @@ def test_generate_edit_and_rerun(client: Client) -> None:
 
 
 def test_depth_and_sketch_edits_through_the_api(client: Client) -> None:
-    """edit_depth brings the picked object nearer (its depth only; the relations judged again), a
-    rerun from the depth keeps that depth (the sketch and picture follow); edit_sketch draws a
-    stroke, a rerun of the image keeps it; undo takes a depth edit back."""
+    """edit_depth brings the picked object nearer (its depth, and where it now passes in front of an
+    overlapping thing, the pixels of its hull it now shows; the relations judged again), a rerun
+    from the depth keeps that depth (the sketch and picture follow); edit_sketch draws a stroke, a
+    rerun of the image keeps it; undo takes a depth edit back."""
     seg, depth, sketch, image, *_ = client.predict("house behind car; car on grass; sky above grass", 5, 2,
                                                    api_name="/generate")
     x, y, obj = _thing_pixel(_png(seg))
     seg2, depth2, rel, nx, ny = client.predict(x, y, 0.3, api_name="/edit_depth")
     changed = np.abs(_png(depth2).astype(int) - _png(depth)).sum(-1) > 0
-    assert changed[obj].mean() > 0.9 and not (changed & ~obj).any()  # inside the object, nothing else
+    labels, labels2 = classes.decolorize(_png(seg)), classes.decolorize(_png(seg2))
+    now_shown = ~obj & (labels2 == labels[obj][0]) & (labels2 != labels)  # it passed in front there
+    assert changed[obj].mean() > 0.9 and not (changed & ~obj & ~now_shown).any()  # the object, nothing else
     assert rel and (nx, ny) == (x, y)
     with pytest.raises(AppError, match="greater than maximum value 1"):  # the slider's own check
         client.predict(x, y, 3, api_name="/edit_depth")
