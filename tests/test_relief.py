@@ -119,11 +119,14 @@ def test_new_operations_are_parsed_and_refused_clearly(op, message):
 
 
 def _nearer_candidate(result) -> tuple[int, int, np.ndarray]:
-    """A pixel on a thing the depth can bring 0.3 nearer without reaching the end of the range."""
+    """A pixel on a thing the depth can bring 0.3 nearer without reaching the end of the range, and
+    without passing in front of another thing (which would then change where it shows)."""
     m = ed.Masks.from_segmentation(result.segmentation, result.depth)
+    median = {iid: float(np.median(result.depth[m.mask(iid)])) for iid in m.things()}
     for iid in m.things():
         mask = m.mask(iid)
-        if float(result.depth[mask].max()) <= 0.65 and mask.sum() >= 20:
+        passes = any(median[iid] <= d < median[iid] + 0.3 for other, d in median.items() if other != iid)
+        if float(result.depth[mask].max()) <= 0.65 and mask.sum() >= 20 and not passes:
             ys, xs = np.nonzero(mask)
             return int(xs[0]), int(ys[0]), mask
     raise AssertionError("no thing to bring nearer")
