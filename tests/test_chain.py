@@ -464,7 +464,7 @@ def test_mended_layouts_obey_graphs_people_wrote(chain):
         judged += sum(r.holds is not None for r in verdicts[False].relations)
         assert verdicts[True].compliance >= verdicts[False].compliance
         if stages.layout_score(g, draw_layout(g.labels, boxes, disp, stages.SEG_SIZE)) == stages.PERFECT:
-            b, d, _ = stages.mend_layout(g, boxes, disp)
+            b, d, _, _ = stages.mend_layout(g, boxes, disp)
             assert b is boxes and d is disp
             untouched += 1
     assert untouched >= 10
@@ -479,7 +479,7 @@ def test_a_mended_layout_puts_the_cow_in_its_fence_and_the_boat_on_the_water():
     boxes = np.array([[0, 0.5, 1, 1], [0.1, 0.55, 0.5, 0.7], [0.6, 0.6, 0.8, 0.8],
                       [0, 0.8, 1, 1], [0.4, 0.3, 0.6, 0.45]], np.float32)
     disp = np.array([0.0, 0.5, 0.4, 0.0, 0.6], np.float32)
-    b, d, (seg, inst, depth) = stages.mend_layout(g, boxes, disp)
+    b, d, (seg, inst, depth), _ = stages.mend_layout(g, boxes, disp)
     v = judge.judge(g.labels, g.triples(), seg, depth, instances=inst)
     assert [r.holds for r in v.relations] == [True, True] and v.object_recall == 1.0
     assert d[2] > d[1]  # the cow is drawn over its fence

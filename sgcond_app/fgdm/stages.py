@@ -73,12 +73,12 @@ def placed_layout(graph: SceneGraph, boxes: np.ndarray, disparity: np.ndarray, s
         b = separate_duplicates(graph.labels, jitter_boxes(boxes, rng, 0.04 * jitter, 0.15 * jitter)
                                 if jitter else boxes, triples)
         if mend:
-            drawn = mend_layout(graph, b, disparity, vocabulary)[2]
+            _, _, drawn, verdict = mend_layout(graph, b, disparity, vocabulary)
         else:
-            drawn = draw_layout(graph.labels, b, disparity, SEG_SIZE, vocabulary)
+            drawn, verdict = draw_layout(graph.labels, b, disparity, SEG_SIZE, vocabulary), None
         if tries <= 1:
             return drawn, None
-        score = layout_score(graph, drawn, vocabulary)
+        score = verdict.compliance if verdict is not None else layout_score(graph, drawn, vocabulary)
         if best is None or score > best[1]:
             best = (drawn, score)
         if score == PERFECT:
@@ -92,27 +92,19 @@ MEND_ROUNDS = 4
 
 
 def mend_layout(graph: SceneGraph, boxes: np.ndarray, disparity: np.ndarray,
-                vocabulary: vocabularies.Vocabulary | None = None, rounds: int = MEND_ROUNDS
-                ) -> tuple[np.ndarray, np.ndarray, tuple]:
+                vocabulary: vocabularies.Vocabulary | None = None, rounds: int = MEND_ROUNDS) -> tuple:
     """The encoder's boxes mended where the drawn layout breaks the graph: each round, every object
     the drawing hides and every relation that fails proposes small changes (`world.boxes.mends`,
     `unhidden`), each drawn and judged as a map (`layout_score`); the best is kept if it is better
-    than the layout before, else mending stops. -> (boxes, disparity, the drawn layout)."""
-    from ..graph import judge
-
+    than the layout before, else mending stops. -> (boxes, disparity, the drawn layout, its verdict)."""
     v = vocabularies.or_tiny(vocabulary)
     stuff = [v.is_stuff(lab) for lab in graph.labels]
-    triples = graph.triples()
 
     def drawn_of(b, d):
         return draw_layout(graph.labels, b, d, SEG_SIZE, v)
 
-    def verdict_of(drawn):
-        seg, inst, depth = drawn
-        return judge.judge(graph.labels, triples, seg, depth, instances=inst, vocabulary=v)
-
     drawn = drawn_of(boxes, disparity)
-    verdict = verdict_of(drawn)
+    verdict = layout_verdict(graph, drawn, v)
     for _ in range(rounds):
         score = verdict.compliance
         if score == PERFECT:
@@ -123,24 +115,29 @@ def mend_layout(graph: SceneGraph, boxes: np.ndarray, disparity: np.ndarray,
         best = None
         for b, d in proposals:
             dr = drawn_of(b, d)
-            vd = verdict_of(dr)
+            vd = layout_verdict(graph, dr, v)
             if vd.compliance > (best[3].compliance if best else score):
                 best = (b, d, dr, vd)
         if best is None:
             break
         boxes, disparity, drawn, verdict = best
-    return boxes, disparity, drawn
+    return boxes, disparity, drawn, verdict
 
 
 def layout_score(graph: SceneGraph, drawn: tuple, vocabulary: vocabularies.Vocabulary | None = None
                  ) -> tuple[float, float]:
     """A drawn layout (`draw_layout`'s class map, instances, disparity) judged against the graph as a
     map is: (object recall, relation accuracy; 1 where nothing can be judged)."""
+    return layout_verdict(graph, drawn, vocabulary).compliance
+
+
+def layout_verdict(graph: SceneGraph, drawn: tuple, vocabulary: vocabularies.Vocabulary | None = None):
+    """The judge's verdict on a drawn layout (`draw_layout`'s class map, instances, disparity)."""
     from ..graph import judge
 
     seg, inst, depth = drawn
     return judge.judge(graph.labels, graph.triples(), seg, depth, instances=inst,
-                       vocabulary=vocabularies.or_tiny(vocabulary)).compliance
+                       vocabulary=vocabularies.or_tiny(vocabulary))
 
 
 def named_classes(labels: list[str] | tuple[str, ...],

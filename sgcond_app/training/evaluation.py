@@ -127,8 +127,7 @@ def layout(model: SceneGraphEncoder, words: WordTable, graphs: list[SceneGraph] 
         held += sum(verdicts)
         judged += len(verdicts)
         matched += sum(r.subject in present and r.object in present for r in v.relations if r.holds is not None)
-        seg, inst, depth = mend_layout(g, boxes, disp)[2]
-        m = judge.judge(g.labels, g.triples(), seg, depth, instances=inst)
+        m = mend_layout(g, boxes, disp)[3]
         mended_recalls.append(m.object_recall)
         mended_held += sum(bool(r.holds) for r in m.relations if r.holds is not None)
     # relation_accuracy is the judge's: a relation whose object the layout lost counts as failed;
